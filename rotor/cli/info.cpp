@@ -1,0 +1,27 @@
+// `rotor info`: what this build and machine offer (threads, CPU features, oneDNN version).
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdio>
+
+#include "rotor/cli/command.h"
+#include "rotor/core/threads.h"
+
+namespace {
+
+void setup(CLI::App& cmd) {
+  static int threads = 0;
+  rotor::cli::add_threads_option(cmd, threads);
+  cmd.callback([] {
+    const dnnl_version_t* v = dnnl_version();
+    __builtin_cpu_init();
+    std::printf("rotor 0.1.0\n");
+    std::printf("threads: %d\n", rotor::num_threads());
+    std::printf("oneDNN: %d.%d.%d\n", v->major, v->minor, v->patch);
+    std::printf("cpu: avx2=%d avx512f=%d avx512bf16=%d\n", __builtin_cpu_supports("avx2"),
+                __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx512bf16"));
+  });
+}
+
+const bool registered = rotor::cli::register_command("info", "show the build, threads and CPU features", setup);
+
+}  // namespace

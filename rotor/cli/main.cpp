@@ -1,0 +1,70 @@
+// The `rotor` program: dispatches to the registered subcommands (see command.h).
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <new>
+
+#include "rotor/cli/command.h"
+#include "rotor/core/error.h"
+#include "rotor/core/threads.h"
+
+namespace rotor::cli {
+
+namespace {
+struct Entry {
+  std::string description;
+  CommandSetup setup;
+};
+std::map<std::string, Entry>& registry() {
+  static std::map<std::string, Entry> commands;
+  return commands;
+}
+}  // namespace
+
+bool register_command(const std::string& name, const std::string& description, CommandSetup setup) {
+  registry()[name] = Entry{description, std::move(setup)};
+  return true;
+}
+
+void add_threads_option(CLI::App& cmd, int& threads) {
+  cmd.add_option("--threads", threads, "threads to use (default: $ROTOR_NUM_THREADS or all cores)")
+      ->check(CLI::PositiveNumber);
+  cmd.preparse_callback([&threads](size_t) { threads = 0; });
+  cmd.parse_complete_callback([&threads] { rotor::set_num_threads(threads); });
+}
+
+}  // namespace rotor::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"rotor: machine learning on the CPU (transformers, tree ensembles, tokenizers, word2vec)", "rotor"};
+  app.require_subcommand(1, 1);
+  app.set_help_all_flag("--help-all", "show help for every subcommand");
+  app.set_version_flag("--version", "rotor 0.1.0");
+  try {
+    rotor::set_num_threads(0);
+    for (auto& [name, entry] : rotor::cli::registry()) {
+      CLI::App* sub = app.add_subcommand(name, entry.description);
+      entry.setup(*sub);
+    }
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "rotor: error: %s (see rotor --help)\n", e.what());
+    return 2;
+  } catch (const rotor::Error& e) {
+    std::fprintf(stderr, "rotor: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "rotor: error: out of memory\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rotor: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

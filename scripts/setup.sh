@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package that rotor's build, tests and demo need. Idempotent: apt-get runs
+# only when something is missing. Nothing is downloaded from anywhere but Debian's archive.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config       # toolchain
+  libdnnl-dev                                   # oneDNN: GEMM (f32, bf16 on AMX)
+  libcli11-dev nlohmann-json3-dev               # command line, JSON
+  libgtest-dev libgmock-dev libbenchmark-dev    # tests, benchmarks
+  libicu-dev                                    # Unicode properties for the tokenizer
+  clang libclang-rt-14-dev                      # libFuzzer targets
+  bible-kjv                                     # the demo's training text
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
