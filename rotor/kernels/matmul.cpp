@@ -1,0 +1,185 @@
+#include "rotor/kernels/matmul.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "rotor/core/error.h"
+
+namespace rotor::kernels {
+
+namespace {
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, bool>;
+
+struct CachedMatmul {
+  dnnl::matmul primitive;
+  dnnl::memory::desc a, b, c;
+};
+
+std::mutex& cache_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<Key, CachedMatmul>& cache() {
+  static std::map<Key, CachedMatmul> c;
+  return c;
+}
+
+dnnl::memory::desc describe(int64_t batch, int64_t rows, int64_t cols, MatrixLayout l, dnnl::memory::data_type t) {
+  // A broadcast operand (batch_stride 0) is described with batch dimension 1.
+  const int64_t bdim = l.batch_stride == 0 ? 1 : batch;
+  const int64_t bstride = l.batch_stride == 0 ? rows * cols : l.batch_stride;
+  return dnnl::memory::desc({bdim, rows, cols}, t, {bstride, l.row_stride, l.col_stride});
+}
+
+const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, MatrixLayout a,
+                                  MatrixLayout b, MatrixLayout c, bool accumulate) {
+  const Key key{batch, M, N, K, static_cast<int>(in_dtype), a.row_stride, a.col_stride, a.batch_stride,
+                b.row_stride, b.col_stride, b.batch_stride, c.row_stride, c.col_stride, c.batch_stride, accumulate};
+  std::lock_guard<std::mutex> lock(cache_mutex());
+  auto it = cache().find(key);
+  if (it != cache().end()) return it->second;
+  const auto in_t = in_dtype == DType::bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32;
+  CachedMatmul entry;
+  entry.a = describe(batch, M, K, a, in_t);
+  entry.b = describe(batch, K, N, b, in_t);
+  entry.c = describe(batch, M, N, c, dnnl::memory::data_type::f32);
+  dnnl::primitive_attr attr;
+  if (accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::desc desc(entry.a, entry.b, entry.c);
+  dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
+  entry.primitive = dnnl::matmul(pd);
+  return cache().emplace(key, std::move(entry)).first->second;
+}
+
+}  // namespace
+
+void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const void* A, MatrixLayout a,
+          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate) {
+  ROTOR_CHECK(in_dtype == DType::f32 || in_dtype == DType::bf16, "matmul: inputs must be f32 or bf16, got ",
+              dtype_name(in_dtype));
+  ROTOR_CHECK(batch > 0 && M > 0 && N > 0, "matmul: empty output [", batch, ", ", M, ", ", N, "]");
+  ROTOR_CHECK(c.batch_stride != 0 || batch == 1, "matmul: output cannot be broadcast over the batch");
+  if (K == 0) {  // empty reduction: C = 0 (or unchanged when accumulating)
+    if (!accumulate)
+      for (int64_t bi = 0; bi < batch; ++bi)
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) C[bi * c.batch_stride + i * c.row_stride + j * c.col_stride] = 0.0f;
+    return;
+  }
+  const CachedMatmul& mm = get_primitive(batch, M, N, K, in_dtype, a, b, c, accumulate);
+  dnnl::engine& engine = cpu_engine();
+  dnnl::memory ma(mm.a, engine, const_cast<void*>(A));
+  dnnl::memory mb(mm.b, engine, const_cast<void*>(B));
+  dnnl::memory mc(mm.c, engine, C);
+  dnnl::stream stream(engine);
+  mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  stream.wait();
+}
+
+void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C,
+              bool accumulate) {
+  gemm(1, M, N, K, DType::f32, A, trans_a ? transposed(M, K) : row_major(M, K), B,
+       trans_b ? transposed(K, N) : row_major(K, N), C, row_major(M, N), accumulate);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const bf16* A, const bf16* B, float* C,
+               bool accumulate) {
+  gemm(1, M, N, K, DType::bf16, A, trans_a ? transposed(M, K) : row_major(M, K), B,
+       trans_b ? transposed(K, N) : row_major(K, N), C, row_major(M, N), accumulate);
+}
+
+namespace {
+
+// Make the last two dims of a 3-D view usable by oneDNN: one of them must have unit stride.
+Tensor usable_matrix(const Tensor& t) {
+  if (t.stride(-1) == 1 || t.stride(-2) == 1) return t;
+  return t.contiguous();
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  ROTOR_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul: operands must have at least one dimension, got ",
+              shape_str(a_in.shape()), " and ", shape_str(b_in.shape()));
+  ROTOR_CHECK(a_in.dtype() == b_in.dtype(), "matmul: operand types differ (", dtype_name(a_in.dtype()), " and ",
+              dtype_name(b_in.dtype()), ")");
+  ROTOR_CHECK(a_in.dtype() == DType::f32 || a_in.dtype() == DType::bf16, "matmul: inputs must be f32 or bf16, got ",
+              dtype_name(a_in.dtype()));
+  const bool a_vec = a_in.dim() == 1, b_vec = b_in.dim() == 1;
+  Tensor a = a_vec ? a_in.unsqueeze(0) : a_in;
+  Tensor b = b_vec ? b_in.unsqueeze(1) : b_in;
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  ROTOR_CHECK(b.size(-2) == K, "matmul: shapes ", shape_str(a_in.shape()), " and ", shape_str(b_in.shape()),
+              " do not match (", K, " vs ", b.size(-2), ")");
+  const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch_shape = broadcast_shapes(a_batch, b_batch);
+  const int64_t batch = shape_numel(batch_shape);
+  Shape out_shape = batch_shape;
+  out_shape.push_back(M);
+  out_shape.push_back(N);
+  Tensor out = Tensor::empty(out_shape, DType::f32);
+  if (out.numel() == 0) return out;
+
+  Shape a_full = batch_shape, b_full = batch_shape;
+  a_full.insert(a_full.end(), {M, K});
+  b_full.insert(b_full.end(), {K, N});
+  Tensor ae = a.expand(a_full), be = b.expand(b_full);
+  // Flatten batch dims into one when their strides allow; else copy to contiguous.
+  auto as_3d = [&](Tensor t, int64_t rows, int64_t cols) -> Tensor {
+    t = usable_matrix(t);
+    Tensor flat;
+    try {
+      flat = t.view({batch, rows, cols});
+    } catch (const Error&) {
+      // A batch that is broadcast everywhere has stride 0 in all batch dims: keep it that way.
+      bool all_zero = true;
+      for (int64_t d = 0; d + 2 < t.dim(); ++d) all_zero = all_zero && (t.stride(d) == 0 || t.size(d) == 1);
+      if (all_zero) {
+        Tensor m = t;
+        while (m.dim() > 2) m = m.select(0, 0);
+        return m.unsqueeze(0).expand({batch, rows, cols});
+      }
+      flat = t.contiguous().view({batch, rows, cols});
+    }
+    return flat;
+  };
+  Tensor a3 = as_3d(ae, M, K), b3 = as_3d(be, K, N);
+  auto layout = [&](const Tensor& t) {
+    return MatrixLayout{t.stride(1), t.stride(2), t.size(0) == 1 ? 0 : t.stride(0)};
+  };
+  gemm(batch, M, N, K, a.dtype(), a3.raw_data(), layout(a3), b3.raw_data(), layout(b3), out.data<float>(),
+       MatrixLayout{N, 1, M * N});
+  if (a_vec && b_vec) return out.view({});
+  if (a_vec) {
+    Shape s = batch_shape;
+    s.push_back(N);
+    return out.view(s);
+  }
+  if (b_vec) {
+    Shape s = batch_shape;
+    s.push_back(M);
+    return out.view(s);
+  }
+  return out;
+}
+
+int64_t matmul_cache_size() {
+  std::lock_guard<std::mutex> lock(cache_mutex());
+  return static_cast<int64_t>(cache().size());
+}
+
+}  // namespace rotor::kernels
