@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
@@ -216,12 +217,24 @@ HfLlamaConfig parse_hf_llama_config(const json& config, const std::string& label
 
 HfLlamaConfig read_hf_llama_config(const std::string& path) {
   const std::string text = io::read_file(path);
+  // A key given twice would silently keep the last value: reject it as a contradiction.
+  std::vector<std::set<std::string>> seen;  // keys of each open object
+  std::string duplicate;
+  const json::parser_callback_t check_duplicates = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) seen.emplace_back();
+    if (event == json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
+    if (event == json::parse_event_t::key && !seen.empty() && !seen.back().insert(parsed.get<std::string>()).second &&
+        duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
   json config;
   try {
-    config = json::parse(text);
+    config = json::parse(text, check_duplicates);
   } catch (const json::exception& e) {
     throw Error(cat(path, ": not valid JSON (", e.what(), ")"));
   }
+  ROTOR_CHECK(duplicate.empty(), path, ": key '", duplicate, "' appears twice");
   return parse_hf_llama_config(config, path);
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "rotor/core/error.h"
@@ -167,6 +168,29 @@ TEST(HfLlamaConfig, RejectsUnknownUnsupportedAndContradictoryKeys) {
   expect_error(j, "rope_parameters are both given");
 
   EXPECT_THROW(read_hf_llama_config("/nonexistent/config.json"), Error);
+}
+
+TEST(HfLlamaConfig, ReadsFilesAndRejectsDuplicateKeysAndBadJson) {
+  const std::string dir = ::testing::TempDir();
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + name) << text;
+    return dir + name;
+  };
+  std::string body = small_config().dump();
+  EXPECT_EQ(read_hf_llama_config(write("good_config.json", body)).num_kv_heads, 2);
+  body.insert(1, "\"num_key_value_heads\": 4, ");
+  try {
+    read_hf_llama_config(write("dup_config.json", body));
+    ADD_FAILURE() << "duplicate key accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'num_key_value_heads' appears twice"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(read_hf_llama_config(write("bad_config.json", "{\"hidden_size\": 32,")), Error);
+  // The same key in different objects is fine.
+  json j = small_config();
+  j.erase("rope_scaling");
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 10000.0}};  // rope_theta at two levels
+  EXPECT_NO_THROW(read_hf_llama_config(write("nested_config.json", j.dump())));
 }
 
 }  // namespace
