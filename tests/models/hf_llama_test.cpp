@@ -72,8 +72,8 @@ TEST(HfLlama, ReadsEveryCheckpointVariant) {
   m = load_hf_llama(kDataDir + "/partial_sharded");
   EXPECT_EQ(m.weights.layers.size(), 3u);
   EXPECT_EQ(m.config.head_dim, 16);
-  EXPECT_EQ(m.weights.layers[2].q_proj.shape(), (Shape{64, 32}));
-  EXPECT_EQ(m.weights.layers[2].k_proj.shape(), (Shape{32, 32}));
+  EXPECT_EQ(m.weights.layers[2].q_proj.shape(), (Shape{32, 32}));
+  EXPECT_EQ(m.weights.layers[2].k_proj.shape(), (Shape{16, 32}));
   EXPECT_EQ(kernels::rope_rotary_dim(m.config.rope), 4);
 
   EXPECT_EQ(load_hf_llama(kDataDir + "/dynamic_long").config.rope.scaling.kind, kernels::RopeScaling::Kind::dynamic);

@@ -237,7 +237,8 @@ CASES = [
     ("yarn_attention_partial", base_config(partial_rotary_factor=0.5, head_dim=16,
                                            rope_scaling={"type": "yarn", "factor": 2.0, "attention_factor": 1.3}),
      "BF16", 1, 10),
-    ("partial_sharded", base_config(partial_rotary_factor=0.25, head_dim=16, num_hidden_layers=3), "F32", 3, 10),
+    ("partial_sharded", base_config(partial_rotary_factor=0.25, num_attention_heads=2, num_key_value_heads=1,
+                                    num_hidden_layers=3), "F32", 3, 10),
 ]
 
 

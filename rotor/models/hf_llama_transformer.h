@@ -1,0 +1,35 @@
+#pragma once
+// A Hugging Face LLaMA checkpoint as rotor's Transformer (f32, oneDNN matmuls): RMSNorm, SwiGLU, RoPE
+// (half-split, partial rotary), grouped key/value heads, no biases, tied or untied head.
+//
+// Parameter mapping (Hugging Face -> rotor):
+//   model.embed_tokens.weight                      -> wte
+//   model.layers.N.input_layernorm.weight          -> layers.N.norm1.weight
+//   model.layers.N.self_attn.{q,k,v}_proj.weight   -> layers.N.attn.qkv.weight   (rows [q | k | v])
+//   model.layers.N.self_attn.o_proj.weight         -> layers.N.attn.out.weight
+//   model.layers.N.post_attention_layernorm.weight -> layers.N.norm2.weight
+//   model.layers.N.mlp.{gate,up}_proj.weight       -> layers.N.mlp.up.weight     (rows [gate | up])
+//   model.layers.N.mlp.down_proj.weight            -> layers.N.mlp.down.weight
+//   model.norm.weight                              -> norm_f.weight
+//   lm_head.weight                                 -> head.weight (untied only)
+//
+// The context is max(max_position_embeddings, min_ctx): with dynamic NTK scaling the RoPE table is then
+// computed for the sequence length exactly as Hugging Face does for one sequence of min_ctx tokens.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rotor/models/hf_llama.h"
+#include "rotor/models/transformer.h"
+
+namespace rotor::models {
+
+// Throws "... not supported" for what the transformer cannot express (see the .cpp).
+TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t min_ctx);
+std::unique_ptr<Transformer> transformer_from_hf_llama(const HfLlamaModel& model, int64_t min_ctx);
+
+// logits: [T, vocab] f32 of one sequence of token ids (T <= the model's context).
+Tensor transformer_sequence_logits(Transformer& model, const std::vector<int64_t>& ids);
+
+}  // namespace rotor::models
