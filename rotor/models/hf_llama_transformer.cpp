@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "rotor/core/error.h"
+#include "rotor/models/llama_forward_f64.h"
 
 namespace rotor::models {
 namespace {
@@ -23,6 +24,11 @@ void fill_parameter(Transformer& model, const std::string& name, const std::vect
 }
 
 }  // namespace
+
+bool transformer_supports_hf_llama(const HfLlamaConfig& hf) {
+  return hf.hidden_size % hf.num_heads == 0 && hf.head_dim == hf.hidden_size / hf.num_heads &&
+         hf.rope.scaling.kind == kernels::RopeScaling::Kind::none;
+}
 
 TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t min_ctx) {
   ROTOR_CHECK(hf.hidden_size % hf.num_heads == 0 && hf.head_dim == hf.hidden_size / hf.num_heads,
@@ -85,6 +91,15 @@ Tensor transformer_sequence_logits(Transformer& model, const std::vector<int64_t
   Tensor out = Tensor::empty({T, V});
   std::memcpy(out.data<float>(), model.logits(), sizeof(float) * T * V);
   return out;
+}
+
+Tensor hf_llama_sequence_logits(const std::string& dir, const std::vector<int64_t>& ids, HfLogitsPath path) {
+  const HfLlamaModel hf = load_hf_llama(dir);
+  const bool use_f32 =
+      path == HfLogitsPath::f32 || (path == HfLogitsPath::automatic && transformer_supports_hf_llama(hf.config));
+  if (!use_f32) return hf_llama_logits_f64(hf, ids).to(DType::f32);
+  auto model = transformer_from_hf_llama(hf, static_cast<int64_t>(ids.size()));
+  return transformer_sequence_logits(*model, ids);
 }
 
 }  // namespace rotor::models

@@ -42,6 +42,10 @@ TEST(HfLlamaTransformer, F32LogitsMatchTheFloat64Reference) {
     const HfLlamaModel hf = load_hf_llama(kDataDir + "/" + name);
     const bool expressible = hf.config.rope.scaling.kind == kernels::RopeScaling::Kind::none &&
                              hf.config.head_dim * hf.config.num_heads == hf.config.hidden_size;
+    EXPECT_EQ(transformer_supports_hf_llama(hf.config), expressible);
+    // The entry point of `rotor logits` serves every case, by one path or the other.
+    const Tensor any_path = hf_llama_sequence_logits(kDataDir + "/" + name, ids);
+    EXPECT_LE(relative_error(any_path.to_float_vector(), expected), 1e-5);
     if (!expressible) {
       // Fails loudly rather than computing something else.
       try {
@@ -84,6 +88,11 @@ TEST(HfLlamaTransformer, MapsParametersByName) {
   EXPECT_EQ(model->params()[up.offset + 40 * 32 + 7], hf.weights.layers[0].up_proj.data<float>()[7]);
   EXPECT_EQ(model->params()[up.offset + 3], hf.weights.layers[0].gate_proj.data<float>()[3]);
   EXPECT_THROW(transformer_sequence_logits(*model, {1, 48}), Error);
+  EXPECT_THROW(hf_llama_sequence_logits(kDataDir + "/yarn", {1, 2}, HfLogitsPath::f32), Error);
+  const Tensor f64 = hf_llama_sequence_logits(kDataDir + "/gqa_untied", {1, 2, 3}, HfLogitsPath::f64);
+  const Tensor f32 = hf_llama_sequence_logits(kDataDir + "/gqa_untied", {1, 2, 3}, HfLogitsPath::f32);
+  EXPECT_EQ(f64.dtype(), DType::f32);
+  EXPECT_LE(relative_error(f32.to_float_vector(), f64.to_double_vector()), 1e-5);
 }
 
 }  // namespace
