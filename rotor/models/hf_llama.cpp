@@ -76,6 +76,11 @@ HfLlamaWeights map_hf_llama_tensors(const HfLlamaConfig& c, std::map<std::string
   const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size;
   const int64_t q_width = c.num_heads * c.head_dim, kv_width = c.num_kv_heads * c.head_dim;
 
+  // A config that claims more layers than the checkpoint holds fails on the last layer, before any loop.
+  const std::string last_layer = cat("model.layers.", c.num_layers - 1, ".input_layernorm.weight");
+  ROTOR_CHECK(taker.remaining().count(last_layer), label, ": missing tensor ", last_layer, " (num_hidden_layers is ",
+              c.num_layers, ")");
+
   HfLlamaWeights w;
   w.embed_tokens = taker.take("model.embed_tokens.weight", {V, H});
   for (int64_t n = 0; n < c.num_layers; ++n) {

@@ -30,7 +30,7 @@ bool transformer_supports_hf_llama(const HfLlamaConfig& hf) {
          hf.rope.scaling.kind == kernels::RopeScaling::Kind::none;
 }
 
-TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t min_ctx) {
+TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t ctx) {
   ROTOR_CHECK(hf.hidden_size % hf.num_heads == 0 && hf.head_dim == hf.hidden_size / hf.num_heads,
               "hf llama: head_dim ", hf.head_dim, " different from hidden_size / num_attention_heads (",
               hf.hidden_size, " / ", hf.num_heads, ") is not supported by rotor's transformer yet");
@@ -42,7 +42,7 @@ TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int6
   c.dim = hf.hidden_size;
   c.heads = hf.num_heads;
   c.kv_heads = hf.num_kv_heads;
-  c.ctx = std::max(hf.max_positions, min_ctx);
+  c.ctx = ctx > 0 ? ctx : hf.max_positions;
   c.vocab = hf.vocab_size;
   c.mlp_hidden = hf.intermediate_size;
   c.norm = NormKind::rmsnorm;
@@ -58,8 +58,8 @@ TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int6
   return c;
 }
 
-std::unique_ptr<Transformer> transformer_from_hf_llama(const HfLlamaModel& model, int64_t min_ctx) {
-  auto t = std::make_unique<Transformer>(transformer_config_from_hf_llama(model.config, min_ctx));
+std::unique_ptr<Transformer> transformer_from_hf_llama(const HfLlamaModel& model, int64_t ctx) {
+  auto t = std::make_unique<Transformer>(transformer_config_from_hf_llama(model.config, ctx));
   const HfLlamaWeights& w = model.weights;
   fill_parameter(*t, "wte", {&w.embed_tokens});
   for (size_t n = 0; n < w.layers.size(); ++n) {

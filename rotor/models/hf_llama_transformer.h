@@ -13,8 +13,8 @@
 //   model.norm.weight                              -> norm_f.weight
 //   lm_head.weight                                 -> head.weight (untied only)
 //
-// The context is max(max_position_embeddings, min_ctx): with dynamic NTK scaling the RoPE table is then
-// computed for the sequence length exactly as Hugging Face does for one sequence of min_ctx tokens.
+// The context is `ctx` tokens (0: max_position_embeddings). The RoPE table is computed for that length, so
+// with dynamic NTK scaling a forward over exactly ctx tokens matches Hugging Face for one sequence.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,8 +28,8 @@ namespace rotor::models {
 // Whether rotor's Transformer can express the config (today: no rope_scaling, head_dim == hidden / heads).
 bool transformer_supports_hf_llama(const HfLlamaConfig& hf);
 // Throws "... not supported" for what the transformer cannot express.
-TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t min_ctx);
-std::unique_ptr<Transformer> transformer_from_hf_llama(const HfLlamaModel& model, int64_t min_ctx);
+TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t ctx);
+std::unique_ptr<Transformer> transformer_from_hf_llama(const HfLlamaModel& model, int64_t ctx);
 
 // logits: [T, vocab] f32 of one sequence of token ids (T <= the model's context).
 Tensor transformer_sequence_logits(Transformer& model, const std::vector<int64_t>& ids);

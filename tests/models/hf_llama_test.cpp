@@ -149,6 +149,10 @@ TEST(HfLlama, MissingExtraAndMisshapenTensorsAreErrors) {
   t.erase("model.layers.1.mlp.up_proj.weight");
   expect_mapping_error(c, t, "missing tensor model.layers.1.mlp.up_proj.weight");
 
+  HfLlamaConfig deep = c;
+  deep.num_layers = 1000000000;  // must fail fast, not list a billion missing tensors
+  expect_mapping_error(deep, tiny_tensors(c), "missing tensor model.layers.999999999.input_layernorm.weight");
+
   t = tiny_tensors(c);
   t["model.layers.2.mlp.up_proj.weight"] = Tensor::ones({12, 8});
   expect_mapping_error(c, t, "unexpected tensor model.layers.2.mlp.up_proj.weight");

@@ -57,7 +57,7 @@ TEST(HfLlamaTransformer, F32LogitsMatchTheFloat64Reference) {
       continue;
     }
     auto model = transformer_from_hf_llama(hf, static_cast<int64_t>(ids.size()));
-    EXPECT_EQ(model->config().ctx, std::max<int64_t>(hf.config.max_positions, ids.size()));
+    EXPECT_EQ(model->config().ctx, static_cast<int64_t>(ids.size()));
     const Tensor logits = transformer_sequence_logits(*model, ids);
     ASSERT_EQ(logits.shape(), (Shape{static_cast<int64_t>(ids.size()), hf.config.vocab_size}));
     const double error = relative_error(logits.to_float_vector(), expected);
@@ -70,8 +70,9 @@ TEST(HfLlamaTransformer, F32LogitsMatchTheFloat64Reference) {
 
 TEST(HfLlamaTransformer, MapsParametersByName) {
   const HfLlamaModel hf = load_hf_llama(kDataDir + "/gqa_untied");
-  auto model = transformer_from_hf_llama(hf, 4);
+  auto model = transformer_from_hf_llama(hf, 0);
   const TransformerConfig& c = model->config();
+  EXPECT_EQ(c.ctx, 64);  // max_position_embeddings
   EXPECT_EQ(c.norm, NormKind::rmsnorm);
   EXPECT_EQ(c.mlp, MlpKind::swiglu);
   EXPECT_EQ(c.kv_heads, 2);
