@@ -77,6 +77,9 @@ def inverse_frequencies(cfg, seq_len):
     dim = int(head_dim * cfg.get("partial_rotary_factor", 1.0))
     theta = cfg.get("rope_theta", 10000.0)
     scaling = cfg.get("rope_scaling") or {}
+    if "rope_parameters" in cfg:  # transformers v5: theta travels with the scaling
+        scaling = cfg["rope_parameters"]
+        theta = scaling["rope_theta"]
     kind = scaling.get("rope_type", scaling.get("type", "default"))
     max_pos = cfg["max_position_embeddings"]
 
@@ -85,7 +88,10 @@ def inverse_frequencies(cfg, seq_len):
 
     if kind == "default":
         return plain(theta), 1.0
-    factor = scaling["factor"]
+    if "factor" in scaling:
+        factor = scaling["factor"]
+    else:  # YaRN given only the two context lengths
+        factor = max_pos / scaling["original_max_position_embeddings"]
     if kind == "linear":
         return plain(theta) / factor, 1.0
     if kind == "dynamic":
@@ -98,13 +104,22 @@ def inverse_frequencies(cfg, seq_len):
         def pair_with_rotations(r):  # pair index whose wavelength fits r rotations into `original`
             return dim * math.log(original / (2 * math.pi * r)) / (2 * math.log(theta))
 
-        lo = max(math.floor(pair_with_rotations(fast)), 0)
-        hi = min(math.ceil(pair_with_rotations(slow)), dim - 1)
+        lo, hi = pair_with_rotations(fast), pair_with_rotations(slow)
+        if scaling.get("truncate", True):
+            lo, hi = math.floor(lo), math.ceil(hi)
+        lo, hi = max(lo, 0), min(hi, dim - 1)
         if lo == hi:
             hi += 0.001
         ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float64) - lo) / (hi - lo), 0, 1)
         base = plain(theta)
-        attention = scaling.get("attention_factor") or (0.1 * math.log(factor) + 1.0 if factor > 1 else 1.0)
+        def temperature(m):  # the paper's sqrt(1/t) = 0.1 m ln(s) + 1
+            return 0.1 * m * math.log(factor) + 1.0 if factor > 1 else 1.0
+
+        attention = scaling.get("attention_factor")
+        if attention is None and scaling.get("mscale") and scaling.get("mscale_all_dim"):
+            attention = temperature(scaling["mscale"]) / temperature(scaling["mscale_all_dim"])
+        if attention is None:
+            attention = temperature(1.0)
         return ramp * base / factor + (1 - ramp) * base, attention
     raise ValueError(kind)
 
@@ -237,6 +252,13 @@ CASES = [
     ("yarn_attention_partial", base_config(partial_rotary_factor=0.5, head_dim=16,
                                            rope_scaling={"type": "yarn", "factor": 2.0, "attention_factor": 1.3}),
      "BF16", 1, 10),
+    ("yarn_mscale_untruncated", base_config(max_position_embeddings=96,
+                                            rope_scaling={"rope_type": "yarn", "original_max_position_embeddings": 32,
+                                                          "truncate": False, "mscale": 0.8, "mscale_all_dim": 0.3}),
+     "F32", 1, 9),
+    ("v5_rope_parameters", {k: v for k, v in base_config(
+        rope_parameters={"rope_type": "linear", "rope_theta": 2000.0, "factor": 3.0}).items()
+        if k not in ("rope_theta", "rope_scaling")}, "BF16", 1, 8),
     ("partial_sharded", base_config(partial_rotary_factor=0.25, num_attention_heads=2, num_key_value_heads=1,
                                     num_hidden_layers=3), "F32", 3, 10),
 ]
