@@ -29,17 +29,27 @@ template <class T> RopeTable<T> make_rope_table(const RopeSpec& spec, int64_t ma
   t.rotary_dim = rope_rotary_dim(spec);
   t.layout = spec.layout;
   const int64_t pairs = t.rotary_dim / 2;
-  const std::vector<float> inv = rope_inverse_frequencies(spec, max_T);
-  const double factor = rope_attention_factor(spec);
   t.cos.resize(max_T * pairs);
   t.sin.resize(max_T * pairs);
-  for (int64_t p = 0; p < max_T; ++p)
-    for (int64_t i = 0; i < pairs; ++i) {
-      // angle in float like the reference implementations (positions * inv_freq in f32), then cos/sin
-      const double angle = double(float(p) * inv[i]);
-      t.cos[p * pairs + i] = T(std::cos(angle) * factor);
-      t.sin[p * pairs + i] = T(std::sin(angle) * factor);
-    }
+  if constexpr (std::is_same_v<T, double>) {
+    const std::vector<double> inv = rope_inverse_frequencies_f64(spec, max_T);
+    const double factor = rope_attention_factor_f64(spec);
+    for (int64_t p = 0; p < max_T; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        t.cos[p * pairs + i] = std::cos(double(p) * inv[i]) * factor;
+        t.sin[p * pairs + i] = std::sin(double(p) * inv[i]) * factor;
+      }
+  } else {
+    // the angle in f32 (position * inv_freq), as PyTorch / Hugging Face compute it
+    const std::vector<float> inv = rope_inverse_frequencies(spec, max_T);
+    const double factor = rope_attention_factor(spec);
+    for (int64_t p = 0; p < max_T; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        const double angle = double(float(p) * inv[i]);
+        t.cos[p * pairs + i] = T(std::cos(angle) * factor);
+        t.sin[p * pairs + i] = T(std::sin(angle) * factor);
+      }
+  }
   return t;
 }
 

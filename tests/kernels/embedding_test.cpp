@@ -28,7 +28,7 @@ TEST(EmbeddingKernel, BackwardMatchesFiniteDifferences) {
 
 TEST(EmbeddingKernel, RejectsOutOfRangeIds) {
   std::vector<float> table(6), out(2);
-  std::vector<int32_t> ids = {2};
+  std::vector<int32_t> ids = {3};
   EXPECT_THROW(kernels::embedding_forward<float>(out.data(), ids.data(), table.data(), 1, 2, 3), Error);
 }
 
