@@ -48,7 +48,7 @@ std::string default_corpus() {
 struct Args {
   std::string data, out, resume, dtype = "f32", norm = "layernorm", mlp = "gelu", pos = "rope";
   int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, steps = 600, warmup = -1;
-  int64_t eval_every = 100;
+  int64_t eval_every = 100, stop_at = 0;
   double lr = 1e-3, lr_min = -1, clip = 1.0, weight_decay = 0.1;
   uint64_t seed = 1;
   bool tied = false;
@@ -123,7 +123,8 @@ void run(const Args& a, CLI::App& cmd) {
   std::vector<double> step_seconds;
   const double tokens_per_step = double(opt.batch * config.ctx);
   double smooth_loss = std::nan("");
-  while (trainer.step() < opt.steps) {
+  const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
+  while (trainer.step() < last_step) {
     const double loss = trainer.train_step();
     step_seconds.push_back(trainer.last_compute_seconds());
     smooth_loss = std::isnan(smooth_loss) ? loss : 0.9 * smooth_loss + 0.1 * loss;
@@ -131,7 +132,7 @@ void run(const Args& a, CLI::App& cmd) {
     std::snprintf(metrics, sizeof metrics, "loss %.4f  tokens/s %.0f", smooth_loss,
                   tokens_per_step / trainer.last_compute_seconds());
     progress.update(trainer.step(), metrics);
-    if (trainer.step() % opt.eval_every == 0 || trainer.step() == opt.steps) {
+    if (trainer.step() % opt.eval_every == 0 || trainer.step() == last_step) {
       const double val = trainer.validation_loss();
       trainer.record_validation(val);
       char line[160];
@@ -178,6 +179,8 @@ void setup(CLI::App& cmd) {
   cmd.add_flag("--tied", a.tied, "tie the output head to the token embedding");
   cmd.add_option("--out", a.out, "run directory (config.json, model.safetensors, metrics.csv, loss.svg)");
   cmd.add_option("--resume", a.resume, "continue the run saved in this directory");
+  cmd.add_option("--stop-at", a.stop_at, "stop (and save) after this step of the --steps schedule; continue later with --resume")
+      ->check(CLI::PositiveNumber);
   rotor::cli::add_threads_option(cmd, a.threads);
   cmd.callback([&cmd] { run(a, cmd); });
 }
