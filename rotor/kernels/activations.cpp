@@ -78,9 +78,11 @@ inline void eval_vec(Activation act, __m512 x, __m512& y, __m512& dy) {
       return;
     }
     case Activation::gelu_erf: {
-      const __m512 cdf = _mm512_mul_ps(half, _mm512_add_ps(one, vec::erf(_mm512_mul_ps(x, _mm512_set1_ps(float(kSqrtHalf))))));
-      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(float(kInvSqrt2Pi)),
-                                       vec::exp(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x))));
+      // one exponential serves both: exp(-x^2/2) is erf's exp(-z^2) at z = x/sqrt2 and the normal pdf's
+      const __m512 e = vec::exp(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x)));
+      const __m512 cdf =
+          _mm512_mul_ps(half, _mm512_add_ps(one, vec::erf_given_exp(_mm512_mul_ps(x, _mm512_set1_ps(float(kSqrtHalf))), e)));
+      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(float(kInvSqrt2Pi)), e);
       y = _mm512_mul_ps(x, cdf);
       dy = _mm512_fmadd_ps(x, pdf, cdf);
       return;
@@ -214,6 +216,47 @@ void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_
       eval_scalar<T>(act, gate[i], y, dy);
       dgate[i] += g[i] * up[i] * dy;
       dup[i] += g[i] * y;
+    }
+  });
+}
+
+void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n) {
+  chunked(n, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+#if defined(ROTOR_HAVE_AVX512)
+    for (; i < e; i += 16) {
+      const __mmask16 m = vec::tail_mask(e - i);
+      __m512 y = _mm512_setzero_ps(), dy = y;
+      eval_vec(act, vec::load(inp + i, m), y, dy);
+      vec::store_bf16(out + i, y, m);
+    }
+#endif
+    for (; i < e; ++i) {
+      float y = 0, dy = 0;
+      eval_scalar<float>(act, inp[i], y, dy);
+      out[i] = float_to_bf16(y);
+    }
+  });
+}
+
+void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H) {
+  parallel_rows(N, 8 * H, [&](int64_t n) {
+    const float* gate = inp + n * 2 * H;
+    const float* up = gate + H;
+    bf16* y_row = out + n * H;
+    int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+    for (; i < H; i += 16) {
+      const __mmask16 m = vec::tail_mask(H - i);
+      __m512 y = _mm512_setzero_ps(), dy = y;
+      eval_vec(act, vec::load(gate + i, m), y, dy);
+      vec::store_bf16(y_row + i, _mm512_mul_ps(y, vec::load(up + i, m)), m);
+    }
+#endif
+    for (; i < H; ++i) {
+      float y = 0, dy = 0;
+      eval_scalar<float>(act, gate[i], y, dy);
+      y_row[i] = float_to_bf16(y * up[i]);
     }
   });
 }

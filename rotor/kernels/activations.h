@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "rotor/core/dtype.h"
+
 namespace rotor::kernels {
 
 enum class Activation {
@@ -26,5 +28,9 @@ template <class T> void activation_backward(Activation act, T* dinp, const T* do
 template <class T> void gated_forward(Activation act, T* out, const T* inp, int64_t N, int64_t H);
 // dinp: [N, 2H] (+=); dout: [N, H]; inp: [N, 2H].
 template <class T> void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t N, int64_t H);
+
+// The same forwards writing bf16 (the inputs of bf16 matmuls), from f32 inputs.
+void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n);
+void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H);
 
 }  // namespace rotor::kernels

@@ -191,6 +191,10 @@ template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn) {
 
 }  // namespace
 
+int64_t attention_saved_elements(const AttentionDims& d) {
+  return d.B * d.T * d.qkv_width() + d.B * d.H * d.T * d.T;
+}
+
 size_t attention_workspace_bytes(const AttentionDims& d) {
   // bf16 copies of qkv, probs, dout and dprobs
   const int64_t probs = d.B * d.H * d.T * d.T;
@@ -213,7 +217,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   ROTOR_CHECK(!bf || mm.workspace, "attention: bf16 matmuls need a workspace");
   const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
   const T scale = T(1.0 / std::sqrt(double(Dh)));
-  bf16* qkv16 = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* qkv16 = bf ? (mm.saved ? mm.saved : static_cast<bf16*>(mm.workspace)) : nullptr;
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
   if constexpr (std::is_same_v<T, float>)
     if (bf) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
@@ -247,14 +251,17 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
   const T scale = T(1.0 / std::sqrt(double(Dh)));
   const int64_t n_probs = d.B * H * T_len * T_len;
-  bf16* qkv16 = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* work = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* qkv16 = bf ? (mm.saved ? mm.saved : work) : nullptr;
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
-  bf16* dprobs16 = bf ? probs16 + n_probs : nullptr;
+  bf16* dprobs16 = bf ? work + d.B * T_len * W + n_probs : nullptr;
   bf16* dout16 = bf ? dprobs16 + n_probs : nullptr;
   if constexpr (std::is_same_v<T, float>)
     if (bf) {
-      float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
-      float_to_bf16_buffer(probs16, probs, n_probs);
+      if (!mm.saved) {
+        float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+        float_to_bf16_buffer(probs16, probs, n_probs);
+      }
       float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
     }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};

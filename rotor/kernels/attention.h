@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "rotor/core/dtype.h"
 #include "rotor/kernels/rope_frequencies.h"
 
 namespace rotor::kernels {
@@ -47,11 +48,15 @@ template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const R
 template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope);
 
 // How the attention matmuls run. For bf16, `workspace` must hold attention_workspace_bytes(d) bytes.
+// `saved` (optional, bf16 only) holds attention_saved_elements(d) values: the forward pass leaves its
+// bf16 copies of qkv and probs there and the backward pass reuses them instead of converting again.
 struct AttentionMatmul {
   bool bf16 = false;
   void* workspace = nullptr;
+  rotor::bf16* saved = nullptr;
 };
 size_t attention_workspace_bytes(const AttentionDims& d);
+int64_t attention_saved_elements(const AttentionDims& d);
 
 // Causal softmax(q k^T / sqrt(Dh)) v, blocked over query tiles so that key blocks entirely in the
 // future of a tile are never computed.

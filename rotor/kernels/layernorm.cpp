@@ -1,17 +1,47 @@
 #include "rotor/kernels/layernorm.h"
 
 #include <cmath>
+#include <type_traits>
+#include <vector>
 
 #include "rotor/kernels/parallel_rows.h"
 
 namespace rotor::kernels {
 
-template <class T>
-void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
-                       double eps) {
+namespace {
+
+// Writes row y[0, C) from the float/double values in `values`; bf16 outputs are rounded.
+template <class T, class O> inline void store_row(O* y, const T* values, int64_t C) {
+  if constexpr (std::is_same_v<O, bf16>) {
+    for (int64_t i = 0; i < C; ++i) y[i] = float_to_bf16(float(values[i]));
+  } else {
+    for (int64_t i = 0; i < C; ++i) y[i] = values[i];
+  }
+}
+
+// Output row buffer: writes straight into `out` when O == T, else into a per-row scratch row.
+template <class T, class O> struct RowOut {
+  std::vector<T> scratch;
+  T* row(O* out, int64_t n, int64_t C) {
+    if constexpr (std::is_same_v<T, O>) {
+      return out + n * C;
+    } else {
+      scratch.resize(C);
+      return scratch.data();
+    }
+  }
+  void flush(O* out, int64_t n, int64_t C) {
+    if constexpr (!std::is_same_v<T, O>) store_row(out + n * C, scratch.data(), C);
+  }
+};
+
+template <class T, class O>
+void layernorm_forward_impl(O* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N,
+                            int64_t C, double eps) {
   parallel_rows(N, C, [&](int64_t n) {
+    thread_local RowOut<T, O> ro;
     const T* x = inp + n * C;
-    T* y = out + n * C;
+    T* y = ro.row(out, n, C);
     T sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < C; ++i) sum += x[i];
@@ -29,8 +59,11 @@ void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, 
     }
     mean[n] = m;
     rstd[n] = s;
+    ro.flush(out, n, C);
   });
 }
+
+}  // namespace
 
 template <class T>
 void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean,
@@ -68,11 +101,14 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
     for (int64_t i = 0; i < C; ++i) dbias[i] += sums[C + i];
 }
 
-template <class T>
-void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps) {
+namespace {
+
+template <class T, class O>
+void rmsnorm_forward_impl(O* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps) {
   parallel_rows(N, C, [&](int64_t n) {
+    thread_local RowOut<T, O> ro;
     const T* x = inp + n * C;
-    T* y = out + n * C;
+    T* y = ro.row(out, n, C);
     T ss = 0;
 #pragma omp simd reduction(+ : ss)
     for (int64_t i = 0; i < C; ++i) ss += x[i] * x[i];
@@ -80,7 +116,28 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, 
 #pragma omp simd
     for (int64_t i = 0; i < C; ++i) y[i] = x[i] * s * weight[i];
     rstd[n] = s;
+    ro.flush(out, n, C);
   });
+}
+
+}  // namespace
+
+template <class T>
+void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
+                       double eps) {
+  layernorm_forward_impl<T, T>(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+template <class T>
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps) {
+  rmsnorm_forward_impl<T, T>(out, rstd, inp, weight, N, C, eps);
+}
+void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
+                            const float* bias, int64_t N, int64_t C, double eps) {
+  layernorm_forward_impl<float, bf16>(out, mean, rstd, inp, weight, bias, N, C, eps);
+}
+void rmsnorm_forward_bf16(bf16* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C,
+                          double eps) {
+  rmsnorm_forward_impl<float, bf16>(out, rstd, inp, weight, N, C, eps);
 }
 
 template <class T>

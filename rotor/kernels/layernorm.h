@@ -5,6 +5,8 @@
 // gradient buffers (inputs and parameters), so callers zero them once and residual paths sum freely.
 #include <cstdint>
 
+#include "rotor/core/dtype.h"
+
 namespace rotor::kernels {
 
 // out: [N, C]; mean, rstd: [N] (saved for backward); inp: [N, C]; weight, bias: [C] (bias may be null).
@@ -23,5 +25,11 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, 
 template <class T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
                       int64_t C);
+
+// The same forwards writing bf16 outputs (the inputs of bf16 matmuls) from f32 inputs.
+void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
+                            const float* bias, int64_t N, int64_t C, double eps);
+void rmsnorm_forward_bf16(bf16* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C,
+                          double eps);
 
 }  // namespace rotor::kernels

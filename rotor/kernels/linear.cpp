@@ -32,8 +32,8 @@ void linear_forward<float>(float* out, const float* inp, const float* weight, co
 
 template <>
 void linear_backward<float>(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                            const float* weight, int64_t N, int64_t IN, int64_t OUT) {
-  if (dinp) gemm_f32(false, false, N, IN, OUT, dout, weight, dinp, true);
+                            const float* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp) {
+  if (dinp) gemm_f32(false, false, N, IN, OUT, dout, weight, dinp, !overwrite_dinp);
   gemm_f32(true, false, OUT, IN, N, dout, inp, dweight, true);
   if (dbias) add_column_sums(dbias, dout, N, OUT);
 }
@@ -51,7 +51,9 @@ void linear_forward<double>(double* out, const double* inp, const double* weight
 
 template <>
 void linear_backward<double>(double* dinp, double* dweight, double* dbias, const double* dout, const double* inp,
-                             const double* weight, int64_t N, int64_t IN, int64_t OUT) {
+                             const double* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp) {
+  if (dinp && overwrite_dinp)
+    for (int64_t i = 0; i < N * IN; ++i) dinp[i] = 0.0;
   for (int64_t n = 0; n < N; ++n)
     for (int64_t o = 0; o < OUT; ++o) {
       const double g = dout[n * OUT + o];
@@ -70,8 +72,9 @@ void linear_forward_bf16(float* out, const bf16* inp, const bf16* weight, const 
 }
 
 void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout_f32, const bf16* dout_bf16,
-                          const bf16* inp, const bf16* weight, int64_t N, int64_t IN, int64_t OUT) {
-  if (dinp) gemm_bf16(false, false, N, IN, OUT, dout_bf16, weight, dinp, true);
+                          const bf16* inp, const bf16* weight, int64_t N, int64_t IN, int64_t OUT,
+                          bool overwrite_dinp) {
+  if (dinp) gemm_bf16(false, false, N, IN, OUT, dout_bf16, weight, dinp, !overwrite_dinp);
   gemm_bf16(true, false, OUT, IN, N, dout_bf16, inp, dweight, true);
   if (dbias) add_column_sums(dbias, dout_f32, N, OUT);
 }

@@ -46,8 +46,9 @@ inline __m512 exp(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-// erf(x) via erf(|x|) = 1 - t*P(t)*exp(-x^2), t = 1/(1 + p|x|) (Abramowitz-Stegun 7.1.26 form).
-inline __m512 erf(__m512 x) {
+// erf(x) via erf(|x|) = 1 - t*P(t)*exp(-x^2), t = 1/(1 + p|x|) (Abramowitz-Stegun 7.1.26 form),
+// given e = exp(-x^2) (callers that also need that exponential compute it once).
+inline __m512 erf_given_exp(__m512 x, __m512 e) {
   const __m512 ax = _mm512_abs_ps(x);
   const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), ax, _mm512_set1_ps(1.0f)));
   __m512 p = _mm512_set1_ps(1.061405429f);
@@ -56,17 +57,31 @@ inline __m512 erf(__m512 x) {
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
   p = _mm512_mul_ps(p, t);
-  const __m512 e = exp(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax)));
   const __m512 y = _mm512_fnmadd_ps(p, e, _mm512_set1_ps(1.0f));
   // copy the sign of x
   const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(int(0x80000000u)));
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
 }
+inline __m512 erf(__m512 x) { return erf_given_exp(x, exp(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(x, x)))); }
 
 // tanh(x) = 1 - 2 / (e^{2x} + 1), saturating correctly at both ends.
 inline __m512 tanh(__m512 x) {
   const __m512 e = exp(_mm512_add_ps(x, x));
   return _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+}
+
+// 16 floats -> 16 bf16 (round to nearest even), storing the first lanes selected by m.
+inline void store_bf16(void* p, __m512 v, __mmask16 m) {
+#if defined(__AVX512BF16__)
+  const __m256bh h = _mm512_cvtneps_pbh(v);
+  _mm256_mask_storeu_epi16(p, m, reinterpret_cast<const __m256i&>(h));
+#else
+  // round to nearest even on the bit pattern (inputs are finite activations)
+  __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  u = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  _mm256_mask_storeu_epi16(p, m, _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16)));
+#endif
 }
 
 inline float reduce_add(__m512 v) { return _mm512_reduce_add_ps(v); }

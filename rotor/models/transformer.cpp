@@ -44,6 +44,7 @@ struct Transformer::Activations {
   float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
   // bf16 copies of the matmul inputs (bf16 precision only)
   std::vector<bf16*> norm1_16, atty_16, norm2_16, act_16;
+  std::vector<bf16*> attn_saved;    // [L] x attention_saved_elements: bf16 qkv and probs kept for backward
   bf16 *normf_16, *dout_16;
   void* attn_workspace = nullptr;
 };
@@ -193,6 +194,8 @@ void Transformer::reserve(int64_t B, int64_t T) {
       per_layer16(a->atty_16, BT * H * Dh);
       per_layer16(a->norm2_16, BT * C);
       per_layer16(a->act_16, BT * Hd);
+      a->attn_saved.resize(L);
+      for (auto& p : a->attn_saved) p = take16(attention_saved_elements({B, T, H, KV, Dh}));
       a->normf_16 = take16(BT * C);
       a->dout_16 = take16(BT * std::max<int64_t>({W, F, V, C, Hd}));
       bf16* ws = take16(int64_t(attention_workspace_bytes({B, T, H, KV, Dh})) / 2 + 32);
@@ -208,12 +211,16 @@ void Transformer::reserve(int64_t B, int64_t T) {
 
 // ------------------------------------------------------------------------------------ layer helpers
 
-void Transformer::norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w,
+void Transformer::norm_forward(float* out, bf16* out16, float* mean, float* rstd, const float* inp, const float* w,
                                const float* b, int64_t N) const {
-  if (config_.norm == NormKind::layernorm)
-    layernorm_forward<float>(out, mean, rstd, inp, w, b, N, config_.dim, config_.norm_eps);
-  else
-    rmsnorm_forward<float>(out, rstd, inp, w, N, config_.dim, config_.norm_eps);
+  const bool ln = config_.norm == NormKind::layernorm;
+  if (precision_ == Precision::bf16) {
+    if (ln) layernorm_forward_bf16(out16, mean, rstd, inp, w, b, N, config_.dim, config_.norm_eps);
+    else rmsnorm_forward_bf16(out16, rstd, inp, w, N, config_.dim, config_.norm_eps);
+  } else {
+    if (ln) layernorm_forward<float>(out, mean, rstd, inp, w, b, N, config_.dim, config_.norm_eps);
+    else rmsnorm_forward<float>(out, rstd, inp, w, N, config_.dim, config_.norm_eps);
+  }
 }
 
 void Transformer::norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
@@ -227,7 +234,7 @@ void Transformer::norm_backward(float* dinp, float* dw, float* db, const float* 
 void Transformer::matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b,
                                  int64_t N, int64_t IN, int64_t OUT) {
   if (precision_ == Precision::bf16) {
-    float_to_bf16_buffer(const_cast<bf16*>(inp16), inp, N * IN);
+    if (inp) float_to_bf16_buffer(const_cast<bf16*>(inp16), inp, N * IN);  // else inp16 is already filled
     linear_forward_bf16(out, inp16, params16_.data() + (w - params_.data()), b, N, IN, OUT);
   } else {
     linear_forward<float>(out, inp, w, b, N, IN, OUT);
@@ -239,9 +246,9 @@ void Transformer::matmul_backward(float* dinp, float* dw, float* db, const float
   if (precision_ == Precision::bf16) {
     float_to_bf16_buffer(acts_->dout_16, dout, N * OUT);
     linear_backward_bf16(dinp, dw, db, dout, acts_->dout_16, inp16, params16_.data() + (w - params_.data()), N, IN,
-                         OUT);
+                         OUT, true);
   } else {
-    linear_backward<float>(dinp, dw, db, dout, inp, w, N, IN, OUT);
+    linear_backward<float>(dinp, dw, db, dout, inp, w, N, IN, OUT, true);
   }
 }
 
@@ -263,7 +270,6 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     params16_.resize(params_.size());
     float_to_bf16_buffer(params16_.data(), params_.data(), int64_t(params_.size()));
   }
-  const AttentionMatmul amm{bf, a.attn_workspace};
   const float* P = params_.data();
   auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
 
@@ -276,8 +282,11 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
                                                                            : Activation::silu;
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerParams lp = layer(l);
-    norm_forward(a.norm1[l], a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w, opt(lp.norm1_b), BT);
-    matmul_forward(a.qkv[l], a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
+    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
+    norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
+                 opt(lp.norm1_b), BT);
+    matmul_forward(a.qkv[l], bf ? nullptr : a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT,
+                   C, W);
     if (rope) rope_qkv_forward<float>(a.qkv[l], dims, *rope);
     attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm);
     matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
@@ -288,13 +297,19 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
 #pragma omp parallel for simd if (BT * C >= kParallelThreshold)
       for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
     }
-    norm_forward(a.norm2[l], a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w, opt(lp.norm2_b), BT);
-    matmul_forward(a.up[l], a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT, C, F);
-    if (c.gated())
-      gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
-    else
-      activation_forward<float>(act, a.act[l], a.up[l], BT * Hd);
-    matmul_forward(a.tmp, a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT, Hd, C);
+    norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w,
+                 opt(lp.norm2_b), BT);
+    matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT, C,
+                   F);
+    if (bf) {
+      if (c.gated()) gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
+      else activation_forward_bf16(act, a.act_16[l], a.up[l], BT * Hd);
+    } else {
+      if (c.gated()) gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
+      else activation_forward<float>(act, a.act[l], a.up[l], BT * Hd);
+    }
+    matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT, Hd,
+                   C);
     {
       float* r = a.res[l + 1];
       const float* x = a.res_mid[l];
@@ -304,10 +319,10 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     }
   }
   const bool ln = c.norm == NormKind::layernorm;
-  norm_forward(a.normf, a.meanf, a.rstdf, a.res[c.layers], param("norm_f.weight"), ln ? param("norm_f.bias") : nullptr,
-               BT);
+  norm_forward(a.normf, bf ? a.normf_16 : nullptr, a.meanf, a.rstdf, a.res[c.layers], param("norm_f.weight"),
+               ln ? param("norm_f.bias") : nullptr, BT);
   const float* head = c.tied_head ? param("wte") : param("head.weight");
-  matmul_forward(a.logits, a.normf, bf ? a.normf_16 : nullptr, head, nullptr, BT, C, V);
+  matmul_forward(a.logits, bf ? nullptr : a.normf, bf ? a.normf_16 : nullptr, head, nullptr, BT, C, V);
 }
 
 double Transformer::forward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T) {
@@ -340,7 +355,6 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
   const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
   const AttentionDims dims{B, T, H, KV, Dh};
   const bool bf = precision_ == Precision::bf16;
-  const AttentionMatmul amm{bf, a.attn_workspace};
   const float* P = params_.data();
   float* G = grads_.data();
   auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
@@ -354,7 +368,6 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
 
   // head and final norm
   const ParameterInfo& head = parameter(c.tied_head ? "wte" : "head.weight");
-  zero(a.d_norm, BT * C);
   matmul_backward(a.d_norm, G + head.offset, nullptr, a.logits, a.normf, bf ? a.normf_16 : nullptr, P + head.offset,
                   BT, C, V);
   zero(a.d_res, BT * C);
@@ -365,7 +378,7 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
   for (int64_t l = c.layers - 1; l >= 0; --l) {
     const LayerParams lp = layer(l);
     // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
-    zero(a.d_act, BT * Hd);
+    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
     matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
                     P + lp.down_w, BT, Hd, C);
     zero(a.d_up, BT * F);
@@ -373,19 +386,16 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
     else
       activation_backward<float>(act, a.d_up, a.d_act, a.up[l], BT * Hd);
-    zero(a.d_norm, BT * C);
     matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
                     P + lp.up_w, BT, C, F);
     norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
                   a.rstd2[l], BT);
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
-    zero(a.d_atty, BT * H * Dh);
     matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
                     P + lp.out_w, BT, H * Dh, C);
     zero(a.d_qkv, BT * W);
     attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
     if (rope) rope_qkv_backward<float>(a.d_qkv, dims, *rope);
-    zero(a.d_norm, BT * C);
     matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
                     P + lp.qkv_w, BT, C, W);
     norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],

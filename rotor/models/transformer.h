@@ -94,12 +94,14 @@ class Transformer {
   const float* param(const std::string& name) const;
   void forward_impl(const int32_t* ids, int64_t B, int64_t T);
   void backward_impl(const int32_t* ids, int64_t B, int64_t T);
-  void norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b,
-                    int64_t N) const;
+  // writes out (f32 precision) or out16 (bf16 precision: the output only feeds a bf16 matmul)
+  void norm_forward(float* out, bf16* out16, float* mean, float* rstd, const float* inp, const float* w,
+                    const float* b, int64_t N) const;
   void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
                      const float* mean, const float* rstd, int64_t N) const;
   void matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b, int64_t N,
                       int64_t IN, int64_t OUT);
+  // dinp is overwritten (=); parameter gradients are added.
   void matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const bf16* inp16,
                        const float* w, int64_t N, int64_t IN, int64_t OUT);
 
