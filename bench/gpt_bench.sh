@@ -4,10 +4,15 @@
 # on 1 thread, in f32 and in bf16 (rotor --dtype bf16 vs torch autocast). Both report tokens/s from the
 # median step time after the first three steps. Each side runs REPEAT times (alternating); the best
 # run of each counts. Prints one line per dtype with the ratio rotor / torch.
-# Usage: bench/gpt_bench.sh [path/to/rotor]   (env: STEPS=20 REPEAT=2 PEER=.../torch_gpt.py)
+# Both start from PyTorch's default initialisation (rotor --init torch), so the losses are comparable.
+# Usage: bench/gpt_bench.sh [path/to/rotor]
+#   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, PEER=.../torch_gpt.py
+# The issue's reference figures for the peer on the target machine (f32 3527, bf16 6808 tokens/s) are
+# printed alongside, since a peer PyTorch without an optimised BLAS (libblas3 reference) is far slower.
 set -euo pipefail
 rotor=${1:-build/bin/rotor}
 steps=${STEPS:-20}
+peer_steps=${PEER_STEPS:-$steps}
 repeat=${REPEAT:-2}
 here=$(cd "$(dirname "$0")" && pwd)
 peer=${PEER:-$here/../../shared/peers/torch_gpt.py}
@@ -23,16 +28,18 @@ for dtype in f32 bf16; do
   torch_flag=(); [ "$dtype" == bf16 ] && torch_flag=(--bf16)
   torch_tps=(); rotor_tps=(); torch_loss=""; rotor_loss=""
   for r in $(seq 1 "$repeat"); do
-    line=$("${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps "$steps" --threads 1 "${torch_flag[@]}")
+    line=$("${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps "$peer_steps" --threads 1 "${torch_flag[@]}")
     torch_tps+=("$(sed -n 's/.*tokens\/s=\([0-9]*\).*/\1/p' <<<"$line")")
     torch_loss=$(sed -n 's/.*final_loss=\([0-9.]*\).*/\1/p' <<<"$line")
-    out=$("${one[@]}" "$rotor" train --data "$data" --steps "$steps" --threads 1 --dtype "$dtype" --lr 1e-3 \
+    out=$("${one[@]}" "$rotor" train --data "$data" --steps "$steps" --threads 1 --dtype "$dtype" --init torch --lr 1e-3 \
           --lr-min 1e-3 --warmup 0 --clip 0 --weight-decay 0.1 --eval-every 100000 2>"$data.log")
     rotor_tps+=("$(sed -n 's/^tokens\/s=\([0-9]*\)$/\1/p' <<<"$out")")
     rotor_loss=$(sed -n 's/.*train loss \([0-9.]*\),.*/\1/p' "$data.log" | tail -n 1)
   done
   t=$(printf '%s\n' "${torch_tps[@]}" | best); m=$(printf '%s\n' "${rotor_tps[@]}" | best)
   ratio=$(awk -v a="$m" -v b="$t" 'BEGIN { printf "%.2f", a / b }')
-  echo "gpt $dtype 1 thread: rotor tokens/s=$m (final loss $rotor_loss)  torch tokens/s=$t (final loss $torch_loss)  ratio=$ratio"
+  issue=3527; [ "$dtype" == bf16 ] && issue=6808
+  ratio_issue=$(awk -v a="$m" -v b="$issue" 'BEGIN { printf "%.2f", a / b }')
+  echo "gpt $dtype 1 thread: rotor tokens/s=$m (loss $rotor_loss after $steps steps)  torch tokens/s=$t (loss $torch_loss after $peer_steps steps)  ratio=$ratio  ratio_vs_issue_figure($issue)=$ratio_issue"
 done
 rm -f "$data.log"

@@ -1,6 +1,8 @@
 // `rotor train`: trains the decoder-only RoPE transformer on a byte-level text. Without arguments it is
 // rotor's main job: the King James Bible (extracted once with the `bible` program of Debian's
-// bible-kjv package into a cache file), a 4-layer 256-wide model, about two minutes on 2 cores.
+// bible-kjv package into a cache file; the last 5% held out for validation), a 4-layer 256-wide RoPE
+// model (the PyTorch peer's architecture) trained for 600 steps of 8 x 256 bytes with bf16 matmuls,
+// about two minutes on 2 cores.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -46,7 +48,7 @@ std::string default_corpus() {
 }
 
 struct Args {
-  std::string data, out, resume, dtype = "f32", norm = "layernorm", mlp = "gelu", pos = "rope";
+  std::string data, out, resume, init = "torch", dtype = "bf16", norm = "layernorm", mlp = "gelu", pos = "rope";
   int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, steps = 600, warmup = -1;
   int64_t eval_every = 100, stop_at = 0;
   double lr = 1e-3, lr_min = -1, clip = 1.0, weight_decay = 0.1;
@@ -61,7 +63,7 @@ void run(const Args& a, CLI::App& cmd) {
   TrainOptions opt;
   if (resuming) {
     for (const char* flag : {"--layers", "--dim", "--heads", "--kv-heads", "--ctx", "--norm", "--mlp", "--pos",
-                             "--tied", "--dtype", "--batch", "--lr", "--seed", "--warmup", "--clip",
+                             "--tied", "--dtype", "--batch", "--lr", "--seed", "--warmup", "--clip", "--init",
                              "--weight-decay"})
       ROTOR_CHECK(cmd.count(flag) == 0, "--resume continues the run in ", a.resume, " with its own settings; ", flag,
                   " cannot be changed");
@@ -100,6 +102,8 @@ void run(const Args& a, CLI::App& cmd) {
     opt.seed = a.seed;
     opt.precision = precision_from_name(a.dtype);
     opt.eval_every = a.eval_every;
+    ROTOR_CHECK(a.init == "gpt2" || a.init == "torch", "unknown --init '", a.init, "' (expected gpt2 or torch)");
+    opt.init = a.init == "torch" ? Transformer::Init::torch : Transformer::Init::gpt2;
   }
   ROTOR_CHECK(opt.eval_every >= 1, "--eval-every must be >= 1, got ", opt.eval_every);
   const std::string data = a.data.empty() ? default_corpus() : a.data;
@@ -171,6 +175,7 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--clip", a.clip, "global gradient-norm clipping (0: off)");
   cmd.add_option("--weight-decay", a.weight_decay, "AdamW decoupled weight decay on matrices");
   cmd.add_option("--eval-every", a.eval_every, "validation and checkpoint interval in steps");
+  cmd.add_option("--init", a.init, "parameter initialisation: gpt2 (N(0, 0.02)) or torch (PyTorch module defaults)");
   cmd.add_option("--seed", a.seed, "random seed (initialisation and batches)");
   cmd.add_option("--dtype", a.dtype, "f32, or bf16 (bf16 matmuls, f32 master weights)");
   cmd.add_option("--norm", a.norm, "layernorm or rmsnorm");

@@ -67,7 +67,7 @@ inline void eval_scalar(Activation act, T x, T& y, T& dy) {
 }
 
 #if defined(ROTOR_HAVE_AVX512)
-inline void eval_vec(Activation act, __m512 x, __m512& y, __m512& dy) {
+__attribute__((always_inline)) inline void eval_vec(Activation act, __m512 x, __m512& y, __m512& dy) {
   const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
   y = dy = _mm512_setzero_ps();
   switch (act) {

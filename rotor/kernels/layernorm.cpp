@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rotor/kernels/parallel_rows.h"
+#include "rotor/kernels/vector_math.h"
 
 namespace rotor::kernels {
 
@@ -13,7 +14,15 @@ namespace {
 // Writes row y[0, C) from the float/double values in `values`; bf16 outputs are rounded.
 template <class T, class O> inline void store_row(O* y, const T* values, int64_t C) {
   if constexpr (std::is_same_v<O, bf16>) {
-    for (int64_t i = 0; i < C; ++i) y[i] = float_to_bf16(float(values[i]));
+    int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+    if constexpr (std::is_same_v<T, float>)
+      for (; i < C; i += 16) {
+        const __mmask16 m = vec::tail_mask(C - i);
+        vec::store_bf16(y + i, vec::load(values + i, m), m);
+      }
+#endif
+    for (; i < C; ++i) y[i] = float_to_bf16(float(values[i]));
   } else {
     for (int64_t i = 0; i < C; ++i) y[i] = values[i];
   }

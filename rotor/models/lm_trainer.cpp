@@ -24,14 +24,15 @@ nlohmann::json train_options_to_json(const TrainOptions& o) {
   return {{"batch", o.batch},   {"steps", o.steps},         {"warmup", o.warmup},       {"eval_every", o.eval_every},
           {"eval_batches", o.eval_batches}, {"lr", o.lr},    {"lr_min", o.lr_min},       {"weight_decay", o.weight_decay},
           {"beta1", o.beta1},   {"beta2", o.beta2},         {"eps", o.eps},             {"clip", o.clip},
-          {"seed", o.seed},     {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"}};
+          {"seed", o.seed},     {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"},
+          {"init", o.init == Transformer::Init::torch ? "torch" : "gpt2"}};
 }
 
 TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& where) {
   ROTOR_CHECK(j.is_object(), where, ": training options must be a JSON object");
   TrainOptions o;
   static const std::set<std::string> known = {"batch", "steps", "warmup", "eval_every", "eval_batches", "lr", "lr_min",
-                                              "weight_decay", "beta1", "beta2", "eps", "clip", "seed", "dtype"};
+                                              "weight_decay", "beta1", "beta2", "eps", "clip", "seed", "dtype", "init"};
   for (auto it = j.begin(); it != j.end(); ++it)
     ROTOR_CHECK(known.count(it.key()), where, ": unknown training option '", it.key(), "'");
   try {
@@ -49,6 +50,9 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const std::string&
     o.clip = j.value("clip", o.clip);
     o.seed = j.value("seed", o.seed);
     o.precision = precision_from_name(j.value("dtype", std::string("f32")));
+    const std::string init = j.value("init", std::string("gpt2"));
+    ROTOR_CHECK(init == "gpt2" || init == "torch", where, ": unknown init '", init, "' (expected gpt2 or torch)");
+    o.init = init == "torch" ? Transformer::Init::torch : Transformer::Init::gpt2;
   } catch (const nlohmann::json::exception& e) {
     throw Error(cat(where, ": bad training option: ", e.what()));
   }
@@ -62,7 +66,7 @@ LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOp
   ROTOR_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "--lr must be a positive number, got ", opt.lr);
   corpus.check_context(model.config().ctx);
   Rng init(opt.seed ^ 0x5eed1417ULL);
-  model_.init_parameters(init);
+  model_.init_parameters(init, opt.init);
   model_.set_precision(opt.precision);
   m_.assign(model_.num_parameters(), 0.0f);
   v_.assign(model_.num_parameters(), 0.0f);

@@ -35,6 +35,7 @@ struct TrainOptions {
   double clip = 1.0;          // global gradient-norm bound; 0 disables clipping
   uint64_t seed = 1;
   Precision precision = Precision::f32;
+  Transformer::Init init = Transformer::Init::gpt2;
 };
 nlohmann::json train_options_to_json(const TrainOptions& o);
 TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& where);

@@ -112,19 +112,31 @@ Transformer::LayerParams Transformer::layer(int64_t l) const {
           off("mlp.up.weight"), off("mlp.up.bias"), off("mlp.down.weight"), off("mlp.down.bias")};
 }
 
-void Transformer::init_parameters(Rng& rng) {
+void Transformer::init_parameters(Rng& rng, Init scheme) {
   const double std_out = 0.02 / std::sqrt(2.0 * double(config_.layers));
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
   for (const auto& p : infos_) {
     float* w = params_.data() + p.offset;
     const bool is_norm = p.name.find("norm") != std::string::npos;
-    const bool is_bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
-    if (is_norm && !is_bias) {
-      for (int64_t i = 0; i < p.numel; ++i) w[i] = 1.0f;
+    const bool is_bias = ends_with(p.name, ".bias");
+    const bool is_embedding = p.name == "wte" || p.name == "wpe";
+    if (is_norm) {
+      for (int64_t i = 0; i < p.numel; ++i) w[i] = is_bias ? 0.0f : 1.0f;
+    } else if (scheme == Init::torch) {
+      if (is_embedding) {
+        for (int64_t i = 0; i < p.numel; ++i) w[i] = float(rng.normal());
+      } else {
+        // fan_in of a linear layer: the weight's second dimension (the bias shares its layer's)
+        const std::string weight_name = is_bias ? p.name.substr(0, p.name.size() - 5) + ".weight" : p.name;
+        const double bound = 1.0 / std::sqrt(double(parameter(weight_name).shape[1]));
+        for (int64_t i = 0; i < p.numel; ++i) w[i] = float((2.0 * rng.uniform() - 1.0) * bound);
+      }
     } else if (is_bias) {
       for (int64_t i = 0; i < p.numel; ++i) w[i] = 0.0f;
     } else {
-      const bool residual_out =
-          p.name.find("attn.out.weight") != std::string::npos || p.name.find("mlp.down.weight") != std::string::npos;
+      const bool residual_out = ends_with(p.name, "attn.out.weight") || ends_with(p.name, "mlp.down.weight");
       const double sd = residual_out ? std_out : 0.02;
       for (int64_t i = 0; i < p.numel; ++i) w[i] = float(rng.normal() * sd);
     }

@@ -50,9 +50,12 @@ class Transformer {
   float* grads() { return grads_.data(); }
   const float* grads() const { return grads_.data(); }
 
-  // GPT-2 style: N(0, 0.02) matrices and embeddings, residual output projections N(0, 0.02/sqrt(2L)),
-  // zero biases, unit norm weights.
-  void init_parameters(Rng& rng);
+  // gpt2: N(0, 0.02) matrices and embeddings, residual output projections N(0, 0.02/sqrt(2L)), zero
+  //       biases, unit norm weights (llm.c / GPT-2).
+  // torch: PyTorch's module defaults: embeddings N(0, 1), linear weights and biases U(-1/sqrt(fan_in),
+  //        1/sqrt(fan_in)), unit norm weights, zero norm biases (what the PyTorch peer trains from).
+  enum class Init { gpt2, torch };
+  void init_parameters(Rng& rng, Init scheme = Init::gpt2);
   void zero_grad();
 
   void set_precision(Precision p) { precision_ = p; }
