@@ -29,17 +29,27 @@ template <class T> RopeTable<T> make_rope_table(const RopeSpec& spec, int64_t ma
   t.rotary_dim = rope_rotary_dim(spec);
   t.layout = spec.layout;
   const int64_t pairs = t.rotary_dim / 2;
-  const std::vector<float> inv = rope_inverse_frequencies(spec, max_T);
-  const double factor = rope_attention_factor(spec);
   t.cos.resize(max_T * pairs);
   t.sin.resize(max_T * pairs);
-  for (int64_t p = 0; p < max_T; ++p)
-    for (int64_t i = 0; i < pairs; ++i) {
-      // angle in float like the reference implementations (positions * inv_freq in f32), then cos/sin
-      const double angle = double(float(p) * inv[i]);
-      t.cos[p * pairs + i] = T(std::cos(angle) * factor);
-      t.sin[p * pairs + i] = T(std::sin(angle) * factor);
-    }
+  if constexpr (std::is_same_v<T, double>) {
+    const std::vector<double> inv = rope_inverse_frequencies_f64(spec, max_T);
+    const double factor = rope_attention_factor_f64(spec);
+    for (int64_t p = 0; p < max_T; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        t.cos[p * pairs + i] = std::cos(double(p) * inv[i]) * factor;
+        t.sin[p * pairs + i] = std::sin(double(p) * inv[i]) * factor;
+      }
+  } else {
+    // the angle in f32 (position * inv_freq), as PyTorch / Hugging Face compute it
+    const std::vector<float> inv = rope_inverse_frequencies(spec, max_T);
+    const double factor = rope_attention_factor(spec);
+    for (int64_t p = 0; p < max_T; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        const double angle = double(float(p) * inv[i]);
+        t.cos[p * pairs + i] = T(std::cos(angle) * factor);
+        t.sin[p * pairs + i] = T(std::sin(angle) * factor);
+      }
+  }
   return t;
 }
 
@@ -69,93 +79,59 @@ template <class T> void rope_rotate(T* x, int64_t heads, int64_t pos, const Rope
   }
 }
 
-template <class T>
-void qkv_split_rope_forward(T* q, T* k, T* v, const T* qkv, const AttentionDims& d, const RopeTable<T>* rope) {
+template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const RopeTable<T>& rope) {
   check_attention_dims(d);
-  ROTOR_CHECK(!rope || (rope->max_T >= d.T && rope->head_dim == d.Dh), "attention: rope table for ",
-              rope ? rope->max_T : 0, " positions of head_dim ", rope ? rope->head_dim : 0, " cannot serve T=", d.T,
-              " Dh=", d.Dh);
-  const int64_t W = d.qkv_width(), Dh = d.Dh;
-  parallel_rows(d.B * d.T, W, [&](int64_t r) {
-    const int64_t b = r / d.T, t = r % d.T;
-    const T* row = qkv + r * W;
-    for (int64_t h = 0; h < d.H; ++h) {
-      T* dst = q + ((b * d.H + h) * d.T + t) * Dh;
-      std::memcpy(dst, row + h * Dh, sizeof(T) * Dh);
-      if (rope) rope_rotate(dst, 1, t, *rope, false);
-    }
-    for (int64_t h = 0; h < d.KV; ++h) {
-      T* dk = k + ((b * d.KV + h) * d.T + t) * Dh;
-      std::memcpy(dk, row + (d.H + h) * Dh, sizeof(T) * Dh);
-      if (rope) rope_rotate(dk, 1, t, *rope, false);
-      std::memcpy(v + ((b * d.KV + h) * d.T + t) * Dh, row + (d.H + d.KV + h) * Dh, sizeof(T) * Dh);
-    }
-  });
+  ROTOR_CHECK(rope.max_T >= d.T && rope.head_dim == d.Dh, "attention: rope table for ", rope.max_T,
+              " positions of head_dim ", rope.head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
+  const int64_t W = d.qkv_width();
+  parallel_rows(d.B * d.T, W, [&](int64_t r) { rope_rotate(qkv + r * W, d.H + d.KV, r % d.T, rope, false); });
 }
 
-template <class T>
-void qkv_split_rope_backward(T* dqkv, const T* dq, const T* dk, const T* dv, const AttentionDims& d,
-                             const RopeTable<T>* rope) {
+template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope) {
   check_attention_dims(d);
-  const int64_t W = d.qkv_width(), Dh = d.Dh;
-  parallel_rows(d.B * d.T, W, [&](int64_t r) {
-    const int64_t b = r / d.T, t = r % d.T;
-    T* row = dqkv + r * W;
-    std::vector<T> tmp(Dh);
-    auto add_head = [&](T* dst, const T* src, bool rotate) {
-      std::memcpy(tmp.data(), src, sizeof(T) * Dh);
-      if (rotate) rope_rotate(tmp.data(), 1, t, *rope, true);
-#pragma omp simd
-      for (int64_t i = 0; i < Dh; ++i) dst[i] += tmp[i];
-    };
-    for (int64_t h = 0; h < d.H; ++h) add_head(row + h * Dh, dq + ((b * d.H + h) * d.T + t) * Dh, rope != nullptr);
-    for (int64_t h = 0; h < d.KV; ++h) {
-      add_head(row + (d.H + h) * Dh, dk + ((b * d.KV + h) * d.T + t) * Dh, rope != nullptr);
-      add_head(row + (d.H + d.KV + h) * Dh, dv + ((b * d.KV + h) * d.T + t) * Dh, false);
-    }
-  });
+  const int64_t W = d.qkv_width();
+  parallel_rows(d.B * d.T, W, [&](int64_t r) { rope_rotate(dqkv + r * W, d.H + d.KV, r % d.T, rope, true); });
 }
 
-// ----------------------------------------------------------------------------- batched matmul helper
+// ----------------------------------------------------------------------------- strided matmul helper
 
 namespace {
 
-// C[b] (+)= op(A[b]) op(B[b]) for dense row-major per-batch matrices; A is [M, K] ([K, M] when
-// trans_a), B is [K, N] ([N, K] when trans_b).
+constexpr int64_t kQueryTile = 64;  // query rows per causal tile
+
+// An operand of the attention matmuls: element offsets are the same for the f32 tensor and for its
+// bf16 copy (when the matmuls run in bf16).
+template <class T> struct Operand {
+  const T* f;
+  const bf16* h;  // null unless bf16
+  const void* at(int64_t offset) const { return h ? static_cast<const void*>(h + offset) : static_cast<const void*>(f + offset); }
+};
+
+// C[b] (+)= A[b] . B[b] over strided layouts (see kernels/matmul.h MatrixLayout).
 template <class T>
-void batched_matmul(const AttentionMatmul& mm, int64_t batch, bool trans_a, bool trans_b, int64_t M, int64_t N,
-                    int64_t K, const T* A, const T* B, T* C, bool accumulate) {
+void strided_matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const Operand<T>& A, int64_t a_off, MatrixLayout la,
+                    const Operand<T>& B, int64_t b_off, MatrixLayout lb, T* C, MatrixLayout lc, bool accumulate) {
   if constexpr (std::is_same_v<T, float>) {
-    const MatrixLayout la = trans_a ? transposed(M, K) : row_major(M, K);
-    const MatrixLayout lb = trans_b ? transposed(K, N) : row_major(K, N);
-    if (mm.bf16) {
-      bf16* a16 = static_cast<bf16*>(mm.workspace);
-      bf16* b16 = a16 + batch * M * K;
-      float_to_bf16_buffer(a16, A, batch * M * K);
-      float_to_bf16_buffer(b16, B, batch * K * N);
-      gemm(batch, M, N, K, DType::bf16, a16, la, b16, lb, C, row_major(M, N), accumulate);
-    } else {
-      gemm(batch, M, N, K, DType::f32, A, la, B, lb, C, row_major(M, N), accumulate);
-    }
+    gemm(batch, M, N, K, A.h ? DType::bf16 : DType::f32, A.at(a_off), la, B.at(b_off), lb, C, lc, accumulate);
   } else {
-    for (int64_t bi = 0; bi < batch; ++bi) {
-      const T* a = A + bi * M * K;
-      const T* b = B + bi * K * N;
-      T* c = C + bi * M * N;
+    const T* a = A.f + a_off;
+    const T* b = B.f + b_off;
+    for (int64_t bi = 0; bi < batch; ++bi)
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) {
-          T s = accumulate ? c[i * N + j] : T(0);
+          T s = 0;
           for (int64_t kk = 0; kk < K; ++kk)
-            s += (trans_a ? a[kk * M + i] : a[i * K + kk]) * (trans_b ? b[j * K + kk] : b[kk * N + j]);
-          c[i * N + j] = s;
+            s += a[bi * la.batch_stride + i * la.row_stride + kk * la.col_stride] *
+                 b[bi * lb.batch_stride + kk * lb.row_stride + j * lb.col_stride];
+          T& c = C[bi * lc.batch_stride + i * lc.row_stride + j * lc.col_stride];
+          c = accumulate ? c + s : s;
         }
-    }
   }
 }
 
-// In place over one score row of length T whose first `valid` entries are visible:
-// row = softmax(scale * row) on the visible part, 0 after it.
-template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t T_len, T scale) {
+// In place over one score row whose first `valid` entries are visible: softmax(scale * row) there,
+// 0 from `valid` to `end`.
+template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t end, T scale) {
   int64_t j = 0;
 #if defined(ROTOR_HAVE_AVX512)
   if constexpr (std::is_same_v<T, float>) {
@@ -175,7 +151,7 @@ template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t T_len,
       const __mmask16 m = vec::tail_mask(valid - j);
       vec::store(row + j, _mm512_mul_ps(vec::load(row + j, m), inv), m);
     }
-    if (valid < T_len) std::memset(row + valid, 0, sizeof(float) * (T_len - valid));
+    if (valid < end) std::memset(row + valid, 0, sizeof(float) * (end - valid));
     return;
   }
 #endif
@@ -188,82 +164,126 @@ template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t T_len,
   }
   const T inv = T(1) / sum;
   for (j = 0; j < valid; ++j) row[j] *= inv;
-  for (; j < T_len; ++j) row[j] = 0;
+  for (; j < end; ++j) row[j] = 0;
 }
 
-// In place: dp <- p * (dp - sum_j dp_j p_j) * scale over the visible part (the rest is 0).
-template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, int64_t T_len, T scale) {
+// In place: dp <- p * (dp - sum_j dp_j p_j) * scale over the visible part, 0 from `valid` to `end`.
+template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, int64_t end, T scale) {
   T dot = 0;
 #pragma omp simd reduction(+ : dot)
   for (int64_t j = 0; j < valid; ++j) dot += dp[j] * p[j];
 #pragma omp simd
   for (int64_t j = 0; j < valid; ++j) dp[j] = p[j] * (dp[j] - dot) * scale;
-  for (int64_t j = valid; j < T_len; ++j) dp[j] = 0;
+  for (int64_t j = valid; j < end; ++j) dp[j] = 0;
 }
 
-// [B, H, T, Dh] <-> [B, T, H Dh]
-template <class T> void heads_to_rows(T* rows, const T* heads, const AttentionDims& d) {
-  parallel_rows(d.B * d.T, d.H * d.Dh, [&](int64_t r) {
-    const int64_t b = r / d.T, t = r % d.T;
-    for (int64_t h = 0; h < d.H; ++h)
-      std::memcpy(rows + r * d.H * d.Dh + h * d.Dh, heads + ((b * d.H + h) * d.T + t) * d.Dh, sizeof(T) * d.Dh);
-  });
-}
-template <class T> void rows_to_heads(T* heads, const T* rows, const AttentionDims& d) {
-  parallel_rows(d.B * d.T, d.H * d.Dh, [&](int64_t r) {
-    const int64_t b = r / d.T, t = r % d.T;
-    for (int64_t h = 0; h < d.H; ++h)
-      std::memcpy(heads + ((b * d.H + h) * d.T + t) * d.Dh, rows + r * d.H * d.Dh + h * d.Dh, sizeof(T) * d.Dh);
-  });
+inline int64_t tile_end(int64_t t, int64_t T_len) { return std::min(T_len, (t / kQueryTile + 1) * kQueryTile); }
+
+// Runs fn(b, g, tile_start, tile_rows, keys) for every batch row, query-head group index and causal tile.
+template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn) {
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t g = 0; g < d.group(); ++g)
+      for (int64_t t0 = 0; t0 < d.T; t0 += kQueryTile) {
+        const int64_t rows = std::min(kQueryTile, d.T - t0);
+        fn(b, g, t0, rows, t0 + rows);
+      }
 }
 
 }  // namespace
 
 size_t attention_workspace_bytes(const AttentionDims& d) {
-  // the largest A plus the largest B operand of the attention matmuls, in bf16
-  const int64_t probs = d.B * d.H * d.T * d.T, heads = d.B * d.H * d.T * d.Dh;
-  return size_t(2) * (probs + std::max(heads, probs));
+  // bf16 copies of qkv, probs, dout and dprobs
+  const int64_t probs = d.B * d.H * d.T * d.T;
+  return size_t(2) * size_t(d.B * d.T * d.qkv_width() + 2 * probs + d.B * d.T * d.H * d.Dh);
 }
 
 // --------------------------------------------------------------------------------- training path
+//
+// Index map (per batch row b, group index g, kv head as the matmul batch; query head h = kv*G + g):
+//   q[b, h, t, :]  = qkv + (b T + t) W + h Dh            rows stride W, matmul batch stride G Dh
+//   k[b, kv, t, :] = qkv + (b T + t) W + (H + kv) Dh     rows stride W, batch stride Dh
+//   v[b, kv, t, :] = qkv + (b T + t) W + (H + KV + kv) Dh
+//   probs[b, h, t, :] = probs + ((b H + h) T + t) T       batch stride G T T
+//   out[b, t, h, :]   = out + (b T + t) H Dh + h Dh        batch stride G Dh
 
 template <class T>
-void attention_forward(T* out, T* probs, T* scratch, const T* q, const T* k, const T* v, const AttentionDims& d,
-                       const AttentionMatmul& mm) {
+void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm) {
   check_attention_dims(d);
-  ROTOR_CHECK(!mm.bf16 || mm.workspace, "attention: bf16 matmuls need a workspace");
-  const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, batch = d.B * d.KV;
+  const bool bf = std::is_same_v<T, float> && mm.bf16;
+  ROTOR_CHECK(!bf || mm.workspace, "attention: bf16 matmuls need a workspace");
+  const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
   const T scale = T(1.0 / std::sqrt(double(Dh)));
-  // scores[b, kv] [G T, T] = q[b, kv] [G T, Dh] . k[b, kv]^T
-  batched_matmul<T>(mm, batch, false, true, G * T_len, T_len, Dh, q, k, probs, false);
-  parallel_rows(d.B * d.H * T_len, T_len, [&](int64_t r) {
-    const int64_t t = r % T_len;
-    causal_softmax_row(probs + r * T_len, t + 1, T_len, scale);
+  bf16* qkv16 = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+  const Operand<T> QKV{qkv, qkv16}, P{probs, probs16};
+  // scores = q . k^T for each tile's visible keys
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    strided_matmul<T>(KV, rows, keys, Dh, QKV, (b * T_len + t0) * W + g * Dh, {W, 1, G * Dh}, QKV,
+                      b * T_len * W + H * Dh, {1, W, Dh}, probs + ((b * H + g) * T_len + t0) * T_len,
+                      {T_len, 1, G * T_len * T_len}, false);
   });
-  // y[b, kv] [G T, Dh] = probs [G T, T] . v [T, Dh]
-  batched_matmul<T>(mm, batch, false, false, G * T_len, Dh, T_len, probs, v, scratch, false);
-  heads_to_rows(out, scratch, d);
+  parallel_rows(d.B * H * T_len, T_len, [&](int64_t r) {
+    const int64_t t = r % T_len;
+    causal_softmax_row(probs + r * T_len, t + 1, tile_end(t, T_len), scale);
+  });
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) float_to_bf16_buffer(probs16, probs, d.B * H * T_len * T_len);
+  // out = probs . v
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    strided_matmul<T>(KV, rows, Dh, keys, P, ((b * H + g) * T_len + t0) * T_len, {T_len, 1, G * T_len * T_len}, QKV,
+                      b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, out + (b * T_len + t0) * H * Dh + g * Dh,
+                      {H * Dh, 1, G * Dh}, false);
+  });
 }
 
 template <class T>
-void attention_backward(T* dq, T* dk, T* dv, T* dprobs, T* scratch, const T* dout, const T* probs, const T* q,
-                        const T* k, const T* v, const AttentionDims& d, const AttentionMatmul& mm) {
+void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const T* qkv, const AttentionDims& d,
+                        const AttentionMatmul& mm) {
   check_attention_dims(d);
-  ROTOR_CHECK(!mm.bf16 || mm.workspace, "attention: bf16 matmuls need a workspace");
-  const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, batch = d.B * d.KV;
+  const bool bf = std::is_same_v<T, float> && mm.bf16;
+  ROTOR_CHECK(!bf || mm.workspace, "attention: bf16 matmuls need a workspace");
+  const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
   const T scale = T(1.0 / std::sqrt(double(Dh)));
-  T* dy = scratch;  // [B, H, T, Dh]
-  rows_to_heads(dy, dout, d);
-  // dprobs [G T, T] = dy [G T, Dh] . v^T ; dv [T, Dh] += probs^T [T, G T] . dy [G T, Dh]
-  batched_matmul<T>(mm, batch, false, true, G * T_len, T_len, Dh, dy, v, dprobs, false);
-  batched_matmul<T>(mm, batch, true, false, T_len, Dh, G * T_len, probs, dy, dv, true);
-  parallel_rows(d.B * d.H * T_len, 2 * T_len, [&](int64_t r) {
-    const int64_t t = r % T_len;
-    softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, T_len, scale);
+  const int64_t n_probs = d.B * H * T_len * T_len;
+  bf16* qkv16 = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
+  bf16* dprobs16 = bf ? probs16 + n_probs : nullptr;
+  bf16* dout16 = bf ? dprobs16 + n_probs : nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) {
+      float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+      float_to_bf16_buffer(probs16, probs, n_probs);
+      float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
+    }
+  const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};
+  const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
+    const int64_t dy_off = (b * T_len + t0) * H * Dh + g * Dh;
+    // dprobs = dy . v^T
+    strided_matmul<T>(KV, rows, keys, Dh, DY, dy_off, {H * Dh, 1, G * Dh}, QKV, b * T_len * W + (H + KV) * Dh,
+                      {1, W, Dh}, dprobs + p_off, probs_rows, false);
+    // dv[0:keys] += probs^T . dy
+    strided_matmul<T>(KV, keys, Dh, rows, P, p_off, probs_cols, DY, dy_off, {H * Dh, 1, G * Dh},
+                      dqkv + b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, true);
   });
-  // dq [G T, Dh] += dscores [G T, T] . k [T, Dh] ; dk [T, Dh] += dscores^T [T, G T] . q [G T, Dh]
-  batched_matmul<T>(mm, batch, false, false, G * T_len, Dh, T_len, dprobs, k, dq, true);
-  batched_matmul<T>(mm, batch, true, false, T_len, Dh, G * T_len, dprobs, q, dk, true);
+  parallel_rows(d.B * H * T_len, 2 * T_len, [&](int64_t r) {
+    const int64_t t = r % T_len;
+    softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, tile_end(t, T_len), scale);
+  });
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) float_to_bf16_buffer(dprobs16, dprobs, n_probs);
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
+    const int64_t q_off = (b * T_len + t0) * W + g * Dh;
+    // dq = dscores . k ; dk[0:keys] += dscores^T . q
+    strided_matmul<T>(KV, rows, Dh, keys, DP, p_off, probs_rows, QKV, b * T_len * W + H * Dh, {W, 1, Dh},
+                      dqkv + q_off, {W, 1, G * Dh}, true);
+    strided_matmul<T>(KV, keys, Dh, rows, DP, p_off, probs_cols, QKV, q_off, {W, 1, G * Dh},
+                      dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, true);
+  });
 }
 
 // ---------------------------------------------------------------------------------------- decoding
@@ -303,13 +323,11 @@ void attention_decode(T* out, const T* q, const T* k_cache, const T* v_cache, in
 #define ROTOR_INSTANTIATE(T)                                                                                     \
   template RopeTable<T> make_rope_table<T>(const RopeSpec&, int64_t);                                           \
   template void rope_rotate<T>(T*, int64_t, int64_t, const RopeTable<T>&, bool);                                \
-  template void qkv_split_rope_forward<T>(T*, T*, T*, const T*, const AttentionDims&, const RopeTable<T>*);     \
-  template void qkv_split_rope_backward<T>(T*, const T*, const T*, const T*, const AttentionDims&,              \
-                                           const RopeTable<T>*);                                                \
-  template void attention_forward<T>(T*, T*, T*, const T*, const T*, const T*, const AttentionDims&,            \
-                                     const AttentionMatmul&);                                                   \
-  template void attention_backward<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, const T*, const T*,     \
-                                      const AttentionDims&, const AttentionMatmul&);                            \
+  template void rope_qkv_forward<T>(T*, const AttentionDims&, const RopeTable<T>&);                             \
+  template void rope_qkv_backward<T>(T*, const AttentionDims&, const RopeTable<T>&);                            \
+  template void attention_forward<T>(T*, T*, const T*, const AttentionDims&, const AttentionMatmul&);           \
+  template void attention_backward<T>(T*, T*, const T*, const T*, const T*, const AttentionDims&,               \
+                                      const AttentionMatmul&);                                                  \
   template void attention_decode<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
 ROTOR_INSTANTIATE(float)
 ROTOR_INSTANTIATE(double)

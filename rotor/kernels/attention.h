@@ -38,14 +38,13 @@ template <class T> RopeTable<T> make_rope_table(const RopeSpec& spec, int64_t ma
 // which is the transpose used by the backward pass). Channels past rotary_dim pass through.
 template <class T> void rope_rotate(T* x, int64_t heads, int64_t pos, const RopeTable<T>& rope, bool inverse);
 
-// qkv: [B, T, (H + 2 KV) Dh] laid out as [q heads | k heads | v heads] per row.
-// q: [B, H, T, Dh], k, v: [B, KV, T, Dh]; q and k rotated by their position when rope is not null.
-template <class T>
-void qkv_split_rope_forward(T* q, T* k, T* v, const T* qkv, const AttentionDims& d, const RopeTable<T>* rope);
-// dqkv: [B, T, (H + 2 KV) Dh] (+=); dq, dk, dv as in the forward.
-template <class T>
-void qkv_split_rope_backward(T* dqkv, const T* dq, const T* dk, const T* dv, const AttentionDims& d,
-                             const RopeTable<T>* rope);
+// The fused projection output qkv: [B, T, (H + 2 KV) Dh] holds [q heads | k heads | v heads] per
+// row; attention reads q, k and v from it in place (strided), with no split or transposition copies.
+
+// Rotates the q and k heads of qkv in place by their position (v is untouched).
+template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const RopeTable<T>& rope);
+// The backward of rope_qkv_forward: turns d(rotated qkv) into d(qkv) in place (rotation by -angle).
+template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope);
 
 // How the attention matmuls run. For bf16, `workspace` must hold attention_workspace_bytes(d) bytes.
 struct AttentionMatmul {
@@ -54,17 +53,16 @@ struct AttentionMatmul {
 };
 size_t attention_workspace_bytes(const AttentionDims& d);
 
-// Causal softmax(q k^T / sqrt(Dh)) v.
+// Causal softmax(q k^T / sqrt(Dh)) v, blocked over query tiles so that key blocks entirely in the
+// future of a tile are never computed.
 // out: [B, T, H Dh] (heads merged, ready for the output projection); probs: [B, H, T, T] saved for
-// backward; scratch: [B, H, T, Dh].
+// backward (row t is valid up to the end of its query tile; later entries are unspecified).
 template <class T>
-void attention_forward(T* out, T* probs, T* scratch, const T* q, const T* k, const T* v, const AttentionDims& d,
-                       const AttentionMatmul& mm = {});
-// dq: [B, H, T, Dh], dk, dv: [B, KV, T, Dh] (+=); dout: [B, T, H Dh]; dprobs: [B, H, T, T] and
-// scratch: [B, H, T, Dh] are overwritten.
+void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm = {});
+// dqkv: [B, T, (H + 2 KV) Dh] (+=); dout: [B, T, H Dh]; dprobs: [B, H, T, T] scratch (overwritten).
 template <class T>
-void attention_backward(T* dq, T* dk, T* dv, T* dprobs, T* scratch, const T* dout, const T* probs, const T* q,
-                        const T* k, const T* v, const AttentionDims& d, const AttentionMatmul& mm = {});
+void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const T* qkv, const AttentionDims& d,
+                        const AttentionMatmul& mm = {});
 
 // One decoding step with a KV cache: the query of position pos attends to cached positions [0, pos]
 // with a single-pass online softmax. q: [H, Dh] (already rotated); k_cache, v_cache: [KV, max_T, Dh];

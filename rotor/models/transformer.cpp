@@ -35,14 +35,13 @@ struct Transformer::Activations {
   std::vector<float*> norm1, norm2; // [L] x [B, T, C]
   std::vector<float*> mean1, rstd1, mean2, rstd2;  // [L] x [B, T]
   std::vector<float*> qkv;          // [L] x [B, T, (H + 2KV) Dh]
-  std::vector<float*> q, k, v;      // [L] x [B, H|KV, T, Dh]
   std::vector<float*> probs;        // [L] x [B, H, T, T]
   std::vector<float*> atty;         // [L] x [B, T, H Dh]
   std::vector<float*> up;           // [L] x [B, T, F] (F = hidden, or 2 hidden when gated)
   std::vector<float*> act;          // [L] x [B, T, hidden]
   float *normf, *meanf, *rstdf, *logits;  // [B, T, C], [B, T], [B, T], [B, T, V]
   // scratch shared by all layers
-  float *tmp, *attn_scratch, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_q, *d_k, *d_v, *d_probs, *d_qkv;
+  float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
   // bf16 copies of the matmul inputs (bf16 precision only)
   std::vector<bf16*> norm1_16, atty_16, norm2_16, act_16;
   bf16 *normf_16, *dout_16;
@@ -169,9 +168,6 @@ void Transformer::reserve(int64_t B, int64_t T) {
     per_layer(a->mean2, BT, L);
     per_layer(a->rstd2, BT, L);
     per_layer(a->qkv, BT * W, L);
-    per_layer(a->q, BT * H * Dh, L);
-    per_layer(a->k, BT * KV * Dh, L);
-    per_layer(a->v, BT * KV * Dh, L);
     per_layer(a->probs, B * H * T * T, L);
     per_layer(a->atty, BT * H * Dh, L);
     per_layer(a->up, BT * F, L);
@@ -181,15 +177,11 @@ void Transformer::reserve(int64_t B, int64_t T) {
     a->rstdf = take(BT);
     a->logits = take(BT * V);
     a->tmp = take(BT * C);
-    a->attn_scratch = take(BT * H * Dh);
     a->d_res = take(BT * C);
     a->d_norm = take(BT * C);
     a->d_atty = take(BT * H * Dh);
     a->d_up = take(BT * F);
     a->d_act = take(BT * Hd);
-    a->d_q = take(BT * H * Dh);
-    a->d_k = take(BT * KV * Dh);
-    a->d_v = take(BT * KV * Dh);
     a->d_probs = take(B * H * T * T);
     a->d_qkv = take(BT * W);
     if (precision_ == Precision::bf16 || pass == 0) {
@@ -286,8 +278,8 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     const LayerParams lp = layer(l);
     norm_forward(a.norm1[l], a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w, opt(lp.norm1_b), BT);
     matmul_forward(a.qkv[l], a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
-    qkv_split_rope_forward<float>(a.q[l], a.k[l], a.v[l], a.qkv[l], dims, rope);
-    attention_forward<float>(a.atty[l], a.probs[l], a.attn_scratch, a.q[l], a.k[l], a.v[l], dims, amm);
+    if (rope) rope_qkv_forward<float>(a.qkv[l], dims, *rope);
+    attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm);
     matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
     {
       float* r = a.res_mid[l];
@@ -390,13 +382,9 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     zero(a.d_atty, BT * H * Dh);
     matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
                     P + lp.out_w, BT, H * Dh, C);
-    zero(a.d_q, BT * H * Dh);
-    zero(a.d_k, BT * KV * Dh);
-    zero(a.d_v, BT * KV * Dh);
-    attention_backward<float>(a.d_q, a.d_k, a.d_v, a.d_probs, a.attn_scratch, a.d_atty, a.probs[l], a.q[l], a.k[l],
-                              a.v[l], dims, amm);
     zero(a.d_qkv, BT * W);
-    qkv_split_rope_backward<float>(a.d_qkv, a.d_q, a.d_k, a.d_v, dims, rope);
+    attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
+    if (rope) rope_qkv_backward<float>(a.d_qkv, dims, *rope);
     zero(a.d_norm, BT * C);
     matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
                     P + lp.qkv_w, BT, C, W);
