@@ -1,8 +1,10 @@
 #include "rotor/models/hf_llama.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "rotor/core/error.h"
+#include "rotor/io/atomic_file.h"
 #include "rotor/io/safetensors.h"
 
 namespace rotor::models {
@@ -116,9 +118,14 @@ HfLlamaWeights map_hf_llama_tensors(const HfLlamaConfig& c, std::map<std::string
 bool is_hf_model_directory(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  return fs::is_regular_file(fs::path(dir) / "config.json", ec) &&
-         (fs::is_regular_file(fs::path(dir) / "model.safetensors", ec) ||
-          fs::is_regular_file(fs::path(dir) / "model.safetensors.index.json", ec));
+  const fs::path config = fs::path(dir) / "config.json";
+  if (!fs::is_regular_file(config, ec)) return false;
+  if (!fs::is_regular_file(fs::path(dir) / "model.safetensors", ec) &&
+      !fs::is_regular_file(fs::path(dir) / "model.safetensors.index.json", ec))
+    return false;
+  // Hugging Face always writes model_type; rotor's own run directories never do.
+  const nlohmann::json j = nlohmann::json::parse(io::read_file(config.string()), nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("model_type");
 }
 
 HfLlamaModel load_hf_llama(const std::string& dir) {

@@ -54,7 +54,8 @@ struct HfLlamaModel {
 HfLlamaWeights map_hf_llama_tensors(const HfLlamaConfig& config, std::map<std::string, Tensor> tensors,
                                     const std::string& label);
 
-// True when `dir` holds a config.json and model.safetensors or model.safetensors.index.json.
+// True when `dir` holds a Hugging Face config.json (one with "model_type", which rotor's own run
+// directories lack) and model.safetensors or model.safetensors.index.json.
 bool is_hf_model_directory(const std::string& dir);
 
 // Reads config.json and the weights of a Hugging Face LLaMA directory.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,16 @@ TEST(HfLlama, ReadsEveryCheckpointVariant) {
   EXPECT_TRUE(is_hf_model_directory(kDataDir + "/yarn"));
   EXPECT_TRUE(is_hf_model_directory(kDataDir + "/partial_sharded"));
   EXPECT_FALSE(is_hf_model_directory(kDataDir));
+  // A rotor run directory also has config.json + model.safetensors, but no model_type.
+  const std::string run = ::testing::TempDir() + "/rotor_run_dir";
+  std::filesystem::create_directories(run);
+  std::ofstream(run + "/config.json") << R"({"layers": 2, "dim": 32})";
+  std::ofstream(run + "/model.safetensors") << "x";
+  EXPECT_FALSE(is_hf_model_directory(run));
+  std::ofstream(run + "/config.json") << R"({"model_type": "llama", "layers": 2})";
+  EXPECT_TRUE(is_hf_model_directory(run));
+  std::ofstream(run + "/config.json") << "{not json";
+  EXPECT_FALSE(is_hf_model_directory(run));
 }
 
 // The reference cases are sensitive to what they test: dropping the rope scaling or the partial rotary
