@@ -21,7 +21,7 @@ peer=${PEER:-$here/../../shared/peers/torch_gpt.py}
 data=$(mktemp); trap 'rm -f "$data"' EXIT
 bible "gen1:1-rev22:21" > "$data"
 # one thread for every library the peer may use
-one=(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1)
+one=(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=passive)
 
 best() { sort -n | tail -n 1; }
 for dtype in f32 bf16; do

@@ -1,11 +1,13 @@
 // `rotor logits`: the float32 logits [T, vocab] of one token sequence, as an NPY file, for checking
-// rotor against other implementations.
+// rotor against other implementations. Reads rotor run directories and Hugging Face LLaMA checkpoints.
 #include <sstream>
 #include <vector>
 
 #include "rotor/cli/command.h"
 #include "rotor/core/error.h"
 #include "rotor/io/npy.h"
+#include "rotor/models/hf_llama.h"
+#include "rotor/models/hf_llama_transformer.h"
 #include "rotor/models/lm_trainer.h"
 
 namespace {
@@ -39,6 +41,10 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 
 void run(const Args& a) {
   const std::vector<int32_t> ids = parse_ids(a.ids);
+  if (models::is_hf_model_directory(a.model)) {  // a Hugging Face LLaMA checkpoint directory
+    io::save_npy(a.out, models::hf_llama_sequence_logits(a.model, std::vector<int64_t>(ids.begin(), ids.end())));
+    return;
+  }
   auto model = models::load_model(a.model);
   const auto& c = model->config();
   const int64_t T = static_cast<int64_t>(ids.size());
@@ -54,7 +60,9 @@ void run(const Args& a) {
 
 void setup(CLI::App& cmd) {
   static Args a;
-  cmd.add_option("--model", a.model, "run directory (config.json + model.safetensors)")->required();
+  cmd.add_option("--model", a.model,
+                 "rotor run directory, or a Hugging Face LLaMA directory (config.json + model.safetensors[.index.json])")
+      ->required();
   cmd.add_option("--ids", a.ids, "comma-separated token ids, e.g. 72,101,108")->required();
   cmd.add_option("--out", a.out, "output .npy file (float32 [T, vocab])")->required();
   rotor::cli::add_threads_option(cmd, a.threads);
