@@ -15,19 +15,11 @@ template <class T> void add_column_sums(T* sums, const T* x, int64_t N, int64_t 
   });
 }
 
-namespace {
-
-template <class T> void fill_rows_with_bias(T* out, const T* bias, int64_t N, int64_t OUT) {
-  parallel_rows(N, OUT, [&](int64_t n) { std::memcpy(out + n * OUT, bias, sizeof(T) * OUT); });
-}
-
-}  // namespace
-
 template <>
 void linear_forward<float>(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t IN,
                            int64_t OUT) {
-  if (bias) fill_rows_with_bias(out, bias, N, OUT);
-  gemm_f32(false, true, N, OUT, IN, inp, weight, out, bias != nullptr);
+  gemm(1, N, OUT, IN, DType::f32, inp, row_major(N, IN), weight, transposed(IN, OUT), out, row_major(N, OUT), false,
+       bias);
 }
 
 template <>
@@ -67,8 +59,8 @@ void linear_backward<double>(double* dinp, double* dweight, double* dbias, const
 
 void linear_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
                          int64_t OUT) {
-  if (bias) fill_rows_with_bias(out, bias, N, OUT);
-  gemm_bf16(false, true, N, OUT, IN, inp, weight, out, bias != nullptr);
+  gemm(1, N, OUT, IN, DType::bf16, inp, row_major(N, IN), weight, transposed(IN, OUT), out, row_major(N, OUT), false,
+       bias);
 }
 
 void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout_f32, const bf16* dout_bf16,

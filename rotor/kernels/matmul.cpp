@@ -18,11 +18,11 @@ dnnl::engine& cpu_engine() {
 }
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, bool>;
+                       int64_t, int64_t, int64_t, bool, bool>;
 
 struct CachedMatmul {
   dnnl::matmul primitive;
-  dnnl::memory::desc a, b, c;
+  dnnl::memory::desc a, b, c, bias;
 };
 
 std::mutex& cache_mutex() {
@@ -42,9 +42,10 @@ dnnl::memory::desc describe(int64_t batch, int64_t rows, int64_t cols, MatrixLay
 }
 
 const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, MatrixLayout a,
-                                  MatrixLayout b, MatrixLayout c, bool accumulate) {
+                                  MatrixLayout b, MatrixLayout c, bool accumulate, bool has_bias) {
   const Key key{batch, M, N, K, static_cast<int>(in_dtype), a.row_stride, a.col_stride, a.batch_stride,
-                b.row_stride, b.col_stride, b.batch_stride, c.row_stride, c.col_stride, c.batch_stride, accumulate};
+                b.row_stride, b.col_stride, b.batch_stride, c.row_stride, c.col_stride, c.batch_stride, accumulate,
+                has_bias};
   std::lock_guard<std::mutex> lock(cache_mutex());
   auto it = cache().find(key);
   if (it != cache().end()) return it->second;
@@ -59,7 +60,9 @@ const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::desc desc(entry.a, entry.b, entry.c);
+  if (has_bias) entry.bias = dnnl::memory::desc({1, 1, N}, dnnl::memory::data_type::f32, {N, N, 1});
+  dnnl::matmul::desc desc = has_bias ? dnnl::matmul::desc(entry.a, entry.b, entry.bias, entry.c)
+                                     : dnnl::matmul::desc(entry.a, entry.b, entry.c);
   dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
   entry.primitive = dnnl::matmul(pd);
   return cache().emplace(key, std::move(entry)).first->second;
@@ -68,25 +71,32 @@ const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K
 }  // namespace
 
 void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const void* A, MatrixLayout a,
-          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate) {
+          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate, const float* bias) {
   ROTOR_CHECK(in_dtype == DType::f32 || in_dtype == DType::bf16, "matmul: inputs must be f32 or bf16, got ",
               dtype_name(in_dtype));
   ROTOR_CHECK(batch > 0 && M > 0 && N > 0, "matmul: empty output [", batch, ", ", M, ", ", N, "]");
   ROTOR_CHECK(c.batch_stride != 0 || batch == 1, "matmul: output cannot be broadcast over the batch");
-  if (K == 0) {  // empty reduction: C = 0 (or unchanged when accumulating)
-    if (!accumulate)
-      for (int64_t bi = 0; bi < batch; ++bi)
-        for (int64_t i = 0; i < M; ++i)
-          for (int64_t j = 0; j < N; ++j) C[bi * c.batch_stride + i * c.row_stride + j * c.col_stride] = 0.0f;
+  if (K == 0) {  // empty reduction: C = bias (or 0), plus C when accumulating
+    for (int64_t bi = 0; bi < batch; ++bi)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          float& out = C[bi * c.batch_stride + i * c.row_stride + j * c.col_stride];
+          out = (accumulate ? out : 0.0f) + (bias ? bias[j] : 0.0f);
+        }
     return;
   }
-  const CachedMatmul& mm = get_primitive(batch, M, N, K, in_dtype, a, b, c, accumulate);
+  const CachedMatmul& mm = get_primitive(batch, M, N, K, in_dtype, a, b, c, accumulate, bias != nullptr);
   dnnl::engine& engine = cpu_engine();
   dnnl::memory ma(mm.a, engine, const_cast<void*>(A));
   dnnl::memory mb(mm.b, engine, const_cast<void*>(B));
   dnnl::memory mc(mm.c, engine, C);
   dnnl::stream stream(engine);
-  mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  if (bias) {
+    dnnl::memory mbias(mm.bias, engine, const_cast<float*>(bias));
+    mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_BIAS, mbias}, {DNNL_ARG_DST, mc}});
+  } else {
+    mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  }
   stream.wait();
 }
 

@@ -22,11 +22,13 @@ inline MatrixLayout transposed(int64_t rows, int64_t cols) {  // op(X) = X^T whe
   return {1, rows, rows * cols};
 }
 
-// C[b] = A[b] · B[b] (+ C[b] when accumulate), for b in [0, batch).
-// A: [batch, M, K] in dtype `in_dtype` (f32 or bf16); B: [batch, K, N] same dtype; C: [batch, M, N] f32.
+// C[b] = A[b] · B[b] (+ bias) (+ C[b] when accumulate), for b in [0, batch).
+// A: [batch, M, K] in dtype `in_dtype` (f32 or bf16); B: [batch, K, N] same dtype; C: [batch, M, N] f32;
+// bias: [N] f32 added to every row (fused into the GEMM), or null.
 // A batch_stride of 0 broadcasts that operand across the batch.
 void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const void* A, MatrixLayout a,
-          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate = false);
+          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate = false,
+          const float* bias = nullptr);
 
 // Convenience for f32 row-major matrices with optional transposes:
 // C[M,N] (+)= op(A) · op(B), A is [M,K] (or [K,M] when trans_a), B is [K,N] (or [N,K] when trans_b).
