@@ -5,6 +5,8 @@
 # median step time after the first three steps. Each side runs REPEAT times (alternating); the best
 # run of each counts. Prints one line per dtype with the ratio rotor / torch.
 # Both start from PyTorch's default initialisation (rotor --init torch), so the losses are comparable.
+# A third line per dtype compares CPU time per step of both programs (see below), which other load on
+# the machine does not distort.
 # Usage: bench/gpt_bench.sh [path/to/rotor]
 #   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, PEER=.../torch_gpt.py
 # The issue's reference figures for the peer on the target machine (f32 3527, bf16 6808 tokens/s) are
@@ -46,5 +48,18 @@ for dtype in f32 bf16; do
   ratio_issue=$(awk -v a="$c" -v b="$issue" 'BEGIN { printf "%.2f", a / b }')
   echo "gpt $dtype 1 thread: rotor tokens/s=$m (loss $rotor_loss after $steps steps)  torch tokens/s=$t (loss $torch_loss after $peer_steps steps)  ratio=$ratio"
   echo "gpt $dtype 1 thread: rotor cpu-time tokens/s=$c vs the issue's peer figure $issue: ratio=$ratio_issue"
+  # CPU time per step of both sides, immune to other processes competing for the cores: the difference
+  # in process CPU time (user + sys) between a run of $short and a run of $long steps, over the extra steps
+  # (start-up, data loading and the final validation cancel out).
+  short=4; long=$((4 + ${CPU_STEPS:-10}))
+  cpu_of() { /usr/bin/time -f "%U %S" "$@" 2>&1 >/dev/null | tail -n 1 | awk '{ print $1 + $2 }'; }
+  tc=$(awk -v a="$(cpu_of "${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps $long --threads 1 "${torch_flag[@]}")" \
+           -v b="$(cpu_of "${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps $short --threads 1 "${torch_flag[@]}")" \
+           -v n=$((long - short)) 'BEGIN { printf "%.0f", 2048 * n / (a - b) }')
+  rargs=(--data "$data" --threads 1 --dtype "$dtype" --init torch --lr 1e-3 --lr-min 1e-3 --warmup 0 --clip 0 --eval-every 100000)
+  rc=$(awk -v a="$(cpu_of "${one[@]}" "$rotor" train "${rargs[@]}" --steps $long)" \
+           -v b="$(cpu_of "${one[@]}" "$rotor" train "${rargs[@]}" --steps $short)" \
+           -v n=$((long - short)) 'BEGIN { printf "%.0f", 2048 * n / (a - b) }')
+  echo "gpt $dtype 1 thread, CPU time per step: rotor tokens/s=$rc  torch tokens/s=$tc  ratio=$(awk -v a="$rc" -v b="$tc" 'BEGIN { printf "%.2f", a / b }')"
 done
 rm -f "$data.log"

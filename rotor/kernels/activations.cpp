@@ -284,10 +284,22 @@ void activation_forward_saving_grad(Activation act, float* out, bf16* out16, flo
   });
 }
 
-void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n) {
+void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n, bf16* dinp16) {
   chunked(n, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+#if defined(ROTOR_HAVE_AVX512)
+    if (dinp16)
+      for (; i < e; i += 16) {
+        const __mmask16 m = vec::tail_mask(e - i);
+        const __m512 g = _mm512_mul_ps(vec::load(dout + i, m), vec::load(grad + i, m));
+        vec::store(dinp + i, g, m);
+        vec::store_bf16(dinp16 + i, g, m);
+      }
+#endif
 #pragma omp simd
-    for (int64_t i = b; i < e; ++i) dinp[i] = dout[i] * grad[i];
+    for (int64_t j = i; j < e; ++j) dinp[j] = dout[j] * grad[j];
+    if (dinp16)
+      for (int64_t j = i; j < e; ++j) dinp16[j] = float_to_bf16(dinp[j]);
   });
 }
 

@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "rotor/core/error.h"
 #include "rotor/kernels/parallel_rows.h"
+#include "rotor/kernels/vector_math.h"
 
 namespace rotor::kernels {
 
@@ -23,6 +25,19 @@ void check_targets(const int32_t* targets, int64_t N, int64_t V, const CrossEntr
 // Row statistics: max and log-sum-exp (double accumulation for the sum).
 template <class T>
 inline T row_logsumexp(const T* x, int64_t V) {
+#if defined(ROTOR_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {
+    __m512 vmax = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (int64_t j = 0; j < V; j += 16) vmax = _mm512_max_ps(vmax, vec::load(x + j, vec::tail_mask(V - j)));
+    const float mx = vec::reduce_max(vmax);
+    __m512 vsum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < V; j += 16) {
+      const __mmask16 m = vec::tail_mask(V - j);
+      vsum = _mm512_add_ps(vsum, _mm512_maskz_mov_ps(m, vec::exp(_mm512_sub_ps(vec::load(x + j, m), _mm512_set1_ps(mx)))));
+    }
+    return mx + std::log(vec::reduce_add(vsum));
+  }
+#endif
   T mx = x[0];
   for (int64_t j = 1; j < V; ++j) mx = x[j] > mx ? x[j] : mx;
   T sum = 0;
@@ -90,8 +105,16 @@ double cross_entropy_forward_backward(T* dlogits, const T* logits, const int32_t
     const T lse = row_logsumexp(x, V);
     losses[n] = row_loss(x, lse, y, V, eps);
     const T smooth = T(eps / double(V));
-#pragma omp simd
-    for (int64_t j = 0; j < V; ++j) g[j] = (std::exp(x[j] - lse) - smooth) * scale;
+    int64_t j = 0;
+#if defined(ROTOR_HAVE_AVX512)
+    if constexpr (std::is_same_v<T, float>)
+      for (; j < V; j += 16) {
+        const __mmask16 m = vec::tail_mask(V - j);
+        const __m512 p = vec::exp(_mm512_sub_ps(vec::load(x + j, m), _mm512_set1_ps(lse)));
+        vec::store(g + j, _mm512_mul_ps(_mm512_sub_ps(p, _mm512_set1_ps(smooth)), _mm512_set1_ps(scale)), m);
+      }
+#endif
+    for (; j < V; ++j) g[j] = (std::exp(x[j] - lse) - smooth) * scale;
     g[y] -= T(1.0 - eps) * scale;
   });
   return mean_of(losses, count);

@@ -256,9 +256,10 @@ void Transformer::matmul_forward(float* out, const float* inp, const bf16* inp16
 }
 
 void Transformer::matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
-                                  const bf16* inp16, const float* w, int64_t N, int64_t IN, int64_t OUT) {
+                                  const bf16* inp16, const float* w, int64_t N, int64_t IN, int64_t OUT,
+                                  bool dout_is_converted) {
   if (precision_ == Precision::bf16) {
-    float_to_bf16_buffer(acts_->dout_16, dout, N * OUT);
+    if (!dout_is_converted) float_to_bf16_buffer(acts_->dout_16, dout, N * OUT);
     linear_backward_bf16(dinp, dw, db, dout, acts_->dout_16, inp16, params16_.data() + (w - params_.data()), N, IN,
                          OUT, true);
   } else {
@@ -399,10 +400,10 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       zero(a.d_up, BT * F);
       gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
     } else {
-      activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd);
+      activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd, bf ? a.dout_16 : nullptr);
     }
     matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
-                    P + lp.up_w, BT, C, F);
+                    P + lp.up_w, BT, C, F, bf && !c.gated());
     norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
                   a.rstd2[l], BT);
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
