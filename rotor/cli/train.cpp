@@ -159,9 +159,10 @@ void run(const Args& a, CLI::App& cmd) {
   };
   const double median = median_after_warmup(step_seconds), median_cpu = median_after_warmup(step_cpu_seconds);
   if (!out.empty()) std::fprintf(stderr, "run saved in %s\n", out.c_str());
-  // CPU time per step: with one thread, the speed this machine gives when nothing else competes for it
+  // tokens per CPU-second (all threads): with one thread, the speed this machine gives when nothing
+  // else competes for it
   std::fprintf(stderr, "median step: %.1f ms wall, %.1f ms cpu; cpu_tokens/s=%.0f\n", median * 1e3, median_cpu * 1e3,
-               tokens_per_step / median_cpu * rotor::num_threads());
+               tokens_per_step / median_cpu);
   std::printf("tokens/s=%.0f\n", tokens_per_step / median);
 }
 
