@@ -7,7 +7,7 @@
 # Both start from PyTorch's default initialisation (rotor --init torch), so the losses are comparable.
 # A third line per dtype compares CPU time per step of both programs (see below), which other load on
 # the machine does not distort.
-# Usage: bench/gpt_bench.sh [path/to/rotor]
+# Usage: bench/gpt_bench.sh [path/to/rotor | build-dir]
 #   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, PEER=.../torch_gpt.py
 # The issue's reference figures for the peer on the target machine (f32 3527, bf16 6808 tokens/s) are
 # compared with rotor's CPU-time tokens/s as well: on a busy machine wall-clock rates of both sides
@@ -15,6 +15,7 @@
 # in f32 than the figure the issue recorded.
 set -euo pipefail
 rotor=${1:-build/bin/rotor}
+[ -d "$rotor" ] && rotor=$rotor/bin/rotor  # a build directory (as bench/run_all.sh passes)
 steps=${STEPS:-20}
 peer_steps=${PEER_STEPS:-$steps}
 repeat=${REPEAT:-2}
