@@ -204,11 +204,13 @@ void SafetensorsFile::parse() {
 
     const json& shape = value["shape"];
     ROTOR_CHECK(shape.is_array(), what, ": shape must be an array");
-    uint64_t numel = 1;
+    uint64_t numel = 1, span = 1;  // span: product of max(d, 1), so strides fit in int64 too
     for (const json& d : shape) {
       const uint64_t n = checked_unsigned(d, what + " shape entry");
-      ROTOR_CHECK(n <= static_cast<uint64_t>(INT64_MAX) && !__builtin_mul_overflow(numel, n, &numel), what,
-                  ": shape ", shape.dump(), " has too many elements");
+      ROTOR_CHECK(!__builtin_mul_overflow(span, std::max<uint64_t>(n, 1), &span) &&
+                      span <= static_cast<uint64_t>(INT64_MAX),
+                  what, ": shape ", shape.dump(), " has too many elements");
+      numel *= n;
       entry.shape.push_back(static_cast<int64_t>(n));
     }
     uint64_t nbytes = 0;

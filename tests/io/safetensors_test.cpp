@@ -195,6 +195,8 @@ TEST(SafetensorsCorrupt, EachDefectHasAClearError) {
       {image(R"({"a":)" + f32x2 + R"([0,8],"extra":1}})", 8), {"unknown field 'extra'"}},
       {image(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", 8),
        {"too many elements"}},
+      {image(R"({"a":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+       {"too many elements"}},  // no bytes, but its strides would overflow
       {image(R"({"__metadata__":{"k":1}})", 0), {"__metadata__ value of 'k' must be a string"}},
       {image(R"({"__metadata__":[]})", 0), {"__metadata__ must be an object"}},
       {image(R"({"a":[1,2]})", 0), {"'a' must be an object"}},
