@@ -164,6 +164,8 @@ TEST(SafetensorsWriter, FilesForPython) {
   tensors.erase("transposed");
   save_safetensors(dir + "/every_dtype.safetensors", tensors, {{"writer", "rotor"}});
   EXPECT_EQ(load_safetensors(dir + "/every_dtype.safetensors").size(), tensors.size());
+  // The streamed file equals the in-memory image.
+  EXPECT_EQ(read_file(dir + "/every_dtype.safetensors"), serialize_safetensors(tensors, {{"writer", "rotor"}}));
 }
 
 TEST(SafetensorsCorrupt, EachDefectHasAClearError) {
