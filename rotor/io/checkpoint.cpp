@@ -209,6 +209,9 @@ void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint, 
   if (dir.filename().empty()) dir = dir.parent_path();  // "run/" -> "run"
   ROTOR_CHECK(!fs::exists(dir) || fs::is_directory(dir), "checkpoint: '", dir.string(), "' exists and is not a directory");
   ROTOR_CHECK(checkpoint.config.is_object(), "checkpoint: config must be a JSON object");
+  // Refuse to write a state that would not load back (negative step, non-object extra, ...).
+  const json state_json = training_state_to_json(checkpoint.state);
+  training_state_from_json(state_json, "checkpoint: training state");
   auto step = [&](std::string_view name) {
     if (options.after_step) options.after_step(name);
   };
@@ -232,7 +235,7 @@ void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint, 
   step("optimizer");
   carry_over_other_files(dir, staging);
   step("carried");
-  write_file_atomic((staging / kStateFile).string(), training_state_to_json(checkpoint.state).dump(2) + "\n");
+  write_file_atomic((staging / kStateFile).string(), state_json.dump(2) + "\n");
   step("state");
   fsync_directory(staging);
   step("staged");

@@ -147,6 +147,13 @@ TEST(Checkpoint, RejectsIncompleteOrMixedDirectories) {
   fs::remove(parent + "/a/training_state.json");
   EXPECT_FALSE(checkpoint_exists(parent + "/a"));
   expect_error([&] { load_checkpoint(parent + "/a"); }, {"incomplete (no training_state.json)"});
+  Checkpoint bad_state = make_checkpoint(1);
+  bad_state.state.extra = nlohmann::json::array();
+  expect_error([&] { save_checkpoint(parent + "/c", bad_state); }, {"training state", "extra must be an object"});
+  bad_state = make_checkpoint(1);
+  bad_state.state.step = -1;
+  expect_error([&] { save_checkpoint(parent + "/c", bad_state); }, {"step must be a non-negative integer"});
+  EXPECT_FALSE(fs::exists(parent + "/c"));
   write_file_atomic(parent + "/file", "x");
   expect_error([&] { save_checkpoint(parent + "/file", make_checkpoint(1)); }, {"is not a directory"});
   nlohmann::json state = training_state_to_json(make_checkpoint(1).state);
