@@ -175,8 +175,11 @@ void SafetensorsFile::parse() {
   const uint64_t data_size = file_size - data_start_;
 
   const std::string_view text(reinterpret_cast<const char*>(buffer_->data) + 8, header_size);
+  // The format requires the header to start with '{' and allows only spaces as trailing padding.
+  ROTOR_CHECK(!text.empty() && text[0] == '{', where, ": header must be a JSON object starting with '{'");
   const json header = parse_header_json(text, where);
   ROTOR_CHECK(header.is_object(), where, ": header must be a JSON object, got a ", header.type_name());
+  ROTOR_CHECK(text[text.find_last_not_of(' ')] == '}', where, ": header padding after the JSON must be spaces (0x20)");
 
   for (const auto& [name, value] : header.items()) {
     if (name == kMetadataKey) {
