@@ -9,7 +9,8 @@
 // written so that a crash at any moment never leaves a half-written checkpoint that loads:
 //   1. everything is written into a staging directory DIR.tmp-<pid> beside DIR (each file fsynced;
 //      training_state.json last, and a directory without it is never loaded). Other files already in DIR
-//      (metrics.csv, loss.svg, ...) are hard-linked (or copied) into the staging directory, so they survive.
+//      (metrics.csv, loss.svg, ...) are hard-linked (or copied) into the staging directory, so they survive;
+//      with hard links, a MetricsCsv that stays open across a save keeps appending to the same file.
 //   2. the staging directory replaces DIR in one step: renameat2(RENAME_EXCHANGE) swaps the two
 //      directories atomically (then the old one is deleted), or, when DIR does not exist yet, rename().
 //      Filesystems without RENAME_EXCHANGE get two renames: DIR -> DIR.old-<pid>, staging -> DIR.
