@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "rotor/io/atomic_file.h"
+#include "rotor/io/metrics_csv.h"
 #include "tests/io/io_test_util.h"
 
 namespace rotor::io {
@@ -78,6 +79,18 @@ TEST(Checkpoint, RoundTripAndReplaceKeepsOtherFiles) {
   EXPECT_EQ(read_file(dir + "/metrics.csv"), "step,loss\n1,2.5\n");
   EXPECT_EQ(read_file(dir + "/samples/a.txt"), "hello");
   EXPECT_EQ(listing(parent), std::vector<std::string>{"run"});  // no staging or old directories left
+}
+
+TEST(Checkpoint, OpenMetricsFileKeepsAppendingAcrossSaves) {
+  const std::string dir = fresh_dir("checkpoint_metrics") + "/run";
+  save_checkpoint(dir, make_checkpoint(1));
+  MetricsCsv csv(dir + "/metrics.csv", {"step", "loss"});
+  csv.append({1, 2.5});
+  save_checkpoint(dir, make_checkpoint(2));
+  csv.append({2, 2.25});
+  save_checkpoint(dir, make_checkpoint(3));
+  csv.append({3, 2});
+  EXPECT_EQ(read_file(dir + "/metrics.csv"), "step,loss\n1,2.5\n2,2.25\n3,2\n");
 }
 
 TEST(Checkpoint, FailureAtAnyStepLeavesPreviousCheckpoint) {
