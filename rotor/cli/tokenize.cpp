@@ -1,0 +1,100 @@
+// `rotor tokenize` and `rotor detokenize`: text on stdin to token ids on stdout and back, with a
+// tiktoken encoding (by name or --ranks FILE).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rotor/cli/command.h"
+#include "rotor/cli/text_input.h"
+#include "rotor/core/error.h"
+#include "rotor/core/threads.h"
+#include "rotor/text/encodings.h"
+
+namespace {
+
+using rotor::text::SpecialMode;
+
+struct TokenizerOptions {
+  std::string encoding;
+  std::string ranks;
+  std::string pattern;
+  std::string sp_model;
+  bool allow_special = false, special_as_text = false, count = false, time = false;
+  int threads = 0;
+};
+
+void add_tokenizer_options(CLI::App& cmd, TokenizerOptions& o) {
+  cmd.add_option("--encoding", o.encoding,
+                 "tiktoken encoding: gpt2, r50k_base, p50k_base, p50k_edit, cl100k_base, o200k_base");
+  cmd.add_option("--ranks", o.ranks, "rank file (.tiktoken) instead of the encoding's installed one");
+  cmd.add_option("--pattern", o.pattern,
+                 "pre-tokenization pattern (gpt2, cl100k, o200k) for a --ranks file without --encoding");
+  cmd.add_option("--sp-model", o.sp_model, "use a sentencepiece .model file instead");
+}
+
+std::unique_ptr<rotor::text::BytePairEncoding> load_bpe(const TokenizerOptions& o) {
+  if (!o.encoding.empty()) {
+    ROTOR_CHECK(o.pattern.empty(), "--pattern goes with --ranks alone; --encoding ", o.encoding,
+                " has its own pattern");
+    return rotor::text::load_encoding(o.encoding, o.ranks.empty() ? std::nullopt : std::optional(o.ranks));
+  }
+  ROTOR_CHECK(!o.ranks.empty(), "give --encoding NAME, --ranks FILE --pattern NAME, or --sp-model FILE");
+  ROTOR_CHECK(!o.pattern.empty(), "--ranks ", o.ranks, " without --encoding needs --pattern gpt2|cl100k|o200k");
+  const auto ranks = rotor::text::load_tiktoken_ranks(o.ranks);
+  return std::make_unique<rotor::text::BytePairEncoding>(o.ranks, ranks,
+                                                         rotor::text::parse_split_pattern(o.pattern),
+                                                         std::vector<rotor::text::SpecialToken>{});
+}
+
+void setup_tokenize(CLI::App& cmd) {
+  static TokenizerOptions o;
+  add_tokenizer_options(cmd, o);
+  auto* allow = cmd.add_flag("--allow-special", o.allow_special, "encode special tokens (e.g. <|endoftext|>) in the text");
+  auto* as_text = cmd.add_flag("--special-as-text", o.special_as_text,
+                               "encode text that spells a special token as ordinary text");
+  allow->excludes(as_text);
+  cmd.add_flag("--count", o.count, "print only the number of tokens");
+  cmd.add_flag("--time", o.time, "print the encoding time and MB/s on stderr (excluding loading)");
+  rotor::cli::add_threads_option(cmd, o.threads);
+  cmd.callback([] {
+    ROTOR_CHECK(o.sp_model.empty(), "tokenize: --sp-model is not supported yet");
+    const auto bpe = load_bpe(o);
+    const std::string text = rotor::cli::read_all_stdin();
+    const SpecialMode mode = o.allow_special     ? SpecialMode::kAllow
+                             : o.special_as_text ? SpecialMode::kAsText
+                                                 : SpecialMode::kError;
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<uint32_t> ids = bpe->encode(text, mode, rotor::num_threads());
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (o.time)
+      std::fprintf(stderr, "tokenize: %zu bytes, %zu tokens, %.4f s, MB/s=%.2f\n", text.size(), ids.size(),
+                   seconds, text.size() / 1e6 / std::max(seconds, 1e-9));
+    if (o.count) {
+      std::printf("%zu\n", ids.size());
+      return;
+    }
+    rotor::cli::write_ids(ids);
+  });
+}
+
+void setup_detokenize(CLI::App& cmd) {
+  static TokenizerOptions o;
+  add_tokenizer_options(cmd, o);
+  cmd.callback([] {
+    ROTOR_CHECK(o.sp_model.empty(), "detokenize: --sp-model is not supported yet");
+    const auto bpe = load_bpe(o);
+    const std::vector<uint32_t> ids = rotor::cli::parse_ids(rotor::cli::read_all_stdin());
+    rotor::cli::write_stdout(bpe->decode(ids));
+  });
+}
+
+const bool registered_tokenize =
+    rotor::cli::register_command("tokenize", "encode text on stdin into token ids (tiktoken BPE)", setup_tokenize);
+const bool registered_detokenize =
+    rotor::cli::register_command("detokenize", "decode token ids on stdin into text", setup_detokenize);
+
+}  // namespace
