@@ -58,7 +58,7 @@ void setup_tokenize(CLI::App& cmd) {
                                "encode text that spells a special token as ordinary text");
   allow->excludes(as_text);
   cmd.add_flag("--count", o.count, "print only the number of tokens");
-  cmd.add_flag("--time", o.time, "print the encoding time and MB/s on stderr (excluding loading)");
+  cmd.add_flag("--time", o.time, "encode three times; print the best time and MB/s on stderr (loading excluded)");
   rotor::cli::add_threads_option(cmd, o.threads);
   cmd.callback([] {
     ROTOR_CHECK(o.sp_model.empty(), "tokenize: --sp-model is not supported yet");
@@ -67,12 +67,16 @@ void setup_tokenize(CLI::App& cmd) {
     const SpecialMode mode = o.allow_special     ? SpecialMode::kAllow
                              : o.special_as_text ? SpecialMode::kAsText
                                                  : SpecialMode::kError;
-    const auto start = std::chrono::steady_clock::now();
-    const std::vector<uint32_t> ids = bpe->encode(text, mode, rotor::num_threads());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::vector<uint32_t> ids;
+    double seconds = 1e30;
+    for (int run = 0; run < (o.time ? 3 : 1); ++run) {  // --time: best of three, as the peer scripts do
+      const auto start = std::chrono::steady_clock::now();
+      ids = bpe->encode(text, mode, rotor::num_threads());
+      seconds = std::min(seconds, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
     if (o.time)
-      std::fprintf(stderr, "tokenize: %zu bytes, %zu tokens, %.4f s, MB/s=%.2f\n", text.size(), ids.size(),
-                   seconds, text.size() / 1e6 / std::max(seconds, 1e-9));
+      std::fprintf(stderr, "tokenize: %zu bytes, %zu tokens, %d threads, best of 3: %.4f s, MB/s=%.2f\n",
+                   text.size(), ids.size(), rotor::num_threads(), seconds, text.size() / 1e6 / std::max(seconds, 1e-9));
     if (o.count) {
       std::printf("%zu\n", ids.size());
       return;

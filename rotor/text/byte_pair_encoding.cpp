@@ -7,6 +7,7 @@
 
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
+#include "rotor/text/piece_cache.h"
 #include "rotor/text/unicode_class.h"
 
 namespace rotor::text {
@@ -57,7 +58,7 @@ void BytePairEncoding::merge_small(const unsigned char* p, size_t n, std::vector
     part_rank[i] = table_.byte_rank(p[i]);
   }
   start[n] = static_cast<uint32_t>(n);
-  for (size_t i = 0; i + 1 < n; ++i) pair_rank[i] = table_.find(p + i, 2);
+  for (size_t i = 0; i + 1 < n; ++i) pair_rank[i] = table_.pair_rank(p[i], p[i + 1]);
   auto joined_rank = [&](size_t i) {  // rank of parts i and i+1 joined (i + 1 < parts)
     return table_.find(p + start[i], start[i + 2] - start[i]);
   };
@@ -130,13 +131,36 @@ void BytePairEncoding::merge_large(const unsigned char* p, size_t n, std::vector
 
 void BytePairEncoding::encode_ordinary(std::string_view text, std::vector<uint32_t>& out) const {
   constexpr size_t kBatch = 1024;
+  constexpr size_t kCacheFrom = 4096;  // shorter texts skip the piece cache
   size_t ends[kBatch];
   size_t pos = 0;
+  std::unique_ptr<PieceCache> cache;
+  if (text.size() >= kCacheFrom) cache = std::make_unique<PieceCache>();
+  const auto* base = reinterpret_cast<const unsigned char*>(text.data());
   while (pos < text.size()) {
     const size_t count = split_pieces(pattern_, text, pos, ends, kBatch);
     for (size_t k = 0; k < count; ++k) {
-      encode_piece(text.substr(pos, ends[k] - pos), out);
+      const unsigned char* p = base + pos;
+      const size_t n = ends[k] - pos;
       pos = ends[k];
+      if (n == 1) {
+        out.push_back(table_.byte_rank(p[0]));
+        continue;
+      }
+      if (!cache || n > PieceCache::kMaxBytes) {
+        encode_piece(std::string_view(reinterpret_cast<const char*>(p), n), out);
+        continue;
+      }
+      const uint64_t hash = hash_bytes(p, n, head_bytes(p, n));
+      uint32_t tokens[PieceCache::kMaxTokens];
+      if (const size_t hit = cache->lookup(p, n, hash, tokens)) {
+        out.insert(out.end(), tokens, tokens + hit);
+        continue;
+      }
+      const size_t before = out.size();
+      encode_piece(std::string_view(reinterpret_cast<const char*>(p), n), out);
+      if (out.size() - before <= PieceCache::kMaxTokens)
+        cache->store(p, n, hash, out.data() + before, out.size() - before);
     }
   }
 }

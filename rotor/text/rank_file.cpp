@@ -1,9 +1,11 @@
 #include "rotor/text/rank_file.h"
 
-#include <unordered_map>
+#include <algorithm>
+#include <cstring>
 
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
+#include "rotor/text/token_table.h"
 
 namespace rotor::text {
 
@@ -62,6 +64,7 @@ std::string base64_encode(std::string_view bytes) {
 bool base64_decode(std::string_view text, std::string& bytes) {
   bytes.clear();
   if (text.size() % 4 != 0) return false;
+  bytes.reserve(text.size() / 4 * 3);
   for (size_t i = 0; i < text.size(); i += 4) {
     const bool last = i + 4 == text.size();
     int v[4];
@@ -89,13 +92,13 @@ bool base64_decode(std::string_view text, std::string& bytes) {
 
 std::vector<RankedToken> parse_tiktoken_ranks(std::string_view contents, const std::string& source) {
   std::vector<RankedToken> tokens;
-  std::unordered_map<std::string_view, size_t> line_of_token;
-  std::unordered_map<uint32_t, size_t> line_of_rank;
+  std::vector<uint32_t> line_of;  // line number of each token
+  tokens.reserve(contents.size() / 12 + 1);
   size_t pos = 0, line = 0;
   while (pos < contents.size()) {
     ++line;
-    size_t end = contents.find('\n', pos);
-    if (end == std::string_view::npos) end = contents.size();
+    const void* newline = std::memchr(contents.data() + pos, '\n', contents.size() - pos);
+    const size_t end = newline ? static_cast<const char*>(newline) - contents.data() : contents.size();
     std::string_view text = contents.substr(pos, end - pos);
     pos = end + 1;
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
@@ -107,21 +110,42 @@ std::vector<RankedToken> parse_tiktoken_ranks(std::string_view contents, const s
     ROTOR_CHECK(!encoded.empty(), source, ":", line, ": empty token");
     ROTOR_CHECK(base64_decode(encoded, token.bytes), source, ":", line, ": malformed base64 '",
                 printable(encoded), "'");
-    ROTOR_CHECK(!rank_text.empty() && rank_text.size() <= 9 &&
-                    rank_text.find_first_not_of("0123456789") == std::string_view::npos,
-                source, ":", line, ": rank '", printable(rank_text), "' is not a number below ", kMaxRank);
-    token.rank = static_cast<uint32_t>(std::stoul(std::string(rank_text)));
-    ROTOR_CHECK(token.rank < kMaxRank, source, ":", line, ": rank ", token.rank, " is not below ", kMaxRank);
-    if (auto [it, fresh] = line_of_rank.emplace(token.rank, line); !fresh)
-      throw Error(cat(source, ":", line, ": rank ", token.rank, " repeats line ", it->second));
+    uint64_t rank = 0;
+    bool ok = !rank_text.empty() && rank_text.size() <= 9;
+    for (char c : rank_text) {
+      if (c < '0' || c > '9') ok = false;
+      rank = rank * 10 + static_cast<unsigned>(c - '0');
+    }
+    ROTOR_CHECK(ok, source, ":", line, ": rank '", printable(rank_text), "' is not a number below ", kMaxRank);
+    ROTOR_CHECK(rank < kMaxRank, source, ":", line, ": rank ", rank, " is not below ", kMaxRank);
+    token.rank = static_cast<uint32_t>(rank);
     tokens.push_back(std::move(token));
+    line_of.push_back(static_cast<uint32_t>(line));
   }
   ROTOR_CHECK(!tokens.empty(), source, ": no tokens");
-  line_of_token.reserve(tokens.size());
+  // Repeated ranks: sort (rank, index) pairs and compare neighbours.
+  std::vector<uint64_t> by_rank(tokens.size());
+  for (size_t i = 0; i < tokens.size(); ++i) by_rank[i] = (uint64_t(tokens[i].rank) << 32) | i;
+  std::sort(by_rank.begin(), by_rank.end());
+  for (size_t k = 1; k < by_rank.size(); ++k) {
+    if ((by_rank[k] >> 32) == (by_rank[k - 1] >> 32))
+      throw Error(cat(source, ":", line_of[uint32_t(by_rank[k])], ": rank ", by_rank[k] >> 32, " repeats line ",
+                      line_of[uint32_t(by_rank[k - 1])]));
+  }
+  // Repeated tokens: an open-addressing set of token indices.
+  size_t capacity = 1024;
+  while (capacity < 2 * tokens.size()) capacity *= 2;
+  std::vector<uint32_t> set(capacity, 0xFFFFFFFFu);
   for (size_t i = 0; i < tokens.size(); ++i) {
-    if (auto [it, fresh] = line_of_token.emplace(tokens[i].bytes, i + 1); !fresh)
-      throw Error(cat(source, ": token '", printable(tokens[i].bytes), "' (rank ", tokens[i].rank,
-                      ") repeats the token of rank ", tokens[it->second - 1].rank));
+    const auto* p = reinterpret_cast<const unsigned char*>(tokens[i].bytes.data());
+    const size_t n = tokens[i].bytes.size();
+    size_t slot = hash_bytes(p, n, head_bytes(p, n)) & (capacity - 1);
+    for (; set[slot] != 0xFFFFFFFFu; slot = (slot + 1) & (capacity - 1)) {
+      if (tokens[set[slot]].bytes == tokens[i].bytes)
+        throw Error(cat(source, ":", line_of[i], ": token '", printable(tokens[i].bytes), "' repeats line ",
+                        line_of[set[slot]]));
+    }
+    set[slot] = static_cast<uint32_t>(i);
   }
   return tokens;
 }

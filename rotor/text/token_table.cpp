@@ -8,6 +8,7 @@ TokenTable::TokenTable(const std::vector<RankedToken>& tokens) {
   uint32_t max_rank = 0;
   size_t total = 0;
   for (const auto& token : tokens) {
+    ROTOR_CHECK(!token.bytes.empty(), "vocabulary: rank ", token.rank, " has no bytes");
     max_rank = std::max(max_rank, token.rank);
     total += token.bytes.size();
     max_length_ = std::max(max_length_, token.bytes.size());
@@ -18,23 +19,25 @@ TokenTable::TokenTable(const std::vector<RankedToken>& tokens) {
   lengths_.assign(size_t(max_rank) + 1, kAbsent);
   size_t capacity = 1024;
   while (capacity < 2 * tokens.size()) capacity *= 2;
-  slots_.assign(capacity, 0);
+  slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
+  pair_ranks_.assign(65536, kNoRank);
   for (const auto& token : tokens) {
     ROTOR_CHECK(lengths_[token.rank] == kAbsent, "vocabulary: rank ", token.rank, " appears twice");
-    offsets_[token.rank] = arena_.size();
-    lengths_[token.rank] = static_cast<uint32_t>(token.bytes.size());
-    arena_.insert(arena_.end(), token.bytes.begin(), token.bytes.end());
     const auto* p = reinterpret_cast<const unsigned char*>(token.bytes.data());
-    const uint64_t h = hash_bytes(p, token.bytes.size());
-    size_t slot = h & mask_;
-    while (slots_[slot] != 0) {
-      const uint32_t other = static_cast<uint32_t>(slots_[slot]) - 1;
-      ROTOR_CHECK(bytes(other) != token.bytes, "vocabulary: ranks ", other, " and ", token.rank,
-                  " have the same bytes");
-      slot = (slot + 1) & mask_;
+    const size_t n = token.bytes.size();
+    const uint64_t head = head_bytes(p, n);
+    size_t index = hash_bytes(p, n, head) & mask_;
+    for (; slots_[index].rank != kNoRank; index = (index + 1) & mask_) {
+      const Slot& other = slots_[index];
+      ROTOR_CHECK(!(other.head == head && other.length == n && bytes(other.rank) == token.bytes),
+                  "vocabulary: ranks ", other.rank, " and ", token.rank, " have the same bytes");
     }
-    slots_[slot] = (h >> 32 << 32) | (uint64_t(token.rank) + 1);
+    offsets_[token.rank] = arena_.size();
+    lengths_[token.rank] = static_cast<uint32_t>(n);
+    arena_.insert(arena_.end(), token.bytes.begin(), token.bytes.end());
+    slots_[index] = Slot{head, token.rank, static_cast<uint32_t>(n)};
+    if (n == 2) pair_ranks_[p[0] | (unsigned(p[1]) << 8)] = token.rank;
   }
   for (int b = 0; b < 256; ++b) {
     const unsigned char byte = static_cast<unsigned char>(b);
