@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 #include "rotor/cli/text_input.h"
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
+#include "rotor/io/atomic_file.h"
 #include "rotor/text/encodings.h"
 
 namespace {
@@ -32,7 +35,7 @@ void add_tokenizer_options(CLI::App& cmd, TokenizerOptions& o) {
                  "tiktoken encoding: gpt2, r50k_base, p50k_base, p50k_edit, cl100k_base, o200k_base");
   cmd.add_option("--ranks", o.ranks, "rank file (.tiktoken) instead of the encoding's installed one");
   cmd.add_option("--pattern", o.pattern,
-                 "pre-tokenization pattern (gpt2, cl100k, o200k) for a --ranks file without --encoding");
+                 "pre-tokenization pattern (gpt2, cl100k, o200k) for a --ranks file without --encoding (default: FILE.json)");
   cmd.add_option("--sp-model", o.sp_model, "use a sentencepiece .model file instead");
 }
 
@@ -42,12 +45,25 @@ std::unique_ptr<rotor::text::BytePairEncoding> load_bpe(const TokenizerOptions& 
                 " has its own pattern");
     return rotor::text::load_encoding(o.encoding, o.ranks.empty() ? std::nullopt : std::optional(o.ranks));
   }
-  ROTOR_CHECK(!o.ranks.empty(), "give --encoding NAME, --ranks FILE --pattern NAME, or --sp-model FILE");
-  ROTOR_CHECK(!o.pattern.empty(), "--ranks ", o.ranks, " without --encoding needs --pattern gpt2|cl100k|o200k");
+  ROTOR_CHECK(!o.ranks.empty(), "give --encoding NAME, --ranks FILE [--pattern NAME], or --sp-model FILE");
+  // A trained file (rotor bpe train) has FILE.json beside it with its pattern and special tokens.
+  std::string pattern = o.pattern;
+  std::vector<rotor::text::SpecialToken> specials;
+  const std::string meta_path = o.ranks + ".json";
+  if (std::filesystem::exists(meta_path)) {
+    try {
+      const auto meta = nlohmann::json::parse(rotor::io::read_file(meta_path));
+      if (pattern.empty()) pattern = meta.at("pattern").get<std::string>();
+      for (const auto& [text, id] : meta.at("special_tokens").items())
+        specials.push_back({text, id.get<uint32_t>()});
+    } catch (const nlohmann::json::exception& e) {
+      throw rotor::Error(rotor::cat(meta_path, ": ", e.what()));
+    }
+  }
+  ROTOR_CHECK(!pattern.empty(), "--ranks ", o.ranks, " without --encoding needs --pattern gpt2|cl100k|o200k");
   const auto ranks = rotor::text::load_tiktoken_ranks(o.ranks);
-  return std::make_unique<rotor::text::BytePairEncoding>(o.ranks, ranks,
-                                                         rotor::text::parse_split_pattern(o.pattern),
-                                                         std::vector<rotor::text::SpecialToken>{});
+  return std::make_unique<rotor::text::BytePairEncoding>(o.ranks, ranks, rotor::text::parse_split_pattern(pattern),
+                                                         std::move(specials));
 }
 
 void setup_tokenize(CLI::App& cmd) {
