@@ -51,7 +51,7 @@ void BytePairEncoding::encode_piece(std::string_view piece, std::vector<uint32_t
 // The merge over small arrays: part i covers bytes [start[i], start[i+1]); pair_rank[i] is the rank
 // of parts i and i+1 joined.
 void BytePairEncoding::merge_small(const unsigned char* p, size_t n, std::vector<uint32_t>& out) const {
-  uint32_t start[kSmallPiece + 1], part_rank[kSmallPiece], pair_rank[kSmallPiece];
+  uint32_t start[kSmallPiece + 1], part_rank[kSmallPiece + 1], pair_rank[kSmallPiece + 1];
   size_t parts = n;
   for (size_t i = 0; i < n; ++i) {
     start[i] = static_cast<uint32_t>(i);

@@ -124,7 +124,8 @@ TEST(BytePairEncoding, MergeMatchesTheNaiveRuleOnShortAndLongPieces) {
     uint64_t state = 7;
     for (int trial = 0; trial < 60; ++trial) {
       const char alphabet[] = "aabbeenrst  ";
-      const size_t n = trial < 30 ? 3 + trial * 4 : 129 + trial * 20;  // both merge paths
+      // Both merge paths, and the 127/128/129-byte edge between them.
+      const size_t n = trial < 30 ? 3 + trial * 4 : trial < 33 ? 97 + trial : 129 + trial * 20;
       std::string piece;
       for (size_t i = 0; i < n; ++i) {
         state = state * 6364136223846793005ULL + 1442695040888963407ULL;
