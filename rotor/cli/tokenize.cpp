@@ -16,6 +16,7 @@
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/text/encodings.h"
+#include "rotor/text/sentencepiece_processor.h"
 
 namespace {
 
@@ -66,6 +67,40 @@ std::unique_ptr<rotor::text::BytePairEncoding> load_bpe(const TokenizerOptions& 
                                                          std::move(specials));
 }
 
+// sentencepiece models work line by line, as spm_encode and spm_decode do: one output line per input
+// line (a final line without a newline counts; a trailing newline does not add an empty line).
+template <class Function>
+void for_each_line(std::string_view text, Function&& function) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    function(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
+void tokenize_with_sentencepiece(const TokenizerOptions& o, const std::string& text) {
+  ROTOR_CHECK(o.encoding.empty() && o.ranks.empty() && o.pattern.empty(),
+              "--sp-model replaces --encoding, --ranks and --pattern");
+  ROTOR_CHECK(!o.allow_special && !o.special_as_text,
+              "--allow-special and --special-as-text apply to tiktoken encodings, not --sp-model");
+  const rotor::text::SentencePieceProcessor sp(rotor::text::load_sentencepiece_model(o.sp_model));
+  std::string out;
+  size_t count = 0;
+  for_each_line(text, [&](std::string_view line) {
+    const auto ids = sp.encode(line);
+    count += ids.size();
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (k) out += ' ';
+      out += std::to_string(ids[k]);
+    }
+    out += '\n';
+  });
+  if (o.count) std::printf("%zu\n", count);
+  else rotor::cli::write_stdout(out);
+}
+
 void setup_tokenize(CLI::App& cmd) {
   static TokenizerOptions o;
   add_tokenizer_options(cmd, o);
@@ -77,7 +112,10 @@ void setup_tokenize(CLI::App& cmd) {
   cmd.add_flag("--time", o.time, "encode three times; print the best time and MB/s on stderr (loading excluded)");
   rotor::cli::add_threads_option(cmd, o.threads);
   cmd.callback([] {
-    ROTOR_CHECK(o.sp_model.empty(), "tokenize: --sp-model is not supported yet");
+    if (!o.sp_model.empty()) {
+      tokenize_with_sentencepiece(o, rotor::cli::read_all_stdin());
+      return;
+    }
     const auto bpe = load_bpe(o);
     const std::string text = rotor::cli::read_all_stdin();
     const SpecialMode mode = o.allow_special     ? SpecialMode::kAllow
@@ -105,7 +143,17 @@ void setup_detokenize(CLI::App& cmd) {
   static TokenizerOptions o;
   add_tokenizer_options(cmd, o);
   cmd.callback([] {
-    ROTOR_CHECK(o.sp_model.empty(), "detokenize: --sp-model is not supported yet");
+    if (!o.sp_model.empty()) {
+      ROTOR_CHECK(o.encoding.empty() && o.ranks.empty(), "--sp-model replaces --encoding and --ranks");
+      const rotor::text::SentencePieceProcessor sp(rotor::text::load_sentencepiece_model(o.sp_model));
+      std::string out;
+      for_each_line(rotor::cli::read_all_stdin(), [&](std::string_view line) {
+        out += sp.decode(rotor::cli::parse_ids(line));
+        out += '\n';
+      });
+      rotor::cli::write_stdout(out);
+      return;
+    }
     const auto bpe = load_bpe(o);
     const std::vector<uint32_t> ids = rotor::cli::parse_ids(rotor::cli::read_all_stdin());
     rotor::cli::write_stdout(bpe->decode(ids));

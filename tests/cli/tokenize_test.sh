@@ -81,4 +81,21 @@ expect_error "non-numeric id" "input word 2 ('x7') is not a token id" \
   bash -c "printf '1 x7' | '$rotor' detokenize --encoding cl100k_base"
 expect_error "id overflow" "is not a token id" \
   bash -c "printf '99999999999' | '$rotor' detokenize --encoding cl100k_base"
+
+# sentencepiece models: line-by-line ids as spm_encode gives them, and bad model files.
+spdir=$src/tests/text/reference/sentencepiece
+for model in bpe_nfkc_bytes unigram_identity; do
+  "$rotor" tokenize --sp-model "$spdir/$model.model" < "$spdir/input.txt" | cmp -s - "$spdir/$model.ids" \
+    || fail "--sp-model $model ids"
+  "$rotor" detokenize --sp-model "$spdir/$model.model" < "$spdir/$model.ids" | cmp -s - "$spdir/$model.decoded" \
+    || fail "--sp-model $model decode"
+done
+head -c 3000 "$spdir/unigram_identity.model" > "$tmp/cut.model"
+expect_error "truncated model" "truncated protobuf" \
+  bash -c "printf 'a' | '$rotor' tokenize --sp-model '$tmp/cut.model'"
+printf 'hello' > "$tmp/text.model"
+expect_error "not a model" "cut.model" bash -c "printf 'a' | '$rotor' tokenize --sp-model '$tmp/cut.model'"
+expect_error "garbage model" "text.model" bash -c "printf 'a' | '$rotor' tokenize --sp-model '$tmp/text.model'"
+expect_error "sp id outside vocabulary" "outside the vocabulary" \
+  bash -c "printf '5 99999' | '$rotor' detokenize --sp-model '$spdir/unigram_identity.model'"
 echo ok

@@ -1,4 +1,5 @@
-// libFuzzer target: arbitrary bytes through the rank-file reader, the pre-tokenizers and the BPE
+// libFuzzer target: arbitrary bytes through the rank-file reader, the sentencepiece model reader, the
+// pre-tokenizers and the BPE
 // encoder/decoder. Checks: no crash; valid UTF-8 encodes and decodes back to itself on every pattern;
 // pieces tile the text; invalid UTF-8 and malformed rank files fail with rotor::Error only.
 // Build with `make fuzz`; run e.g. build-fuzz/bin/tokenizer_fuzz -max_total_time=60.
@@ -12,6 +13,7 @@
 #include "rotor/core/error.h"
 #include "rotor/text/byte_pair_encoding.h"
 #include "rotor/text/rank_file.h"
+#include "rotor/text/sentencepiece_processor.h"
 #include "rotor/text/unicode_class.h"
 
 namespace {
@@ -41,6 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto tokens = parse_tiktoken_ranks(input, "fuzz");
     if (format_tiktoken_ranks(tokens).empty()) std::abort();
+  } catch (const rotor::Error&) {
+  }
+  // 1b. So must the sentencepiece model reader (and a model it accepts must encode and decode).
+  try {
+    const SentencePieceProcessor sp(parse_sentencepiece_model(input, "fuzz"));
+    const auto ids = sp.encode("some text \xC3\xA9");
+    sp.decode(ids);
   } catch (const rotor::Error&) {
   }
   // 2. Encode/decode on every pattern.
