@@ -130,12 +130,16 @@ void BytePairEncoding::merge_large(const unsigned char* p, size_t n, std::vector
 }
 
 void BytePairEncoding::encode_ordinary(std::string_view text, std::vector<uint32_t>& out) const {
-  constexpr size_t kBatch = 1024;
   constexpr size_t kCacheFrom = 4096;  // shorter texts skip the piece cache
-  size_t ends[kBatch];
-  size_t pos = 0;
   std::unique_ptr<PieceCache> cache;
   if (text.size() >= kCacheFrom) cache = std::make_unique<PieceCache>();
+  encode_ordinary(text, out, cache.get());
+}
+
+void BytePairEncoding::encode_ordinary(std::string_view text, std::vector<uint32_t>& out, PieceCache* cache) const {
+  constexpr size_t kBatch = 1024;
+  size_t ends[kBatch];
+  size_t pos = 0;
   const auto* base = reinterpret_cast<const unsigned char*>(text.data());
   while (pos < text.size()) {
     const size_t count = split_pieces(pattern_, text, pos, ends, kBatch);
@@ -179,10 +183,14 @@ void BytePairEncoding::encode_ordinary_parallel(std::string_view text, int threa
   cuts.push_back(text.size());
   const size_t chunks = cuts.size() - 1;
   std::vector<std::vector<uint32_t>> parts(chunks);
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-  for (size_t c = 0; c < chunks; ++c) {
-    parts[c].reserve((cuts[c + 1] - cuts[c]) / 3);
-    encode_ordinary(text.substr(cuts[c], cuts[c + 1] - cuts[c]), parts[c]);
+#pragma omp parallel num_threads(threads)
+  {
+    PieceCache cache;  // one per thread, warm across its chunks
+#pragma omp for schedule(dynamic, 1)
+    for (size_t c = 0; c < chunks; ++c) {
+      parts[c].reserve((cuts[c + 1] - cuts[c]) / 3);
+      encode_ordinary(text.substr(cuts[c], cuts[c + 1] - cuts[c]), parts[c], &cache);
+    }
   }
   for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
 }

@@ -15,6 +15,8 @@
 
 namespace rotor::text {
 
+class PieceCache;
+
 struct SpecialToken {
   std::string text;
   uint32_t id;
@@ -53,6 +55,7 @@ class BytePairEncoding {
  private:
   void merge_small(const unsigned char* piece, size_t n, std::vector<uint32_t>& out) const;
   void merge_large(const unsigned char* piece, size_t n, std::vector<uint32_t>& out) const;
+  void encode_ordinary(std::string_view text, std::vector<uint32_t>& out, PieceCache* cache) const;
   void encode_ordinary_parallel(std::string_view text, int threads, std::vector<uint32_t>& out) const;
 
   std::string name_;
