@@ -145,7 +145,27 @@ size_t cl100k_piece_end(const Byte* s, size_t i, size_t n) {
 
 // o200k: [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+ from p, then the optional
 // contraction. The greedy upper run gives back characters until the lower part can match.
+inline size_t o200k_lower_word_unicode(const Byte* s, size_t p, size_t n);
+
+inline bool ascii_upper(Byte c) { return static_cast<unsigned>(c - 'A') < 26u; }
+inline bool ascii_lower(Byte c) { return static_cast<unsigned>(c - 'a') < 26u; }
+
 inline size_t o200k_lower_word(const Byte* s, size_t p, size_t n) {
+  // ASCII fast path: [A-Z]*[a-z]+ ending before an ASCII non-letter or the end of the text. Anything
+  // else (a non-ASCII character inside or right after the word) takes the general path.
+  size_t j = p;
+  while (j < n && ascii_upper(s[j])) ++j;
+  if (j < n && ascii_lower(s[j])) {
+    size_t k = j + 1;
+    while (k < n && ascii_lower(s[k])) ++k;
+    if (k == n || s[k] < 0x80) return k + contraction_length(s, k, n, true);
+  } else if (j == n || s[j] < 0x80) {
+    return kNoMatch;  // only uppercase ASCII letters (or none): no lowercase part
+  }
+  return o200k_lower_word_unicode(s, p, n);
+}
+
+inline size_t o200k_lower_word_unicode(const Byte* s, size_t p, size_t n) {
   size_t j = p, last_lowerish_end = kNoMatch;
   while (j < n) {
     unsigned length;
