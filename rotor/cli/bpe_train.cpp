@@ -69,6 +69,7 @@ void setup(CLI::App& cmd) {
     uint32_t next_id = static_cast<uint32_t>(tokens.size());
     for (const auto& special : o.specials) {
       ROTOR_CHECK(!special.empty(), "bpe train: empty --special");
+      ROTOR_CHECK(!meta["special_tokens"].contains(special), "bpe train: --special ", special, " given twice");
       meta["special_tokens"][special] = next_id++;
     }
     rotor::io::AtomicFile ranks_file(o.out), meta_file(o.out + ".json");

@@ -33,6 +33,7 @@ expect_error "empty corpus" "is empty" "$rotor" bpe train --input "$tmp/empty.tx
 expect_error "small vocabulary" "below 256" "$rotor" bpe train --input "$tmp/corpus.txt" --vocab-size 100 --out "$tmp/c.tiktoken"
 expect_error "missing input" "cannot" "$rotor" bpe train --input "$tmp/none.txt" --vocab-size 300 --out "$tmp/c.tiktoken"
 expect_error "bad pattern" "unknown pre-tokenization pattern" "$rotor" bpe train --input "$tmp/corpus.txt" --vocab-size 300 --pattern llama --out "$tmp/c.tiktoken"
+expect_error "repeated special" "given twice" "$rotor" bpe train --input "$tmp/corpus.txt" --vocab-size 300 --out "$tmp/c.tiktoken" --special '<|a|>' --special '<|a|>'
 printf 'ok\xc3(' > "$tmp/bad.txt"
 expect_error "invalid UTF-8" "not valid UTF-8 at byte offset 2" "$rotor" bpe train --input "$tmp/bad.txt" --vocab-size 300 --out "$tmp/c.tiktoken"
 [ ! -e "$tmp/c.tiktoken" ] || fail "output written despite errors"
