@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <queue>
 
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
@@ -86,6 +85,62 @@ void BytePairEncoding::merge_small(const unsigned char* p, size_t n, std::vector
   out.insert(out.end(), part_rank, part_rank + parts);
 }
 
+namespace {
+
+// A merge candidate: join the part starting at `left` with its right neighbour, which ends at
+// `right_end`. Ordered by rank, then position (tiktoken merges the leftmost of equal ranks first).
+struct Candidate {
+  uint32_t rank, left, right_end;
+  bool before(const Candidate& o) const { return rank != o.rank ? rank < o.rank : left < o.left; }
+};
+
+// A 4-ary min-heap: half the depth of a binary heap, and the children of a node share a cache line.
+class CandidateHeap {
+ public:
+  explicit CandidateHeap(std::vector<Candidate> items) : items_(std::move(items)) {
+    for (size_t i = items_.size() / 4 + 1; i-- > 0;) sift_down(i);
+  }
+  bool empty() const { return items_.empty(); }
+  Candidate pop() {
+    const Candidate top = items_[0];
+    items_[0] = items_.back();
+    items_.pop_back();
+    if (!items_.empty()) sift_down(0);
+    return top;
+  }
+  void push(const Candidate& c) {
+    size_t i = items_.size();
+    items_.push_back(c);
+    while (i > 0) {
+      const size_t parent = (i - 1) / 4;
+      if (!c.before(items_[parent])) break;
+      items_[i] = items_[parent];
+      i = parent;
+    }
+    items_[i] = c;
+  }
+
+ private:
+  void sift_down(size_t i) {
+    const Candidate c = items_[i];
+    const size_t n = items_.size();
+    for (;;) {
+      const size_t first = 4 * i + 1;
+      if (first >= n) break;
+      size_t best = first;
+      for (size_t k = first + 1; k < std::min(first + 4, n); ++k)
+        if (items_[k].before(items_[best])) best = k;
+      if (!items_[best].before(c)) break;
+      items_[i] = items_[best];
+      i = best;
+    }
+    items_[i] = c;
+  }
+  std::vector<Candidate> items_;
+};
+
+}  // namespace
+
 // The same merge order for long pieces in O(n log n): a heap of candidate pairs keyed by
 // (rank, left start), a doubly linked list of parts, and lazy deletion of stale candidates.
 void BytePairEncoding::merge_large(const unsigned char* p, size_t n, std::vector<uint32_t>& out) const {
@@ -98,12 +153,12 @@ void BytePairEncoding::merge_large(const unsigned char* p, size_t n, std::vector
     end[i] = static_cast<uint32_t>(i + 1);
     rank_of[i] = table_.byte_rank(p[i]);
   }
-  struct Candidate {
-    uint32_t rank, left, right_end;  // merge part `left` with its neighbour, covering [left, right_end)
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
   const size_t max_length = table_.max_token_length();
+  std::vector<Candidate> initial;
+  initial.reserve(n);
+  for (uint32_t i = 0; i + 1 < n; ++i)
+    if (const uint32_t rank = table_.pair_rank(p[i], p[i + 1]); rank != kNoRank) initial.push_back({rank, i, i + 2});
+  CandidateHeap heap(std::move(initial));
   auto push_pair = [&](uint32_t left) {
     if (left >= n || next[left] >= n) return;
     const uint32_t right_end = end[next[left]];
@@ -111,10 +166,8 @@ void BytePairEncoding::merge_large(const unsigned char* p, size_t n, std::vector
     const uint32_t rank = table_.find(p + left, right_end - left);
     if (rank != kNoRank) heap.push({rank, left, right_end});
   };
-  for (uint32_t i = 0; i + 1 < n; ++i) push_pair(i);
   while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
+    const Candidate c = heap.pop();
     // Stale if either part changed since the candidate was pushed.
     if (!alive[c.left] || next[c.left] >= n || end[next[c.left]] != c.right_end) continue;
     const uint32_t right = next[c.left];
