@@ -10,7 +10,7 @@ const { get_encoding } = require('tiktoken');
 const tiktokenVersion = JSON.parse(fs.readFileSync(path.join(path.dirname(require.resolve('tiktoken')),
   'package.json'), 'utf8')).version;
 
-const encodings = ['gpt2', 'r50k_base', 'p50k_base', 'cl100k_base', 'o200k_base'];
+const encodings = ['gpt2', 'r50k_base', 'p50k_base', 'p50k_edit', 'cl100k_base', 'o200k_base'];
 const outDir = path.join(__dirname, 'reference');
 
 // Hand-picked cases: scripts, code, emoji, numbers, whitespace runs, contractions, pattern corners.

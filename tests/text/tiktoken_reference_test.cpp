@@ -11,7 +11,7 @@ namespace rotor::text {
 namespace {
 
 using testing::encoding;
-const char* const kEncodings[] = {"gpt2", "r50k_base", "p50k_base", "cl100k_base", "o200k_base"};
+const char* const kEncodings[] = {"gpt2", "r50k_base", "p50k_base", "p50k_edit", "cl100k_base", "o200k_base"};
 
 const nlohmann::json& cases() {
   static const nlohmann::json data =
