@@ -33,6 +33,12 @@ x
 öö üü ÖÜ é e\u0301 ñ
 a
 TEXT
+# Lines that a heredoc cannot spell: combining marks, Hangul jamo, presentation forms, zero-width and
+# control characters, unusual spaces, and an invalid UTF-8 byte (spm replaces it with U+FFFD).
+printf 'e\xcc\x81 A\xcc\x8a n\xcc\x83o \xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab \xef\xbb\xb7 \xef\xbc\xa8\xef\xbd\x85\xef\xbd\x8c\xef\xbd\x8c\xef\xbd\x8f\n' >> "$out/input.txt"
+printf 'zero\xe2\x80\x8bwidth soft\xc2\xadhyphen ctrl\x01\x02char nbsp\xc2\xa0here ideo\xe3\x80\x80space em\xe2\x80\x83space\n' >> "$out/input.txt"
+printf 'bad \xff byte and \xc3 truncated\n' >> "$out/input.txt"
+printf '\xe2\x80\xa8line sep \xef\xbc\x81\xef\xbc\x9f \xe3\x8d\xbf \xe2\x84\xa1 \xe2\x85\xa8 \xc2\xbc\n' >> "$out/input.txt"
 
 common=(--input="$tmp/corpus.txt" --vocab_size=400 --minloglevel=2 --num_threads=1 --seed_sentencepiece_size=20000)
 spm_train "${common[@]}" --model_prefix="$out/bpe_nfkc_bytes" --model_type=bpe --byte_fallback=true \
