@@ -48,6 +48,7 @@ void parse_trainer_spec(std::string_view data, const std::string& what, Sentence
         break;
       }
       case 24: in.expect(type, Wire::kVarint, field); model.treat_whitespace_as_suffix = in.varint() != 0; break;
+      case 26: in.expect(type, Wire::kVarint, field); model.allow_whitespace_only_pieces = in.varint() != 0; break;
       case 35: in.expect(type, Wire::kVarint, field); model.byte_fallback = in.varint() != 0; break;
       case 40: in.expect(type, Wire::kVarint, field); model.unk_id = static_cast<int>(in.varint()); break;
       case 44: in.expect(type, Wire::kLengthDelimited, field); model.unk_surface = std::string(in.bytes()); break;
@@ -98,8 +99,6 @@ SentencePieceModel parse_sentencepiece_model(std::string_view data, const std::s
   }
   ROTOR_CHECK(!model.pieces.empty(), source, ": no pieces (not a sentencepiece model?)");
   ROTOR_CHECK(has_normalizer, source, ": no normalizer_spec (not a sentencepiece model?)");
-  ROTOR_CHECK(model.type == SentencePieceModel::Type::kBpe || model.type == SentencePieceModel::Type::kUnigram,
-              source, ": model type ", int(model.type), " (word/char) is not supported; only BPE and unigram");
   ROTOR_CHECK(model.unk_id >= 0 && size_t(model.unk_id) < model.pieces.size() &&
                   model.pieces[model.unk_id].type == SentencePieceModel::PieceType::kUnknown,
               source, ": unk_id ", model.unk_id, " is not an unknown-type piece");

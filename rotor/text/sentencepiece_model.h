@@ -22,6 +22,7 @@ struct SentencePieceModel {
   Type type = Type::kUnigram;
   bool byte_fallback = false;
   bool treat_whitespace_as_suffix = false;
+  bool allow_whitespace_only_pieces = false;  // word models: a run of spaces is one piece
   int unk_id = 0;
   std::string unk_surface = " \xE2\x81\x87 ";
   // Normalizer (NormalizerSpec).

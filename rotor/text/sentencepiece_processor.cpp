@@ -185,10 +185,50 @@ std::vector<SentencePieceProcessor::Segment> SentencePieceProcessor::encode_unig
   return out;
 }
 
+std::vector<SentencePieceProcessor::Segment> SentencePieceProcessor::encode_chars(std::string_view text) const {
+  std::vector<Segment> out;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t length = user_defined_prefix(text.substr(pos));
+    if (length == 0) length = std::max<size_t>(1, utf8_char_length(text.substr(pos)));
+    out.emplace_back(text.substr(pos, length), piece_id(text.substr(pos, length)));
+    pos += length;
+  }
+  return out;
+}
+
+std::vector<SentencePieceProcessor::Segment> SentencePieceProcessor::encode_words(std::string_view text) const {
+  // A word starts at the beginning and at each ▁ (at the first ▁ of a run when whitespace-only
+  // pieces are allowed).
+  std::vector<std::pair<size_t, size_t>> words;  // [begin, end)
+  bool in_spaces = false;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t length = std::max<size_t>(1, utf8_char_length(text.substr(pos)));
+    const bool space = text.substr(pos, length) == kSpaceSymbol;
+    if (pos == 0 || (space && (!in_spaces || !model_.allow_whitespace_only_pieces))) {
+      words.push_back({pos, pos});
+      in_spaces = true;
+    }
+    if (in_spaces && !space) in_spaces = false;
+    words.back().second = pos + length;
+    pos += length;
+  }
+  std::vector<Segment> out;
+  for (const auto& [begin, end] : words) {
+    const std::string_view word = text.substr(begin, end - begin);
+    out.emplace_back(word, piece_id(word));
+  }
+  return out;
+}
+
 std::vector<uint32_t> SentencePieceProcessor::encode(std::string_view line) const {
   const std::string normalized = normalizer_.normalize(line);
-  const auto segments = model_.type == SentencePieceModel::Type::kBpe ? encode_bpe(normalized)
-                                                                      : encode_unigram(normalized);
+  std::vector<Segment> segments;
+  switch (model_.type) {
+    case SentencePieceModel::Type::kBpe: segments = encode_bpe(normalized); break;
+    case SentencePieceModel::Type::kUnigram: segments = encode_unigram(normalized); break;
+    case SentencePieceModel::Type::kChar: segments = encode_chars(normalized); break;
+    case SentencePieceModel::Type::kWord: segments = encode_words(normalized); break;
+  }
   std::vector<uint32_t> ids;
   // Consecutive unknown pieces become one; with byte fallback an unknown piece becomes its bytes.
   for (size_t k = 0; k < segments.size();) {

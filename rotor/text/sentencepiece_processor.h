@@ -1,10 +1,10 @@
 #pragma once
 // SentencePieceProcessor: encodes and decodes like sentencepiece's spm_encode / spm_decode (ids, no
-// sampling) for BPE and unigram models: normalization as the model specifies, the model's
+// sampling) for BPE, unigram, char and word models: normalization as the model specifies, the model's
 // segmentation (BPE: highest-score merges first, leftmost on ties; unigram: Viterbi over piece
-// scores, unknown characters at the lowest score minus 10), consecutive unknowns merged into one
-// <unk>, and byte fallback (<0xXX> pieces) when the model has it.
-// Not supported (rejected with an error): word/char models, treat_whitespace_as_suffix.
+// scores, unknown characters at the lowest score minus 10; char: characters; word: a word starts at
+// each ▁), consecutive unknowns merged into one <unk>, and byte fallback (<0xXX> pieces) when the
+// model has it. Not supported (rejected with an error): treat_whitespace_as_suffix.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -34,6 +34,8 @@ class SentencePieceProcessor {
   using Segment = std::pair<std::string_view, int>;  // piece text (a view of the normalized text), id
   std::vector<Segment> encode_bpe(std::string_view normalized) const;
   std::vector<Segment> encode_unigram(std::string_view normalized) const;
+  std::vector<Segment> encode_chars(std::string_view normalized) const;
+  std::vector<Segment> encode_words(std::string_view normalized) const;
   int piece_id(std::string_view piece) const;  // unk_id when absent
   size_t user_defined_prefix(std::string_view text) const;
 

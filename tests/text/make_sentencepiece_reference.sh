@@ -49,6 +49,10 @@ spm_train "${common[@]}" --model_prefix="$out/bpe_identity_raw_spaces" --model_t
   --normalization_rule_name=identity --remove_extra_whitespaces=false --add_dummy_prefix=false >/dev/null 2>&1
 spm_train "${common[@]}" --model_prefix="$out/unigram_identity_bytes" --model_type=unigram \
   --normalization_rule_name=identity --byte_fallback=true >/dev/null 2>&1
+spm_train "${common[@]}" --model_prefix="$out/char_identity" --model_type=char --vocab_size=70 \
+  --normalization_rule_name=identity >/dev/null 2>&1
+spm_train "${common[@]}" --model_prefix="$out/word_identity" --model_type=word --vocab_size=600 \
+  --normalization_rule_name=identity >/dev/null 2>&1
 rm -f "$out"/*.vocab
 for model in "$out"/*.model; do
   name=$(basename "$model" .model)
