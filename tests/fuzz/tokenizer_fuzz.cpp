@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes through the rank-file reader, the sentencepiece model reader, the
-// pre-tokenizers and the BPE encoder/decoder. Checks: no crash; valid UTF-8 encodes and decodes back to itself on every pattern;
-// pieces tile the text; invalid UTF-8 and malformed rank files fail with rotor::Error only.
+// pre-tokenizers and the BPE encoder/decoder. Checks: no crash; valid UTF-8 encodes and decodes back
+// to itself on every pattern; pieces tile the text; invalid UTF-8 and malformed rank files fail with
+// rotor::Error only.
 // Build with `make fuzz`; run e.g. build-fuzz/bin/tokenizer_fuzz -max_total_time=60 tests/fuzz/corpus
 // (libFuzzer adds the inputs it finds to that directory; copy it elsewhere to keep the tree clean).
 #include <cstdint>
