@@ -58,6 +58,14 @@ for model in "$out"/*.model; do
   name=$(basename "$model" .model)
   spm_encode --model="$model" --output_format=id < "$out/input.txt" > "$out/$name.ids"
   spm_decode --model="$model" --input_format=id < "$out/$name.ids" > "$out/$name.decoded"
+  # Random id sequences (any piece type in any position) and what spm_decode makes of them.
+  size=$(spm_export_vocab --model="$model" | wc -l)
+  /usr/bin/python3 -c "
+import random
+random.seed(5)
+for i in range(200):
+    print(' '.join(str(random.randrange($size)) for _ in range(random.randrange(0, 12))))" > "$out/$name.random_ids"
+  spm_decode --model="$model" --input_format=id < "$out/$name.random_ids" > "$out/$name.random_decoded"
 done
 ls -la "$out"
 

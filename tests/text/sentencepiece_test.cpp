@@ -61,6 +61,19 @@ TEST(SentencePiece, DecodesLikeSpmDecode) {
   }
 }
 
+TEST(SentencePiece, DecodesRandomIdSequencesLikeSpmDecode) {
+  // Random ids put byte, control and unknown pieces anywhere; a byte piece may decode to a newline,
+  // so the whole output is compared.
+  for (const char* name : kModels) {
+    const auto sp = processor(name);
+    const auto ids = lines(reference(std::string(name) + ".random_ids"));
+    ASSERT_EQ(ids.size(), 200u) << name;
+    std::string decoded;
+    for (const auto& line : ids) decoded += sp.decode(parse(line)) + "\n";
+    EXPECT_EQ(decoded, reference(std::string(name) + ".random_decoded")) << name;
+  }
+}
+
 TEST(SentencePiece, WholeKingJamesTextMatches) {
   const auto text = lines(testing::kjv_text());
   for (const char* name : kModels) {
