@@ -25,8 +25,8 @@ std::vector<std::string> user_defined_pieces(const SentencePieceModel& model) {
 
 SentencePieceProcessor::SentencePieceProcessor(SentencePieceModel model)
     : model_(std::move(model)), normalizer_(model_, user_defined_pieces(model_)) {
-  ROTOR_CHECK(!model_.treat_whitespace_as_suffix,
-              "sentencepiece: treat_whitespace_as_suffix models are not supported");
+  ROTOR_CHECK(!(model_.treat_whitespace_as_suffix && model_.type == SentencePieceModel::Type::kWord),
+              "sentencepiece: word models with treat_whitespace_as_suffix are not supported");
   user_defined_ = user_defined_pieces(model_);
   std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
   min_score_ = FLT_MAX;

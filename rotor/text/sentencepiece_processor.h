@@ -4,7 +4,8 @@
 // segmentation (BPE: highest-score merges first, leftmost on ties; unigram: Viterbi over piece
 // scores, unknown characters at the lowest score minus 10; char: characters; word: a word starts at
 // each ▁), consecutive unknowns merged into one <unk>, and byte fallback (<0xXX> pieces) when the
-// model has it. Not supported (rejected with an error): treat_whitespace_as_suffix.
+// model has it; treat_whitespace_as_suffix too. Not supported (rejected with an error): word models
+// with treat_whitespace_as_suffix.
 #include <cstdint>
 #include <span>
 #include <string>

@@ -53,6 +53,8 @@ spm_train "${common[@]}" --model_prefix="$out/char_identity" --model_type=char -
   --normalization_rule_name=identity >/dev/null 2>&1
 spm_train "${common[@]}" --model_prefix="$out/word_identity" --model_type=word --vocab_size=600 \
   --normalization_rule_name=identity >/dev/null 2>&1
+spm_train "${common[@]}" --model_prefix="$out/unigram_identity_suffix" --model_type=unigram \
+  --normalization_rule_name=identity --treat_whitespace_as_suffix=true --byte_fallback=true >/dev/null 2>&1
 rm -f "$out"/*.vocab
 for model in "$out"/*.model; do
   name=$(basename "$model" .model)

@@ -14,7 +14,8 @@ namespace rotor::text {
 namespace {
 
 const char* const kModels[] = {"bpe_nfkc_bytes",         "unigram_identity", "bpe_identity_raw_spaces",
-                               "unigram_identity_bytes", "char_identity",    "word_identity"};
+                               "unigram_identity_bytes", "char_identity",    "word_identity",
+                               "unigram_identity_suffix"};
 
 std::string reference(const std::string& file) {
   return io::read_file(testing::source_path("tests/text/reference/sentencepiece/" + file));
@@ -108,6 +109,8 @@ TEST(SentencePiece, ModelSettingsAreRead) {
   EXPECT_EQ(processor("unigram_identity").model().type, SentencePieceModel::Type::kUnigram);
   EXPECT_EQ(processor("char_identity").model().type, SentencePieceModel::Type::kChar);
   EXPECT_EQ(processor("word_identity").model().type, SentencePieceModel::Type::kWord);
+  EXPECT_TRUE(processor("unigram_identity_suffix").model().treat_whitespace_as_suffix);
+  EXPECT_EQ(processor("unigram_identity_suffix").normalize(" a  b "), "a" "\xE2\x96\x81" "b" "\xE2\x96\x81");
   EXPECT_EQ(processor("unigram_identity").normalize("  a  b "), "\xE2\x96\x81" "a" "\xE2\x96\x81" "b");
 }
 
