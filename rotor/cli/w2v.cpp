@@ -54,6 +54,7 @@ void setup_train(CLI::App& cmd) {
     o.threads = rotor::num_threads();
     o.validate();
     const std::string text = io::read_file(args.input);
+    io::AtomicFile output(args.out);  // fail before training when the output cannot be written
     const w2v::Corpus corpus = w2v::build_corpus(text, args.min_count, args.input);
     std::fprintf(stderr, "w2v: %s: %lld tokens, %d words with count >= %lld (%lld kept tokens, %lld sentences)\n",
                  args.input.c_str(), static_cast<long long>(corpus.raw_tokens), corpus.vocab.size(),
@@ -71,7 +72,8 @@ void setup_train(CLI::App& cmd) {
     std::snprintf(metrics, sizeof metrics, "words/s %s  loss %.4f", human_rate(result.words_per_second).c_str(),
                   result.final_loss);
     bar.finish(metrics);
-    w2v::write_vectors(args.out, result.vectors, args.binary ? w2v::VectorFormat::kBinary : w2v::VectorFormat::kText);
+    output.write(w2v::format_vectors(result.vectors, args.binary ? w2v::VectorFormat::kBinary : w2v::VectorFormat::kText));
+    output.commit();
     std::printf("vectors=%s words=%lld dim=%d threads=%d seconds=%.3f loss=%.4f\n", args.out.c_str(),
                 static_cast<long long>(result.vectors.size()), o.dim, o.threads, result.seconds, result.final_loss);
     std::printf("words/s=%.0f\n", result.words_per_second);

@@ -45,22 +45,20 @@ size_t parse_header(std::string_view data, const std::string& source, int64_t& c
   return eol + 1;
 }
 
-void reserve(WordVectors& v, int64_t count, int64_t dim, size_t bytes_left, size_t min_bytes_per_row,
-             const std::string& source) {
-  // Do not trust the header for the allocation size: the data must be able to hold `count` rows.
-  ROTOR_CHECK(static_cast<double>(count) * static_cast<double>(min_bytes_per_row) <= static_cast<double>(bytes_left) + 1,
-              source, ": header says ", count, " words of dimension ", dim, " but the file has only ", bytes_left,
-              " bytes after it (truncated?)");
+// Reserves for `count` rows, but not more than the remaining bytes could hold: a lying header must not
+// trigger a huge allocation; the parser then reports where the data ends.
+void reserve(WordVectors& v, int64_t count, int64_t dim, size_t bytes_left, size_t min_bytes_per_row) {
   v.dim = dim;
-  v.words.reserve(count);
-  v.values.resize(static_cast<size_t>(count * dim));
+  const int64_t possible = static_cast<int64_t>(bytes_left / min_bytes_per_row) + 1;
+  v.words.reserve(static_cast<size_t>(std::min(count, possible)));
+  v.values.reserve(static_cast<size_t>(std::min(count, possible) * dim));
 }
 
 WordVectors parse_text(std::string_view data, const std::string& source) {
   int64_t count = 0, dim = 0;
   size_t pos = parse_header(data, source, count, dim);
   WordVectors v;
-  reserve(v, count, dim, data.size() - pos, static_cast<size_t>(2 * dim + 1), source);
+  reserve(v, count, dim, data.size() - pos, static_cast<size_t>(2 * dim + 1));
   std::unordered_set<std::string_view> seen;
   int64_t line_no = 1;
   for (int64_t r = 0; r < count; ++r) {
@@ -77,6 +75,7 @@ WordVectors parse_text(std::string_view data, const std::string& source) {
     while (p < end && !is_blank(*p)) ++p;
     ROTOR_CHECK(p > word_begin, source, ": line ", line_no, ": empty line where a word was expected");
     v.words.emplace_back(word_begin, p);
+    v.values.resize(static_cast<size_t>((r + 1) * dim));
     float* out = v.row(r);
     for (int64_t d = 0; d < dim; ++d) {
       while (p < end && is_blank(*p)) ++p;
@@ -106,7 +105,7 @@ WordVectors parse_binary(std::string_view data, const std::string& source) {
   size_t pos = parse_header(data, source, count, dim);
   WordVectors v;
   const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);
-  reserve(v, count, dim, data.size() - pos, row_bytes + 2, source);
+  reserve(v, count, dim, data.size() - pos, row_bytes + 2);
   std::unordered_set<std::string_view> seen;
   for (int64_t r = 0; r < count; ++r) {
     // The previous record's newline is optional.
@@ -119,6 +118,7 @@ WordVectors parse_binary(std::string_view data, const std::string& source) {
     pos = space + 1;
     ROTOR_CHECK(data.size() - pos >= row_bytes, source, ": record ", r + 1, " ('", v.words.back(),
                 "'): truncated, needs ", row_bytes, " bytes of values, ", data.size() - pos, " left");
+    v.values.resize(static_cast<size_t>((r + 1) * dim));
     float* out = v.row(r);
     std::memcpy(out, data.data() + pos, row_bytes);
     pos += row_bytes;
