@@ -15,11 +15,11 @@ namespace {
 
 inline bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
-void check_word(const std::string& word, const std::string& what) {
-  ROTOR_CHECK(!word.empty(), what, ": empty word");
+bool is_valid_word(std::string_view word) {
+  if (word.empty()) return false;
   for (unsigned char c : word)
-    ROTOR_CHECK(!(c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'), what, ": word '",
-                word, "' contains whitespace");
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return false;
+  return true;
 }
 
 // The header "V D": two positive integers on the first line. Returns the offset after its newline.
@@ -75,6 +75,8 @@ WordVectors parse_text(std::string_view data, const std::string& source) {
     while (p < end && !is_blank(*p)) ++p;
     ROTOR_CHECK(p > word_begin, source, ": line ", line_no, ": empty line where a word was expected");
     v.words.emplace_back(word_begin, p);
+    ROTOR_CHECK(is_valid_word(v.words.back()), source, ": line ", line_no, ": word '", v.words.back(),
+                "' contains whitespace");
     v.values.resize(static_cast<size_t>((r + 1) * dim));
     float* out = v.row(r);
     for (int64_t d = 0; d < dim; ++d) {
@@ -114,7 +116,8 @@ WordVectors parse_binary(std::string_view data, const std::string& source) {
     ROTOR_CHECK(space != std::string_view::npos, source, ": record ", r + 1, " of ", count,
                 ": truncated (no 'word ' before the values)");
     v.words.emplace_back(data.substr(pos, space - pos));
-    check_word(v.words.back(), cat(source, ": record ", r + 1));
+    ROTOR_CHECK(is_valid_word(v.words.back()), source, ": record ", r + 1, ": word '", v.words.back(),
+                "' is empty or contains whitespace");
     pos = space + 1;
     ROTOR_CHECK(data.size() - pos >= row_bytes, source, ": record ", r + 1, " ('", v.words.back(),
                 "'): truncated, needs ", row_bytes, " bytes of values, ", data.size() - pos, " left");
@@ -144,7 +147,8 @@ std::string format_vectors(const WordVectors& vectors, VectorFormat format) {
   out.reserve(out.size() + vectors.values.size() * (format == VectorFormat::kText ? 11 : 4) + vectors.size() * 12);
   char buf[64];
   for (int64_t r = 0; r < vectors.size(); ++r) {
-    check_word(vectors.words[r], "w2v: writing vectors");
+    ROTOR_CHECK(is_valid_word(vectors.words[r]), "w2v: cannot write word '", vectors.words[r],
+                "': empty or contains whitespace");
     out += vectors.words[r];
     const float* x = vectors.row(r);
     if (format == VectorFormat::kBinary) {
