@@ -72,8 +72,9 @@ struct Shared {
   double lr0;
 };
 
-// One thread's share: sentences [first, last) for every epoch.
-class Worker {
+// One thread's share: sentences [first, last) for every epoch. Cache-line aligned so that two workers'
+// counters and generator states never share a line.
+class alignas(64) Worker {
  public:
   Worker(const Shared& s, uint64_t seed) : s_(s), rng_{seed} {
     dp_ = static_cast<int>(s.input.stride);

@@ -130,6 +130,7 @@ struct Variant {
   bool cbow, hs;
   int negative, threads;
   double sample;
+  int dim = 24;
 };
 
 TEST(Word2VecTrain, LearnsPlantedTopics) {
@@ -139,10 +140,11 @@ TEST(Word2VecTrain, LearnsPlantedTopics) {
                               {"cbow+negative", true, false, 5, 1, 0},
                               {"skipgram+hs", false, true, 0, 1, 0},
                               {"cbow+hs+negative", true, true, 3, 1, 1e-3},
-                              {"skipgram+negative, 2 threads", false, false, 5, 2, 1e-3}};
+                              {"skipgram+negative, 2 threads", false, false, 5, 2, 1e-3},
+                              {"skipgram+negative, dim 140 (runtime-width kernel)", false, false, 5, 1, 0, 140}};
   for (const auto& variant : variants) {
     TrainOptions o;
-    o.dim = 24;
+    o.dim = variant.dim;
     o.cbow = variant.cbow;
     o.hierarchical_softmax = variant.hs;
     o.negative = variant.negative;
