@@ -98,6 +98,16 @@ void setup_analogy(CLI::App& cmd) {
       std::printf("%-28s accuracy %6.2f%%  (%lld/%lld, seen %lld of %lld)\n", s.name.c_str(), pct(s.correct, s.seen),
                   static_cast<long long>(s.correct), static_cast<long long>(s.seen), static_cast<long long>(s.seen),
                   static_cast<long long>(s.questions));
+    // questions-words.txt names its syntactic sections "gram*"; the others are semantic.
+    int64_t sem[2] = {0, 0}, syn[2] = {0, 0};
+    for (const auto& s : r.sections) {
+      int64_t* acc = s.name.rfind("gram", 0) == 0 ? syn : sem;
+      acc[0] += s.correct;
+      acc[1] += s.seen;
+    }
+    std::printf("semantic accuracy %.2f%% (%lld/%lld), syntactic accuracy %.2f%% (%lld/%lld)\n", pct(sem[0], sem[1]),
+                static_cast<long long>(sem[0]), static_cast<long long>(sem[1]), pct(syn[0], syn[1]),
+                static_cast<long long>(syn[0]), static_cast<long long>(syn[1]));
     std::printf("coverage=%.2f%% (%lld of %lld questions; top %lld words searched)\n",
                 pct(r.total.seen, r.total.questions), static_cast<long long>(r.total.seen),
                 static_cast<long long>(r.total.questions), static_cast<long long>(r.searched_words));

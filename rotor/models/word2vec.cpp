@@ -297,8 +297,9 @@ TrainResult train(const Corpus& corpus, const TrainOptions& options, const Progr
   const std::function<void(double, double)> no_report;
 #pragma omp parallel num_threads(threads)
   {
-    const int t = omp_get_thread_num();
-    dispatch(*workers[t], blocks, bounds[t], bounds[t + 1], t == 0 ? report : no_report);
+    // Normally one worker per thread; if OpenMP grants fewer threads, the rest run in turn.
+    for (int t = omp_get_thread_num(); t < threads; t += omp_get_num_threads())
+      dispatch(*workers[t], blocks, bounds[t], bounds[t + 1], t == 0 ? report : no_report);
   }
 
   TrainResult result;
