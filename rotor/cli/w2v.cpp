@@ -28,6 +28,7 @@ struct TrainArgs {
   bool binary = false;
   int threads = 0;
   CLI::Option* negative_option = nullptr;
+  CLI::Option* lr_option = nullptr;
 };
 
 void setup_train(CLI::App& cmd) {
@@ -44,13 +45,15 @@ void setup_train(CLI::App& cmd) {
   cmd.add_option("--epochs", o.epochs, "passes over the corpus")->capture_default_str();
   cmd.add_option("--min-count", args.min_count, "drop words seen fewer times")->capture_default_str();
   cmd.add_option("--sample", o.sample, "subsampling threshold for frequent words (0 = off)")->capture_default_str();
-  cmd.add_option("--lr", o.learning_rate, "initial learning rate (default 0.025 skip-gram, 0.05 CBOW)");
+  args.lr_option = cmd.add_option("--lr", o.learning_rate, "initial learning rate (default 0.025 skip-gram, 0.05 CBOW)");
   cmd.add_option("--seed", o.seed, "random seed")->capture_default_str();
   cmd.add_flag("--binary", args.binary, "write the word2vec binary format");
   rotor::cli::add_threads_option(cmd, args.threads);
   cmd.callback([] {
     auto& o = args.options;
     if (o.hierarchical_softmax && args.negative_option->count() == 0) o.negative = 0;
+    ROTOR_CHECK(args.lr_option->count() == 0 || o.learning_rate > 0, "w2v: --lr ", o.learning_rate,
+                " must be positive");
     o.threads = rotor::num_threads();
     o.validate();
     const std::string text = io::read_file(args.input);

@@ -55,6 +55,7 @@ expect_error "empty corpus" "no words" "$rotor" w2v train --input "$dir/empty.tx
 expect_error "min-count too high" "min-count=1000" "$rotor" w2v train --input "$dir/corpus.txt" --out "$dir/existing.vec" --min-count 1000
 expect_error "negative 0 without hs" "--negative 0 needs --hs" "$rotor" w2v train --input "$dir/corpus.txt" --out "$dir/existing.vec" --negative 0
 expect_error "bad dim" "--dim 0" "$rotor" w2v train --input "$dir/corpus.txt" --out "$dir/existing.vec" --dim 0
+expect_error "zero lr" "--lr 0 must be positive" "$rotor" w2v train --input "$dir/corpus.txt" --out "$dir/existing.vec" --lr 0
 [ "$(cat "$dir/existing.vec")" = "keep me" ] || fail "existing output was modified"
 expect_error "unwritable output" "cannot write" "$rotor" w2v train --input "$dir/corpus.txt" --out "$dir/no/such/dir/v.txt" --min-count 1
 expect_error "unknown option" "bogus" "$rotor" w2v train --input "$dir/corpus.txt" --out "$dir/x.vec" --bogus
