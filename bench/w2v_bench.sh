@@ -39,7 +39,7 @@ calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }  # floating-point arithmetic wit
 timed() {
   local file=$1 t
   shift
-  t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 )
+  t=$( { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>&1 ) || { echo "w2v_bench: failed: $*"; exit 1; }
   awk '{ printf "%s %s\n", $1, $2 + $3 }' <<<"$t" >> "$file"
 }
 best() { sort -n -k"$2" "$1" | head -n 1 | cut -d' ' -f"$2"; }  # smallest value of column $2
