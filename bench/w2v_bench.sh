@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # word2vec speed and quality vs fastText 0.9.2 (Debian `fasttext`) on the King James Bible.
 #
-#   bash bench/w2v_bench.sh [path/to/rotor] [threads...]      (default: build/bin/rotor, threads 1 2)
+#   bash bench/w2v_bench.sh [build-dir | path/to/rotor] [threads...]   (default: build/bin/rotor, threads 1 2)
 #
 # Both tools train skip-gram with negative sampling on the same word file (lowercased, letters only, one
 # verse per line) with the same settings: dim 100, window 5, 5 negatives, sample 1e-3, 5 epochs,
@@ -15,6 +15,7 @@
 # (the KJV vocabulary covers only a few percent of the questions). Target: rotor >= fastText.
 set -euo pipefail
 rotor=${1:-build/bin/rotor}
+[ -d "$rotor" ] && rotor=$rotor/bin/rotor  # a build directory, as bench/run_all.sh passes
 shift || true
 threads=("$@")
 [ ${#threads[@]} -gt 0 ] || threads=(1 2)
