@@ -124,13 +124,14 @@ void run(const Args& a, CLI::App& cmd) {
                (long long)config.heads, (long long)config.kv_heads, (long long)config.ctx, (long long)opt.batch,
                opt.precision == Precision::bf16 ? "bf16" : "f32", rotor::num_threads());
   cli::Progress progress("train", opt.steps);
-  std::vector<double> step_seconds;
+  std::vector<double> step_seconds, step_cpu_seconds;
   const double tokens_per_step = double(opt.batch * config.ctx);
   double smooth_loss = std::nan("");
   const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
   while (trainer.step() < last_step) {
     const double loss = trainer.train_step();
     step_seconds.push_back(trainer.last_compute_seconds());
+    step_cpu_seconds.push_back(trainer.last_cpu_seconds());
     smooth_loss = std::isnan(smooth_loss) ? loss : 0.9 * smooth_loss + 0.1 * loss;
     char metrics[128];
     std::snprintf(metrics, sizeof metrics, "loss %.4f  tokens/s %.0f", smooth_loss,
@@ -151,10 +152,16 @@ void run(const Args& a, CLI::App& cmd) {
   }
   progress.finish();
   // tokens/s of the timed steps: the median step after the first three (as the PyTorch peer measures)
-  std::vector<double> timed(step_seconds.begin() + std::min<size_t>(3, step_seconds.size() - 1), step_seconds.end());
-  std::sort(timed.begin(), timed.end());
-  const double median = timed[timed.size() / 2];
+  auto median_after_warmup = [](const std::vector<double>& v) {
+    std::vector<double> timed(v.begin() + std::min<size_t>(3, v.size() - 1), v.end());
+    std::sort(timed.begin(), timed.end());
+    return timed[timed.size() / 2];
+  };
+  const double median = median_after_warmup(step_seconds), median_cpu = median_after_warmup(step_cpu_seconds);
   if (!out.empty()) std::fprintf(stderr, "run saved in %s\n", out.c_str());
+  // CPU time per step: with one thread, the speed this machine gives when nothing else competes for it
+  std::fprintf(stderr, "median step: %.1f ms wall, %.1f ms cpu; cpu_tokens/s=%.0f\n", median * 1e3, median_cpu * 1e3,
+               tokens_per_step / median_cpu * rotor::num_threads());
   std::printf("tokens/s=%.0f\n", tokens_per_step / median);
 }
 

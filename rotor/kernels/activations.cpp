@@ -261,6 +261,36 @@ void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, 
   });
 }
 
+void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n) {
+  chunked(n, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+#if defined(ROTOR_HAVE_AVX512)
+    for (; i < e; i += 16) {
+      const __mmask16 m = vec::tail_mask(e - i);
+      __m512 y = _mm512_setzero_ps(), dy = y;
+      eval_vec(act, vec::load(inp + i, m), y, dy);
+      if (out) vec::store(out + i, y, m);
+      if (out16) vec::store_bf16(out16 + i, y, m);
+      vec::store(grad + i, dy, m);
+    }
+#endif
+    for (; i < e; ++i) {
+      float y = 0, dy = 0;
+      eval_scalar<float>(act, inp[i], y, dy);
+      if (out) out[i] = y;
+      if (out16) out16[i] = float_to_bf16(y);
+      grad[i] = dy;
+    }
+  });
+}
+
+void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n) {
+  chunked(n, [&](int64_t b, int64_t e) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) dinp[i] = dout[i] * grad[i];
+  });
+}
+
 #define ROTOR_INSTANTIATE(T)                                                               \
   template void activation_forward<T>(Activation, T*, const T*, int64_t);                  \
   template void activation_backward<T>(Activation, T*, const T*, const T*, int64_t);       \

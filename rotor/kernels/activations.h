@@ -33,4 +33,10 @@ template <class T> void gated_backward(Activation act, T* dinp, const T* dout, c
 void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n);
 void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H);
 
+// Forward that also stores the derivative act'(inp), so that the backward is one multiply:
+// out (f32) and/or out16 (bf16) may be null; grad: [n] f32.
+void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n);
+// dinp = dout * grad, WRITTEN (not added); dinp may alias dout.
+void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n);
+
 }  // namespace rotor::kernels

@@ -130,8 +130,8 @@ void strided_matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const Operan
 }
 
 // In place over one score row whose first `valid` entries are visible: softmax(scale * row) there,
-// 0 from `valid` to `end`.
-template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t end, T scale) {
+// 0 from `valid` to `end`; also written rounded to row16 when it is not null.
+template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t end, T scale, bf16* row16 = nullptr) {
   int64_t j = 0;
 #if defined(ROTOR_HAVE_AVX512)
   if constexpr (std::is_same_v<T, float>) {
@@ -149,9 +149,14 @@ template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t end, T
     const __m512 inv = _mm512_set1_ps(1.0f / vec::reduce_add(vsum));
     for (j = 0; j < valid; j += 16) {
       const __mmask16 m = vec::tail_mask(valid - j);
-      vec::store(row + j, _mm512_mul_ps(vec::load(row + j, m), inv), m);
+      const __m512 p = _mm512_mul_ps(vec::load(row + j, m), inv);
+      vec::store(row + j, p, m);
+      if (row16) vec::store_bf16(row16 + j, p, m);
     }
-    if (valid < end) std::memset(row + valid, 0, sizeof(float) * (end - valid));
+    if (valid < end) {
+      std::memset(row + valid, 0, sizeof(float) * (end - valid));
+      if (row16) std::memset(static_cast<void*>(row16 + valid), 0, sizeof(bf16) * (end - valid));
+    }
     return;
   }
 #endif
@@ -165,16 +170,36 @@ template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t end, T
   const T inv = T(1) / sum;
   for (j = 0; j < valid; ++j) row[j] *= inv;
   for (; j < end; ++j) row[j] = 0;
+  if constexpr (std::is_same_v<T, float>)
+    if (row16)
+      for (j = 0; j < end; ++j) row16[j] = float_to_bf16(row[j]);
 }
 
-// In place: dp <- p * (dp - sum_j dp_j p_j) * scale over the visible part, 0 from `valid` to `end`.
-template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, int64_t end, T scale) {
+// In place: dp <- p * (dp - sum_j dp_j p_j) * scale over the visible part, 0 from `valid` to `end`;
+// with dp16 the result is written (rounded) there only.
+template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, int64_t end, T scale, bf16* dp16 = nullptr) {
   T dot = 0;
 #pragma omp simd reduction(+ : dot)
   for (int64_t j = 0; j < valid; ++j) dot += dp[j] * p[j];
+#if defined(ROTOR_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>)
+    if (dp16) {
+      const __m512 vd = _mm512_set1_ps(dot), vs = _mm512_set1_ps(scale);
+      for (int64_t j = 0; j < valid; j += 16) {
+        const __mmask16 m = vec::tail_mask(valid - j);
+        const __m512 g = _mm512_mul_ps(_mm512_mul_ps(vec::load(p + j, m), _mm512_sub_ps(vec::load(dp + j, m), vd)), vs);
+        vec::store_bf16(dp16 + j, g, m);
+      }
+      if (valid < end) std::memset(static_cast<void*>(dp16 + valid), 0, sizeof(bf16) * (end - valid));
+      return;
+    }
+#endif
 #pragma omp simd
   for (int64_t j = 0; j < valid; ++j) dp[j] = p[j] * (dp[j] - dot) * scale;
   for (int64_t j = valid; j < end; ++j) dp[j] = 0;
+  if constexpr (std::is_same_v<T, float>)
+    if (dp16)
+      for (int64_t j = 0; j < end; ++j) dp16[j] = float_to_bf16(dp[j]);
 }
 
 inline int64_t tile_end(int64_t t, int64_t T_len) { return std::min(T_len, (t / kQueryTile + 1) * kQueryTile); }
@@ -230,10 +255,8 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   });
   parallel_rows(d.B * H * T_len, T_len, [&](int64_t r) {
     const int64_t t = r % T_len;
-    causal_softmax_row(probs + r * T_len, t + 1, tile_end(t, T_len), scale);
+    causal_softmax_row(probs + r * T_len, t + 1, tile_end(t, T_len), scale, probs16 ? probs16 + r * T_len : nullptr);
   });
-  if constexpr (std::is_same_v<T, float>)
-    if (bf) float_to_bf16_buffer(probs16, probs, d.B * H * T_len * T_len);
   // out = probs . v
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
     strided_matmul<T>(KV, rows, Dh, keys, P, ((b * H + g) * T_len + t0) * T_len, {T_len, 1, G * T_len * T_len}, QKV,
@@ -278,10 +301,9 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   });
   parallel_rows(d.B * H * T_len, 2 * T_len, [&](int64_t r) {
     const int64_t t = r % T_len;
-    softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, tile_end(t, T_len), scale);
+    softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, tile_end(t, T_len), scale,
+                         dprobs16 ? dprobs16 + r * T_len : nullptr);
   });
-  if constexpr (std::is_same_v<T, float>)
-    if (bf) float_to_bf16_buffer(dprobs16, dprobs, n_probs);
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
     const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
     const int64_t q_off = (b * T_len + t0) * W + g * Dh;

@@ -64,7 +64,8 @@ int64_t attention_saved_elements(const AttentionDims& d);
 // backward (row t is valid up to the end of its query tile; later entries are unspecified).
 template <class T>
 void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm = {});
-// dqkv: [B, T, (H + 2 KV) Dh] (+=); dout: [B, T, H Dh]; dprobs: [B, H, T, T] scratch (overwritten).
+// dqkv: [B, T, (H + 2 KV) Dh] (+=); dout: [B, T, H Dh]; dprobs: [B, H, T, T] scratch (overwritten; with
+// bf16 matmuls the scores' gradient goes to the bf16 workspace instead).
 template <class T>
 void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const T* qkv, const AttentionDims& d,
                         const AttentionMatmul& mm = {});

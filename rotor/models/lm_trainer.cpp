@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,14 @@
 namespace rotor::models {
 
 namespace fs = std::filesystem;
+
+namespace {
+double process_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+}  // namespace
 
 nlohmann::json train_options_to_json(const TrainOptions& o) {
   return {{"batch", o.batch},   {"steps", o.steps},         {"warmup", o.warmup},       {"eval_every", o.eval_every},
@@ -79,6 +88,7 @@ double LmTrainer::train_step() {
   const int64_t T = model_.config().ctx, B = opt_.batch;
   sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_seconds();
   model_.zero_grad();
   const double loss = model_.forward_backward(x_.data(), y_.data(), B, T);
   ROTOR_CHECK(std::isfinite(loss), "training: loss is ", loss, " at step ", step_ + 1,
@@ -96,6 +106,7 @@ double LmTrainer::train_step() {
                      v_.data() + p.offset, p.numel, lr, step_ + 1, adam);
   }
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  last_cpu_seconds_ = process_cpu_seconds() - cpu0;
   ++step_;
   metrics_.push_back({step_, loss, std::nan(""), lr, norm});
   return loss;

@@ -59,6 +59,7 @@ class LmTrainer {
 
   int64_t step() const { return step_; }
   double last_compute_seconds() const { return last_seconds_; }  // forward+backward+update of the last step
+  double last_cpu_seconds() const { return last_cpu_seconds_; }   // the same in process CPU time (all threads)
   const TrainOptions& options() const { return opt_; }
   void set_total_steps(int64_t steps) { opt_.steps = steps; }
   const std::vector<MetricRow>& metrics() const { return metrics_; }
@@ -73,7 +74,7 @@ class LmTrainer {
   TrainOptions opt_;
   Rng rng_;
   int64_t step_ = 0;
-  double last_seconds_ = 0;
+  double last_seconds_ = 0, last_cpu_seconds_ = 0;
   std::vector<float> m_, v_;
   std::vector<int32_t> x_, y_;
   std::vector<MetricRow> metrics_;

@@ -39,6 +39,7 @@ struct Transformer::Activations {
   std::vector<float*> atty;         // [L] x [B, T, H Dh]
   std::vector<float*> up;           // [L] x [B, T, F] (F = hidden, or 2 hidden when gated)
   std::vector<float*> act;          // [L] x [B, T, hidden]
+  std::vector<float*> act_grad;     // [L] x [B, T, hidden] derivative of the (ungated) activation
   float *normf, *meanf, *rstdf, *logits;  // [B, T, C], [B, T], [B, T], [B, T, V]
   // scratch shared by all layers
   float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
@@ -185,6 +186,7 @@ void Transformer::reserve(int64_t B, int64_t T) {
     per_layer(a->atty, BT * H * Dh, L);
     per_layer(a->up, BT * F, L);
     per_layer(a->act, BT * Hd, L);
+    per_layer(a->act_grad, c.gated() ? 0 : BT * Hd, L);
     a->normf = take(BT * C);
     a->meanf = take(BT);
     a->rstdf = take(BT);
@@ -313,13 +315,13 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
                  opt(lp.norm2_b), BT);
     matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT, C,
                    F);
-    if (bf) {
-      if (c.gated()) gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
-      else activation_forward_bf16(act, a.act_16[l], a.up[l], BT * Hd);
-    } else {
-      if (c.gated()) gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
-      else activation_forward<float>(act, a.act[l], a.up[l], BT * Hd);
-    }
+    if (!c.gated())
+      activation_forward_saving_grad(act, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, a.act_grad[l], a.up[l],
+                                     BT * Hd);
+    else if (bf)
+      gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
+    else
+      gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
     matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT, Hd,
                    C);
     {
@@ -393,11 +395,12 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
     matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
                     P + lp.down_w, BT, Hd, C);
-    zero(a.d_up, BT * F);
-    if (c.gated())
+    if (c.gated()) {
+      zero(a.d_up, BT * F);
       gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
-    else
-      activation_backward<float>(act, a.d_up, a.d_act, a.up[l], BT * Hd);
+    } else {
+      activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd);
+    }
     matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
                     P + lp.up_w, BT, C, F);
     norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],

@@ -21,6 +21,7 @@ kernels::RopeSpec TransformerConfig::rope_spec() const {
   s.theta = rope_theta;
   s.partial_rotary_factor = rope_fraction;
   s.layout = rope_layout;
+  s.scaling = rope_scaling;
   return s;
 }
 
@@ -28,7 +29,8 @@ void TransformerConfig::validate() const {
   ROTOR_CHECK(layers >= 1, "config: layers must be >= 1, got ", layers);
   ROTOR_CHECK(dim >= 1 && heads >= 1 && kv_heads >= 1, "config: dim, heads and kv_heads must be >= 1 (got ", dim,
               ", ", heads, ", ", kv_heads, ")");
-  ROTOR_CHECK(dim % heads == 0, "config: dim ", dim, " is not divisible by heads ", heads);
+  ROTOR_CHECK(attn_head_dim >= 0, "config: head_dim must be >= 0, got ", attn_head_dim);
+  ROTOR_CHECK(attn_head_dim > 0 || dim % heads == 0, "config: dim ", dim, " is not divisible by heads ", heads);
   ROTOR_CHECK(heads % kv_heads == 0, "config: heads ", heads, " is not a multiple of kv_heads ", kv_heads);
   ROTOR_CHECK(ctx >= 1, "config: ctx must be >= 1, got ", ctx);
   ROTOR_CHECK(vocab >= 1, "config: vocab must be >= 1, got ", vocab);
@@ -38,6 +40,13 @@ void TransformerConfig::validate() const {
     ROTOR_CHECK(rope_theta > 0, "config: rope_theta must be > 0, got ", rope_theta);
     ROTOR_CHECK(rope_fraction > 0 && rope_fraction <= 1, "config: rope_fraction must be in (0, 1], got ",
                 rope_fraction);
+    using Kind = kernels::RopeScaling::Kind;
+    if (rope_scaling.kind != Kind::none) {
+      ROTOR_CHECK(rope_scaling.factor > 0, "config: rope_scaling factor must be > 0, got ", rope_scaling.factor);
+      ROTOR_CHECK(rope_scaling.kind == Kind::linear || rope_scaling.original_max_positions > 0,
+                  "config: rope_scaling ", kernels::rope_scaling_kind_name(rope_scaling.kind),
+                  " needs original_max_positions > 0");
+    }
     ROTOR_CHECK(kernels::rope_rotary_dim(rope_spec()) >= 2, "config: rope rotates no channels (head_dim ",
                 head_dim(), ", fraction ", rope_fraction, ")");
   }
@@ -94,6 +103,14 @@ nlohmann::json config_to_json(const TransformerConfig& c) {
   j["ctx"] = c.ctx;
   j["vocab"] = c.vocab;
   j["mlp_hidden"] = c.hidden();
+  if (c.attn_head_dim > 0) j["head_dim"] = c.attn_head_dim;
+  if (c.rope_scaling.kind != kernels::RopeScaling::Kind::none) {
+    const auto& r = c.rope_scaling;
+    j["rope_scaling"] = {{"type", kernels::rope_scaling_kind_name(r.kind)}, {"factor", r.factor},
+                         {"original_max_positions", r.original_max_positions}, {"beta_fast", r.beta_fast},
+                         {"beta_slow", r.beta_slow}, {"attention_factor", r.attention_factor},
+                         {"truncate", r.truncate}};
+  }
   j["norm"] = norm_kind_name(c.norm);
   j["mlp"] = mlp_kind_name(c.mlp);
   j["pos"] = position_kind_name(c.pos);
@@ -110,7 +127,8 @@ TransformerConfig config_from_json(const nlohmann::json& j, const std::string& w
   ROTOR_CHECK(j.is_object(), where, ": the model config must be a JSON object");
   static const std::set<std::string> known = {"model", "layers", "dim", "heads", "kv_heads", "ctx", "vocab",
                                               "mlp_hidden", "norm", "mlp", "pos", "tied_head", "bias", "norm_eps",
-                                              "rope_theta", "rope_fraction", "rope_layout"};
+                                              "rope_theta", "rope_fraction", "rope_layout", "head_dim",
+                                              "rope_scaling"};
   for (auto it = j.begin(); it != j.end(); ++it)
     ROTOR_CHECK(known.count(it.key()), where, ": unknown config key '", it.key(), "'");
   TransformerConfig c;
@@ -143,6 +161,29 @@ TransformerConfig config_from_json(const nlohmann::json& j, const std::string& w
   integer("ctx", c.ctx);
   integer("vocab", c.vocab);
   integer("mlp_hidden", c.mlp_hidden);
+  integer("head_dim", c.attn_head_dim);
+  if (j.contains("rope_scaling")) {
+    const auto& r = j["rope_scaling"];
+    ROTOR_CHECK(r.is_object(), where, ": rope_scaling must be an object, got ", r.dump());
+    static const std::set<std::string> rkeys = {"type", "factor", "original_max_positions", "beta_fast", "beta_slow",
+                                                "attention_factor", "truncate"};
+    for (auto it = r.begin(); it != r.end(); ++it)
+      ROTOR_CHECK(rkeys.count(it.key()), where, ": unknown rope_scaling key '", it.key(), "'");
+    ROTOR_CHECK(r.contains("type") && r["type"].is_string(), where, ": rope_scaling needs a string 'type'");
+    try {
+      c.rope_scaling.kind = kernels::rope_scaling_kind_from_name(r["type"].get<std::string>());
+      c.rope_scaling.factor = r.value("factor", 1.0);
+      c.rope_scaling.original_max_positions = r.value("original_max_positions", int64_t(0));
+      c.rope_scaling.beta_fast = r.value("beta_fast", 32.0);
+      c.rope_scaling.beta_slow = r.value("beta_slow", 1.0);
+      c.rope_scaling.attention_factor = r.value("attention_factor", 0.0);
+      c.rope_scaling.truncate = r.value("truncate", true);
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(cat(where, ": bad rope_scaling: ", e.what()));
+    } catch (const Error& e) {
+      throw Error(cat(where, ": ", e.what()));
+    }
+  }
   try {
     if (j.contains("norm")) c.norm = norm_kind_from_name(text("norm"));
     if (j.contains("mlp")) c.mlp = mlp_kind_from_name(text("mlp"));

@@ -23,6 +23,7 @@ struct TransformerConfig {
   int64_t ctx = 256;         // maximum sequence length
   int64_t vocab = 256;
   int64_t mlp_hidden = 0;    // 0: 4*dim for gelu, the LLaMA rule round64(8/3*dim) for gated MLPs
+  int64_t attn_head_dim = 0; // 0: dim / heads (otherwise attention width heads*attn_head_dim may differ from dim)
   NormKind norm = NormKind::layernorm;
   MlpKind mlp = MlpKind::gelu;
   PositionKind pos = PositionKind::rope;
@@ -32,8 +33,9 @@ struct TransformerConfig {
   double rope_theta = 10000.0;
   double rope_fraction = 1.0;  // partial rotary factor
   kernels::RopeLayout rope_layout = kernels::RopeLayout::half_split;
+  kernels::RopeScaling rope_scaling;  // context scaling: none, linear, dynamic (NTK, frequencies for ctx), yarn
 
-  int64_t head_dim() const { return dim / heads; }
+  int64_t head_dim() const { return attn_head_dim > 0 ? attn_head_dim : dim / heads; }
   int64_t hidden() const;           // MLP hidden width
   bool gated() const { return mlp == MlpKind::swiglu || mlp == MlpKind::geglu; }
   kernels::RopeSpec rope_spec() const;

@@ -23,6 +23,10 @@ CASES = {
     # learned absolute positions, GELU tanh form
     "learned_pos": dict(layers=1, dim=12, heads=3, kv_heads=3, ctx=6, vocab=9, norm="layernorm", mlp="gelu_tanh",
                         pos="learned", tied_head=False, bias=True, rope_layout="half_split", rope_fraction=1.0, T=6),
+    # attention width != dim (explicit head_dim), linear RoPE context scaling
+    "headdim_linear_rope": dict(layers=1, dim=16, heads=2, kv_heads=1, ctx=8, vocab=10, norm="rmsnorm", mlp="swiglu",
+                                pos="rope", tied_head=False, bias=False, rope_layout="half_split", rope_fraction=1.0, T=7,
+                                head_dim=6, rope_scaling={"type": "linear", "factor": 2.0}),
     # fixed sinusoidal positions, GeGLU
     "sinusoidal_geglu": dict(layers=1, dim=8, heads=2, kv_heads=2, ctx=5, vocab=7, norm="layernorm", mlp="geglu",
                              pos="sinusoidal", tied_head=False, bias=True, rope_layout="half_split", rope_fraction=1.0, T=5),
@@ -37,8 +41,12 @@ def hidden(c):
     return 4 * c["dim"]
 
 
+def head_dim(c):
+    return c.get("head_dim", c["dim"] // c["heads"])
+
+
 def param_shapes(c):
-    C, Dh = c["dim"], c["dim"] // c["heads"]
+    C, Dh = c["dim"], head_dim(c)
     W, Hd = (c["heads"] + 2 * c["kv_heads"]) * Dh, hidden(c)
     F = 2 * Hd if c["mlp"] in ("swiglu", "geglu") else Hd
     ln = c["norm"] == "layernorm"
@@ -71,6 +79,9 @@ def rope(x, c, T):  # x: [B, heads, T, Dh]
     rot = int(math.floor(Dh * c["rope_fraction"])) // 2 * 2
     half = rot // 2
     inv = 1.0 / (10000.0 ** (torch.arange(0, half, dtype=torch.float64) * 2 / rot))
+    if "rope_scaling" in c:  # linear position interpolation
+        assert c["rope_scaling"]["type"] == "linear"
+        inv = inv / c["rope_scaling"]["factor"]
     ang = torch.outer(torch.arange(T, dtype=torch.float64), inv)
     cos, sin = ang.cos(), ang.sin()
     xr, rest = x[..., :rot], x[..., rot:]
@@ -86,7 +97,7 @@ def rope(x, c, T):  # x: [B, heads, T, Dh]
 def forward(c, P, ids):
     Bn, T = ids.shape
     C, H, KV = c["dim"], c["heads"], c["kv_heads"]
-    Dh, Hd = C // H, hidden(c)
+    Dh, Hd = head_dim(c), hidden(c)
     G = H // KV
 
     def norm(x, w, b):

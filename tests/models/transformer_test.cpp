@@ -1,7 +1,8 @@
 // The transformer against an independent float64 PyTorch implementation
 // (tests/models/make_transformer_reference.py): logits, loss and every parameter gradient, for four
 // architectures (LayerNorm/GELU/RoPE/GQA, RMSNorm/SwiGLU/partial interleaved RoPE/MQA/tied head,
-// learned positions/GELU-tanh, sinusoidal positions/GeGLU); the KV-cache decoder against the same
+// learned positions/GELU-tanh, sinusoidal positions/GeGLU, head_dim != dim/heads with linear RoPE
+// scaling); the KV-cache decoder against the same
 // logits; and bf16 matmuls within bf16 accuracy.
 #include "rotor/models/transformer.h"
 
@@ -40,7 +41,7 @@ Reference load_case(const std::string& name) {
   return r;
 }
 
-const char* kCases[] = {"gpt_rope_gqa", "llama_swiglu_mqa", "learned_pos", "sinusoidal_geglu"};
+const char* kCases[] = {"gpt_rope_gqa", "llama_swiglu_mqa", "learned_pos", "sinusoidal_geglu", "headdim_linear_rope"};
 
 TEST(TransformerModel, MatchesPyTorchReference) {
   for (const char* name : kCases) {
