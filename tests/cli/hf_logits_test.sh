@@ -45,10 +45,10 @@ check_case() {
     || exit 1
 }
 
-check_case gqa_untied              # f32 transformer
+check_case gqa_untied              # grouped key/value heads
 check_case mha_tied_bf16           # tied head, BF16 weights
 check_case partial_sharded         # three shards, partial rotary
-check_case dynamic_long            # dynamic NTK beyond max_position_embeddings (float64 path)
+check_case dynamic_long            # dynamic NTK beyond max_position_embeddings
 check_case yarn_attention_partial  # YaRN with attention factor, explicit head_dim
 
 # Bad checkpoints: one error line, no output file, an existing output untouched.
