@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "rotor/kernels/fast_math.h"
 #include "rotor/kernels/strided_loop.h"
 
 namespace rotor::kernels {
@@ -68,25 +69,25 @@ void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 
 template <class T>
 T sigmoid_of(T x) {
-  return T(1) / (T(1) + std::exp(-x));
+  return math_of<T>::sigmoid(x);
 }
 
 template <class T>
 void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
   switch (op) {
     case UnaryOp::neg: return map1<T, T>(x, out, [](T v) { return -v; });
-    case UnaryOp::exp: return map1<T, T>(x, out, [](T v) { return std::exp(v); });
+    case UnaryOp::exp: return map1<T, T>(x, out, [](T v) { return math_of<T>::exp(v); });
     case UnaryOp::log: return map1<T, T>(x, out, [](T v) { return std::log(v); });
     case UnaryOp::sqrt: return map1<T, T>(x, out, [](T v) { return std::sqrt(v); });
     case UnaryOp::rsqrt: return map1<T, T>(x, out, [](T v) { return T(1) / std::sqrt(v); });
-    case UnaryOp::tanh: return map1<T, T>(x, out, [](T v) { return std::tanh(v); });
+    case UnaryOp::tanh: return map1<T, T>(x, out, [](T v) { return math_of<T>::tanh(v); });
     case UnaryOp::sigmoid: return map1<T, T>(x, out, [](T v) { return sigmoid_of(v); });
     case UnaryOp::relu: return map1<T, T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
     case UnaryOp::gelu_erf:
-      return map1<T, T>(x, out, [](T v) { return T(0.5) * v * (T(1) + std::erf(v * T(kInvSqrt2))); });
+      return map1<T, T>(x, out, [](T v) { return T(0.5) * v * (T(1) + math_of<T>::erf(v * T(kInvSqrt2))); });
     case UnaryOp::gelu_tanh:
       return map1<T, T>(x, out, [](T v) {
-        return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v)));
+        return T(0.5) * v * (T(1) + math_of<T>::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v)));
       });
     case UnaryOp::silu: return map1<T, T>(x, out, [](T v) { return v * sigmoid_of(v); });
     case UnaryOp::abs: return map1<T, T>(x, out, [](T v) { return std::abs(v); });
@@ -102,14 +103,14 @@ template <class T>
 void unary_backward_typed(UnaryOp op, const Tensor& x, const Tensor& dy, Tensor& out) {
   switch (op) {
     case UnaryOp::neg: return map2<T, T>(x, dy, out, [](T, T g) { return -g; });
-    case UnaryOp::exp: return map2<T, T>(x, dy, out, [](T v, T g) { return g * std::exp(v); });
+    case UnaryOp::exp: return map2<T, T>(x, dy, out, [](T v, T g) { return g * math_of<T>::exp(v); });
     case UnaryOp::log: return map2<T, T>(x, dy, out, [](T v, T g) { return g / v; });
     case UnaryOp::sqrt: return map2<T, T>(x, dy, out, [](T v, T g) { return g * T(0.5) / std::sqrt(v); });
     case UnaryOp::rsqrt:
       return map2<T, T>(x, dy, out, [](T v, T g) { return g * T(-0.5) / (v * std::sqrt(v)); });
     case UnaryOp::tanh:
       return map2<T, T>(x, dy, out, [](T v, T g) {
-        const T t = std::tanh(v);
+        const T t = math_of<T>::tanh(v);
         return g * (T(1) - t * t);
       });
     case UnaryOp::sigmoid:
@@ -120,14 +121,14 @@ void unary_backward_typed(UnaryOp op, const Tensor& x, const Tensor& dy, Tensor&
     case UnaryOp::relu: return map2<T, T>(x, dy, out, [](T v, T g) { return v > T(0) ? g : T(0); });
     case UnaryOp::gelu_erf:
       return map2<T, T>(x, dy, out, [](T v, T g) {
-        const T cdf = T(0.5) * (T(1) + std::erf(v * T(kInvSqrt2)));
-        const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
+        const T cdf = T(0.5) * (T(1) + math_of<T>::erf(v * T(kInvSqrt2)));
+        const T pdf = T(kInvSqrt2Pi) * math_of<T>::exp(T(-0.5) * v * v);
         return g * (cdf + v * pdf);
       });
     case UnaryOp::gelu_tanh:
       return map2<T, T>(x, dy, out, [](T v, T g) {
         const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
-        const T t = std::tanh(u);
+        const T t = math_of<T>::tanh(u);
         const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v * v);
         return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
       });

@@ -57,6 +57,24 @@ double accumulate_range(const StridedPlan<1>& p, const T* x, int64_t e0, int64_t
 #pragma omp simd reduction(+ : s)
       for (int64_t i = col; i < stop; ++i) s += static_cast<double>(q[i]);
       acc += s;
+    } else if (st == 1) {
+      // max/min over a unit-stride run: vector reduction, NaN tracked separately (it must win).
+      T m = static_cast<T>(c.init());
+      int nan = 0;
+      if (c.kind == Kind::max) {
+#pragma omp simd reduction(max : m) reduction(| : nan)
+        for (int64_t i = col; i < stop; ++i) {
+          m = q[i] > m ? q[i] : m;
+          nan |= q[i] != q[i];
+        }
+      } else {
+#pragma omp simd reduction(min : m) reduction(| : nan)
+        for (int64_t i = col; i < stop; ++i) {
+          m = q[i] < m ? q[i] : m;
+          nan |= q[i] != q[i];
+        }
+      }
+      acc = nan ? std::numeric_limits<double>::quiet_NaN() : c(acc, static_cast<double>(m));
     } else {
       for (int64_t i = col; i < stop; ++i) acc = c(acc, static_cast<double>(q[i * st]));
     }
@@ -131,7 +149,9 @@ Tensor reduce_typed(const Tensor& x, const Axes& axes, Kind kind) {
         }
         const T* q = xp + off;
         if (kind == Kind::sum) {
-          for (int64_t j = j0; j < j1; ++j) acc[j - j0] += static_cast<double>(q[j]);
+          double* a = acc.data() - j0;
+#pragma omp simd
+          for (int64_t j = j0; j < j1; ++j) a[j] += static_cast<double>(q[j]);
         } else {
           for (int64_t j = j0; j < j1; ++j) acc[j - j0] = c(acc[j - j0], static_cast<double>(q[j]));
         }

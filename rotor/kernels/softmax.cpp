@@ -2,9 +2,11 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "rotor/core/threads.h"
 #include "rotor/kernels/elementwise.h"
+#include "rotor/kernels/fast_math.h"
 
 namespace rotor::kernels {
 namespace {
@@ -33,41 +35,109 @@ void for_each_row(const RowLayout& r, F&& row) {
   for (int64_t i = 0; i < rows; ++i) row((i / r.inner) * r.n * r.inner + (i % r.inner), r.inner);
 }
 
+// Softmax of rows along the axis. Contiguous rows (inner == 1) are one vector loop each; otherwise
+// each outer slab [n, inner] is processed with `inner` columns side by side (unit stride).
 template <class T>
 void softmax_rows(const RowLayout& r, const T* x, T* y, bool log) {
-  for_each_row(r, [&](int64_t base, int64_t s) {
-    const T* xr = x + base;
-    T* yr = y + base;
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t i = 0; i < r.n; ++i) m = xr[i * s] > m ? xr[i * s] : m;
-    if (!std::isfinite(m)) m = 0;
-    double sum = 0;
+  using M = math_of<T>;
+  if (r.inner == 1) {
+    for_each_row(r, [&](int64_t base, int64_t) {
+      const T* xr = x + base;
+      T* yr = y + base;
+      T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+      for (int64_t i = 0; i < r.n; ++i) m = xr[i] > m ? xr[i] : m;
+      if (!std::isfinite(m)) m = 0;
+      double sum = 0;
+      if (log) {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t i = 0; i < r.n; ++i) sum += M::exp(xr[i] - m);
+        const T lse = static_cast<T>(std::log(sum)) + m;
+#pragma omp simd
+        for (int64_t i = 0; i < r.n; ++i) yr[i] = xr[i] - lse;
+      } else {
+#pragma omp simd reduction(+ : sum)
+        for (int64_t i = 0; i < r.n; ++i) {
+          const T e = M::exp(xr[i] - m);
+          yr[i] = e;
+          sum += e;
+        }
+        const T inv = static_cast<T>(1.0 / sum);
+#pragma omp simd
+        for (int64_t i = 0; i < r.n; ++i) yr[i] *= inv;
+      }
+    });
+    return;
+  }
+  const int64_t slab = r.n * r.inner;
+#pragma omp parallel for schedule(static) if (r.outer * slab >= kParallelThreshold && r.outer > 1)
+  for (int64_t o = 0; o < r.outer; ++o) {
+    const T* xs = x + o * slab;
+    T* ys = y + o * slab;
+    std::vector<T> m(static_cast<size_t>(r.inner), -std::numeric_limits<T>::infinity());
+    std::vector<T> sum(static_cast<size_t>(r.inner), T(0));
+    T* mp = m.data();
+    T* sp = sum.data();
     for (int64_t i = 0; i < r.n; ++i) {
-      const T e = std::exp(xr[i * s] - m);
-      if (!log) yr[i * s] = e;
-      sum += e;
+      const T* xi = xs + i * r.inner;
+#pragma omp simd
+      for (int64_t j = 0; j < r.inner; ++j) mp[j] = xi[j] > mp[j] ? xi[j] : mp[j];
     }
-    if (log) {
-      const T lse = static_cast<T>(std::log(sum)) + m;
-      for (int64_t i = 0; i < r.n; ++i) yr[i * s] = xr[i * s] - lse;
-    } else {
-      const T inv = static_cast<T>(1.0 / sum);
-      for (int64_t i = 0; i < r.n; ++i) yr[i * s] *= inv;
+    for (int64_t j = 0; j < r.inner; ++j)
+      if (!std::isfinite(mp[j])) mp[j] = 0;
+    for (int64_t i = 0; i < r.n; ++i) {
+      const T* xi = xs + i * r.inner;
+      T* yi = ys + i * r.inner;
+#pragma omp simd
+      for (int64_t j = 0; j < r.inner; ++j) {
+        const T e = M::exp(xi[j] - mp[j]);
+        if (!log) yi[j] = e;
+        sp[j] += e;
+      }
     }
-  });
+    for (int64_t j = 0; j < r.inner; ++j) sp[j] = log ? static_cast<T>(std::log(sp[j])) + mp[j] : T(1) / sp[j];
+    for (int64_t i = 0; i < r.n; ++i) {
+      const T* xi = xs + i * r.inner;
+      T* yi = ys + i * r.inner;
+      if (log) {
+#pragma omp simd
+        for (int64_t j = 0; j < r.inner; ++j) yi[j] = xi[j] - sp[j];
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < r.inner; ++j) yi[j] *= sp[j];
+      }
+    }
+  }
 }
 
 template <class T>
 void softmax_backward_rows(const RowLayout& r, const T* y, const T* dy, T* dx, bool log) {
+  using M = math_of<T>;
   for_each_row(r, [&](int64_t base, int64_t s) {
     const T* yr = y + base;
     const T* gr = dy + base;
     T* dr = dx + base;
     double acc = 0;
+    if (s == 1) {
+      if (log) {
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = 0; i < r.n; ++i) acc += gr[i];
+        const T a = static_cast<T>(acc);
+#pragma omp simd
+        for (int64_t i = 0; i < r.n; ++i) dr[i] = gr[i] - M::exp(yr[i]) * a;
+      } else {
+#pragma omp simd reduction(+ : acc)
+        for (int64_t i = 0; i < r.n; ++i) acc += static_cast<double>(gr[i]) * yr[i];
+        const T a = static_cast<T>(acc);
+#pragma omp simd
+        for (int64_t i = 0; i < r.n; ++i) dr[i] = yr[i] * (gr[i] - a);
+      }
+      return;
+    }
     if (log) {
       for (int64_t i = 0; i < r.n; ++i) acc += gr[i * s];
       const T a = static_cast<T>(acc);
-      for (int64_t i = 0; i < r.n; ++i) dr[i * s] = gr[i * s] - std::exp(yr[i * s]) * a;
+      for (int64_t i = 0; i < r.n; ++i) dr[i * s] = gr[i * s] - M::exp(yr[i * s]) * a;
     } else {
       for (int64_t i = 0; i < r.n; ++i) acc += static_cast<double>(gr[i * s]) * yr[i * s];
       const T a = static_cast<T>(acc);
