@@ -1,5 +1,6 @@
 #include "rotor/autograd/normalization.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "rotor/autograd/gradcheck.h"
@@ -29,6 +30,7 @@ Tensor dense(const Var& v, DType dt) {
 }
 
 // Forward for both norms. rms: no mean subtraction, no bias. Writes y, and per row mean and rstd.
+// Row statistics accumulate in double; the elementwise part runs in T (vectorised).
 template <class T>
 void norm_forward(bool rms, const T* x, const T* w, const T* b, int64_t rows, int64_t C, double eps, T* y, T* mean,
                   T* rstd) {
@@ -37,26 +39,39 @@ void norm_forward(bool rms, const T* x, const T* w, const T* b, int64_t rows, in
     const T* xr = x + n * C;
     double m = 0;
     if (!rms) {
+#pragma omp simd reduction(+ : m)
       for (int64_t c = 0; c < C; ++c) m += xr[c];
       m /= static_cast<double>(C);
     }
+    const T mt = static_cast<T>(m);
     double v = 0;
-    for (int64_t c = 0; c < C; ++c) v += (xr[c] - m) * (xr[c] - m);
-    const double r = 1.0 / std::sqrt(v / static_cast<double>(C) + eps);
-    mean[n] = static_cast<T>(m);
-    rstd[n] = static_cast<T>(r);
-    T* yr = y + n * C;
+#pragma omp simd reduction(+ : v)
     for (int64_t c = 0; c < C; ++c) {
-      T h = static_cast<T>((xr[c] - m) * r);
-      if (w) h *= w[c];
-      if (b) h += b[c];
-      yr[c] = h;
+      const double d = static_cast<double>(xr[c]) - m;
+      v += d * d;
+    }
+    const T r = static_cast<T>(1.0 / std::sqrt(v / static_cast<double>(C) + eps));
+    mean[n] = mt;
+    rstd[n] = r;
+    T* yr = y + n * C;
+    if (w && b) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mt) * r * w[c] + b[c];
+    } else if (w) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mt) * r * w[c];
+    } else if (b) {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mt) * r + b[c];
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mt) * r;
     }
   }
 }
 
 // dxhat = dy * w;  dx = rstd * (dxhat - [mean(dxhat)] - xhat * mean(dxhat * xhat));
-// dw += dy * xhat; db += dy (summed over rows in order, serial over rows for determinism).
+// dw = sum over rows of dy * xhat; db = sum over rows of dy (threads split the columns, rows in order).
 template <class T>
 void norm_backward(bool rms, const T* x, const T* w, const T* mean, const T* rstd, const T* dy, int64_t rows,
                    int64_t C, T* dx, T* dw, T* db) {
@@ -64,34 +79,45 @@ void norm_backward(bool rms, const T* x, const T* w, const T* mean, const T* rst
   for (int64_t n = 0; n < rows; ++n) {
     const T* xr = x + n * C;
     const T* g = dy + n * C;
+    const T m = mean[n], r = rstd[n];
     double sum_d = 0, sum_dx = 0;
+#pragma omp simd reduction(+ : sum_d, sum_dx)
     for (int64_t c = 0; c < C; ++c) {
-      const double xh = (xr[c] - mean[n]) * rstd[n];
-      const double d = w ? g[c] * w[c] : g[c];
+      const T xh = (xr[c] - m) * r;
+      const T d = w ? g[c] * w[c] : g[c];
       sum_d += d;
-      sum_dx += d * xh;
+      sum_dx += static_cast<double>(d) * xh;
     }
-    const double mean_d = rms ? 0.0 : sum_d / static_cast<double>(C), mean_dx = sum_dx / static_cast<double>(C);
+    const T mean_d = rms ? T(0) : static_cast<T>(sum_d / static_cast<double>(C));
+    const T mean_dx = static_cast<T>(sum_dx / static_cast<double>(C));
     T* out = dx + n * C;
+#pragma omp simd
     for (int64_t c = 0; c < C; ++c) {
-      const double xh = (xr[c] - mean[n]) * rstd[n];
-      const double d = w ? g[c] * w[c] : g[c];
-      out[c] = static_cast<T>(rstd[n] * (d - mean_d - xh * mean_dx));
+      const T xh = (xr[c] - m) * r;
+      const T d = w ? g[c] * w[c] : g[c];
+      out[c] = r * (d - mean_d - xh * mean_dx);
     }
   }
-  if (dw || db) {
-    std::vector<double> aw(static_cast<size_t>(C), 0.0), ab(static_cast<size_t>(C), 0.0);
+  if (!dw && !db) return;
+  constexpr int64_t kCols = 64;
+  const int64_t blocks = (C + kCols - 1) / kCols;
+#pragma omp parallel for schedule(static) if (rows * C >= kParallelThreshold)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t c0 = blk * kCols, c1 = std::min(C, c0 + kCols);
+    double aw[kCols] = {}, ab[kCols] = {};
     for (int64_t n = 0; n < rows; ++n) {
       const T* xr = x + n * C;
       const T* g = dy + n * C;
-      for (int64_t c = 0; c < C; ++c) {
-        aw[c] += static_cast<double>(g[c]) * ((xr[c] - mean[n]) * rstd[n]);
-        ab[c] += g[c];
+      const T m = mean[n], r = rstd[n];
+#pragma omp simd
+      for (int64_t c = c0; c < c1; ++c) {
+        aw[c - c0] += static_cast<double>(g[c] * ((xr[c] - m) * r));
+        ab[c - c0] += static_cast<double>(g[c]);
       }
     }
-    for (int64_t c = 0; c < C; ++c) {
-      if (dw) dw[c] = static_cast<T>(aw[c]);
-      if (db) db[c] = static_cast<T>(ab[c]);
+    for (int64_t c = c0; c < c1; ++c) {
+      if (dw) dw[c] = static_cast<T>(aw[c - c0]);
+      if (db) db[c] = static_cast<T>(ab[c - c0]);
     }
   }
 }

@@ -5,6 +5,7 @@
 // merged first, so a dense tensor becomes one long run and the functor sees unit strides.
 #include <omp.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -79,10 +80,53 @@ void run_rows(const StridedPlan<N>& p, const std::array<int64_t, N>& base, int64
   }
 }
 
+// When an input is stored transposed relative to the iteration order (unit stride in the second-last
+// dimension, large stride in the last), walking rows would read one element per cache line. Instead
+// walk kTile x kTile tiles of the last two dimensions so the lines of a tile stay in L1.
+// Returns false (doing nothing) when the layout does not call for tiling.
+template <size_t N, class F>
+bool try_tiled(const StridedPlan<N>& p, const std::array<int64_t, N>& base, F& inner) {
+  constexpr int64_t kTile = 64, kTileRows = 16, kTileCols = 8;
+  const int64_t nd = static_cast<int64_t>(p.shape.size());
+  if (nd < 2) return false;
+  const int64_t R = p.shape[nd - 2], L = p.shape[nd - 1];
+  bool transposed_input = false;
+  for (size_t k = 0; k < N; ++k)
+    transposed_input = transposed_input || (p.strides[k][nd - 2] == 1 && p.strides[k][nd - 1] > kTile);
+  if (!transposed_input || R < 16 || L < 16) return false;
+  const int64_t tiles_i = (R + kTileRows - 1) / kTileRows;
+  const int64_t tasks = p.numel / (R * L) * tiles_i;
+  std::array<int64_t, N> st;
+  for (size_t k = 0; k < N; ++k) st[k] = p.strides[k][nd - 1];
+  auto run_task = [&](int64_t task) {
+    std::array<int64_t, N> off = base;
+    int64_t o = task / tiles_i;
+    for (int64_t d = nd - 3; d >= 0; --d) {
+      const int64_t c = o % p.shape[d];
+      o /= p.shape[d];
+      for (size_t k = 0; k < N; ++k) off[k] += c * p.strides[k][d];
+    }
+    const int64_t i0 = (task % tiles_i) * kTileRows, i1 = std::min(R, i0 + kTileRows);
+    for (int64_t j0 = 0; j0 < L; j0 += kTileCols) {
+      const int64_t len = std::min(kTileCols, L - j0);
+      for (int64_t i = i0; i < i1; ++i) {
+        std::array<int64_t, N> row;
+        for (size_t k = 0; k < N; ++k) row[k] = off[k] + i * p.strides[k][nd - 2] + j0 * st[k];
+        inner(len, row, st);
+      }
+    }
+  };
+  const bool parallel = p.numel >= kParallelThreshold && tasks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t t = 0; t < tasks; ++t) run_task(t);
+  return true;
+}
+
 // Run the whole plan, in parallel (contiguous blocks of rows per thread) when it is large.
 template <size_t N, class F>
 void strided_for(const StridedPlan<N>& p, const std::array<int64_t, N>& base, F&& inner) {
   if (p.numel == 0) return;
+  if (try_tiled(p, base, inner)) return;
   const int64_t rows = p.numel / p.shape.back();
   if (p.numel < kParallelThreshold || rows < 2 || omp_get_max_threads() == 1 || omp_in_parallel()) {
     run_rows(p, base, 0, rows, inner);
