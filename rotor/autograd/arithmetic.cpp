@@ -139,6 +139,27 @@ Var clamp(const Var& x, double lo, double hi) {
                 [xv, lo, hi](const Tensor& g) { return Grads{k::clamp_backward(xv, lo, hi, g)}; });
 }
 
+// ---- selection --------------------------------------------------------------------------------
+
+// y = cond ? a : b: da = where(cond, g, 0), db = where(cond, 0, g) (each reduced to its shape).
+Var where(const Tensor& cond, const Var& a, const Var& b) {
+  const Tensor av = a.value(), bv = b.value();
+  return record("where", k::where(cond, av, bv), {a, b}, [cond, av, bv](const Tensor& g) {
+    const Tensor zero = Tensor::zeros({}, g.dtype());
+    return Grads{reduce_to(k::where(cond, g, zero), av), reduce_to(k::where(cond, zero, g), bv)};
+  });
+}
+
+Var masked_fill(const Var& x, const Tensor& mask, double value) {
+  ROTOR_CHECK(broadcast_shapes(x.shape(), mask.shape()) == x.shape(), "masked_fill: mask ", shape_str(mask.shape()),
+              " does not broadcast to ", shape_str(x.shape()));
+  const Tensor xv = x.value();
+  const Tensor fill = Tensor::full({}, value, k::compute_dtype(xv));
+  return record("masked_fill", k::where(mask, fill, xv), {x}, [mask, fill](const Tensor& g) {
+    return Grads{k::where(mask, Tensor::zeros({}, g.dtype()), g)};
+  });
+}
+
 // ---- gradient checks --------------------------------------------------------------------------
 
 void register_arithmetic_gradchecks(GradcheckRegistry& r) {
@@ -183,6 +204,11 @@ void register_arithmetic_gradchecks(GradcheckRegistry& r) {
   un("gelu_tanh", [](const Var& x) { return gelu(x, GeluForm::tanh); });
   un("silu", [](const Var& x) { return silu(x); });
   // Bounds at +-0.15 sit between the distinct grid values, away from the kinks.
+  const Tensor mask = Tensor::from_vector(std::vector<int32_t>{1, 0, 0, 1}, {4, 1});
+  r.add({"where", "broadcast mask", {{{4, 3}, {3}}, {{4, 1}, {4, 2}}},
+         [mask](const VarList& in) { return where(mask, in[0], in[1]); }});
+  r.add({"masked_fill", "broadcast mask", {{{4, 3}}, {{2, 4, 5}}},
+         [mask](const VarList& in) { return masked_fill(in[0], mask, -2.5); }});
   r.add({"clamp", "unary", {{{4, 5}}, {{7}}}, [](const VarList& in) { return clamp(in[0], -0.15, 0.15); },
          InputDomain::distinct});
 }

@@ -39,6 +39,11 @@ Var gelu(const Var& x, GeluForm form = GeluForm::erf);
 Var silu(const Var& x);  // x * sigmoid(x), a.k.a. swish
 Var clamp(const Var& x, double lo, double hi);  // gradient passes where lo <= x <= hi
 
+// Selection by a mask (any dtype; nonzero = true), all broadcast: a where cond else b.
+Var where(const Tensor& cond, const Var& a, const Var& b);
+// x with `value` where mask is nonzero (mask broadcasts to x); no gradient flows to filled places.
+Var masked_fill(const Var& x, const Tensor& mask, double value);
+
 inline Var operator+(const Var& a, const Var& b) { return add(a, b); }
 inline Var operator-(const Var& a, const Var& b) { return sub(a, b); }
 inline Var operator*(const Var& a, const Var& b) { return mul(a, b); }

@@ -32,6 +32,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_loss_gradchecks(*r);
     register_normalization_gradchecks(*r);
     register_dropout_gradchecks(*r);
+    register_attention_gradchecks(*r);
     return r;
   }();
   return *registry;

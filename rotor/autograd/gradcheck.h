@@ -77,5 +77,6 @@ void register_indexing_gradchecks(GradcheckRegistry& r);
 void register_loss_gradchecks(GradcheckRegistry& r);
 void register_normalization_gradchecks(GradcheckRegistry& r);
 void register_dropout_gradchecks(GradcheckRegistry& r);
+void register_attention_gradchecks(GradcheckRegistry& r);
 
 }  // namespace rotor::autograd

@@ -1,6 +1,7 @@
 #pragma once
 // Everything a model needs from autograd, in one include.
 #include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/attention.h"
 #include "rotor/autograd/dropout.h"
 #include "rotor/autograd/indexing.h"
 #include "rotor/autograd/linalg.h"

@@ -53,7 +53,8 @@ TEST(GradcheckHarness, CoversEveryBuiltinOp) {
                          "linear", "sum", "mean", "max", "logsumexp", "softmax", "log_softmax", "reshape",
                          "transpose", "permute", "slice", "select", "expand", "unsqueeze", "squeeze", "cat", "stack",
                          "embedding", "gather", "index_select", "cross_entropy", "mse_loss", "layer_norm",
-                         "rms_norm", "dropout"})
+                         "rms_norm", "dropout", "where", "masked_fill",
+                         "scaled_dot_product_attention", "min", "var", "split", "flatten"})
     EXPECT_TRUE(have.count(op)) << op << " is not registered";
 }
 

@@ -106,6 +106,20 @@ record("logsumexp_0_2", {}, {"x": torch.randn(2, 3, 4)}, lambda p, i: torch.logs
 record("mse_loss", {}, {"x": torch.randn(3, 4), "y": torch.randn(3, 4)}, lambda p, i: F.mse_loss(i["x"], i["y"]))
 
 
+def attention(q, k, v, causal):
+    s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if causal:
+        tq, tk = s.shape[-2], s.shape[-1]
+        s = s.masked_fill(torch.ones(tq, tk, dtype=torch.bool).triu(1 + tk - tq), float("-inf"))
+    return torch.softmax(s, -1) @ v
+
+
+record("attention_causal", {}, {"q": torch.randn(2, 2, 5, 4), "k": torch.randn(2, 2, 5, 4), "v": torch.randn(2, 2, 5, 3)},
+       lambda p, i: attention(i["q"], i["k"], i["v"], True))
+record("attention_kv_cache", {}, {"q": torch.randn(1, 2, 2, 4), "k": torch.randn(1, 2, 6, 4), "v": torch.randn(1, 2, 6, 3)},
+       lambda p, i: attention(i["q"], i["k"], i["v"], True))
+
+
 def sinusoidal(T, d, base=10000.0):
     pos = torch.arange(T, dtype=torch.float64)[:, None]
     inv = torch.exp(-math.log(base) * torch.arange(0, d, 2, dtype=torch.float64) / d)[None, :]

@@ -114,6 +114,13 @@ TEST(NnReference, LossesAndSoftmax) {
   check_case("mse_loss", nullptr, [](auto& in, auto&) { return ag::mse_loss(in.at("x"), in.at("y")); });
 }
 
+TEST(NnReference, Attention) {
+  for (const char* name : {"attention_causal", "attention_kv_cache"})
+    check_case(name, nullptr, [](auto& in, auto&) {
+      return ag::scaled_dot_product_attention(in.at("q"), in.at("k"), in.at("v"), {true, 0, Tensor()});
+    });
+}
+
 TEST(NnReference, SinusoidalPositions) {
   expect_close(sinusoidal_positions(7, 6, 10000.0, DType::f64), reference().at("cases").at("sinusoidal_7x6").at("output"),
                "sinusoidal", 1e-12);
