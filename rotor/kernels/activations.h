@@ -1,0 +1,30 @@
+#pragma once
+// Pointwise activations and gated MLP activations, forward and backward over raw buffers.
+// Instantiated for float (AVX-512 where available) and double (std:: math, for gradient checks).
+// Backward kernels ADD into dinp (see layernorm.h for the convention).
+#include <cstdint>
+#include <string>
+
+namespace rotor::kernels {
+
+enum class Activation {
+  relu,
+  gelu_erf,   // 0.5 x (1 + erf(x / sqrt 2)), PyTorch's default GELU
+  gelu_tanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), GPT-2's GELU
+  silu,       // x * sigmoid(x) (Swish)
+};
+Activation activation_from_name(const std::string& name);  // "relu", "gelu", "gelu_tanh", "silu"
+const char* activation_name(Activation a);
+
+// out, inp: [n]
+template <class T> void activation_forward(Activation act, T* out, const T* inp, int64_t n);
+// dinp (+=), dout, inp: [n]
+template <class T> void activation_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t n);
+
+// Gated linear units (GLU family): inp: [N, 2H] holds [gate | up] per row; out: [N, H] = act(gate) * up.
+// SwiGLU is act = silu, GeGLU is act = gelu.
+template <class T> void gated_forward(Activation act, T* out, const T* inp, int64_t N, int64_t H);
+// dinp: [N, 2H] (+=); dout: [N, H]; inp: [N, 2H].
+template <class T> void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t N, int64_t H);
+
+}  // namespace rotor::kernels

@@ -1,0 +1,336 @@
+#include "rotor/kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "rotor/core/error.h"
+#include "rotor/kernels/bf16_convert.h"
+#include "rotor/kernels/matmul.h"
+#include "rotor/kernels/parallel_rows.h"
+#include "rotor/kernels/vector_math.h"
+
+namespace rotor::kernels {
+
+void check_attention_dims(const AttentionDims& d) {
+  ROTOR_CHECK(d.B > 0 && d.T > 0 && d.H > 0 && d.KV > 0 && d.Dh > 0, "attention: dimensions must be positive (B=",
+              d.B, " T=", d.T, " H=", d.H, " KV=", d.KV, " Dh=", d.Dh, ")");
+  ROTOR_CHECK(d.H % d.KV == 0, "attention: ", d.H, " query heads are not a multiple of ", d.KV, " key/value heads");
+}
+
+// ---------------------------------------------------------------------------------------------- RoPE
+
+template <class T> RopeTable<T> make_rope_table(const RopeSpec& spec, int64_t max_T) {
+  RopeTable<T> t;
+  t.max_T = max_T;
+  t.head_dim = spec.head_dim;
+  t.rotary_dim = rope_rotary_dim(spec);
+  t.layout = spec.layout;
+  const int64_t pairs = t.rotary_dim / 2;
+  t.cos.resize(max_T * pairs);
+  t.sin.resize(max_T * pairs);
+  if constexpr (std::is_same_v<T, double>) {
+    const std::vector<double> inv = rope_inverse_frequencies_f64(spec, max_T);
+    const double factor = rope_attention_factor_f64(spec);
+    for (int64_t p = 0; p < max_T; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        t.cos[p * pairs + i] = std::cos(double(p) * inv[i]) * factor;
+        t.sin[p * pairs + i] = std::sin(double(p) * inv[i]) * factor;
+      }
+  } else {
+    // the angle in f32 (position * inv_freq), as PyTorch / Hugging Face compute it
+    const std::vector<float> inv = rope_inverse_frequencies(spec, max_T);
+    const double factor = rope_attention_factor(spec);
+    for (int64_t p = 0; p < max_T; ++p)
+      for (int64_t i = 0; i < pairs; ++i) {
+        const double angle = double(float(p) * inv[i]);
+        t.cos[p * pairs + i] = T(std::cos(angle) * factor);
+        t.sin[p * pairs + i] = T(std::sin(angle) * factor);
+      }
+  }
+  return t;
+}
+
+template <class T> void rope_rotate(T* x, int64_t heads, int64_t pos, const RopeTable<T>& rope, bool inverse) {
+  const int64_t pairs = rope.rotary_dim / 2, Dh = rope.head_dim;
+  const T* c = rope.cos.data() + pos * pairs;
+  const T* s = rope.sin.data() + pos * pairs;
+  const T sign = inverse ? T(-1) : T(1);
+  for (int64_t h = 0; h < heads; ++h) {
+    T* v = x + h * Dh;
+    if (rope.layout == RopeLayout::half_split) {
+      T* a = v;
+      T* b = v + pairs;
+#pragma omp simd
+      for (int64_t i = 0; i < pairs; ++i) {
+        const T x1 = a[i], x2 = b[i], si = sign * s[i];
+        a[i] = x1 * c[i] - x2 * si;
+        b[i] = x1 * si + x2 * c[i];
+      }
+    } else {
+      for (int64_t i = 0; i < pairs; ++i) {
+        const T x1 = v[2 * i], x2 = v[2 * i + 1], si = sign * s[i];
+        v[2 * i] = x1 * c[i] - x2 * si;
+        v[2 * i + 1] = x1 * si + x2 * c[i];
+      }
+    }
+  }
+}
+
+template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const RopeTable<T>& rope) {
+  check_attention_dims(d);
+  ROTOR_CHECK(rope.max_T >= d.T && rope.head_dim == d.Dh, "attention: rope table for ", rope.max_T,
+              " positions of head_dim ", rope.head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
+  const int64_t W = d.qkv_width();
+  parallel_rows(d.B * d.T, W, [&](int64_t r) { rope_rotate(qkv + r * W, d.H + d.KV, r % d.T, rope, false); });
+}
+
+template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope) {
+  check_attention_dims(d);
+  const int64_t W = d.qkv_width();
+  parallel_rows(d.B * d.T, W, [&](int64_t r) { rope_rotate(dqkv + r * W, d.H + d.KV, r % d.T, rope, true); });
+}
+
+// ----------------------------------------------------------------------------- strided matmul helper
+
+namespace {
+
+constexpr int64_t kQueryTile = 64;  // query rows per causal tile
+
+// An operand of the attention matmuls: element offsets are the same for the f32 tensor and for its
+// bf16 copy (when the matmuls run in bf16).
+template <class T> struct Operand {
+  const T* f;
+  const bf16* h;  // null unless bf16
+  const void* at(int64_t offset) const { return h ? static_cast<const void*>(h + offset) : static_cast<const void*>(f + offset); }
+};
+
+// C[b] (+)= A[b] . B[b] over strided layouts (see kernels/matmul.h MatrixLayout).
+template <class T>
+void strided_matmul(int64_t batch, int64_t M, int64_t N, int64_t K, const Operand<T>& A, int64_t a_off, MatrixLayout la,
+                    const Operand<T>& B, int64_t b_off, MatrixLayout lb, T* C, MatrixLayout lc, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>) {
+    gemm(batch, M, N, K, A.h ? DType::bf16 : DType::f32, A.at(a_off), la, B.at(b_off), lb, C, lc, accumulate);
+  } else {
+    const T* a = A.f + a_off;
+    const T* b = B.f + b_off;
+    for (int64_t bi = 0; bi < batch; ++bi)
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          T s = 0;
+          for (int64_t kk = 0; kk < K; ++kk)
+            s += a[bi * la.batch_stride + i * la.row_stride + kk * la.col_stride] *
+                 b[bi * lb.batch_stride + kk * lb.row_stride + j * lb.col_stride];
+          T& c = C[bi * lc.batch_stride + i * lc.row_stride + j * lc.col_stride];
+          c = accumulate ? c + s : s;
+        }
+  }
+}
+
+// In place over one score row whose first `valid` entries are visible: softmax(scale * row) there,
+// 0 from `valid` to `end`.
+template <class T> void causal_softmax_row(T* row, int64_t valid, int64_t end, T scale) {
+  int64_t j = 0;
+#if defined(ROTOR_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {
+    __m512 vmax = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+    for (j = 0; j < valid; j += 16) vmax = _mm512_max_ps(vmax, vec::load(row + j, vec::tail_mask(valid - j)));
+    const float mx = vec::reduce_max(vmax) * scale;
+    const __m512 vs = _mm512_set1_ps(scale), vm = _mm512_set1_ps(mx);
+    __m512 vsum = _mm512_setzero_ps();
+    for (j = 0; j < valid; j += 16) {
+      const __mmask16 m = vec::tail_mask(valid - j);
+      const __m512 e = _mm512_maskz_mov_ps(m, vec::exp(_mm512_fmsub_ps(vec::load(row + j, m), vs, vm)));
+      vec::store(row + j, e, m);
+      vsum = _mm512_add_ps(vsum, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / vec::reduce_add(vsum));
+    for (j = 0; j < valid; j += 16) {
+      const __mmask16 m = vec::tail_mask(valid - j);
+      vec::store(row + j, _mm512_mul_ps(vec::load(row + j, m), inv), m);
+    }
+    if (valid < end) std::memset(row + valid, 0, sizeof(float) * (end - valid));
+    return;
+  }
+#endif
+  T mx = row[0];
+  for (j = 1; j < valid; ++j) mx = std::max(mx, row[j]);
+  T sum = 0;
+  for (j = 0; j < valid; ++j) {
+    row[j] = std::exp((row[j] - mx) * scale);
+    sum += row[j];
+  }
+  const T inv = T(1) / sum;
+  for (j = 0; j < valid; ++j) row[j] *= inv;
+  for (; j < end; ++j) row[j] = 0;
+}
+
+// In place: dp <- p * (dp - sum_j dp_j p_j) * scale over the visible part, 0 from `valid` to `end`.
+template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, int64_t end, T scale) {
+  T dot = 0;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t j = 0; j < valid; ++j) dot += dp[j] * p[j];
+#pragma omp simd
+  for (int64_t j = 0; j < valid; ++j) dp[j] = p[j] * (dp[j] - dot) * scale;
+  for (int64_t j = valid; j < end; ++j) dp[j] = 0;
+}
+
+inline int64_t tile_end(int64_t t, int64_t T_len) { return std::min(T_len, (t / kQueryTile + 1) * kQueryTile); }
+
+// Runs fn(b, g, tile_start, tile_rows, keys) for every batch row, query-head group index and causal tile.
+template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn) {
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t g = 0; g < d.group(); ++g)
+      for (int64_t t0 = 0; t0 < d.T; t0 += kQueryTile) {
+        const int64_t rows = std::min(kQueryTile, d.T - t0);
+        fn(b, g, t0, rows, t0 + rows);
+      }
+}
+
+}  // namespace
+
+size_t attention_workspace_bytes(const AttentionDims& d) {
+  // bf16 copies of qkv, probs, dout and dprobs
+  const int64_t probs = d.B * d.H * d.T * d.T;
+  return size_t(2) * size_t(d.B * d.T * d.qkv_width() + 2 * probs + d.B * d.T * d.H * d.Dh);
+}
+
+// --------------------------------------------------------------------------------- training path
+//
+// Index map (per batch row b, group index g, kv head as the matmul batch; query head h = kv*G + g):
+//   q[b, h, t, :]  = qkv + (b T + t) W + h Dh            rows stride W, matmul batch stride G Dh
+//   k[b, kv, t, :] = qkv + (b T + t) W + (H + kv) Dh     rows stride W, batch stride Dh
+//   v[b, kv, t, :] = qkv + (b T + t) W + (H + KV + kv) Dh
+//   probs[b, h, t, :] = probs + ((b H + h) T + t) T       batch stride G T T
+//   out[b, t, h, :]   = out + (b T + t) H Dh + h Dh        batch stride G Dh
+
+template <class T>
+void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm) {
+  check_attention_dims(d);
+  const bool bf = std::is_same_v<T, float> && mm.bf16;
+  ROTOR_CHECK(!bf || mm.workspace, "attention: bf16 matmuls need a workspace");
+  const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
+  const T scale = T(1.0 / std::sqrt(double(Dh)));
+  bf16* qkv16 = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+  const Operand<T> QKV{qkv, qkv16}, P{probs, probs16};
+  // scores = q . k^T for each tile's visible keys
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    strided_matmul<T>(KV, rows, keys, Dh, QKV, (b * T_len + t0) * W + g * Dh, {W, 1, G * Dh}, QKV,
+                      b * T_len * W + H * Dh, {1, W, Dh}, probs + ((b * H + g) * T_len + t0) * T_len,
+                      {T_len, 1, G * T_len * T_len}, false);
+  });
+  parallel_rows(d.B * H * T_len, T_len, [&](int64_t r) {
+    const int64_t t = r % T_len;
+    causal_softmax_row(probs + r * T_len, t + 1, tile_end(t, T_len), scale);
+  });
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) float_to_bf16_buffer(probs16, probs, d.B * H * T_len * T_len);
+  // out = probs . v
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    strided_matmul<T>(KV, rows, Dh, keys, P, ((b * H + g) * T_len + t0) * T_len, {T_len, 1, G * T_len * T_len}, QKV,
+                      b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, out + (b * T_len + t0) * H * Dh + g * Dh,
+                      {H * Dh, 1, G * Dh}, false);
+  });
+}
+
+template <class T>
+void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const T* qkv, const AttentionDims& d,
+                        const AttentionMatmul& mm) {
+  check_attention_dims(d);
+  const bool bf = std::is_same_v<T, float> && mm.bf16;
+  ROTOR_CHECK(!bf || mm.workspace, "attention: bf16 matmuls need a workspace");
+  const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
+  const T scale = T(1.0 / std::sqrt(double(Dh)));
+  const int64_t n_probs = d.B * H * T_len * T_len;
+  bf16* qkv16 = bf ? static_cast<bf16*>(mm.workspace) : nullptr;
+  bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
+  bf16* dprobs16 = bf ? probs16 + n_probs : nullptr;
+  bf16* dout16 = bf ? dprobs16 + n_probs : nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) {
+      float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+      float_to_bf16_buffer(probs16, probs, n_probs);
+      float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
+    }
+  const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};
+  const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
+    const int64_t dy_off = (b * T_len + t0) * H * Dh + g * Dh;
+    // dprobs = dy . v^T
+    strided_matmul<T>(KV, rows, keys, Dh, DY, dy_off, {H * Dh, 1, G * Dh}, QKV, b * T_len * W + (H + KV) * Dh,
+                      {1, W, Dh}, dprobs + p_off, probs_rows, false);
+    // dv[0:keys] += probs^T . dy
+    strided_matmul<T>(KV, keys, Dh, rows, P, p_off, probs_cols, DY, dy_off, {H * Dh, 1, G * Dh},
+                      dqkv + b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, true);
+  });
+  parallel_rows(d.B * H * T_len, 2 * T_len, [&](int64_t r) {
+    const int64_t t = r % T_len;
+    softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, tile_end(t, T_len), scale);
+  });
+  if constexpr (std::is_same_v<T, float>)
+    if (bf) float_to_bf16_buffer(dprobs16, dprobs, n_probs);
+  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
+    const int64_t q_off = (b * T_len + t0) * W + g * Dh;
+    // dq = dscores . k ; dk[0:keys] += dscores^T . q
+    strided_matmul<T>(KV, rows, Dh, keys, DP, p_off, probs_rows, QKV, b * T_len * W + H * Dh, {W, 1, Dh},
+                      dqkv + q_off, {W, 1, G * Dh}, true);
+    strided_matmul<T>(KV, keys, Dh, rows, DP, p_off, probs_cols, QKV, q_off, {W, 1, G * Dh},
+                      dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, true);
+  });
+}
+
+// ---------------------------------------------------------------------------------------- decoding
+
+template <class T>
+void attention_decode(T* out, const T* q, const T* k_cache, const T* v_cache, int64_t H, int64_t KV, int64_t Dh,
+                      int64_t max_T, int64_t pos) {
+  ROTOR_CHECK(H % KV == 0 && pos >= 0 && pos < max_T, "attention_decode: position ", pos, " outside the cache of ",
+              max_T, " (H=", H, " KV=", KV, ")");
+  const int64_t G = H / KV;
+  const T scale = T(1.0 / std::sqrt(double(Dh)));
+  parallel_rows(H, (pos + 1) * Dh * 2, [&](int64_t h) {
+    const T* qh = q + h * Dh;
+    const T* kc = k_cache + (h / G) * max_T * Dh;
+    const T* vc = v_cache + (h / G) * max_T * Dh;
+    T* o = out + h * Dh;
+    // online softmax: running max m, running denominator l, running weighted sum in o
+    T m = -std::numeric_limits<T>::infinity(), l = 0;
+    for (int64_t i = 0; i < Dh; ++i) o[i] = 0;
+    for (int64_t j = 0; j <= pos; ++j) {
+      T s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t i = 0; i < Dh; ++i) s += qh[i] * kc[j * Dh + i];
+      s *= scale;
+      const T m_new = std::max(m, s);
+      const T correction = std::exp(m - m_new), w = std::exp(s - m_new);
+      l = l * correction + w;
+#pragma omp simd
+      for (int64_t i = 0; i < Dh; ++i) o[i] = o[i] * correction + w * vc[j * Dh + i];
+      m = m_new;
+    }
+    const T inv = T(1) / l;
+    for (int64_t i = 0; i < Dh; ++i) o[i] *= inv;
+  });
+}
+
+#define ROTOR_INSTANTIATE(T)                                                                                     \
+  template RopeTable<T> make_rope_table<T>(const RopeSpec&, int64_t);                                           \
+  template void rope_rotate<T>(T*, int64_t, int64_t, const RopeTable<T>&, bool);                                \
+  template void rope_qkv_forward<T>(T*, const AttentionDims&, const RopeTable<T>&);                             \
+  template void rope_qkv_backward<T>(T*, const AttentionDims&, const RopeTable<T>&);                            \
+  template void attention_forward<T>(T*, T*, const T*, const AttentionDims&, const AttentionMatmul&);           \
+  template void attention_backward<T>(T*, T*, const T*, const T*, const T*, const AttentionDims&,               \
+                                      const AttentionMatmul&);                                                  \
+  template void attention_decode<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, int64_t, int64_t);
+ROTOR_INSTANTIATE(float)
+ROTOR_INSTANTIATE(double)
+#undef ROTOR_INSTANTIATE
+
+}  // namespace rotor::kernels

@@ -1,0 +1,74 @@
+#pragma once
+// Causal multi-head self-attention with grouped-query attention (H query heads share KV key/value
+// heads, H % KV == 0), rotary position embedding fused into the q/k/v split, forward and backward
+// over raw buffers, plus a single-token decode step over a KV cache.
+//
+// The training path materializes the [T, T] probabilities per head (they are reused by the backward
+// pass); its matmuls go through oneDNN, batched over (batch, kv head) with the G = H/KV query heads of
+// a group stacked as rows, so GQA needs no copies of K and V. Instantiated for float and double; the
+// float path can run its matmuls in bf16 (f32 accumulation).
+// Backward kernels ADD into their gradient buffers (see layernorm.h).
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "rotor/kernels/rope_frequencies.h"
+
+namespace rotor::kernels {
+
+struct AttentionDims {
+  int64_t B = 1, T = 1;   // batch, sequence length
+  int64_t H = 1, KV = 1;  // query heads, key/value heads
+  int64_t Dh = 1;         // head dimension
+  int64_t group() const { return H / KV; }
+  int64_t qkv_width() const { return (H + 2 * KV) * Dh; }
+};
+void check_attention_dims(const AttentionDims& d);  // throws rotor::Error naming the bad value
+
+// cos/sin of every (position, pair) for positions [0, max_T), already multiplied by the attention factor.
+template <class T>
+struct RopeTable {
+  int64_t max_T = 0, head_dim = 0, rotary_dim = 0;
+  RopeLayout layout = RopeLayout::half_split;
+  std::vector<T> cos, sin;  // [max_T, rotary_dim / 2]
+};
+template <class T> RopeTable<T> make_rope_table(const RopeSpec& spec, int64_t max_T);
+
+// Rotates `heads` consecutive head vectors x: [heads, head_dim] at position pos (inverse: by -angle,
+// which is the transpose used by the backward pass). Channels past rotary_dim pass through.
+template <class T> void rope_rotate(T* x, int64_t heads, int64_t pos, const RopeTable<T>& rope, bool inverse);
+
+// The fused projection output qkv: [B, T, (H + 2 KV) Dh] holds [q heads | k heads | v heads] per
+// row; attention reads q, k and v from it in place (strided), with no split or transposition copies.
+
+// Rotates the q and k heads of qkv in place by their position (v is untouched).
+template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const RopeTable<T>& rope);
+// The backward of rope_qkv_forward: turns d(rotated qkv) into d(qkv) in place (rotation by -angle).
+template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope);
+
+// How the attention matmuls run. For bf16, `workspace` must hold attention_workspace_bytes(d) bytes.
+struct AttentionMatmul {
+  bool bf16 = false;
+  void* workspace = nullptr;
+};
+size_t attention_workspace_bytes(const AttentionDims& d);
+
+// Causal softmax(q k^T / sqrt(Dh)) v, blocked over query tiles so that key blocks entirely in the
+// future of a tile are never computed.
+// out: [B, T, H Dh] (heads merged, ready for the output projection); probs: [B, H, T, T] saved for
+// backward (row t is valid up to the end of its query tile; later entries are unspecified).
+template <class T>
+void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm = {});
+// dqkv: [B, T, (H + 2 KV) Dh] (+=); dout: [B, T, H Dh]; dprobs: [B, H, T, T] scratch (overwritten).
+template <class T>
+void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const T* qkv, const AttentionDims& d,
+                        const AttentionMatmul& mm = {});
+
+// One decoding step with a KV cache: the query of position pos attends to cached positions [0, pos]
+// with a single-pass online softmax. q: [H, Dh] (already rotated); k_cache, v_cache: [KV, max_T, Dh];
+// out: [H Dh].
+template <class T>
+void attention_decode(T* out, const T* q, const T* k_cache, const T* v_cache, int64_t H, int64_t KV, int64_t Dh,
+                      int64_t max_T, int64_t pos);
+
+}  // namespace rotor::kernels

@@ -1,0 +1,27 @@
+#pragma once
+// LayerNorm and RMSNorm over the last dimension, forward and backward over raw buffers.
+// Instantiated for float and double (double is used by the gradient checks).
+// Convention for every backward kernel in rotor/kernels: gradients are ADDED (+=) into the
+// gradient buffers (inputs and parameters), so callers zero them once and residual paths sum freely.
+#include <cstdint>
+
+namespace rotor::kernels {
+
+// out: [N, C]; mean, rstd: [N] (saved for backward); inp: [N, C]; weight, bias: [C] (bias may be null).
+// out = (inp - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps) with the biased variance.
+template <class T>
+void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
+                       double eps);
+// dinp: [N, C] (+=); dweight, dbias: [C] (+=; dbias may be null); dout, inp: [N, C].
+template <class T>
+void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean,
+                        const T* rstd, int64_t N, int64_t C);
+
+// RMSNorm: out = inp * rstd * weight, rstd = 1 / sqrt(mean(inp^2) + eps). rstd: [N].
+template <class T>
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps);
+template <class T>
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
+                      int64_t C);
+
+}  // namespace rotor::kernels

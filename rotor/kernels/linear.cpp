@@ -1,0 +1,82 @@
+#include "rotor/kernels/linear.h"
+
+#include <cstring>
+
+#include "rotor/kernels/matmul.h"
+#include "rotor/kernels/parallel_rows.h"
+
+namespace rotor::kernels {
+
+template <class T> void add_column_sums(T* sums, const T* x, int64_t N, int64_t C) {
+  rows_with_column_sums<T>(N, C, C, sums, [&](int64_t n, T* p) {
+    const T* row = x + n * C;
+#pragma omp simd
+    for (int64_t j = 0; j < C; ++j) p[j] += row[j];
+  });
+}
+
+namespace {
+
+template <class T> void fill_rows_with_bias(T* out, const T* bias, int64_t N, int64_t OUT) {
+  parallel_rows(N, OUT, [&](int64_t n) { std::memcpy(out + n * OUT, bias, sizeof(T) * OUT); });
+}
+
+}  // namespace
+
+template <>
+void linear_forward<float>(float* out, const float* inp, const float* weight, const float* bias, int64_t N, int64_t IN,
+                           int64_t OUT) {
+  if (bias) fill_rows_with_bias(out, bias, N, OUT);
+  gemm_f32(false, true, N, OUT, IN, inp, weight, out, bias != nullptr);
+}
+
+template <>
+void linear_backward<float>(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                            const float* weight, int64_t N, int64_t IN, int64_t OUT) {
+  if (dinp) gemm_f32(false, false, N, IN, OUT, dout, weight, dinp, true);
+  gemm_f32(true, false, OUT, IN, N, dout, inp, dweight, true);
+  if (dbias) add_column_sums(dbias, dout, N, OUT);
+}
+
+template <>
+void linear_forward<double>(double* out, const double* inp, const double* weight, const double* bias, int64_t N,
+                            int64_t IN, int64_t OUT) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < OUT; ++o) {
+      double s = bias ? bias[o] : 0.0;
+      for (int64_t i = 0; i < IN; ++i) s += inp[n * IN + i] * weight[o * IN + i];
+      out[n * OUT + o] = s;
+    }
+}
+
+template <>
+void linear_backward<double>(double* dinp, double* dweight, double* dbias, const double* dout, const double* inp,
+                             const double* weight, int64_t N, int64_t IN, int64_t OUT) {
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < OUT; ++o) {
+      const double g = dout[n * OUT + o];
+      if (dbias) dbias[o] += g;
+      for (int64_t i = 0; i < IN; ++i) {
+        if (dinp) dinp[n * IN + i] += g * weight[o * IN + i];
+        dweight[o * IN + i] += g * inp[n * IN + i];
+      }
+    }
+}
+
+void linear_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
+                         int64_t OUT) {
+  if (bias) fill_rows_with_bias(out, bias, N, OUT);
+  gemm_bf16(false, true, N, OUT, IN, inp, weight, out, bias != nullptr);
+}
+
+void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout_f32, const bf16* dout_bf16,
+                          const bf16* inp, const bf16* weight, int64_t N, int64_t IN, int64_t OUT) {
+  if (dinp) gemm_bf16(false, false, N, IN, OUT, dout_bf16, weight, dinp, true);
+  gemm_bf16(true, false, OUT, IN, N, dout_bf16, inp, dweight, true);
+  if (dbias) add_column_sums(dbias, dout_f32, N, OUT);
+}
+
+template void add_column_sums<float>(float*, const float*, int64_t, int64_t);
+template void add_column_sums<double>(double*, const double*, int64_t, int64_t);
+
+}  // namespace rotor::kernels

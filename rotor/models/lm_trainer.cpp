@@ -1,0 +1,280 @@
+#include "rotor/models/lm_trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "rotor/core/error.h"
+#include "rotor/io/atomic_file.h"
+#include "rotor/io/safetensors.h"
+#include "rotor/optim/adam.h"
+#include "rotor/optim/clip.h"
+#include "rotor/optim/schedule.h"
+
+namespace rotor::models {
+
+namespace fs = std::filesystem;
+
+nlohmann::json train_options_to_json(const TrainOptions& o) {
+  return {{"batch", o.batch},   {"steps", o.steps},         {"warmup", o.warmup},       {"eval_every", o.eval_every},
+          {"eval_batches", o.eval_batches}, {"lr", o.lr},    {"lr_min", o.lr_min},       {"weight_decay", o.weight_decay},
+          {"beta1", o.beta1},   {"beta2", o.beta2},         {"eps", o.eps},             {"clip", o.clip},
+          {"seed", o.seed},     {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"}};
+}
+
+TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& where) {
+  ROTOR_CHECK(j.is_object(), where, ": training options must be a JSON object");
+  TrainOptions o;
+  static const std::set<std::string> known = {"batch", "steps", "warmup", "eval_every", "eval_batches", "lr", "lr_min",
+                                              "weight_decay", "beta1", "beta2", "eps", "clip", "seed", "dtype"};
+  for (auto it = j.begin(); it != j.end(); ++it)
+    ROTOR_CHECK(known.count(it.key()), where, ": unknown training option '", it.key(), "'");
+  try {
+    o.batch = j.value("batch", o.batch);
+    o.steps = j.value("steps", o.steps);
+    o.warmup = j.value("warmup", o.warmup);
+    o.eval_every = j.value("eval_every", o.eval_every);
+    o.eval_batches = j.value("eval_batches", o.eval_batches);
+    o.lr = j.value("lr", o.lr);
+    o.lr_min = j.value("lr_min", o.lr_min);
+    o.weight_decay = j.value("weight_decay", o.weight_decay);
+    o.beta1 = j.value("beta1", o.beta1);
+    o.beta2 = j.value("beta2", o.beta2);
+    o.eps = j.value("eps", o.eps);
+    o.clip = j.value("clip", o.clip);
+    o.seed = j.value("seed", o.seed);
+    o.precision = precision_from_name(j.value("dtype", std::string("f32")));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(where, ": bad training option: ", e.what()));
+  }
+  return o;
+}
+
+LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOptions& opt)
+    : model_(model), corpus_(corpus), opt_(opt), rng_(opt.seed) {
+  ROTOR_CHECK(opt.batch >= 1, "--batch must be >= 1, got ", opt.batch);
+  ROTOR_CHECK(opt.steps >= 1, "--steps must be >= 1, got ", opt.steps);
+  ROTOR_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "--lr must be a positive number, got ", opt.lr);
+  corpus.check_context(model.config().ctx);
+  Rng init(opt.seed ^ 0x5eed1417ULL);
+  model_.init_parameters(init);
+  model_.set_precision(opt.precision);
+  m_.assign(model_.num_parameters(), 0.0f);
+  v_.assign(model_.num_parameters(), 0.0f);
+  const int64_t T = model.config().ctx;
+  x_.resize(opt.batch * T);
+  y_.resize(opt.batch * T);
+}
+
+double LmTrainer::train_step() {
+  const int64_t T = model_.config().ctx, B = opt_.batch;
+  sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
+  const auto t0 = std::chrono::steady_clock::now();
+  model_.zero_grad();
+  const double loss = model_.forward_backward(x_.data(), y_.data(), B, T);
+  ROTOR_CHECK(std::isfinite(loss), "training: loss is ", loss, " at step ", step_ + 1,
+              " (the run diverged; try a lower --lr)");
+  const int64_t n = model_.num_parameters();
+  const double norm = opt_.clip > 0 ? optim::clip_global_norm(model_.grads(), n, opt_.clip)
+                                    : optim::global_norm(model_.grads(), n);
+  ROTOR_CHECK(std::isfinite(norm), "training: gradient norm is ", norm, " at step ", step_ + 1);
+  const optim::WarmupCosine schedule{opt_.lr, opt_.lr_min, opt_.warmup, opt_.steps};
+  const double lr = schedule.at(step_);
+  optim::AdamOptions adam{opt_.beta1, opt_.beta2, opt_.eps, 0.0, true};
+  for (const ParameterInfo& p : model_.parameters()) {
+    adam.weight_decay = p.decay ? opt_.weight_decay : 0.0;
+    optim::adam_step(model_.params() + p.offset, model_.grads() + p.offset, m_.data() + p.offset,
+                     v_.data() + p.offset, p.numel, lr, step_ + 1, adam);
+  }
+  last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++step_;
+  metrics_.push_back({step_, loss, std::nan(""), lr, norm});
+  return loss;
+}
+
+double LmTrainer::validation_loss() {
+  const int64_t T = model_.config().ctx, B = opt_.batch;
+  Rng val_rng(0x7a11da7eULL);
+  double total = 0;
+  for (int64_t i = 0; i < opt_.eval_batches; ++i) {
+    sample_windows(corpus_.val, val_rng, B, T, x_.data(), y_.data());
+    total += model_.forward(x_.data(), y_.data(), B, T);
+  }
+  return total / double(opt_.eval_batches);
+}
+
+void LmTrainer::record_validation(double val_loss) {
+  if (!metrics_.empty()) metrics_.back().val_loss = val_loss;
+}
+
+// ------------------------------------------------------------------------------------ files
+
+namespace {
+
+std::string hex64(uint64_t v) {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+uint64_t parse_hex64(const std::string& s, const std::string& where) {
+  ROTOR_CHECK(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos, where,
+              ": bad generator state '", s, "'");
+  return std::stoull(s, nullptr, 16);
+}
+
+Tensor flat_tensor(const float* data, const Shape& shape) {
+  Tensor t = Tensor::empty(shape, DType::f32);
+  std::memcpy(t.data<float>(), data, sizeof(float) * shape_numel(shape));
+  return t;
+}
+
+void copy_checked(float* dst, const io::TensorMap& tensors, const std::string& name, const Shape& shape,
+                  const std::string& where) {
+  auto it = tensors.find(name);
+  ROTOR_CHECK(it != tensors.end(), where, ": tensor '", name, "' is missing");
+  const Tensor& t = it->second;
+  ROTOR_CHECK(t.shape() == shape, where, ": tensor '", name, "' has shape ", shape_str(t.shape()), ", expected ",
+              shape_str(shape));
+  ROTOR_CHECK(t.dtype() == DType::f32, where, ": tensor '", name, "' has dtype ", dtype_name(t.dtype()),
+              ", expected f32");
+  const Tensor c = t.contiguous();
+  std::memcpy(dst, c.data<float>(), sizeof(float) * shape_numel(shape));
+}
+
+std::string metrics_csv(const std::vector<MetricRow>& rows) {
+  std::ostringstream out;
+  out << "step,train_loss,val_loss,lr,grad_norm\n";
+  out.precision(9);
+  for (const auto& r : rows) {
+    out << r.step << ',' << r.train_loss << ',';
+    if (std::isfinite(r.val_loss)) out << r.val_loss;
+    out << ',' << r.lr << ',' << r.grad_norm << '\n';
+  }
+  return out.str();
+}
+
+std::vector<MetricRow> parse_metrics_csv(const std::string& text, const std::string& where) {
+  std::vector<MetricRow> rows;
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  ROTOR_CHECK(line == "step,train_loss,val_loss,lr,grad_norm", where, ": unexpected header '", line, "'");
+  int64_t line_no = 1;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, ',')) f.push_back(cell);
+    if (!line.empty() && line.back() == ',') f.push_back("");
+    ROTOR_CHECK(f.size() == 5, where, ":", line_no, ": expected 5 fields, got ", f.size());
+    try {
+      MetricRow r;
+      r.step = std::stoll(f[0]);
+      r.train_loss = std::stod(f[1]);
+      r.val_loss = f[2].empty() ? std::nan("") : std::stod(f[2]);
+      r.lr = std::stod(f[3]);
+      r.grad_norm = std::stod(f[4]);
+      rows.push_back(r);
+    } catch (const std::exception&) {
+      throw Error(cat(where, ":", line_no, ": cannot parse '", line, "'"));
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+void save_model(const Transformer& model, const std::string& dir) {
+  fs::create_directories(dir);
+  io::write_file_atomic(dir + "/config.json", config_to_json(model.config()).dump(2) + "\n");
+  io::TensorMap tensors;
+  for (const auto& p : model.parameters()) tensors[p.name] = flat_tensor(model.params() + p.offset, p.shape);
+  io::save_safetensors(dir + "/model.safetensors", tensors, {{"format", "rotor-transformer"}});
+}
+
+void load_parameters(Transformer& model, const std::string& path) {
+  const io::TensorMap tensors = io::load_safetensors(path);
+  std::set<std::string> expected;
+  for (const auto& p : model.parameters()) {
+    copy_checked(model.params() + p.offset, tensors, p.name, p.shape, path);
+    expected.insert(p.name);
+  }
+  for (const auto& [name, t] : tensors)
+    ROTOR_CHECK(expected.count(name), path, ": unexpected tensor '", name, "' for this model config");
+}
+
+std::unique_ptr<Transformer> load_model(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(io::read_file(config_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(config_path, ": invalid JSON: ", e.what()));
+  }
+  auto model = std::make_unique<Transformer>(config_from_json(j, config_path));
+  load_parameters(*model, dir + "/model.safetensors");
+  return model;
+}
+
+void LmTrainer::save(const std::string& dir) const {
+  save_model(model_, dir);
+  const int64_t n = model_.num_parameters();
+  io::save_safetensors(dir + "/optimizer.safetensors",
+                       {{"adam.m", flat_tensor(m_.data(), {n})}, {"adam.v", flat_tensor(v_.data(), {n})}});
+  const Rng::State st = rng_.state();
+  uint64_t spare_bits;
+  std::memcpy(&spare_bits, &st.spare, 8);
+  nlohmann::json state = {{"step", step_},
+                          {"options", train_options_to_json(opt_)},
+                          {"rng", {hex64(st.s[0]), hex64(st.s[1]), hex64(st.s[2]), hex64(st.s[3])}},
+                          {"rng_spare", st.has_spare ? hex64(spare_bits) : std::string()}};
+  io::write_file_atomic(dir + "/trainer_state.json", state.dump(2) + "\n");
+  io::write_file_atomic(dir + "/metrics.csv", metrics_csv(metrics_));
+}
+
+void LmTrainer::restore(const std::string& dir) {
+  const std::string state_path = dir + "/trainer_state.json";
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(io::read_file(state_path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(state_path, ": invalid JSON: ", e.what()));
+  }
+  ROTOR_CHECK(state.is_object() && state.contains("step") && state["step"].is_number_integer() &&
+                  state.contains("rng") && state["rng"].is_array() && state["rng"].size() == 4,
+              state_path, ": missing or malformed 'step' / 'rng'");
+  load_parameters(model_, dir + "/model.safetensors");
+  const std::string opt_path = dir + "/optimizer.safetensors";
+  const io::TensorMap moments = io::load_safetensors(opt_path);
+  const int64_t n = model_.num_parameters();
+  copy_checked(m_.data(), moments, "adam.m", {n}, opt_path);
+  copy_checked(v_.data(), moments, "adam.v", {n}, opt_path);
+  Rng::State st{};
+  for (int i = 0; i < 4; ++i) {
+    ROTOR_CHECK(state["rng"][i].is_string(), state_path, ": generator state must be strings");
+    st.s[i] = parse_hex64(state["rng"][i].get<std::string>(), state_path);
+  }
+  const std::string spare = state.value("rng_spare", std::string());
+  st.has_spare = !spare.empty();
+  if (st.has_spare) {
+    const uint64_t bits = parse_hex64(spare, state_path);
+    std::memcpy(&st.spare, &bits, 8);
+  }
+  rng_.set_state(st);
+  step_ = state["step"].get<int64_t>();
+  ROTOR_CHECK(step_ >= 0, state_path, ": negative step ", step_);
+  const std::string metrics_path = dir + "/metrics.csv";
+  metrics_.clear();
+  if (fs::exists(metrics_path))
+    for (const MetricRow& r : parse_metrics_csv(io::read_file(metrics_path), metrics_path))
+      if (r.step <= step_) metrics_.push_back(r);
+}
+
+}  // namespace rotor::models

@@ -1,0 +1,87 @@
+#pragma once
+// LmTrainer: trains a Transformer as a language model on a ByteCorpus with AdamW, a warmup + cosine
+// learning-rate schedule and global-norm clipping, and saves/restores everything needed to continue a
+// run exactly (parameters, Adam moments, step, the batch generator's state, the metrics so far).
+//
+// A run directory holds:
+//   config.json            the model architecture (TransformerConfig)
+//   model.safetensors      the parameters, by name (f32)
+//   optimizer.safetensors  the Adam moments "adam.m", "adam.v" ([num_parameters] each)
+//   trainer_state.json     training options, step and generator state
+//   metrics.csv            step,train_loss,val_loss,lr,grad_norm
+// Every file is written atomically (temporary file, then rename).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "rotor/core/rng.h"
+#include "rotor/models/byte_corpus.h"
+#include "rotor/models/transformer.h"
+
+namespace rotor::models {
+
+struct TrainOptions {
+  int64_t batch = 8;
+  int64_t steps = 1000;       // total steps of the run
+  int64_t warmup = 0;         // linear warmup steps
+  int64_t eval_every = 100;   // validation (and checkpoint) interval
+  int64_t eval_batches = 8;
+  double lr = 1e-3;
+  double lr_min = 1e-4;       // cosine floor (set equal to lr for a constant rate)
+  double weight_decay = 0.1;  // decoupled, on matrices and embeddings only
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double clip = 1.0;          // global gradient-norm bound; 0 disables clipping
+  uint64_t seed = 1;
+  Precision precision = Precision::f32;
+};
+nlohmann::json train_options_to_json(const TrainOptions& o);
+TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& where);
+
+struct MetricRow {
+  int64_t step = 0;          // steps completed
+  double train_loss = 0, val_loss = 0, lr = 0, grad_norm = 0;  // val_loss NaN when not evaluated
+};
+
+class LmTrainer {
+ public:
+  // Parameters are initialised from opt.seed; the batch generator is seeded from it as well.
+  LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOptions& opt);
+
+  // One optimizer step on a fresh random batch. Returns the training loss; throws rotor::Error when
+  // the loss is not finite.
+  double train_step();
+  // Mean loss over opt.eval_batches fixed validation windows (the same windows every call).
+  double validation_loss();
+  void record_validation(double val_loss);  // attaches val_loss to the last metrics row
+
+  int64_t step() const { return step_; }
+  double last_compute_seconds() const { return last_seconds_; }  // forward+backward+update of the last step
+  const TrainOptions& options() const { return opt_; }
+  void set_total_steps(int64_t steps) { opt_.steps = steps; }
+  const std::vector<MetricRow>& metrics() const { return metrics_; }
+
+  void save(const std::string& dir) const;
+  // Restores parameters, moments, step, generator and metrics from a run directory written by save().
+  void restore(const std::string& dir);
+
+ private:
+  Transformer& model_;
+  const ByteCorpus& corpus_;
+  TrainOptions opt_;
+  Rng rng_;
+  int64_t step_ = 0;
+  double last_seconds_ = 0;
+  std::vector<float> m_, v_;
+  std::vector<int32_t> x_, y_;
+  std::vector<MetricRow> metrics_;
+};
+
+// Saves config.json and model.safetensors of a model (what `rotor sample` and `rotor logits` read).
+void save_model(const Transformer& model, const std::string& dir);
+// Reads config.json and model.safetensors; every parameter must be present with its shape, no extras.
+std::unique_ptr<Transformer> load_model(const std::string& dir);
+void load_parameters(Transformer& model, const std::string& safetensors_path);
+
+}  // namespace rotor::models

@@ -1,0 +1,399 @@
+#include "rotor/models/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "rotor/core/error.h"
+#include "rotor/core/threads.h"
+#include "rotor/kernels/activations.h"
+#include "rotor/kernels/bf16_convert.h"
+#include "rotor/kernels/cross_entropy.h"
+#include "rotor/kernels/embedding.h"
+#include "rotor/kernels/layernorm.h"
+#include "rotor/kernels/linear.h"
+#include "rotor/kernels/position_encoding.h"
+
+namespace rotor::models {
+
+using namespace rotor::kernels;
+
+Precision precision_from_name(const std::string& s) {
+  if (s == "f32") return Precision::f32;
+  if (s == "bf16") return Precision::bf16;
+  throw Error(cat("unknown dtype '", s, "' (expected f32 or bf16)"));
+}
+
+// Every activation of one (B, T) shape, carved from one allocation. Per layer l:
+struct Transformer::Activations {
+  int64_t B = 0, T = 0;
+  std::vector<float> arena;
+  std::vector<bf16> arena16;
+  std::vector<float*> res;          // [L+1] x [B, T, C] residual stream entering each block (res[L] leaves the last)
+  std::vector<float*> res_mid;      // [L] x [B, T, C] after the attention half
+  std::vector<float*> norm1, norm2; // [L] x [B, T, C]
+  std::vector<float*> mean1, rstd1, mean2, rstd2;  // [L] x [B, T]
+  std::vector<float*> qkv;          // [L] x [B, T, (H + 2KV) Dh]
+  std::vector<float*> probs;        // [L] x [B, H, T, T]
+  std::vector<float*> atty;         // [L] x [B, T, H Dh]
+  std::vector<float*> up;           // [L] x [B, T, F] (F = hidden, or 2 hidden when gated)
+  std::vector<float*> act;          // [L] x [B, T, hidden]
+  float *normf, *meanf, *rstdf, *logits;  // [B, T, C], [B, T], [B, T], [B, T, V]
+  // scratch shared by all layers
+  float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
+  // bf16 copies of the matmul inputs (bf16 precision only)
+  std::vector<bf16*> norm1_16, atty_16, norm2_16, act_16;
+  bf16 *normf_16, *dout_16;
+  void* attn_workspace = nullptr;
+};
+
+Transformer::Transformer(const TransformerConfig& config) : config_(config) {
+  config_.validate();
+  const TransformerConfig& c = config_;
+  const int64_t C = c.dim, Dh = c.head_dim(), W = (c.heads + 2 * c.kv_heads) * Dh, Hd = c.hidden();
+  const int64_t F = c.gated() ? 2 * Hd : Hd;
+  int64_t offset = 0;
+  auto add = [&](const std::string& name, Shape shape, bool decay) {
+    ParameterInfo p{name, shape, offset, shape_numel(shape), decay};
+    offset += p.numel;
+    infos_.push_back(p);
+  };
+  const bool ln = c.norm == NormKind::layernorm;
+  add("wte", {c.vocab, C}, true);
+  if (c.pos == PositionKind::learned) add("wpe", {c.ctx, C}, true);
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    add(p + "norm1.weight", {C}, false);
+    if (ln) add(p + "norm1.bias", {C}, false);
+    add(p + "attn.qkv.weight", {W, C}, true);
+    if (c.bias) add(p + "attn.qkv.bias", {W}, false);
+    add(p + "attn.out.weight", {C, c.heads * Dh}, true);
+    if (c.bias) add(p + "attn.out.bias", {C}, false);
+    add(p + "norm2.weight", {C}, false);
+    if (ln) add(p + "norm2.bias", {C}, false);
+    add(p + "mlp.up.weight", {F, C}, true);
+    if (c.bias) add(p + "mlp.up.bias", {F}, false);
+    add(p + "mlp.down.weight", {C, Hd}, true);
+    if (c.bias) add(p + "mlp.down.bias", {C}, false);
+  }
+  add("norm_f.weight", {C}, false);
+  if (ln) add("norm_f.bias", {C}, false);
+  if (!c.tied_head) add("head.weight", {c.vocab, C}, true);
+  params_.assign(offset, 0.0f);
+  grads_.assign(offset, 0.0f);
+  if (c.pos == PositionKind::rope) rope_ = make_rope_table<float>(c.rope_spec(), c.ctx);
+  if (c.pos == PositionKind::sinusoidal) {
+    sinusoid_.resize(c.ctx * C);
+    sinusoidal_table<float>(sinusoid_.data(), c.ctx, C);
+  }
+}
+
+Transformer::~Transformer() = default;
+
+const ParameterInfo& Transformer::parameter(const std::string& name) const {
+  for (const auto& p : infos_)
+    if (p.name == name) return p;
+  throw Error(cat("transformer: no parameter named '", name, "'"));
+}
+
+const float* Transformer::param(const std::string& name) const { return params_.data() + parameter(name).offset; }
+
+Transformer::LayerParams Transformer::layer(int64_t l) const {
+  const std::string p = "layers." + std::to_string(l) + ".";
+  auto off = [&](const std::string& n) -> int64_t {
+    for (const auto& i : infos_)
+      if (i.name == p + n) return i.offset;
+    return -1;
+  };
+  return {off("norm1.weight"), off("norm1.bias"), off("attn.qkv.weight"), off("attn.qkv.bias"),
+          off("attn.out.weight"), off("attn.out.bias"), off("norm2.weight"), off("norm2.bias"),
+          off("mlp.up.weight"), off("mlp.up.bias"), off("mlp.down.weight"), off("mlp.down.bias")};
+}
+
+void Transformer::init_parameters(Rng& rng) {
+  const double std_out = 0.02 / std::sqrt(2.0 * double(config_.layers));
+  for (const auto& p : infos_) {
+    float* w = params_.data() + p.offset;
+    const bool is_norm = p.name.find("norm") != std::string::npos;
+    const bool is_bias = p.name.size() > 5 && p.name.compare(p.name.size() - 5, 5, ".bias") == 0;
+    if (is_norm && !is_bias) {
+      for (int64_t i = 0; i < p.numel; ++i) w[i] = 1.0f;
+    } else if (is_bias) {
+      for (int64_t i = 0; i < p.numel; ++i) w[i] = 0.0f;
+    } else {
+      const bool residual_out =
+          p.name.find("attn.out.weight") != std::string::npos || p.name.find("mlp.down.weight") != std::string::npos;
+      const double sd = residual_out ? std_out : 0.02;
+      for (int64_t i = 0; i < p.numel; ++i) w[i] = float(rng.normal() * sd);
+    }
+  }
+}
+
+void Transformer::zero_grad() { std::memset(grads_.data(), 0, sizeof(float) * grads_.size()); }
+
+void Transformer::reserve(int64_t B, int64_t T) {
+  ROTOR_CHECK(B >= 1 && T >= 1, "transformer: batch ", B, " and length ", T, " must be >= 1");
+  ROTOR_CHECK(T <= config_.ctx, "transformer: sequence length ", T, " exceeds the context of ", config_.ctx);
+  if (acts_ && acts_->B >= B && acts_->T >= T) return;
+  const TransformerConfig& c = config_;
+  const int64_t L = c.layers, C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab;
+  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd, BT = B * T;
+  auto a = std::make_unique<Activations>();
+  a->B = B;
+  a->T = T;
+  // first pass counts, second pass assigns
+  for (int pass = 0; pass < 2; ++pass) {
+    int64_t used = 0, used16 = 0;
+    auto take = [&](int64_t n) -> float* {
+      float* p = pass ? a->arena.data() + used : nullptr;
+      used += (n + 15) / 16 * 16;
+      return p;
+    };
+    auto take16 = [&](int64_t n) -> bf16* {
+      bf16* p = pass ? a->arena16.data() + used16 : nullptr;
+      used16 += (n + 31) / 32 * 32;
+      return p;
+    };
+    auto per_layer = [&](std::vector<float*>& v, int64_t n, int64_t count) {
+      v.resize(count);
+      for (auto& p : v) p = take(n);
+    };
+    per_layer(a->res, BT * C, L + 1);
+    per_layer(a->res_mid, BT * C, L);
+    per_layer(a->norm1, BT * C, L);
+    per_layer(a->norm2, BT * C, L);
+    per_layer(a->mean1, BT, L);
+    per_layer(a->rstd1, BT, L);
+    per_layer(a->mean2, BT, L);
+    per_layer(a->rstd2, BT, L);
+    per_layer(a->qkv, BT * W, L);
+    per_layer(a->probs, B * H * T * T, L);
+    per_layer(a->atty, BT * H * Dh, L);
+    per_layer(a->up, BT * F, L);
+    per_layer(a->act, BT * Hd, L);
+    a->normf = take(BT * C);
+    a->meanf = take(BT);
+    a->rstdf = take(BT);
+    a->logits = take(BT * V);
+    a->tmp = take(BT * C);
+    a->d_res = take(BT * C);
+    a->d_norm = take(BT * C);
+    a->d_atty = take(BT * H * Dh);
+    a->d_up = take(BT * F);
+    a->d_act = take(BT * Hd);
+    a->d_probs = take(B * H * T * T);
+    a->d_qkv = take(BT * W);
+    if (precision_ == Precision::bf16 || pass == 0) {
+      auto per_layer16 = [&](std::vector<bf16*>& v, int64_t n) {
+        v.resize(L);
+        for (auto& p : v) p = take16(n);
+      };
+      per_layer16(a->norm1_16, BT * C);
+      per_layer16(a->atty_16, BT * H * Dh);
+      per_layer16(a->norm2_16, BT * C);
+      per_layer16(a->act_16, BT * Hd);
+      a->normf_16 = take16(BT * C);
+      a->dout_16 = take16(BT * std::max<int64_t>({W, F, V, C, Hd}));
+      bf16* ws = take16(int64_t(attention_workspace_bytes({B, T, H, KV, Dh})) / 2 + 32);
+      a->attn_workspace = ws;
+    }
+    if (pass == 0) {
+      a->arena.assign(used, 0.0f);
+      a->arena16.assign(precision_ == Precision::bf16 ? used16 : 0, bf16{});
+    }
+  }
+  acts_ = std::move(a);
+}
+
+// ------------------------------------------------------------------------------------ layer helpers
+
+void Transformer::norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w,
+                               const float* b, int64_t N) const {
+  if (config_.norm == NormKind::layernorm)
+    layernorm_forward<float>(out, mean, rstd, inp, w, b, N, config_.dim, config_.norm_eps);
+  else
+    rmsnorm_forward<float>(out, rstd, inp, w, N, config_.dim, config_.norm_eps);
+}
+
+void Transformer::norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
+                                const float* w, const float* mean, const float* rstd, int64_t N) const {
+  if (config_.norm == NormKind::layernorm)
+    layernorm_backward<float>(dinp, dw, db, dout, inp, w, mean, rstd, N, config_.dim);
+  else
+    rmsnorm_backward<float>(dinp, dw, dout, inp, w, rstd, N, config_.dim);
+}
+
+void Transformer::matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b,
+                                 int64_t N, int64_t IN, int64_t OUT) {
+  if (precision_ == Precision::bf16) {
+    float_to_bf16_buffer(const_cast<bf16*>(inp16), inp, N * IN);
+    linear_forward_bf16(out, inp16, params16_.data() + (w - params_.data()), b, N, IN, OUT);
+  } else {
+    linear_forward<float>(out, inp, w, b, N, IN, OUT);
+  }
+}
+
+void Transformer::matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
+                                  const bf16* inp16, const float* w, int64_t N, int64_t IN, int64_t OUT) {
+  if (precision_ == Precision::bf16) {
+    float_to_bf16_buffer(acts_->dout_16, dout, N * OUT);
+    linear_backward_bf16(dinp, dw, db, dout, acts_->dout_16, inp16, params16_.data() + (w - params_.data()), N, IN,
+                         OUT);
+  } else {
+    linear_backward<float>(dinp, dw, db, dout, inp, w, N, IN, OUT);
+  }
+}
+
+// ------------------------------------------------------------------------------------ forward
+
+void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
+  reserve(B, T);
+  if (precision_ == Precision::bf16 && acts_->arena16.empty()) {
+    acts_.reset();
+    reserve(B, T);
+  }
+  Activations& a = *acts_;
+  const TransformerConfig& c = config_;
+  const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab, BT = B * T;
+  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
+  const AttentionDims dims{B, T, H, KV, Dh};
+  const bool bf = precision_ == Precision::bf16;
+  if (bf) {
+    params16_.resize(params_.size());
+    float_to_bf16_buffer(params16_.data(), params_.data(), int64_t(params_.size()));
+  }
+  const AttentionMatmul amm{bf, a.attn_workspace};
+  const float* P = params_.data();
+  auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
+
+  embedding_forward<float>(a.res[0], ids, P + parameter("wte").offset, BT, C, V);
+  if (c.pos == PositionKind::learned) add_position_forward<float>(a.res[0], param("wpe"), B, T, C);
+  if (c.pos == PositionKind::sinusoidal) add_position_forward<float>(a.res[0], sinusoid_.data(), B, T, C);
+  const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
+  const Activation act = c.mlp == MlpKind::gelu || c.mlp == MlpKind::geglu ? Activation::gelu_erf
+                         : c.mlp == MlpKind::gelu_tanh                     ? Activation::gelu_tanh
+                                                                           : Activation::silu;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const LayerParams lp = layer(l);
+    norm_forward(a.norm1[l], a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w, opt(lp.norm1_b), BT);
+    matmul_forward(a.qkv[l], a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
+    if (rope) rope_qkv_forward<float>(a.qkv[l], dims, *rope);
+    attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm);
+    matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
+    {
+      float* r = a.res_mid[l];
+      const float* x = a.res[l];
+      const float* t = a.tmp;
+#pragma omp parallel for simd if (BT * C >= kParallelThreshold)
+      for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
+    }
+    norm_forward(a.norm2[l], a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w, opt(lp.norm2_b), BT);
+    matmul_forward(a.up[l], a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT, C, F);
+    if (c.gated())
+      gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
+    else
+      activation_forward<float>(act, a.act[l], a.up[l], BT * Hd);
+    matmul_forward(a.tmp, a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT, Hd, C);
+    {
+      float* r = a.res[l + 1];
+      const float* x = a.res_mid[l];
+      const float* t = a.tmp;
+#pragma omp parallel for simd if (BT * C >= kParallelThreshold)
+      for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
+    }
+  }
+  const bool ln = c.norm == NormKind::layernorm;
+  norm_forward(a.normf, a.meanf, a.rstdf, a.res[c.layers], param("norm_f.weight"), ln ? param("norm_f.bias") : nullptr,
+               BT);
+  const float* head = c.tied_head ? param("wte") : param("head.weight");
+  matmul_forward(a.logits, a.normf, bf ? a.normf_16 : nullptr, head, nullptr, BT, C, V);
+}
+
+double Transformer::forward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T) {
+  forward_impl(ids, B, T);
+  if (!targets) return std::numeric_limits<double>::quiet_NaN();
+  return cross_entropy_forward<float>(nullptr, acts_->logits, targets, B * T, config_.vocab);
+}
+
+const float* Transformer::logits() const {
+  ROTOR_CHECK(acts_ != nullptr, "transformer: logits() before forward()");
+  return acts_->logits;
+}
+
+// ------------------------------------------------------------------------------------ backward
+
+double Transformer::forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T) {
+  ROTOR_CHECK(targets != nullptr, "transformer: forward_backward needs targets");
+  forward_impl(ids, B, T);
+  // logits become d loss / d logits, in place
+  const double loss =
+      cross_entropy_forward_backward<float>(acts_->logits, acts_->logits, targets, B * T, config_.vocab);
+  backward_impl(ids, B, T);
+  return loss;
+}
+
+void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
+  Activations& a = *acts_;
+  const TransformerConfig& c = config_;
+  const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab, BT = B * T;
+  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
+  const AttentionDims dims{B, T, H, KV, Dh};
+  const bool bf = precision_ == Precision::bf16;
+  const AttentionMatmul amm{bf, a.attn_workspace};
+  const float* P = params_.data();
+  float* G = grads_.data();
+  auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
+  auto gopt = [&](int64_t off) -> float* { return off < 0 ? nullptr : G + off; };
+  auto zero = [](float* p, int64_t n) { std::memset(p, 0, sizeof(float) * n); };
+  const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
+  const Activation act = c.mlp == MlpKind::gelu || c.mlp == MlpKind::geglu ? Activation::gelu_erf
+                         : c.mlp == MlpKind::gelu_tanh                     ? Activation::gelu_tanh
+                                                                           : Activation::silu;
+  const bool ln = c.norm == NormKind::layernorm;
+
+  // head and final norm
+  const ParameterInfo& head = parameter(c.tied_head ? "wte" : "head.weight");
+  zero(a.d_norm, BT * C);
+  matmul_backward(a.d_norm, G + head.offset, nullptr, a.logits, a.normf, bf ? a.normf_16 : nullptr, P + head.offset,
+                  BT, C, V);
+  zero(a.d_res, BT * C);
+  const ParameterInfo& nfw = parameter("norm_f.weight");
+  norm_backward(a.d_res, G + nfw.offset, ln ? G + parameter("norm_f.bias").offset : nullptr, a.d_norm,
+                a.res[c.layers], P + nfw.offset, a.meanf, a.rstdf, BT);
+
+  for (int64_t l = c.layers - 1; l >= 0; --l) {
+    const LayerParams lp = layer(l);
+    // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
+    zero(a.d_act, BT * Hd);
+    matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
+                    P + lp.down_w, BT, Hd, C);
+    zero(a.d_up, BT * F);
+    if (c.gated())
+      gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
+    else
+      activation_backward<float>(act, a.d_up, a.d_act, a.up[l], BT * Hd);
+    zero(a.d_norm, BT * C);
+    matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
+                    P + lp.up_w, BT, C, F);
+    norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
+                  a.rstd2[l], BT);
+    // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
+    zero(a.d_atty, BT * H * Dh);
+    matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
+                    P + lp.out_w, BT, H * Dh, C);
+    zero(a.d_qkv, BT * W);
+    attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
+    if (rope) rope_qkv_backward<float>(a.d_qkv, dims, *rope);
+    zero(a.d_norm, BT * C);
+    matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
+                    P + lp.qkv_w, BT, C, W);
+    norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],
+                  a.rstd1[l], BT);
+    (void)opt;
+  }
+  embedding_backward<float>(G + parameter("wte").offset, a.d_res, ids, BT, C);
+  if (c.pos == PositionKind::learned) add_position_backward<float>(G + parameter("wpe").offset, a.d_res, B, T, C);
+}
+
+}  // namespace rotor::models

@@ -1,0 +1,116 @@
+#pragma once
+// Transformer: rotor's decoder-only language model, llm.c style. All parameters live in one
+// contiguous f32 buffer (gradients in a second one of the same layout, so optimizers and clipping
+// run over flat arrays); all activations of a (batch, length) shape live in one arena allocated once
+// by reserve(). Each layer calls the *_forward / *_backward kernels of rotor/kernels.
+//
+// Per block:  x += out_proj(attention(rope(qkv_proj(norm1(x)))));  x += down_proj(act(up_proj(norm2(x))))
+// then logits = head(norm_f(x)).
+//
+// Precision::bf16 keeps f32 master weights and f32 activations; the matmuls read bf16 copies of
+// weights and activations (AVX512-BF16) and accumulate in f32.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rotor/core/dtype.h"
+#include "rotor/core/rng.h"
+#include "rotor/core/tensor.h"
+#include "rotor/kernels/attention.h"
+#include "rotor/models/transformer_config.h"
+
+namespace rotor::models {
+
+enum class Precision { f32, bf16 };
+Precision precision_from_name(const std::string& s);  // "f32" or "bf16"
+
+// One named parameter tensor inside the flat buffer.
+struct ParameterInfo {
+  std::string name;     // e.g. "layers.0.attn.qkv.weight"
+  Shape shape;
+  int64_t offset = 0;   // in floats, into params()/grads()
+  int64_t numel = 0;
+  bool decay = false;   // matrices and embeddings get weight decay; biases and norm weights do not
+};
+
+class Transformer {
+ public:
+  explicit Transformer(const TransformerConfig& config);
+  ~Transformer();
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
+
+  const TransformerConfig& config() const { return config_; }
+  const std::vector<ParameterInfo>& parameters() const { return infos_; }
+  const ParameterInfo& parameter(const std::string& name) const;  // throws for an unknown name
+  int64_t num_parameters() const { return static_cast<int64_t>(params_.size()); }
+  float* params() { return params_.data(); }
+  const float* params() const { return params_.data(); }
+  float* grads() { return grads_.data(); }
+  const float* grads() const { return grads_.data(); }
+
+  // GPT-2 style: N(0, 0.02) matrices and embeddings, residual output projections N(0, 0.02/sqrt(2L)),
+  // zero biases, unit norm weights.
+  void init_parameters(Rng& rng);
+  void zero_grad();
+
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
+
+  // Allocate the activation arena for batches of up to B sequences of up to T tokens (T <= ctx).
+  void reserve(int64_t B, int64_t T);
+
+  // ids, targets: [B, T] token ids. Computes logits [B, T, vocab] (see logits()) and, when targets is
+  // not null, returns the mean cross-entropy (NaN otherwise).
+  double forward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T);
+  // Forward, loss and the full backward pass; ADDS the gradients into grads(). Returns the mean loss.
+  double forward_backward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T);
+  // [B, T, vocab] logits of the last forward() (forward_backward overwrites them with their gradient).
+  const float* logits() const;
+
+  // KV-cache generation: feed one token at a time (positions 0, 1, ...), get the next-token logits.
+  class Decoder {
+   public:
+    explicit Decoder(const Transformer& model);
+    const float* step(int32_t token);  // [vocab] logits for the position after `token`
+    int64_t position() const { return pos_; }
+    void reset() { pos_ = 0; }
+
+   private:
+    const Transformer& m_;
+    int64_t pos_ = 0;
+    std::vector<float> k_cache_, v_cache_;  // [L, KV, ctx, Dh]
+    std::vector<float> x_, h_, qkv_, q_, att_, tmp_, fc_, act_, logits_, mean_, rstd_;
+  };
+
+ private:
+  // Offsets (in floats) of one block's parameters inside params()/grads(); -1 when absent.
+  struct LayerParams {
+    int64_t norm1_w, norm1_b, qkv_w, qkv_b, out_w, out_b, norm2_w, norm2_b, up_w, up_b, down_w, down_b;
+  };
+  struct Activations;
+  LayerParams layer(int64_t l) const;
+  const float* param(const std::string& name) const;
+  void forward_impl(const int32_t* ids, int64_t B, int64_t T);
+  void backward_impl(const int32_t* ids, int64_t B, int64_t T);
+  void norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* w, const float* b,
+                    int64_t N) const;
+  void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
+                     const float* mean, const float* rstd, int64_t N) const;
+  void matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b, int64_t N,
+                      int64_t IN, int64_t OUT);
+  void matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const bf16* inp16,
+                       const float* w, int64_t N, int64_t IN, int64_t OUT);
+
+  TransformerConfig config_;
+  Precision precision_ = Precision::f32;
+  std::vector<ParameterInfo> infos_;
+  std::vector<float> params_, grads_;
+  std::vector<bf16> params16_;  // bf16 copy of params_, refreshed at each forward in bf16 mode
+  kernels::RopeTable<float> rope_;
+  std::vector<float> sinusoid_;  // [ctx, dim] when pos == sinusoidal
+  std::unique_ptr<Activations> acts_;
+};
+
+}  // namespace rotor::models

@@ -1,0 +1,198 @@
+#include "rotor/kernels/attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "rotor/core/error.h"
+#include "tests/kernels/finite_difference.h"
+
+namespace rotor {
+namespace {
+
+using kernels::AttentionDims;
+using kernels::RopeLayout;
+using kernels::RopeSpec;
+
+struct Case {
+  AttentionDims d;
+  bool rope;
+  RopeLayout layout;
+  double fraction;
+};
+
+// Straightforward reference: rotate q and k with cos/sin computed here, then per head scores, causal
+// mask, softmax, weighted sum of v. qkv: [B, T, (H + 2KV) Dh] -> out [B, T, H Dh].
+std::vector<double> reference_attention(const std::vector<double>& qkv_in, const Case& c) {
+  const AttentionDims& d = c.d;
+  const int64_t W = d.qkv_width(), Dh = d.Dh;
+  std::vector<double> qkv = qkv_in;
+  if (c.rope) {
+    const int64_t rot = int64_t(std::floor(Dh * c.fraction)) / 2 * 2, half = rot / 2;
+    for (int64_t b = 0; b < d.B; ++b)
+      for (int64_t t = 0; t < d.T; ++t)
+        for (int64_t h = 0; h < d.H + d.KV; ++h) {
+          double* x = &qkv[(b * d.T + t) * W + h * Dh];
+          for (int64_t i = 0; i < half; ++i) {
+            const double angle = t * std::pow(10000.0, -2.0 * i / rot);
+            const int64_t i1 = c.layout == RopeLayout::half_split ? i : 2 * i;
+            const int64_t i2 = c.layout == RopeLayout::half_split ? i + half : 2 * i + 1;
+            const double x1 = x[i1], x2 = x[i2];
+            x[i1] = x1 * std::cos(angle) - x2 * std::sin(angle);
+            x[i2] = x1 * std::sin(angle) + x2 * std::cos(angle);
+          }
+        }
+  }
+  std::vector<double> out(d.B * d.T * d.H * Dh, 0.0);
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t h = 0; h < d.H; ++h) {
+      const int64_t kv = h / d.group();
+      for (int64_t t = 0; t < d.T; ++t) {
+        std::vector<double> s(t + 1);
+        double mx = -1e300, sum = 0;
+        for (int64_t j = 0; j <= t; ++j) {
+          double dotp = 0;
+          for (int64_t i = 0; i < Dh; ++i)
+            dotp += qkv[(b * d.T + t) * W + h * Dh + i] * qkv[(b * d.T + j) * W + (d.H + kv) * Dh + i];
+          s[j] = dotp / std::sqrt(double(Dh));
+          mx = std::max(mx, s[j]);
+        }
+        for (auto& v : s) sum += (v = std::exp(v - mx));
+        for (int64_t j = 0; j <= t; ++j)
+          for (int64_t i = 0; i < Dh; ++i)
+            out[(b * d.T + t) * d.H * Dh + h * Dh + i] +=
+                s[j] / sum * qkv[(b * d.T + j) * W + (d.H + d.KV + kv) * Dh + i];
+      }
+    }
+  return out;
+}
+
+template <class T> kernels::RopeTable<T> table_for(const Case& c) {
+  RopeSpec spec;
+  spec.head_dim = c.d.Dh;
+  spec.layout = c.layout;
+  spec.partial_rotary_factor = c.fraction;
+  return kernels::make_rope_table<T>(spec, c.d.T);
+}
+
+template <class T>
+std::vector<T> run_forward(const std::vector<T>& qkv_in, const Case& c, std::vector<T>* probs_out = nullptr,
+                           std::vector<T>* rotated = nullptr, const kernels::AttentionMatmul& mm = {}) {
+  const AttentionDims& d = c.d;
+  std::vector<T> qkv = qkv_in, out(d.B * d.T * d.H * d.Dh), probs(d.B * d.H * d.T * d.T);
+  const auto rope = table_for<T>(c);
+  if (c.rope) kernels::rope_qkv_forward<T>(qkv.data(), d, rope);
+  kernels::attention_forward<T>(out.data(), probs.data(), qkv.data(), d, mm);
+  if (probs_out) *probs_out = probs;
+  if (rotated) *rotated = qkv;
+  return out;
+}
+
+const Case kCases[] = {
+    {{2, 5, 4, 2, 4}, true, RopeLayout::half_split, 1.0},     // GQA, full rotary
+    {{1, 6, 2, 1, 6}, true, RopeLayout::interleaved, 2.0 / 3},  // multi-query, partial rotary
+    {{1, 4, 3, 3, 2}, false, RopeLayout::half_split, 1.0},    // plain multi-head, no rope
+    {{1, 70, 2, 1, 4}, true, RopeLayout::half_split, 1.0},    // longer than one query tile (64)
+};
+
+TEST(AttentionKernel, ForwardMatchesReference) {
+  for (const Case& c : kCases) {
+    Rng rng(c.d.T * 7 + c.d.H);
+    auto qkv = testing::random_vector(rng, c.d.B * c.d.T * c.d.qkv_width());
+    const auto expected = reference_attention(qkv, c);
+    const auto got = run_forward<double>(qkv, c);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 1e-12) << "T=" << c.d.T << " i=" << i;
+    std::vector<float> qf(qkv.begin(), qkv.end());
+    const auto gotf = run_forward<float>(qf, c);
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(gotf[i], expected[i], 1e-5) << "float, T=" << c.d.T;
+  }
+}
+
+TEST(AttentionKernel, BackwardMatchesFiniteDifferences) {
+  for (const Case& c : kCases) {
+    if (c.d.T > 10) continue;  // the long case is covered by the float-vs-double check below
+    Rng rng(c.d.T * 3 + c.d.KV);
+    const AttentionDims& d = c.d;
+    auto qkv = testing::random_vector(rng, d.B * d.T * d.qkv_width());
+    auto R = testing::random_vector(rng, d.B * d.T * d.H * d.Dh);
+    auto loss = [&] { return testing::dot(run_forward<double>(qkv, c), R); };
+    std::vector<double> probs, rotated, dprobs(d.B * d.H * d.T * d.T), dqkv(qkv.size(), 0.0);
+    run_forward<double>(qkv, c, &probs, &rotated);
+    kernels::attention_backward<double>(dqkv.data(), dprobs.data(), R.data(), probs.data(), rotated.data(), d);
+    if (c.rope) kernels::rope_qkv_backward<double>(dqkv.data(), d, table_for<double>(c));
+    testing::expect_gradients_match({{"qkv", &qkv, &dqkv}}, loss);
+  }
+}
+
+// The float (oneDNN, tiled) backward against the double one, across several query tiles, and bf16.
+TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
+  const Case c{{2, 150, 4, 2, 8}, true, RopeLayout::half_split, 1.0};
+  const AttentionDims& d = c.d;
+  Rng rng(99);
+  auto qkv = testing::random_vector(rng, d.B * d.T * d.qkv_width());
+  auto R = testing::random_vector(rng, d.B * d.T * d.H * d.Dh);
+  std::vector<double> probs, rotated, dprobs(d.B * d.H * d.T * d.T), dqkv(qkv.size(), 0.0);
+  run_forward<double>(qkv, c, &probs, &rotated);
+  kernels::attention_backward<double>(dqkv.data(), dprobs.data(), R.data(), probs.data(), rotated.data(), d);
+  kernels::rope_qkv_backward<double>(dqkv.data(), d, table_for<double>(c));
+  std::vector<char> workspace(kernels::attention_workspace_bytes(d));
+  for (bool bf : {false, true}) {
+    kernels::AttentionMatmul mm{bf, workspace.data()};
+    std::vector<float> qf(qkv.begin(), qkv.end()), Rf(R.begin(), R.end()), pf, rf, dpf(dprobs.size()), dqf(qkv.size(), 0.0f);
+    const auto outf = run_forward<float>(qf, c, &pf, &rf, mm);
+    const auto outd = run_forward<double>(qkv, c);
+    const double tol = bf ? 0.05 : 1e-4;
+    for (size_t i = 0; i < outd.size(); ++i) ASSERT_NEAR(outf[i], outd[i], tol) << "forward bf16=" << bf;
+    kernels::attention_backward<float>(dqf.data(), dpf.data(), Rf.data(), pf.data(), rf.data(), d, mm);
+    kernels::rope_qkv_backward<float>(dqf.data(), d, table_for<float>(c));
+    double worst = 0;
+    for (size_t i = 0; i < dqkv.size(); ++i) worst = std::max(worst, std::abs(dqf[i] - dqkv[i]) / (1 + std::abs(dqkv[i])));
+    EXPECT_LE(worst, bf ? 0.1 : 1e-4) << "bf16=" << bf;
+  }
+}
+
+TEST(AttentionKernel, DecodeWithCacheMatchesFullForward) {
+  const Case c{{1, 20, 4, 2, 8}, true, RopeLayout::half_split, 1.0};
+  const AttentionDims& d = c.d;
+  Rng rng(5);
+  auto qkv = testing::random_vector(rng, d.T * d.qkv_width());
+  std::vector<float> qf(qkv.begin(), qkv.end()), rotated;
+  const auto full = run_forward<float>(qf, c, nullptr, &rotated);
+  const int64_t W = d.qkv_width(), max_T = 32;
+  std::vector<float> kc(d.KV * max_T * d.Dh), vc(kc.size()), out(d.H * d.Dh);
+  for (int64_t t = 0; t < d.T; ++t) {
+    for (int64_t h = 0; h < d.KV; ++h)
+      for (int64_t i = 0; i < d.Dh; ++i) {
+        kc[(h * max_T + t) * d.Dh + i] = rotated[t * W + (d.H + h) * d.Dh + i];
+        vc[(h * max_T + t) * d.Dh + i] = rotated[t * W + (d.H + d.KV + h) * d.Dh + i];
+      }
+    kernels::attention_decode<float>(out.data(), rotated.data() + t * W, kc.data(), vc.data(), d.H, d.KV, d.Dh, max_T, t);
+    for (int64_t i = 0; i < d.H * d.Dh; ++i) ASSERT_NEAR(out[i], full[t * d.H * d.Dh + i], 1e-5) << "t=" << t;
+  }
+}
+
+// RoPE makes q(m) . k(n) depend only on m - n.
+TEST(RopeKernel, DotProductDependsOnlyOnOffset) {
+  RopeSpec spec;
+  spec.head_dim = 8;
+  const auto table = kernels::make_rope_table<double>(spec, 20);
+  Rng rng(1);
+  const auto q = testing::random_vector(rng, 8), k = testing::random_vector(rng, 8);
+  auto rotated_dot = [&](int64_t m, int64_t n) {
+    auto a = q, b = k;
+    kernels::rope_rotate<double>(a.data(), 1, m, table, false);
+    kernels::rope_rotate<double>(b.data(), 1, n, table, false);
+    return testing::dot(a, b);
+  };
+  EXPECT_NEAR(rotated_dot(5, 2), rotated_dot(13, 10), 1e-12);
+  EXPECT_NEAR(rotated_dot(7, 7), testing::dot(q, k), 1e-12);
+  EXPECT_GT(std::abs(rotated_dot(5, 2) - rotated_dot(5, 3)), 1e-6);
+}
+
+TEST(AttentionKernel, RejectsBadHeadCounts) {
+  std::vector<float> buf(1000);
+  EXPECT_THROW(kernels::attention_forward<float>(buf.data(), buf.data(), buf.data(), {1, 2, 3, 2, 4}), Error);
+}
+
+}  // namespace
+}  // namespace rotor

@@ -1,0 +1,75 @@
+#include "rotor/kernels/layernorm.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/kernels/finite_difference.h"
+
+namespace rotor {
+namespace {
+
+using testing::GradInput;
+
+TEST(LayerNormKernel, BackwardMatchesFiniteDifferences) {
+  for (auto [N, C] : {std::pair<int64_t, int64_t>{3, 5}, {7, 16}, {40, 9}}) {
+    Rng rng(N * 31 + C);
+    auto x = testing::random_vector(rng, N * C, 2.0), w = testing::random_vector(rng, C), b = testing::random_vector(rng, C);
+    auto R = testing::random_vector(rng, N * C);
+    std::vector<double> out(N * C), mean(N), rstd(N);
+    auto loss = [&] {
+      kernels::layernorm_forward<double>(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C, 1e-5);
+      return testing::dot(out, R);
+    };
+    loss();
+    std::vector<double> dx(N * C, 0.5), dw(C, 0.25), db(C, -1.0);  // non-zero: backward must add
+    kernels::layernorm_backward<double>(dx.data(), dw.data(), db.data(), R.data(), x.data(), w.data(), mean.data(),
+                                        rstd.data(), N, C);
+    for (auto& v : dx) v -= 0.5;
+    for (auto& v : dw) v -= 0.25;
+    for (auto& v : db) v += 1.0;
+    testing::expect_gradients_match({{"x", &x, &dx}, {"weight", &w, &dw}, {"bias", &b, &db}}, loss);
+  }
+}
+
+TEST(LayerNormKernel, ForwardNormalizesRows) {
+  Rng rng(3);
+  const int64_t N = 4, C = 64;
+  auto x = testing::random_vector(rng, N * C, 3.0);
+  std::vector<double> w(C, 1.0), b(C, 0.0), out(N * C), mean(N), rstd(N);
+  kernels::layernorm_forward<double>(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C, 0.0);
+  for (int64_t n = 0; n < N; ++n) {
+    double s = 0, ss = 0;
+    for (int64_t i = 0; i < C; ++i) s += out[n * C + i], ss += out[n * C + i] * out[n * C + i];
+    EXPECT_NEAR(s / C, 0.0, 1e-12);
+    EXPECT_NEAR(ss / C, 1.0, 1e-12);
+  }
+}
+
+TEST(RmsNormKernel, BackwardMatchesFiniteDifferences) {
+  for (auto [N, C] : {std::pair<int64_t, int64_t>{2, 7}, {33, 12}}) {
+    Rng rng(N + C);
+    auto x = testing::random_vector(rng, N * C), w = testing::random_vector(rng, C), R = testing::random_vector(rng, N * C);
+    std::vector<double> out(N * C), rstd(N);
+    auto loss = [&] {
+      kernels::rmsnorm_forward<double>(out.data(), rstd.data(), x.data(), w.data(), N, C, 1e-6);
+      return testing::dot(out, R);
+    };
+    loss();
+    std::vector<double> dx(N * C, 0.0), dw(C, 0.0);
+    kernels::rmsnorm_backward<double>(dx.data(), dw.data(), R.data(), x.data(), w.data(), rstd.data(), N, C);
+    testing::expect_gradients_match({{"x", &x, &dx}, {"weight", &w, &dw}}, loss);
+  }
+}
+
+TEST(LayerNormKernel, FloatMatchesDouble) {
+  Rng rng(9);
+  const int64_t N = 50, C = 96;
+  auto x = testing::random_vector(rng, N * C), w = testing::random_vector(rng, C), b = testing::random_vector(rng, C);
+  std::vector<double> out(N * C), mean(N), rstd(N);
+  kernels::layernorm_forward<double>(out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(), N, C, 1e-5);
+  std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), bf(b.begin(), b.end()), outf(N * C), mf(N), rf(N);
+  kernels::layernorm_forward<float>(outf.data(), mf.data(), rf.data(), xf.data(), wf.data(), bf.data(), N, C, 1e-5);
+  for (int64_t i = 0; i < N * C; ++i) EXPECT_NEAR(outf[i], out[i], 1e-4 * (1 + std::abs(out[i])));
+}
+
+}  // namespace
+}  // namespace rotor

@@ -1,0 +1,63 @@
+#include "rotor/kernels/linear.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "rotor/kernels/bf16_convert.h"
+#include "tests/kernels/finite_difference.h"
+
+namespace rotor {
+namespace {
+
+TEST(LinearKernel, DoubleBackwardMatchesFiniteDifferences) {
+  Rng rng(8);
+  const int64_t N = 4, IN = 5, OUT = 3;
+  auto x = testing::random_vector(rng, N * IN), w = testing::random_vector(rng, OUT * IN),
+       b = testing::random_vector(rng, OUT), R = testing::random_vector(rng, N * OUT);
+  std::vector<double> out(N * OUT);
+  auto loss = [&] {
+    kernels::linear_forward<double>(out.data(), x.data(), w.data(), b.data(), N, IN, OUT);
+    return testing::dot(out, R);
+  };
+  std::vector<double> dx(N * IN, 0.0), dw(OUT * IN, 0.0), db(OUT, 0.0);
+  kernels::linear_backward<double>(dx.data(), dw.data(), db.data(), R.data(), x.data(), w.data(), N, IN, OUT);
+  testing::expect_gradients_match({{"x", &x, &dx}, {"weight", &w, &dw}, {"bias", &b, &db}}, loss);
+}
+
+// The oneDNN float path (and its bf16 form) against the double loops.
+TEST(LinearKernel, FloatAndBf16MatchDouble) {
+  Rng rng(11);
+  const int64_t N = 70, IN = 48, OUT = 33;
+  auto x = testing::random_vector(rng, N * IN), w = testing::random_vector(rng, OUT * IN),
+       b = testing::random_vector(rng, OUT), g = testing::random_vector(rng, N * OUT);
+  std::vector<double> out(N * OUT), dx(N * IN, 0.0), dw(OUT * IN, 0.0), db(OUT, 0.0);
+  kernels::linear_forward<double>(out.data(), x.data(), w.data(), b.data(), N, IN, OUT);
+  kernels::linear_backward<double>(dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(), N, IN, OUT);
+  std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), bf(b.begin(), b.end()), gf(g.begin(), g.end());
+  std::vector<float> of(N * OUT), dxf(N * IN, 0.0f), dwf(OUT * IN, 0.0f), dbf(OUT, 0.0f);
+  kernels::linear_forward<float>(of.data(), xf.data(), wf.data(), bf.data(), N, IN, OUT);
+  kernels::linear_backward<float>(dxf.data(), dwf.data(), dbf.data(), gf.data(), xf.data(), wf.data(), N, IN, OUT);
+  for (int64_t i = 0; i < N * OUT; ++i) ASSERT_NEAR(of[i], out[i], 1e-4 * (1 + std::abs(out[i])));
+  for (int64_t i = 0; i < N * IN; ++i) ASSERT_NEAR(dxf[i], dx[i], 1e-4 * (1 + std::abs(dx[i])));
+  for (int64_t i = 0; i < OUT * IN; ++i) ASSERT_NEAR(dwf[i], dw[i], 1e-4 * (1 + std::abs(dw[i])));
+  for (int64_t i = 0; i < OUT; ++i) ASSERT_NEAR(dbf[i], db[i], 1e-4 * (1 + std::abs(db[i])));
+
+  std::vector<bf16> x16(N * IN), w16(OUT * IN), g16(N * OUT);
+  kernels::float_to_bf16_buffer(x16.data(), xf.data(), N * IN);
+  kernels::float_to_bf16_buffer(w16.data(), wf.data(), OUT * IN);
+  kernels::float_to_bf16_buffer(g16.data(), gf.data(), N * OUT);
+  kernels::linear_forward_bf16(of.data(), x16.data(), w16.data(), bf.data(), N, IN, OUT);
+  // bf16 has an 8-bit mantissa: relative error ~ 2^-8 per operand, over IN = 48 terms
+  for (int64_t i = 0; i < N * OUT; ++i) ASSERT_NEAR(of[i], out[i], 0.1 * (1 + std::abs(out[i])));
+  std::fill(dxf.begin(), dxf.end(), 0.0f);
+  std::fill(dwf.begin(), dwf.end(), 0.0f);
+  std::fill(dbf.begin(), dbf.end(), 0.0f);
+  kernels::linear_backward_bf16(dxf.data(), dwf.data(), dbf.data(), gf.data(), g16.data(), x16.data(), w16.data(), N, IN,
+                                OUT);
+  for (int64_t i = 0; i < OUT * IN; ++i) ASSERT_NEAR(dwf[i], dw[i], 0.2 * (1 + std::abs(dw[i])));
+  for (int64_t i = 0; i < OUT; ++i) ASSERT_NEAR(dbf[i], db[i], 1e-4 * (1 + std::abs(db[i])));
+}
+
+}  // namespace
+}  // namespace rotor

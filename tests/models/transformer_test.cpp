@@ -1,0 +1,122 @@
+// The transformer against an independent float64 PyTorch implementation
+// (tests/models/make_transformer_reference.py): logits, loss and every parameter gradient, for four
+// architectures (LayerNorm/GELU/RoPE/GQA, RMSNorm/SwiGLU/partial interleaved RoPE/MQA/tied head,
+// learned positions/GELU-tanh, sinusoidal positions/GeGLU); the KV-cache decoder against the same
+// logits; and bf16 matmuls within bf16 accuracy.
+#include "rotor/models/transformer.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "rotor/io/safetensors.h"
+#include "rotor/models/lm_trainer.h"
+
+namespace rotor {
+namespace {
+
+using namespace rotor::models;
+
+struct Reference {
+  std::unique_ptr<Transformer> model;
+  io::TensorMap ref;
+  int64_t B, T;
+  std::vector<int32_t> ids, targets;
+};
+
+Reference load_case(const std::string& name) {
+  const std::string dir = std::string(ROTOR_SOURCE_DIR) + "/tests/models/data/transformer/" + name;
+  Reference r;
+  r.model = load_model(dir);
+  r.ref = io::load_safetensors(dir + "/reference.safetensors");
+  const Tensor& ids = r.ref.at("ids");
+  r.B = ids.size(0);
+  r.T = ids.size(1);
+  r.ids.assign(ids.data<int32_t>(), ids.data<int32_t>() + ids.numel());
+  const Tensor& tg = r.ref.at("targets");
+  r.targets.assign(tg.data<int32_t>(), tg.data<int32_t>() + tg.numel());
+  return r;
+}
+
+const char* kCases[] = {"gpt_rope_gqa", "llama_swiglu_mqa", "learned_pos", "sinusoidal_geglu"};
+
+TEST(TransformerModel, MatchesPyTorchReference) {
+  for (const char* name : kCases) {
+    SCOPED_TRACE(name);
+    Reference r = load_case(name);
+    Transformer& m = *r.model;
+    const int64_t V = m.config().vocab;
+    const double loss = m.forward(r.ids.data(), r.targets.data(), r.B, r.T);
+    const double* ref_logits = r.ref.at("logits").data<double>();
+    for (int64_t i = 0; i < r.B * r.T * V; ++i)
+      ASSERT_NEAR(m.logits()[i], ref_logits[i], 2e-5 * (1 + std::abs(ref_logits[i]))) << "logit " << i;
+    const double ref_loss = r.ref.at("loss").data<double>()[0];
+    EXPECT_NEAR(loss, ref_loss, 1e-5);
+    m.zero_grad();
+    EXPECT_NEAR(m.forward_backward(r.ids.data(), r.targets.data(), r.B, r.T), ref_loss, 1e-5);
+    for (const ParameterInfo& p : m.parameters()) {
+      const Tensor& g = r.ref.at("grad." + p.name);
+      ASSERT_EQ(g.numel(), p.numel) << p.name;
+      double scale = 0;
+      for (int64_t i = 0; i < p.numel; ++i) scale = std::max(scale, std::abs(g.data<double>()[i]));
+      double worst = 0;
+      for (int64_t i = 0; i < p.numel; ++i)
+        worst = std::max(worst, std::abs(m.grads()[p.offset + i] - g.data<double>()[i]));
+      EXPECT_LE(worst, 1e-4 * scale + 1e-7) << "gradient of " << p.name << " (max |grad| " << scale << ")";
+    }
+  }
+}
+
+TEST(TransformerModel, DecoderMatchesFullForward) {
+  for (const char* name : kCases) {
+    SCOPED_TRACE(name);
+    Reference r = load_case(name);
+    const int64_t V = r.model->config().vocab;
+    const double* ref_logits = r.ref.at("logits").data<double>();
+    Transformer::Decoder dec(*r.model);
+    for (int64_t t = 0; t < r.T; ++t) {
+      const float* logits = dec.step(r.ids[t]);
+      for (int64_t v = 0; v < V; ++v)
+        ASSERT_NEAR(logits[v], ref_logits[t * V + v], 2e-5 * (1 + std::abs(ref_logits[t * V + v]))) << "t=" << t;
+    }
+    EXPECT_EQ(dec.position(), r.T);
+  }
+}
+
+TEST(TransformerModel, Bf16MatmulsStayClose) {
+  Reference r = load_case("gpt_rope_gqa");
+  Transformer& m = *r.model;
+  m.set_precision(Precision::bf16);
+  const double ref_loss = r.ref.at("loss").data<double>()[0];
+  m.zero_grad();
+  const double loss = m.forward_backward(r.ids.data(), r.targets.data(), r.B, r.T);
+  EXPECT_NEAR(loss, ref_loss, 0.02 * ref_loss);
+  const ParameterInfo& p = m.parameter("layers.0.attn.qkv.weight");
+  const Tensor& g = r.ref.at("grad." + p.name);
+  double num = 0, den = 0;  // relative L2 error of one gradient
+  for (int64_t i = 0; i < p.numel; ++i) {
+    const double d = m.grads()[p.offset + i] - g.data<double>()[i];
+    num += d * d;
+    den += g.data<double>()[i] * g.data<double>()[i];
+  }
+  EXPECT_LT(std::sqrt(num / den), 0.05);
+}
+
+TEST(TransformerModel, ConfigErrorsNameTheProblem) {
+  TransformerConfig c;
+  c.heads = 3;  // 256 % 3 != 0
+  EXPECT_THROW({ Transformer m(c); }, Error);
+  c.heads = 4;
+  c.kv_heads = 3;
+  try {
+    Transformer m(c);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("kv_heads 3"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace rotor
