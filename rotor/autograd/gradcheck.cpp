@@ -33,6 +33,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_normalization_gradchecks(*r);
     register_dropout_gradchecks(*r);
     register_attention_gradchecks(*r);
+    register_fused_attention_gradchecks(*r);
     return r;
   }();
   return *registry;

@@ -78,5 +78,6 @@ void register_loss_gradchecks(GradcheckRegistry& r);
 void register_normalization_gradchecks(GradcheckRegistry& r);
 void register_dropout_gradchecks(GradcheckRegistry& r);
 void register_attention_gradchecks(GradcheckRegistry& r);
+void register_fused_attention_gradchecks(GradcheckRegistry& r);
 
 }  // namespace rotor::autograd

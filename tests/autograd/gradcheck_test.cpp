@@ -54,7 +54,8 @@ TEST(GradcheckHarness, CoversEveryBuiltinOp) {
                          "transpose", "permute", "slice", "select", "expand", "unsqueeze", "squeeze", "cat", "stack",
                          "embedding", "gather", "index_select", "cross_entropy", "mse_loss", "layer_norm",
                          "rms_norm", "dropout", "where", "masked_fill",
-                         "scaled_dot_product_attention", "min", "var", "split", "flatten"})
+                         "scaled_dot_product_attention", "fused_causal_attention", "min", "var", "split",
+                         "flatten"})
     EXPECT_TRUE(have.count(op)) << op << " is not registered";
 }
 
