@@ -34,6 +34,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_dropout_gradchecks(*r);
     register_attention_gradchecks(*r);
     register_fused_attention_gradchecks(*r);
+    register_checkpoint_gradchecks(*r);
     return r;
   }();
   return *registry;

@@ -92,6 +92,18 @@ class NoGradGuard {
   bool previous_;
 };
 
+// Turns grad mode on for its lifetime (used to re-record inside a backward pass, e.g. checkpointing).
+class EnableGradGuard {
+ public:
+  EnableGradGuard();
+  ~EnableGradGuard();
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // True when an op over these inputs must be recorded (grad mode on and some input requires grad).
 bool needs_grad(const std::vector<Var>& inputs);
 
