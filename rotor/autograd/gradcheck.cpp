@@ -35,6 +35,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_attention_gradchecks(*r);
     register_fused_attention_gradchecks(*r);
     register_checkpoint_gradchecks(*r);
+    register_conv_gradchecks(*r);
     return r;
   }();
   return *registry;

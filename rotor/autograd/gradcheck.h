@@ -80,5 +80,6 @@ void register_dropout_gradchecks(GradcheckRegistry& r);
 void register_attention_gradchecks(GradcheckRegistry& r);
 void register_fused_attention_gradchecks(GradcheckRegistry& r);
 void register_checkpoint_gradchecks(GradcheckRegistry& r);
+void register_conv_gradchecks(GradcheckRegistry& r);
 
 }  // namespace rotor::autograd

@@ -55,7 +55,8 @@ TEST(GradcheckHarness, CoversEveryBuiltinOp) {
                          "embedding", "gather", "index_select", "cross_entropy", "mse_loss", "layer_norm",
                          "rms_norm", "dropout", "where", "masked_fill",
                          "scaled_dot_product_attention", "fused_causal_attention", "min", "var", "split",
-                         "flatten"})
+                         "flatten", "checkpoint", "unfold2d", "fold2d", "conv2d", "conv1d", "conv_transpose2d",
+                         "max_pool2d", "avg_pool2d", "upsample_nearest2d"})
     EXPECT_TRUE(have.count(op)) << op << " is not registered";
 }
 

@@ -119,6 +119,17 @@ record("attention_causal", {}, {"q": torch.randn(2, 2, 5, 4), "k": torch.randn(2
 record("attention_kv_cache", {}, {"q": torch.randn(1, 2, 2, 4), "k": torch.randn(1, 2, 6, 4), "v": torch.randn(1, 2, 6, 3)},
        lambda p, i: attention(i["q"], i["k"], i["v"], True))
 
+record("conv2d", {"weight": torch.randn(4, 3, 3, 2), "bias": torch.randn(4)}, {"x": torch.randn(2, 3, 5, 4)},
+       lambda p, i: F.conv2d(i["x"], p["weight"], p["bias"], stride=(2, 1), padding=(1, 2), dilation=(1, 2)))
+record("conv1d", {"weight": torch.randn(2, 3, 3), "bias": torch.randn(2)}, {"x": torch.randn(2, 3, 7)},
+       lambda p, i: F.conv1d(i["x"], p["weight"], p["bias"], stride=2, padding=1))
+record("conv_transpose2d", {"weight": torch.randn(3, 2, 3, 3), "bias": torch.randn(2)}, {"x": torch.randn(2, 3, 3, 2)},
+       lambda p, i: F.conv_transpose2d(i["x"], p["weight"], p["bias"], stride=2, padding=(1, 0), output_padding=(1, 0)))
+record("max_pool2d", {}, {"x": torch.randn(2, 2, 4, 6)}, lambda p, i: F.max_pool2d(i["x"], 2))
+record("avg_pool2d", {}, {"x": torch.randn(1, 2, 4, 4)}, lambda p, i: F.avg_pool2d(i["x"], (3, 2), stride=1))
+record("upsample_nearest2d", {}, {"x": torch.randn(1, 2, 3, 2)},
+       lambda p, i: F.interpolate(i["x"], scale_factor=(2, 3), mode="nearest"))
+
 
 def sinusoidal(T, d, base=10000.0):
     pos = torch.arange(T, dtype=torch.float64)[:, None]

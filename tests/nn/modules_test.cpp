@@ -121,6 +121,38 @@ TEST(NnReference, Attention) {
     });
 }
 
+// Convolution ops take their parameters as inputs here: a tiny Module holding weight and bias.
+class Params : public Module {
+ public:
+  Params(const Shape& w, const Shape& b) : weight(add_parameter("weight", Tensor::zeros(w, DType::f64))),
+                                           bias(add_parameter("bias", Tensor::zeros(b, DType::f64))) {}
+  Var weight, bias;
+};
+
+TEST(NnReference, ConvolutionsAndPooling) {
+  Params c2({4, 3, 3, 2}, {4});
+  check_case("conv2d", &c2, [&](auto& in, auto&) {
+    ag::Conv2dOptions o;
+    o.stride = {2, 1};
+    o.padding = {1, 2};
+    o.dilation = {1, 2};
+    return ag::conv2d(in.at("x"), c2.weight, c2.bias, o);
+  });
+  Params c1({2, 3, 3}, {2});
+  check_case("conv1d", &c1, [&](auto& in, auto&) { return ag::conv1d(in.at("x"), c1.weight, c1.bias, 2, 1); });
+  Params ct({3, 2, 3, 3}, {2});
+  check_case("conv_transpose2d", &ct, [&](auto& in, auto&) {
+    ag::Conv2dOptions o;
+    o.stride = {2, 2};
+    o.padding = {1, 0};
+    return ag::conv_transpose2d(in.at("x"), ct.weight, ct.bias, o, {1, 0});
+  });
+  check_case("max_pool2d", nullptr, [](auto& in, auto&) { return ag::max_pool2d(in.at("x"), {2, 2}); });
+  check_case("avg_pool2d", nullptr, [](auto& in, auto&) { return ag::avg_pool2d(in.at("x"), {3, 2}, {1, 1}); });
+  check_case("upsample_nearest2d", nullptr, [](auto& in, auto&) { return ag::upsample_nearest2d(in.at("x"), {2, 3}); });
+  EXPECT_THROW(ag::conv2d(Var(Tensor::zeros({1, 3, 2, 2})), Var(Tensor::zeros({4, 3, 3, 3}))), Error);
+}
+
 TEST(NnReference, SinusoidalPositions) {
   expect_close(sinusoidal_positions(7, 6, 10000.0, DType::f64), reference().at("cases").at("sinusoidal_7x6").at("output"),
                "sinusoidal", 1e-12);
