@@ -131,6 +131,30 @@ record("upsample_nearest2d", {}, {"x": torch.randn(1, 2, 3, 2)},
        lambda p, i: F.interpolate(i["x"], scale_factor=(2, 3), mode="nearest"))
 
 
+def mha(p, q_in, kv_in, heads, causal, pad):
+    B, Tq, D = q_in.shape
+    Tk = kv_in.shape[1]
+    q, k, v = (linear(x, p[n + ".weight"], p[n + ".bias"]) for n, x in (("q", q_in), ("k", kv_in), ("v", kv_in)))
+    split = lambda x, T: x.reshape(B, T, heads, D // heads).transpose(1, 2)
+    q, k, v = split(q, Tq), split(k, Tk), split(v, Tk)
+    s = q @ k.transpose(-1, -2) / math.sqrt(D // heads)
+    if causal:
+        s = s.masked_fill(torch.ones(Tq, Tk, dtype=torch.bool).triu(1 + Tk - Tq), float("-inf"))
+    if pad is not None:
+        s = s.masked_fill(pad[:, None, None, :], float("-inf"))
+    o = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, Tq, D)
+    return linear(o, p["out.weight"], p["out.bias"])
+
+
+mha_params = {f"{n}.{kind}": torch.randn(8, 8) * 0.4 if kind == "weight" else torch.randn(8) * 0.1
+              for n in ("q", "k", "v", "out") for kind in ("weight", "bias")}
+record("mha_self_causal", mha_params, {"x": torch.randn(2, 5, 8)},
+       lambda p, i: mha(p, i["x"], i["x"], 2, True, None))
+mha_pad = torch.tensor([[0, 0, 0, 1], [0, 0, 0, 0]], dtype=torch.bool)
+record("mha_cross_padding", mha_params, {"q": torch.randn(2, 3, 8), "kv": torch.randn(2, 4, 8)},
+       lambda p, i: mha(p, i["q"], i["kv"], 4, False, mha_pad), ids={"pad": mha_pad.long()})
+
+
 def sinusoidal(T, d, base=10000.0):
     pos = torch.arange(T, dtype=torch.float64)[:, None]
     inv = torch.exp(-math.log(base) * torch.arange(0, d, 2, dtype=torch.float64) / d)[None, :]

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rotor/autograd/ops.h"
+#include "rotor/nn/attention.h"
+#include "rotor/nn/conv.h"
 #include "rotor/nn/layers.h"
 #include "rotor/nn/mlp.h"
 #include "rotor/nn/positions.h"
@@ -151,6 +153,30 @@ TEST(NnReference, ConvolutionsAndPooling) {
   check_case("avg_pool2d", nullptr, [](auto& in, auto&) { return ag::avg_pool2d(in.at("x"), {3, 2}, {1, 1}); });
   check_case("upsample_nearest2d", nullptr, [](auto& in, auto&) { return ag::upsample_nearest2d(in.at("x"), {2, 3}); });
   EXPECT_THROW(ag::conv2d(Var(Tensor::zeros({1, 3, 2, 2})), Var(Tensor::zeros({4, 3, 3, 3}))), Error);
+}
+
+TEST(NnReference, MultiHeadAttention) {
+  Rng rng(6);
+  MultiHeadAttention two(8, 2, true, rng, DType::f64), four(8, 4, true, rng, DType::f64);
+  check_case("mha_self_causal", &two, [&](auto& in, auto&) { return two.forward(in.at("x"), true); });
+  check_case("mha_cross_padding", &four, [&](auto& in, const json& c) {
+    return four.forward(in.at("q"), in.at("kv"), in.at("kv"), false, ids_of(c["ids"]["pad"]));
+  });
+  EXPECT_THROW(MultiHeadAttention(8, 3, true, rng), Error);
+}
+
+TEST(NnReference, ConvModulesShapes) {
+  Rng rng(8);
+  ag::Conv2dOptions o;
+  o.stride = {2, 2};
+  o.padding = {1, 1};
+  Conv2d down(3, 4, {3, 3}, o, true, rng);
+  ConvTranspose2d up(4, 3, {3, 3}, o, {1, 1}, true, rng);
+  Var x(Tensor::ones({2, 3, 8, 8}));
+  Var h = down.forward(x);
+  EXPECT_EQ(h.shape(), (Shape{2, 4, 4, 4}));
+  EXPECT_EQ(up.forward(h).shape(), (Shape{2, 3, 8, 8}));
+  EXPECT_EQ(down.parameter_count(), 4 * 3 * 9 + 4);
 }
 
 TEST(NnReference, SinusoidalPositions) {
