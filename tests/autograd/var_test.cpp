@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rotor/autograd/ops.h"
+#include "rotor/core/threads.h"
 
 namespace rotor::autograd {
 namespace {
@@ -143,6 +144,51 @@ TEST(Autograd, CheckpointGivesParameterGradients) {
   const auto cw = w.grad().to_double_vector(), cx = x.grad().to_double_vector();
   for (size_t i = 0; i < gw.size(); ++i) EXPECT_NEAR(cw[i], gw[i], 1e-14);
   for (size_t i = 0; i < gx.size(); ++i) EXPECT_NEAR(cx[i], gx[i], 1e-14);
+}
+
+TEST(Autograd, BadInputsThrowNamingTheProblem) {
+  Var a(Tensor::zeros({2, 3}), true), b(Tensor::zeros({4, 5}), true);
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([&] { matmul(a, b); }).find("matmul: shapes [2, 3] and [4, 5]"), std::string::npos);
+  EXPECT_NE(message([&] { add(a, b); }).find("do not broadcast"), std::string::npos);
+  EXPECT_NE(message([&] { cat({a, b}, 0); }).find("cat"), std::string::npos);
+  EXPECT_NE(message([&] { embedding(b, Tensor::from_vector(std::vector<int64_t>{0, 4}, {2})); }).find("index 4"),
+            std::string::npos);
+  EXPECT_NE(message([&] { cross_entropy(a, Tensor::from_vector(std::vector<int64_t>{0}, {1})); }).find("targets"),
+            std::string::npos);
+  EXPECT_NE(message([&] { layer_norm(a, Var(Tensor::ones({4}), true), Var()); }).find("layer_norm: input has 3"),
+            std::string::npos);
+  EXPECT_NE(message([&] { reshape(a, {4, 2}); }).find("view"), std::string::npos);
+  EXPECT_NE(message([&] { sum(a, {2}); }).find("axis 2"), std::string::npos);
+  EXPECT_NE(message([&] { Var(Tensor::zeros({2}, DType::i64), true); }).find("f32 and f64"), std::string::npos);
+}
+
+TEST(Autograd, GradientsIndependentOfThreadCount) {
+  // Big enough to take the parallel paths of layer_norm, softmax, reductions and elementwise kernels.
+  Rng rng(11);
+  Tensor xv = Tensor::empty({512, 256});
+  for (int64_t i = 0; i < xv.numel(); ++i) xv.data<float>()[i] = static_cast<float>(rng.normal());
+  auto grads = [&](int threads) {
+    set_num_threads(threads);
+    Var x(xv, true), w(Tensor::ones({256}), true), bias(Tensor::zeros({256}), true);
+    Var y = sum(mul(softmax(gelu(layer_norm(x, w, bias), GeluForm::tanh), -1), x), {0});
+    sum(square(y)).backward();
+    std::vector<float> out = x.grad().to_float_vector();
+    for (const Var* p : {&w, &bias})
+      for (float v : p->grad().to_float_vector()) out.push_back(v);
+    return out;
+  };
+  const int saved = num_threads();
+  const auto one = grads(1), two = grads(2);
+  set_num_threads(saved);
+  EXPECT_EQ(one, two);
 }
 
 }  // namespace
