@@ -4,6 +4,7 @@
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/views.h"
 #include "rotor/kernels/matmul.h"
+#include "rotor/kernels/elementwise.h"
 #include "rotor/kernels/matmul_f64.h"
 #include "rotor/kernels/reduce.h"
 
@@ -57,15 +58,32 @@ Var bmm(const Var& a, const Var& b) {
   return matmul_2d_or_more(a, b);
 }
 
+// y = x W^T (+ b), as one node on x folded to [rows, in]:
+//   dx = dy W,  dW = dy^T x (one GEMM over all rows, already in W's [out, in] layout),  db = sum_rows dy.
 Var linear(const Var& x, const Var& weight, const Var& bias) {
   ROTOR_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got ", shape_str(weight.shape()));
   ROTOR_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input has ", x.dim() ? x.size(-1) : 0,
               " features, weight ", shape_str(weight.shape()), " expects ", weight.size(1));
-  Var y = matmul(x, transpose(weight, 0, 1));
-  if (!bias.defined()) return y;
-  ROTOR_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", shape_str(bias.shape()),
-              " does not match ", weight.size(0), " outputs");
-  return add(y, bias);
+  ROTOR_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)), "linear: bias ",
+              shape_str(bias.shape()), " does not match ", weight.size(0), " outputs");
+  const int64_t in = weight.size(1), out = weight.size(0);
+  Shape y_shape = x.shape();
+  y_shape.back() = out;
+  const Tensor x2 = x.value().reshape({-1, in}), wv = weight.value();
+  Tensor y = product(x2, wv.transpose(0, 1));  // [rows, out]
+  if (bias.defined()) k::add_(y, bias.value());
+  const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.requires_grad();
+  const Shape x_shape = x.shape();
+  std::vector<Var> inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  const bool has_bias = bias.defined();
+  return record("linear", y.view(y_shape), inputs, [=](const Tensor& g_in) {
+    const Tensor g = g_in.reshape({-1, out});  // [rows, out]
+    std::vector<Tensor> grads{gx ? product(g, wv).view(x_shape) : Tensor(),
+                              gw ? product(g.transpose(0, 1), x2) : Tensor()};
+    if (has_bias) grads.push_back(gb ? k::sum(g, {0}) : Tensor());
+    return grads;
+  });
 }
 
 void register_linalg_gradchecks(GradcheckRegistry& r) {

@@ -127,7 +127,7 @@ void Var::backward(const Tensor& seed_in) const {
     Tensor g = std::move(found->second);
     grads.erase(found);
     if (!v->node) {  // a leaf: accumulate into its own gradient (never aliasing another tensor)
-      if (!v->grad.defined()) v->grad = g.clone();
+      if (!v->grad.defined()) v->grad = kernels::copy(g);
       else kernels::add_(v->grad, g);
       continue;
     }

@@ -42,6 +42,9 @@ inline Tensor maximum(const Tensor& a, const Tensor& b) { return binary(BinaryOp
 inline Tensor minimum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::minimum, a, b); }
 inline Tensor exp(const Tensor& x) { return unary(UnaryOp::exp, x); }
 inline Tensor log(const Tensor& x) { return unary(UnaryOp::log, x); }
+// A new row-major copy of x. f32/f64 go through the strided (tiled) kernels, which is much faster than
+// Tensor::clone for transposed views; other types fall back to clone.
+Tensor copy(const Tensor& x);
 // dst += src (src broadcasts to dst's shape); dst must be a floating tensor.
 void add_(Tensor& dst, const Tensor& src);
 

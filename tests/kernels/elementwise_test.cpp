@@ -157,6 +157,17 @@ TEST(Elementwise, InPlaceAddIntoView) {
   });
 }
 
+TEST(Elementwise, CopyOfTransposedView) {
+  for (DType dt : {DType::f32, DType::f64, DType::i64}) {
+    const Tensor x = random_tensor({70, 90}, DType::f64, 14, true).to(dt).transpose(0, 1);  // [90, 70] view
+    const Tensor c = copy(x);
+    EXPECT_TRUE(c.is_contiguous());
+    EXPECT_FALSE(c.shares_storage(x));
+    EXPECT_EQ(c.dtype(), dt);
+    EXPECT_EQ(c.to_double_vector(), x.to_double_vector());
+  }
+}
+
 TEST(Elementwise, LargeParallelResultIndependentOfThreads) {
   const Tensor a = random_tensor({300, 257}, DType::f32, 12, true), b = random_tensor({257}, DType::f32, 13);
   const int saved = num_threads();
