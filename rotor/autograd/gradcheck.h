@@ -12,9 +12,14 @@
 //   3. runs the forward again on f32 copies of the inputs and compares it with the f64 forward, which
 //      checks the f32 kernels against the f64 path.
 //
-// The registry is open: code anywhere may add cases (e.g. a kernel library registering its fused ops):
-//   rotor::autograd::gradcheck_registry().add({"my_op", "basic", {{{4, 5}}}, [](const VarList& in) {...}});
-// Built-in ops register themselves the first time gradcheck_registry() is called.
+// The registry is open. Library ops add a `register_<family>_gradchecks(GradcheckRegistry&)` function
+// next to their code and list it in gradcheck_registry() (gradcheck.cpp); built-ins are registered the
+// first time gradcheck_registry() is called. Code outside rotor/autograd (e.g. kernels wrapped by another
+// module) may instead register from a test file with a static initializer, which runs before GoogleTest
+// enumerates the cases in tests/autograd/gradcheck_test.cpp:
+//   static const bool registered = (rotor::autograd::gradcheck_registry().add(
+//       {"my_op", "basic", {{{4, 5}}}, [](const VarList& in) { return my_op(in[0]); }}), true);
+// A case's fn must be deterministic (same inputs, same output) and accept both f64 and f32 inputs.
 #include <functional>
 #include <string>
 #include <vector>
