@@ -127,7 +127,12 @@ void Var::backward(const Tensor& seed_in) const {
     Tensor g = std::move(found->second);
     grads.erase(found);
     if (!v->node) {  // a leaf: accumulate into its own gradient (never aliasing another tensor)
-      if (!v->grad.defined()) v->grad = kernels::copy(g);
+      if (!v->grad.defined()) {
+        // Take g itself when nothing else can see its storage (the common case); otherwise copy.
+        const bool sole_owner = g.storage().use_count() == 1 && g.is_contiguous() && g.offset() == 0 &&
+                                g.dtype() == v->value.dtype();
+        v->grad = sole_owner ? g : kernels::copy(g);
+      }
       else kernels::add_(v->grad, g);
       continue;
     }
