@@ -133,6 +133,13 @@ Var gelu(const Var& x, GeluForm form) {
                                : unary_op("gelu_tanh", k::UnaryOp::gelu_tanh, x);
 }
 
+Var leaky_relu(const Var& x, double negative_slope) {
+  const Tensor positive = k::compare(k::CompareOp::gt, x.value(), Tensor::zeros({}, DType::f64));
+  return where(positive, x, mul(x, negative_slope));
+}
+
+Var softplus(const Var& x) { return add(relu(x), log(add(exp(neg(abs(x))), 1.0))); }
+
 Var clamp(const Var& x, double lo, double hi) {
   const Tensor xv = x.value();
   return record("clamp", k::clamp(xv, lo, hi), {x},
@@ -203,6 +210,8 @@ void register_arithmetic_gradchecks(GradcheckRegistry& r) {
   un("gelu_erf", [](const Var& x) { return gelu(x, GeluForm::erf); });
   un("gelu_tanh", [](const Var& x) { return gelu(x, GeluForm::tanh); });
   un("silu", [](const Var& x) { return silu(x); });
+  un("leaky_relu", [](const Var& x) { return leaky_relu(x, 0.2); }, InputDomain::away_from_zero);
+  un("softplus", [](const Var& x) { return softplus(x); }, InputDomain::away_from_zero);
   // Bounds at +-0.15 sit between the distinct grid values, away from the kinks.
   const Tensor mask = Tensor::from_vector(std::vector<int32_t>{1, 0, 0, 1}, {4, 1});
   r.add({"where", "broadcast mask", {{{4, 3}, {3}}, {{4, 1}, {4, 2}}},

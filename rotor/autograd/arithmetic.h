@@ -37,6 +37,8 @@ Var relu(const Var& x);
 enum class GeluForm { erf, tanh };
 Var gelu(const Var& x, GeluForm form = GeluForm::erf);
 Var silu(const Var& x);  // x * sigmoid(x), a.k.a. swish
+Var leaky_relu(const Var& x, double negative_slope = 0.01);  // x > 0 ? x : slope * x
+Var softplus(const Var& x);  // log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(-|x|))
 Var clamp(const Var& x, double lo, double hi);  // gradient passes where lo <= x <= hi
 
 // Selection by a mask (any dtype; nonzero = true), all broadcast: a where cond else b.

@@ -154,6 +154,24 @@ mha_pad = torch.tensor([[0, 0, 0, 1], [0, 0, 0, 0]], dtype=torch.bool)
 record("mha_cross_padding", mha_params, {"q": torch.randn(2, 3, 8), "kv": torch.randn(2, 4, 8)},
        lambda p, i: mha(p, i["q"], i["kv"], 4, False, mha_pad), ids={"pad": mha_pad.long()})
 
+record("act_leaky_relu", {}, {"x": torch.randn(3, 7) * 2}, lambda p, i: F.leaky_relu(i["x"], 0.2))
+record("act_softplus", {}, {"x": torch.randn(3, 7) * 3}, lambda p, i: F.softplus(i["x"]))
+
+bn = torch.nn.BatchNorm2d(3, momentum=0.1).double()
+with torch.no_grad():
+    bn.weight.uniform_(0.5, 1.5)
+    bn.bias.uniform_(-0.5, 0.5)
+bn_params = {"weight": bn.weight.detach().clone(), "bias": bn.bias.detach().clone()}
+bn_x = torch.randn(4, 3, 2, 3) * 2 + 1
+record("batch_norm_train", bn_params, {"x": bn_x},
+       lambda p, i: F.batch_norm(i["x"], bn.running_mean, bn.running_var, p["weight"], p["bias"], training=True,
+                                 momentum=0.1, eps=1e-5))
+# record() ran the forward once: these running statistics are after one training step.
+cases["batch_norm_train"]["running_mean"] = t2j(bn.running_mean)
+cases["batch_norm_train"]["running_var"] = t2j(bn.running_var)
+record("batch_norm_eval", bn_params, {"x": torch.randn(2, 3, 2, 2)},
+       lambda p, i: F.batch_norm(i["x"], bn.running_mean, bn.running_var, p["weight"], p["bias"], training=False))
+
 
 def sinusoidal(T, d, base=10000.0):
     pos = torch.arange(T, dtype=torch.float64)[:, None]

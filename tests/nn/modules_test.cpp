@@ -9,6 +9,7 @@
 
 #include "rotor/autograd/ops.h"
 #include "rotor/nn/attention.h"
+#include "rotor/nn/batch_norm.h"
 #include "rotor/nn/conv.h"
 #include "rotor/nn/layers.h"
 #include "rotor/nn/mlp.h"
@@ -55,6 +56,7 @@ void check_case(const std::string& name, Module* module,
     StateDict sd;
     for (auto& [k, v] : c["params"].items()) sd[k] = tensor_of(v);
     module->load_state_dict(sd);
+    module->zero_grad();
   }
   std::map<std::string, Var> inputs;
   for (auto& [k, v] : c["inputs"].items()) inputs[k] = Var(tensor_of(v), true);
@@ -101,6 +103,8 @@ TEST(NnReference, Activations) {
   for (const char* a : {"relu", "gelu", "gelu_tanh", "silu", "tanh", "sigmoid"})
     check_case(std::string("act_") + a, nullptr,
                [&](auto& in, auto&) { return activate(in.at("x"), activation_from_name(a)); });
+  check_case("act_leaky_relu", nullptr, [](auto& in, auto&) { return ag::leaky_relu(in.at("x"), 0.2); });
+  check_case("act_softplus", nullptr, [](auto& in, auto&) { return ag::softplus(in.at("x")); });
   EXPECT_THROW(activation_from_name("swishy"), Error);
 }
 
@@ -177,6 +181,16 @@ TEST(NnReference, ConvModulesShapes) {
   EXPECT_EQ(h.shape(), (Shape{2, 4, 4, 4}));
   EXPECT_EQ(up.forward(h).shape(), (Shape{2, 3, 8, 8}));
   EXPECT_EQ(down.parameter_count(), 4 * 3 * 9 + 4);
+}
+
+TEST(NnReference, BatchNorm) {
+  BatchNorm bn(3, 1e-5, 0.1, DType::f64);
+  check_case("batch_norm_train", &bn, [&](auto& in, auto&) { return bn.forward(in.at("x")); });
+  const json& c = reference().at("cases").at("batch_norm_train");
+  expect_close(bn.running_mean(), c.at("running_mean"), "running mean");
+  expect_close(bn.running_var(), c.at("running_var"), "running var");
+  bn.eval();
+  check_case("batch_norm_eval", &bn, [&](auto& in, auto&) { return bn.forward(in.at("x")); });
 }
 
 TEST(NnReference, SinusoidalPositions) {
