@@ -20,7 +20,8 @@ torch.set_default_dtype(torch.float64)
 
 def t2j(t):
     t = t.detach()
-    return {"shape": list(t.shape), "data": [float(v) for v in t.reshape(-1).tolist()]}
+    # 13 significant digits keep the file small and are far below the 1e-10 tolerance of the tests.
+    return {"shape": list(t.shape), "data": [float(f"{v:.13g}") for v in t.reshape(-1).tolist()]}
 
 
 def ids2j(t):
