@@ -13,6 +13,15 @@
 //
 // The graph lives as long as the result Vars that reference it. Backward itself runs without
 // recording (no higher-order gradients). Gradients have the value's shape and dtype (f32 or f64).
+// Ops save the input Tensors they need (sharing storage, not copying): do not modify a value in place
+// (e.g. an optimizer step through mutable_value()) between a forward and its backward.
+//
+// Training loop with the optim kernels (raw f32 buffers):
+//   for (Var& p : model.parameters()) p.zero_grad();
+//   Var loss = cross_entropy(model.forward(x), targets);
+//   loss.backward();
+//   for (Var& p : model.parameters())
+//     optim::adam_step(p.mutable_value().data<float>(), p.grad().data<float>(), m, v, p.numel(), lr, step, opt);
 #include <functional>
 #include <memory>
 #include <string>
