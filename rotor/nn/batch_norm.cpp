@@ -47,4 +47,25 @@ Var BatchNorm::forward(const Var& x) {
   return ag::add(ag::mul(normalized, ag::reshape(weight_, param_shape)), ag::reshape(bias_, param_shape));
 }
 
+GroupNorm::GroupNorm(int64_t groups, int64_t channels, double eps, DType dtype) : groups_(groups), eps_(eps) {
+  ROTOR_CHECK(groups > 0 && channels > 0 && channels % groups == 0, "GroupNorm: ", channels,
+              " channels do not split into ", groups, " groups");
+  weight_ = add_parameter("weight", Tensor::ones({channels}, dtype));
+  bias_ = add_parameter("bias", Tensor::zeros({channels}, dtype));
+}
+
+Var GroupNorm::forward(const Var& x) const {
+  const int64_t C = weight_.size(0);
+  ROTOR_CHECK(x.dim() >= 2 && x.size(1) == C, "GroupNorm: input ", shape_str(x.shape()), " does not have ", C,
+              " channels in dimension 1");
+  const int64_t N = x.size(0);
+  Var grouped = ag::reshape(x, {N, groups_, -1});  // [N, G, C/G * positions]
+  Var normalized = ag::mul(ag::sub(grouped, ag::mean(grouped, {2}, true)),
+                           ag::rsqrt(ag::add(ag::var(grouped, {2}, 0, true), eps_)));
+  Shape param_shape(static_cast<size_t>(x.dim()), 1);
+  param_shape[1] = C;
+  return ag::add(ag::mul(ag::reshape(normalized, x.shape()), ag::reshape(weight_, param_shape)),
+                 ag::reshape(bias_, param_shape));
+}
+
 }  // namespace rotor::nn

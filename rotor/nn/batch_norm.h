@@ -1,5 +1,7 @@
 #pragma once
-// Batch normalisation over the channel dimension 1 of [N, C] or [N, C, ...] inputs (BatchNorm1d/2d).
+// Normalisation over channels for convolutional models.
+//
+// BatchNorm: batch normalisation over the channel dimension 1 of [N, C] or [N, C, ...] inputs (BatchNorm1d/2d).
 // Training: normalise with the batch mean and biased variance, and update the running statistics
 // (running = (1 - momentum) running + momentum batch, the variance stored unbiased) as PyTorch does.
 // Evaluation: normalise with the running statistics. Parameters "weight" (ones), "bias" (zeros).
@@ -20,6 +22,20 @@ class BatchNorm : public Module {
   Var weight_, bias_;
   Tensor running_mean_, running_var_;
   double eps_, momentum_;
+};
+
+// Group normalisation: channels (dim 1 of [N, C, ...]) split into `groups`; each (sample, group) is
+// normalised over its channels and positions with the biased variance, then scaled per channel.
+// Parameters "weight" (ones) and "bias" (zeros) of shape [C]. Same in training and evaluation.
+class GroupNorm : public Module {
+ public:
+  GroupNorm(int64_t groups, int64_t channels, double eps = 1e-5, DType dtype = DType::f32);
+  Var forward(const Var& x) const;
+
+ private:
+  Var weight_, bias_;
+  int64_t groups_;
+  double eps_;
 };
 
 }  // namespace rotor::nn

@@ -173,6 +173,9 @@ cases["batch_norm_train"]["running_var"] = t2j(bn.running_var)
 record("batch_norm_eval", bn_params, {"x": torch.randn(2, 3, 2, 2)},
        lambda p, i: F.batch_norm(i["x"], bn.running_mean, bn.running_var, p["weight"], p["bias"], training=False))
 
+record("group_norm", {"weight": torch.rand(6) + 0.5, "bias": torch.randn(6) * 0.3}, {"x": torch.randn(2, 6, 3, 2) * 2},
+       lambda p, i: F.group_norm(i["x"], 3, p["weight"], p["bias"], eps=1e-5))
+
 
 def sinusoidal(T, d, base=10000.0):
     pos = torch.arange(T, dtype=torch.float64)[:, None]

@@ -191,6 +191,9 @@ TEST(NnReference, BatchNorm) {
   expect_close(bn.running_var(), c.at("running_var"), "running var");
   bn.eval();
   check_case("batch_norm_eval", &bn, [&](auto& in, auto&) { return bn.forward(in.at("x")); });
+  GroupNorm gn(3, 6, 1e-5, DType::f64);
+  check_case("group_norm", &gn, [&](auto& in, auto&) { return gn.forward(in.at("x")); });
+  EXPECT_THROW(GroupNorm(4, 6), Error);
 }
 
 TEST(NnReference, SinusoidalPositions) {
