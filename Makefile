@@ -2,6 +2,9 @@
 # Both install what is missing (scripts/setup.sh) and build first.
 BUILD ?= build
 JOBS ?= $(shell nproc)
+# ccache hits do not depend on where the clone lives.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all setup build test demo bench fuzz clean
 

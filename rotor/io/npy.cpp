@@ -1,5 +1,6 @@
 #include "rotor/io/npy.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <optional>
@@ -158,10 +159,13 @@ Tensor parse_npy(std::string_view bytes, const std::string& label) {
   ROTOR_CHECK(dtype, where, ": dtype '", *descr,
               "' is not supported (supported: little-endian <f4 <f8 <f2 <i4 <i8 and |u1)");
 
-  uint64_t numel = 1, nbytes = 0;
-  for (int64_t d : *shape)
-    ROTOR_CHECK(!__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel), where, ": shape ",
-                shape_str(*shape), " is too large");
+  uint64_t numel = 1, nbytes = 0, span = 1;  // span: product of max(d, 1), so strides fit in int64 too
+  for (int64_t d : *shape) {
+    ROTOR_CHECK(!__builtin_mul_overflow(span, static_cast<uint64_t>(std::max<int64_t>(d, 1)), &span) &&
+                    span <= static_cast<uint64_t>(INT64_MAX),
+                where, ": shape ", shape_str(*shape), " is too large");
+    numel *= static_cast<uint64_t>(d);
+  }
   ROTOR_CHECK(!__builtin_mul_overflow(numel, dtype_size(*dtype), &nbytes), where, ": shape ", shape_str(*shape),
               " is too large");
   const size_t available = bytes.size() - prefix - header_len;

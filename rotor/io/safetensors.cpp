@@ -175,8 +175,11 @@ void SafetensorsFile::parse() {
   const uint64_t data_size = file_size - data_start_;
 
   const std::string_view text(reinterpret_cast<const char*>(buffer_->data) + 8, header_size);
+  // The format requires the header to start with '{' and allows only spaces as trailing padding.
+  ROTOR_CHECK(!text.empty() && text[0] == '{', where, ": header must be a JSON object starting with '{'");
   const json header = parse_header_json(text, where);
   ROTOR_CHECK(header.is_object(), where, ": header must be a JSON object, got a ", header.type_name());
+  ROTOR_CHECK(text[text.find_last_not_of(' ')] == '}', where, ": header padding after the JSON must be spaces (0x20)");
 
   for (const auto& [name, value] : header.items()) {
     if (name == kMetadataKey) {
@@ -204,11 +207,13 @@ void SafetensorsFile::parse() {
 
     const json& shape = value["shape"];
     ROTOR_CHECK(shape.is_array(), what, ": shape must be an array");
-    uint64_t numel = 1;
+    uint64_t numel = 1, span = 1;  // span: product of max(d, 1), so strides fit in int64 too
     for (const json& d : shape) {
       const uint64_t n = checked_unsigned(d, what + " shape entry");
-      ROTOR_CHECK(n <= static_cast<uint64_t>(INT64_MAX) && !__builtin_mul_overflow(numel, n, &numel), what,
-                  ": shape ", shape.dump(), " has too many elements");
+      ROTOR_CHECK(!__builtin_mul_overflow(span, std::max<uint64_t>(n, 1), &span) &&
+                      span <= static_cast<uint64_t>(INT64_MAX),
+                  what, ": shape ", shape.dump(), " has too many elements");
+      numel *= n;
       entry.shape.push_back(static_cast<int64_t>(n));
     }
     uint64_t nbytes = 0;
@@ -291,7 +296,16 @@ TensorMap load_safetensors(const std::string& path, Metadata* metadata) {
   return file.load_all();
 }
 
-std::string serialize_safetensors(const TensorMap& tensors, const Metadata& metadata) {
+namespace {
+
+// The file layout: the header bytes (size prefix included) and the tensors in data order.
+struct SafetensorsLayout {
+  std::string prefix_and_header;
+  std::vector<const Tensor*> order;
+  uint64_t data_bytes = 0;
+};
+
+SafetensorsLayout plan_safetensors(const TensorMap& tensors, const Metadata& metadata) {
   std::vector<std::pair<const std::string*, const Tensor*>> order;
   for (const auto& [name, tensor] : tensors) {
     ROTOR_CHECK(tensor.defined(), "safetensors: tensor ", show_name(name), " is undefined");
@@ -308,13 +322,14 @@ std::string serialize_safetensors(const TensorMap& tensors, const Metadata& meta
     for (const auto& [key, value] : metadata) meta[key] = value;
     header[kMetadataKey] = std::move(meta);
   }
-  uint64_t offset = 0;
+  SafetensorsLayout layout;
   for (const auto& [name, tensor] : order) {
     const uint64_t nbytes = tensor->nbytes();
     header[*name] = {{"dtype", safetensors_dtype_name(tensor->dtype())},
                      {"shape", tensor->shape()},
-                     {"data_offsets", {offset, offset + nbytes}}};
-    offset += nbytes;
+                     {"data_offsets", {layout.data_bytes, layout.data_bytes + nbytes}}};
+    layout.data_bytes += nbytes;
+    layout.order.push_back(tensor);
   }
   std::string text;
   try {
@@ -323,13 +338,20 @@ std::string serialize_safetensors(const TensorMap& tensors, const Metadata& meta
     throw Error(cat("safetensors: cannot encode header (names and metadata must be UTF-8): ", e.what()));
   }
   text.append((8 - text.size() % 8) % 8, ' ');
-
-  std::string out;
-  out.reserve(8 + text.size() + offset);
   const uint64_t header_size = text.size();
-  out.append(reinterpret_cast<const char*>(&header_size), 8);
-  out += text;
-  for (const auto& [name, tensor] : order) {
+  layout.prefix_and_header.assign(reinterpret_cast<const char*>(&header_size), 8);
+  layout.prefix_and_header += text;
+  return layout;
+}
+
+}  // namespace
+
+std::string serialize_safetensors(const TensorMap& tensors, const Metadata& metadata) {
+  const SafetensorsLayout layout = plan_safetensors(tensors, metadata);
+  std::string out;
+  out.reserve(layout.prefix_and_header.size() + layout.data_bytes);
+  out += layout.prefix_and_header;
+  for (const Tensor* tensor : layout.order) {
     const Tensor c = tensor->contiguous();
     out.append(static_cast<const char*>(c.raw_data()), c.nbytes());
   }
@@ -337,7 +359,14 @@ std::string serialize_safetensors(const TensorMap& tensors, const Metadata& meta
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
-  write_file_atomic(path, serialize_safetensors(tensors, metadata));
+  const SafetensorsLayout layout = plan_safetensors(tensors, metadata);  // validates before touching disk
+  AtomicFile file(path);
+  file.write(layout.prefix_and_header);
+  for (const Tensor* tensor : layout.order) {  // streamed: no second copy of the whole model in memory
+    const Tensor c = tensor->contiguous();
+    file.write(c.raw_data(), c.nbytes());
+  }
+  file.commit();
 }
 
 TensorMap load_sharded_safetensors(const std::string& index_path) {

@@ -25,18 +25,7 @@ void fill_parameter(Transformer& model, const std::string& name, const std::vect
 
 }  // namespace
 
-bool transformer_supports_hf_llama(const HfLlamaConfig& hf) {
-  return hf.hidden_size % hf.num_heads == 0 && hf.head_dim == hf.hidden_size / hf.num_heads &&
-         hf.rope.scaling.kind == kernels::RopeScaling::Kind::none;
-}
-
 TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t ctx) {
-  ROTOR_CHECK(hf.hidden_size % hf.num_heads == 0 && hf.head_dim == hf.hidden_size / hf.num_heads,
-              "hf llama: head_dim ", hf.head_dim, " different from hidden_size / num_attention_heads (",
-              hf.hidden_size, " / ", hf.num_heads, ") is not supported by rotor's transformer yet");
-  ROTOR_CHECK(hf.rope.scaling.kind == kernels::RopeScaling::Kind::none, "hf llama: rope_scaling '",
-              kernels::rope_scaling_kind_name(hf.rope.scaling.kind),
-              "' is not supported by rotor's transformer yet (only by the float64 path)");
   TransformerConfig c;
   c.layers = hf.num_layers;
   c.dim = hf.hidden_size;
@@ -54,6 +43,8 @@ TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int6
   c.rope_theta = hf.rope.theta;
   c.rope_fraction = hf.rope.partial_rotary_factor;
   c.rope_layout = kernels::RopeLayout::half_split;
+  c.rope_scaling = hf.rope.scaling;
+  c.attn_head_dim = hf.head_dim;  // may differ from hidden_size / num_attention_heads
   c.validate();
   return c;
 }
@@ -95,9 +86,7 @@ Tensor transformer_sequence_logits(Transformer& model, const std::vector<int64_t
 
 Tensor hf_llama_sequence_logits(const std::string& dir, const std::vector<int64_t>& ids, HfLogitsPath path) {
   const HfLlamaModel hf = load_hf_llama(dir);
-  const bool use_f32 =
-      path == HfLogitsPath::f32 || (path == HfLogitsPath::automatic && transformer_supports_hf_llama(hf.config));
-  if (!use_f32) return hf_llama_logits_f64(hf, ids).to(DType::f32);
+  if (path == HfLogitsPath::f64) return hf_llama_logits_f64(hf, ids).to(DType::f32);
   auto model = transformer_from_hf_llama(hf, static_cast<int64_t>(ids.size()));
   return transformer_sequence_logits(*model, ids);
 }

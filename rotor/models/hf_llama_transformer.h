@@ -1,6 +1,7 @@
 #pragma once
 // A Hugging Face LLaMA checkpoint as rotor's Transformer (f32, oneDNN matmuls): RMSNorm, SwiGLU, RoPE
-// (half-split, partial rotary), grouped key/value heads, no biases, tied or untied head.
+// (half-split, partial rotary, linear/dynamic/YaRN scaling), grouped key/value heads, an explicit head_dim,
+// no biases, tied or untied head.
 //
 // Parameter mapping (Hugging Face -> rotor):
 //   model.embed_tokens.weight                      -> wte
@@ -25,20 +26,16 @@
 
 namespace rotor::models {
 
-// Whether rotor's Transformer can express the config (today: no rope_scaling, head_dim == hidden / heads).
-bool transformer_supports_hf_llama(const HfLlamaConfig& hf);
-// Throws "... not supported" for what the transformer cannot express.
 TransformerConfig transformer_config_from_hf_llama(const HfLlamaConfig& hf, int64_t ctx);
 std::unique_ptr<Transformer> transformer_from_hf_llama(const HfLlamaModel& model, int64_t ctx);
 
 // logits: [T, vocab] f32 of one sequence of token ids (T <= the model's context).
 Tensor transformer_sequence_logits(Transformer& model, const std::vector<int64_t>& ids);
 
-// The entry point for `rotor logits` on a Hugging Face directory: logits [T, vocab] (f32) of one sequence.
-// automatic: the f32 Transformer when it supports the config, otherwise the float64 forward
-// (rotor/models/llama_forward_f64.h); f32 / f64 force one path (f32 throws when unsupported).
-enum class HfLogitsPath { automatic, f32, f64 };
+// The entry point for `rotor logits` on a Hugging Face directory: logits [T, vocab] (f32) of one sequence,
+// computed by the f32 Transformer or by the float64 forward (rotor/models/llama_forward_f64.h).
+enum class HfLogitsPath { f32, f64 };
 Tensor hf_llama_sequence_logits(const std::string& dir, const std::vector<int64_t>& ids,
-                                HfLogitsPath path = HfLogitsPath::automatic);
+                                HfLogitsPath path = HfLogitsPath::f32);
 
 }  // namespace rotor::models

@@ -164,6 +164,8 @@ TEST(SafetensorsWriter, FilesForPython) {
   tensors.erase("transposed");
   save_safetensors(dir + "/every_dtype.safetensors", tensors, {{"writer", "rotor"}});
   EXPECT_EQ(load_safetensors(dir + "/every_dtype.safetensors").size(), tensors.size());
+  // The streamed file equals the in-memory image.
+  EXPECT_EQ(read_file(dir + "/every_dtype.safetensors"), serialize_safetensors(tensors, {{"writer", "rotor"}}));
 }
 
 TEST(SafetensorsCorrupt, EachDefectHasAClearError) {
@@ -179,6 +181,9 @@ TEST(SafetensorsCorrupt, EachDefectHasAClearError) {
       {image(R"({"a": )", 0), {"not valid JSON"}},
       {image("[1, 2]", 0), {"must be a JSON object"}},
       {image("\"text\"", 0), {"must be a JSON object"}},
+      {image(" {}", 0), {"starting with '{'"}},
+      {image("{}\n", 0), {"padding after the JSON must be spaces"}},
+      {image("{}  \t ", 0), {"padding after the JSON must be spaces"}},
       {image(R"({"a":)" + f32x2 + "[0,8]}," + R"("b":)" + f32x2 + "[4,12]}}", 12), {"'b' [4, 12) overlaps tensor 'a'"}},
       {image(R"({"a":)" + f32x2 + "[0,8]}," + R"("b":)" + f32x2 + "[12,20]}}", 20), {"gap of 4 bytes", "'b'"}},
       {image(R"({"a":)" + f32x2 + "[0,8]}}", 12), {"last 4 bytes of the data region belong to no tensor"}},
@@ -195,6 +200,8 @@ TEST(SafetensorsCorrupt, EachDefectHasAClearError) {
       {image(R"({"a":)" + f32x2 + R"([0,8],"extra":1}})", 8), {"unknown field 'extra'"}},
       {image(R"({"a":{"dtype":"U8","shape":[4294967296,4294967296,16],"data_offsets":[0,8]}})", 8),
        {"too many elements"}},
+      {image(R"({"a":{"dtype":"U8","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+       {"too many elements"}},  // no bytes, but its strides would overflow
       {image(R"({"__metadata__":{"k":1}})", 0), {"__metadata__ value of 'k' must be a string"}},
       {image(R"({"__metadata__":[]})", 0), {"__metadata__ must be an object"}},
       {image(R"({"a":[1,2]})", 0), {"'a' must be an object"}},

@@ -12,6 +12,7 @@ import os
 import torch
 
 torch.set_default_dtype(torch.float64)
+torch.set_num_threads(1)  # the same bits on every run
 
 
 def rotary_dim(head_dim, partial):

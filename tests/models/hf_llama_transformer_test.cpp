@@ -40,22 +40,6 @@ TEST(HfLlamaTransformer, F32LogitsMatchTheFloat64Reference) {
       for (const auto& v : row) expected.push_back(v.get<double>());
 
     const HfLlamaModel hf = load_hf_llama(kDataDir + "/" + name);
-    const bool expressible = hf.config.rope.scaling.kind == kernels::RopeScaling::Kind::none &&
-                             hf.config.head_dim * hf.config.num_heads == hf.config.hidden_size;
-    EXPECT_EQ(transformer_supports_hf_llama(hf.config), expressible);
-    // The entry point of `rotor logits` serves every case, by one path or the other.
-    const Tensor any_path = hf_llama_sequence_logits(kDataDir + "/" + name, ids);
-    EXPECT_LE(relative_error(any_path.to_float_vector(), expected), 1e-5);
-    if (!expressible) {
-      // Fails loudly rather than computing something else.
-      try {
-        transformer_from_hf_llama(hf, static_cast<int64_t>(ids.size()));
-        ADD_FAILURE() << "expected 'not supported'";
-      } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos) << e.what();
-      }
-      continue;
-    }
     auto model = transformer_from_hf_llama(hf, static_cast<int64_t>(ids.size()));
     EXPECT_EQ(model->config().ctx, static_cast<int64_t>(ids.size()));
     const Tensor logits = transformer_sequence_logits(*model, ids);
@@ -63,9 +47,13 @@ TEST(HfLlamaTransformer, F32LogitsMatchTheFloat64Reference) {
     const double error = relative_error(logits.to_float_vector(), expected);
     EXPECT_LE(error, 1e-5);
     std::printf("[ info     ] %s: f32 transformer max|a-b|/max|b| = %.3g\n", name.c_str(), error);
+    // The entry point of `rotor logits`, by either path.
+    for (HfLogitsPath path : {HfLogitsPath::f32, HfLogitsPath::f64})
+      EXPECT_LE(relative_error(hf_llama_sequence_logits(kDataDir + "/" + name, ids, path).to_float_vector(), expected),
+                1e-5);
     ++compared;
   }
-  EXPECT_GE(compared, 3);
+  EXPECT_EQ(compared, 9);
 }
 
 TEST(HfLlamaTransformer, MapsParametersByName) {
@@ -73,6 +61,7 @@ TEST(HfLlamaTransformer, MapsParametersByName) {
   auto model = transformer_from_hf_llama(hf, 0);
   const TransformerConfig& c = model->config();
   EXPECT_EQ(c.ctx, 64);  // max_position_embeddings
+  EXPECT_EQ(c.head_dim(), 8);
   EXPECT_EQ(c.norm, NormKind::rmsnorm);
   EXPECT_EQ(c.mlp, MlpKind::swiglu);
   EXPECT_EQ(c.kv_heads, 2);
@@ -89,7 +78,13 @@ TEST(HfLlamaTransformer, MapsParametersByName) {
   EXPECT_EQ(model->params()[up.offset + 40 * 32 + 7], hf.weights.layers[0].up_proj.data<float>()[7]);
   EXPECT_EQ(model->params()[up.offset + 3], hf.weights.layers[0].gate_proj.data<float>()[3]);
   EXPECT_THROW(transformer_sequence_logits(*model, {1, 48}), Error);
-  EXPECT_THROW(hf_llama_sequence_logits(kDataDir + "/yarn", {1, 2}, HfLogitsPath::f32), Error);
+  // head_dim 16 with hidden 32 and 4 heads; YaRN scaling reaches the transformer's RoPE.
+  const HfLlamaModel yarn = load_hf_llama(kDataDir + "/yarn");
+  const TransformerConfig yc = transformer_config_from_hf_llama(yarn.config, 12);
+  EXPECT_EQ(yc.head_dim(), 16);
+  EXPECT_EQ(yc.rope_scaling.kind, kernels::RopeScaling::Kind::yarn);
+  EXPECT_EQ(yc.rope_scaling.original_max_positions, 256);
+  EXPECT_EQ(transformer_from_hf_llama(yarn, 12)->parameter("layers.0.attn.out.weight").shape, (Shape{32, 64}));
   const Tensor f64 = hf_llama_sequence_logits(kDataDir + "/gqa_untied", {1, 2, 3}, HfLogitsPath::f64);
   const Tensor f32 = hf_llama_sequence_logits(kDataDir + "/gqa_untied", {1, 2, 3}, HfLogitsPath::f32);
   EXPECT_EQ(f64.dtype(), DType::f32);

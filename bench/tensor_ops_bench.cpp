@@ -1,0 +1,102 @@
+// Times rotor's tensor kernels and autograd on fixed workloads; bench/tensor_ops.sh runs the same
+// workloads in PyTorch (bench/tensor_ops_torch.py) and prints the ratios. Output: "name milliseconds"
+// per line (median of several runs).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rotor/autograd/ops.h"
+#include "rotor/core/rng.h"
+#include "rotor/core/threads.h"
+#include "rotor/kernels/elementwise.h"
+#include "rotor/kernels/reduce.h"
+#include "rotor/kernels/softmax.h"
+
+using namespace rotor;
+namespace ag = rotor::autograd;
+namespace k = rotor::kernels;
+
+static Tensor randn(const Shape& s, Rng& rng) {
+  Tensor t = Tensor::empty(s);
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<float>(rng.normal());
+  return t;
+}
+
+static void time_it(const char* name, const std::function<void()>& f, int reps = 15) {
+  f();  // warm up
+  std::vector<double> ms;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("%s %.4f\n", name, ms[ms.size() / 2]);
+  std::fflush(stdout);
+}
+
+int main(int argc, char** argv) {
+  set_num_threads(argc > 1 ? std::atoi(argv[1]) : 1);
+  Rng rng(0);
+  const Tensor a = randn({4096, 1024}, rng), b = randn({1024}, rng);
+  time_it("add_broadcast_4096x1024", [&] { k::add(a, b); });
+  time_it("mul_transposed_1024x4096", [&] { k::mul(a.transpose(0, 1), a.transpose(0, 1)); });
+  time_it("gelu_tanh_4M", [&] { k::unary(k::UnaryOp::gelu_tanh, a); });
+  time_it("exp_4M", [&] { k::exp(a); });
+  time_it("sum_rows_4096x1024", [&] { k::sum(a, {1}); });
+  time_it("sum_cols_4096x1024", [&] { k::sum(a, {0}); });
+  time_it("sum_all_4M", [&] { k::sum(a); });
+  time_it("max_rows_4096x1024", [&] { k::max(a, {1}); });
+  time_it("softmax_rows_4096x1024", [&] { k::softmax(a, -1); });
+  time_it("softmax_cols_4096x1024", [&] { k::softmax(a, 0); });
+
+  // Autograd: layer_norm forward+backward, cross-entropy forward+backward, a 2-layer MLP step.
+  {
+    ag::Var x(randn({4096, 768}, rng), true), w(randn({768}, rng), true), bb(randn({768}, rng), true);
+    const Tensor seed = randn({4096, 768}, rng);
+    time_it("layer_norm_fwd_bwd_4096x768", [&] {
+      ag::Var y = ag::layer_norm(x, w, bb);
+      y.backward(seed);
+    });
+  }
+  {
+    ag::Var logits(randn({2048, 4096}, rng), true);
+    std::vector<int64_t> t(2048);
+    for (auto& v : t) v = static_cast<int64_t>(rng.uniform_int(4096));
+    const Tensor targets = Tensor::from_vector(t, {2048});
+    time_it("cross_entropy_fwd_bwd_2048x4096", [&] { ag::cross_entropy(logits, targets).backward(); });
+  }
+  {
+    ag::Var x(randn({2048, 256}, rng)), y(randn({2048, 256}, rng));
+    ag::Var w1(k::mul_scalar(randn({1024, 256}, rng), 0.05), true), b1(Tensor::zeros({1024}), true);
+    ag::Var w2(k::mul_scalar(randn({256, 1024}, rng), 0.03), true), b2(Tensor::zeros({256}), true);
+    time_it("mlp_step_2048x256x1024", [&] {
+      ag::Var h = ag::gelu(ag::linear(x, w1, b1), ag::GeluForm::tanh);
+      ag::Var loss = ag::mse_loss(ag::linear(h, w2, b2), y);
+      for (ag::Var* p : {&w1, &b1, &w2, &b2}) p->zero_grad();
+      loss.backward();
+    });
+  }
+  {
+    // Causal self-attention, B=8, T=256, H=4, Dh=64 (the GPT shape), forward + backward:
+    // the fused kernel op and the composite of basic ops.
+    const int64_t B = 8, T = 256, H = 4, Dh = 64;
+    ag::Var qkv(k::mul_scalar(randn({B, T, 3 * H * Dh}, rng), 0.5), true);
+    const Tensor seed = randn({B, T, H * Dh}, rng);
+    time_it("attention_fused_fwd_bwd_8x256x4x64", [&] {
+      ag::fused_causal_attention(qkv, {H, H, false, {}}).backward(seed);
+    }, 5);
+    time_it("attention_composite_fwd_bwd_8x256x4x64", [&] {
+      auto heads = [&](int64_t i) {
+        return ag::permute(ag::reshape(ag::narrow(qkv, 2, i * H * Dh, H * Dh), {B, T, H, Dh}), {0, 2, 1, 3});
+      };
+      ag::Var o = ag::scaled_dot_product_attention(heads(0), heads(1), heads(2), {true, 0, Tensor()});
+      ag::reshape(ag::permute(o, {0, 2, 1, 3}), {B, T, H * Dh}).backward(seed);
+    }, 5);
+  }
+  return 0;
+}

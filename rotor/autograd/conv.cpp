@@ -1,0 +1,189 @@
+#include "rotor/autograd/conv.h"
+
+#include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/gradcheck.h"
+#include "rotor/autograd/linalg.h"
+#include "rotor/autograd/reduction.h"
+#include "rotor/autograd/views.h"
+#include "rotor/kernels/im2col.h"
+
+namespace rotor::autograd {
+
+namespace k = rotor::kernels;
+
+namespace {
+
+k::Conv2dGeometry geometry(int64_t C, int64_t H, int64_t W, std::array<int64_t, 2> kernel, const Conv2dOptions& o,
+                           const char* what) {
+  k::Conv2dGeometry g{C, H, W, kernel[0], kernel[1], o.stride[0], o.stride[1],
+                      o.padding[0], o.padding[1], o.dilation[0], o.dilation[1]};
+  ROTOR_CHECK(g.KH > 0 && g.KW > 0 && g.SH > 0 && g.SW > 0 && g.DH > 0 && g.DW > 0 && g.PH >= 0 && g.PW >= 0, what,
+              ": kernel, stride and dilation must be positive and padding non-negative");
+  ROTOR_CHECK(g.out_h() > 0 && g.out_w() > 0, what, ": a ", g.KH, "x", g.KW, " kernel (dilation ", g.DH, "x", g.DW,
+              ", padding ", g.PH, "x", g.PW, ") does not fit an image of ", H, "x", W);
+  return g;
+}
+
+// Apply im2col (unfold) or col2im (fold) to every image of a batch.
+template <class T>
+void over_batch(bool unfold, const Tensor& src, Tensor& dst, int64_t N, const k::Conv2dGeometry& g) {
+  const int64_t image = g.C * g.H * g.W, cols = g.C * g.KH * g.KW * g.out_h() * g.out_w();
+  const T* s = src.data<T>();
+  T* d = dst.data<T>();
+#pragma omp parallel for schedule(static) if (N > 1 && N * cols >= (1 << 15))
+  for (int64_t n = 0; n < N; ++n) {
+    if (unfold) k::im2col<T>(s + n * image, g, d + n * cols);
+    else k::col2im<T>(s + n * cols, g, d + n * image);
+  }
+}
+
+Tensor unfold_tensor(const Tensor& x_in, int64_t N, const k::Conv2dGeometry& g) {
+  const DType dt = x_in.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  const Tensor x = x_in.dtype() == dt ? x_in.contiguous() : x_in.to(dt);
+  Tensor cols = Tensor::empty({N, g.C * g.KH * g.KW, g.out_h() * g.out_w()}, dt);
+  if (dt == DType::f64) over_batch<double>(true, x, cols, N, g);
+  else over_batch<float>(true, x, cols, N, g);
+  return cols;
+}
+
+Tensor fold_tensor(const Tensor& cols_in, int64_t N, const k::Conv2dGeometry& g) {
+  const DType dt = cols_in.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  const Tensor cols = cols_in.dtype() == dt ? cols_in.contiguous() : cols_in.to(dt);
+  Tensor x = Tensor::zeros({N, g.C, g.H, g.W}, dt);
+  if (dt == DType::f64) over_batch<double>(false, cols, x, N, g);
+  else over_batch<float>(false, cols, x, N, g);
+  return x;
+}
+
+std::array<int64_t, 2> default_stride(std::array<int64_t, 2> stride, std::array<int64_t, 2> kernel) {
+  return {stride[0] > 0 ? stride[0] : kernel[0], stride[1] > 0 ? stride[1] : kernel[1]};
+}
+
+}  // namespace
+
+// y = im2col(x); dx = col2im(dy).
+Var unfold2d(const Var& x, std::array<int64_t, 2> kernel, const Conv2dOptions& o) {
+  ROTOR_CHECK(x.dim() == 4, "unfold2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
+  const int64_t N = x.size(0);
+  const k::Conv2dGeometry g = geometry(x.size(1), x.size(2), x.size(3), kernel, o, "unfold2d");
+  return record("unfold2d", unfold_tensor(x.value(), N, g), {x},
+                [N, g](const Tensor& dy) { return std::vector<Tensor>{fold_tensor(dy, N, g)}; });
+}
+
+// y = col2im(cols); dcols = im2col(dy).
+Var fold2d(const Var& cols, std::array<int64_t, 2> image, std::array<int64_t, 2> kernel, const Conv2dOptions& o) {
+  ROTOR_CHECK(cols.dim() == 3, "fold2d: input must be [N, C*KH*KW, L], got ", shape_str(cols.shape()));
+  const int64_t N = cols.size(0), kk = kernel[0] * kernel[1];
+  ROTOR_CHECK(kk > 0 && cols.size(1) % kk == 0, "fold2d: ", cols.size(1), " rows are not channels x ", kernel[0], "x",
+              kernel[1]);
+  const k::Conv2dGeometry g = geometry(cols.size(1) / kk, image[0], image[1], kernel, o, "fold2d");
+  ROTOR_CHECK(cols.size(2) == g.out_h() * g.out_w(), "fold2d: ", cols.size(2), " columns, the geometry gives ",
+              g.out_h(), "x", g.out_w());
+  return record("fold2d", fold_tensor(cols.value(), N, g), {cols},
+                [N, g](const Tensor& dy) { return std::vector<Tensor>{unfold_tensor(dy, N, g)}; });
+}
+
+Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o) {
+  ROTOR_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(1), "conv2d: input ",
+              shape_str(x.shape()), " and weight ", shape_str(weight.shape()), " do not fit ([N, C, H, W], [O, C, KH, KW])");
+  const int64_t N = x.size(0), O = weight.size(0);
+  Var cols = unfold2d(x, {weight.size(2), weight.size(3)}, o);           // [N, C KH KW, L]
+  Var y = matmul(reshape(weight, {O, -1}), cols);                        // [N, O, L]
+  if (bias.defined()) {
+    ROTOR_CHECK(bias.dim() == 1 && bias.size(0) == O, "conv2d: bias ", shape_str(bias.shape()), " for ", O, " outputs");
+    y = add(y, reshape(bias, {O, 1}));
+  }
+  const k::Conv2dGeometry g = geometry(x.size(1), x.size(2), x.size(3), {weight.size(2), weight.size(3)}, o, "conv2d");
+  return reshape(y, {N, O, g.out_h(), g.out_w()});
+}
+
+Var conv1d(const Var& x, const Var& weight, const Var& bias, int64_t stride, int64_t padding, int64_t dilation) {
+  ROTOR_CHECK(x.dim() == 3 && weight.dim() == 3, "conv1d: input ", shape_str(x.shape()), " and weight ",
+              shape_str(weight.shape()), " must be [N, C, L] and [O, C, K]");
+  Conv2dOptions o;
+  o.stride = {1, stride};
+  o.padding = {0, padding};
+  o.dilation = {1, dilation};
+  return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, o), 2);
+}
+
+Var conv_transpose2d(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o,
+                     std::array<int64_t, 2> output_padding) {
+  ROTOR_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(0), "conv_transpose2d: input ",
+              shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
+              " do not fit ([N, Cin, H, W], [Cin, Cout, KH, KW])");
+  const int64_t N = x.size(0), Cin = x.size(1), H = x.size(2), W = x.size(3), Cout = weight.size(1);
+  const int64_t KH = weight.size(2), KW = weight.size(3);
+  for (int d = 0; d < 2; ++d)
+    ROTOR_CHECK(output_padding[d] >= 0 && output_padding[d] < std::max(o.stride[d], o.dilation[d]),
+                "conv_transpose2d: output_padding ", output_padding[d], " must be below stride or dilation");
+  const int64_t OH = (H - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (KH - 1) + output_padding[0] + 1;
+  const int64_t OW = (W - 1) * o.stride[1] - 2 * o.padding[1] + o.dilation[1] * (KW - 1) + output_padding[1] + 1;
+  ROTOR_CHECK(OH > 0 && OW > 0, "conv_transpose2d: output size ", OH, "x", OW, " is empty");
+  Var wt = transpose(reshape(weight, {Cin, Cout * KH * KW}), 0, 1);     // [Cout KH KW, Cin]
+  Var cols = matmul(wt, reshape(x, {N, Cin, H * W}));                   // [N, Cout KH KW, H W]
+  Var y = fold2d(cols, {OH, OW}, {KH, KW}, o);                          // [N, Cout, OH, OW]
+  if (bias.defined()) {
+    ROTOR_CHECK(bias.dim() == 1 && bias.size(0) == Cout, "conv_transpose2d: bias ", shape_str(bias.shape()), " for ",
+                Cout, " outputs");
+    y = add(y, reshape(bias, {Cout, 1, 1}));
+  }
+  return y;
+}
+
+namespace {
+Var pool(const Var& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride, bool is_max) {
+  ROTOR_CHECK(x.dim() == 4, "pool2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
+  const int64_t N = x.size(0), C = x.size(1);
+  Conv2dOptions o;
+  o.stride = default_stride(stride, kernel);
+  const k::Conv2dGeometry g = geometry(1, x.size(2), x.size(3), kernel, o, "pool2d");
+  Var cols = unfold2d(reshape(x, {N * C, 1, x.size(2), x.size(3)}), kernel, o);  // [N C, KH KW, L]
+  Var r = is_max ? max(cols, {1}) : mean(cols, {1});
+  return reshape(r, {N, C, g.out_h(), g.out_w()});
+}
+}  // namespace
+
+Var max_pool2d(const Var& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride) {
+  return pool(x, kernel, stride, true);
+}
+Var avg_pool2d(const Var& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride) {
+  return pool(x, kernel, stride, false);
+}
+
+Var upsample_nearest2d(const Var& x, std::array<int64_t, 2> f) {
+  ROTOR_CHECK(x.dim() == 4 && f[0] > 0 && f[1] > 0, "upsample_nearest2d: input ", shape_str(x.shape()),
+              " must be [N, C, H, W] and factors positive");
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  Var e = expand(reshape(x, {N, C, H, 1, W, 1}), {N, C, H, f[0], W, f[1]});
+  return reshape(e, {N, C, H * f[0], W * f[1]});
+}
+
+void register_conv_gradchecks(GradcheckRegistry& r) {
+  Conv2dOptions strided;
+  strided.stride = {2, 1};
+  strided.padding = {1, 2};
+  strided.dilation = {1, 2};
+  r.add({"unfold2d", "stride, padding, dilation", {{{2, 2, 5, 4}}},
+         [strided](const VarList& in) { return unfold2d(in[0], {3, 2}, strided); }});
+  r.add({"fold2d", "stride, padding, dilation", {{{2, 12, 18}}},
+         [strided](const VarList& in) { return fold2d(in[0], {5, 4}, {3, 2}, strided); }});
+  r.add({"conv2d", "bias", {{{2, 3, 5, 4}, {4, 3, 3, 2}, {4}}},
+         [strided](const VarList& in) { return conv2d(in[0], in[1], in[2], strided); }});
+  r.add({"conv2d", "plain", {{{1, 2, 4, 4}, {3, 2, 2, 2}}}, [](const VarList& in) { return conv2d(in[0], in[1]); }});
+  r.add({"conv1d", "padding", {{{2, 3, 7}, {2, 3, 3}, {2}}},
+         [](const VarList& in) { return conv1d(in[0], in[1], in[2], 2, 1); }});
+  r.add({"conv_transpose2d", "stride 2, output padding", {{{2, 3, 3, 2}, {3, 2, 3, 3}, {2}}}, [](const VarList& in) {
+           Conv2dOptions o;
+           o.stride = {2, 2};
+           o.padding = {1, 0};
+           return conv_transpose2d(in[0], in[1], in[2], o, {1, 0});
+         }});
+  r.add({"max_pool2d", "2x2", {{{2, 2, 4, 6}}}, [](const VarList& in) { return max_pool2d(in[0], {2, 2}); },
+         InputDomain::distinct});
+  r.add({"avg_pool2d", "3x2 stride 1", {{{1, 2, 4, 4}}},
+         [](const VarList& in) { return avg_pool2d(in[0], {3, 2}, {1, 1}); }});
+  r.add({"upsample_nearest2d", "2x3", {{{1, 2, 3, 2}}}, [](const VarList& in) { return upsample_nearest2d(in[0], {2, 3}); }});
+}
+
+}  // namespace rotor::autograd

@@ -1,0 +1,123 @@
+#pragma once
+// Reverse-mode automatic differentiation: the tape.
+//
+// A Var is a shared handle to a value Tensor plus, when it takes part in differentiation, a gradient
+// and the Node that produced it. Ops (rotor/autograd/*.h) compute their forward on Tensors and, when
+// grad mode is on and some input requires a gradient, record a Node holding the inputs and a backward
+// closure. `loss.backward()` walks the recorded graph in reverse topological order and accumulates
+// gradients into the leaves (Vars created with requires_grad = true), as in PyTorch:
+//
+//   Var w(Tensor::zeros({3, 4}), /*requires_grad=*/true);
+//   Var loss = mean(square(matmul(x, w) - y));
+//   loss.backward();          // w.grad() now holds d loss / d w (accumulated; call w.zero_grad())
+//
+// The graph lives as long as the result Vars that reference it. Backward itself runs without
+// recording (no higher-order gradients). Gradients have the value's shape and dtype (f32 or f64).
+// Ops save the input Tensors they need (sharing storage, not copying): do not modify a value in place
+// (e.g. an optimizer step through mutable_value()) between a forward and its backward.
+//
+// Training loop with the optim kernels (raw f32 buffers):
+//   for (Var& p : model.parameters()) p.zero_grad();
+//   Var loss = cross_entropy(model.forward(x), targets);
+//   loss.backward();
+//   for (Var& p : model.parameters())
+//     optim::adam_step(p.mutable_value().data<float>(), p.grad().data<float>(), m, v, p.numel(), lr, step, opt);
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rotor/core/tensor.h"
+
+namespace rotor::autograd {
+
+class Var;
+
+// Computes the gradients of a node's inputs from the gradient of its output. It returns one Tensor
+// per input, in order; an undefined Tensor means "no gradient" for that input.
+using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+
+struct Node {
+  std::string name;          // op name, for error messages
+  std::vector<Var> inputs;
+  BackwardFn backward;
+};
+
+struct VarImpl {
+  Tensor value;
+  Tensor grad;
+  bool requires_grad = false;
+  std::shared_ptr<Node> node;  // null for leaves and for values computed without grad
+};
+
+class Var {
+ public:
+  Var() = default;  // undefined
+  // A leaf. With requires_grad it collects gradients in grad().
+  explicit Var(Tensor value, bool requires_grad = false);
+
+  bool defined() const { return impl_ != nullptr; }
+  const Tensor& value() const;
+  // The value, for in-place updates by optimizers and initialisers (not recorded on the tape).
+  Tensor& mutable_value();
+  const Tensor& grad() const;  // undefined until a backward pass reaches this Var
+  void set_grad(Tensor grad);
+  void zero_grad();            // drops the gradient (the next backward starts from zero)
+  bool requires_grad() const;
+  void set_requires_grad(bool on);  // leaves only
+  bool is_leaf() const;
+  const std::shared_ptr<Node>& node() const;
+
+  const Shape& shape() const { return value().shape(); }
+  int64_t dim() const { return value().dim(); }
+  int64_t size(int64_t d) const { return value().size(d); }
+  int64_t numel() const { return value().numel(); }
+  DType dtype() const { return value().dtype(); }
+  double item() const { return value().item(); }
+
+  // A new leaf sharing this value, cut off from the graph, not requiring grad.
+  Var detach() const;
+
+  // Back-propagate from this Var. `seed` is d(something)/d(this) with this Var's shape; it may be
+  // omitted only for one-element Vars (seed 1). Gradients accumulate into leaves' grad().
+  void backward(const Tensor& seed = Tensor()) const;
+
+  VarImpl* impl() const { return impl_.get(); }
+
+ private:
+  std::shared_ptr<VarImpl> impl_;
+};
+
+// Grad mode: while a NoGradGuard is alive (in this thread) ops record nothing.
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Turns grad mode on for its lifetime (used to re-record inside a backward pass, e.g. checkpointing).
+class EnableGradGuard {
+ public:
+  EnableGradGuard();
+  ~EnableGradGuard();
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// True when an op over these inputs must be recorded (grad mode on and some input requires grad).
+bool needs_grad(const std::vector<Var>& inputs);
+
+// Wrap an op's forward result. When needs_grad(inputs), records a Node named `name` whose backward is
+// `backward`; otherwise returns a plain Var. Every op in rotor/autograd goes through this.
+Var record(const char* name, Tensor value, std::vector<Var> inputs, BackwardFn backward);
+
+}  // namespace rotor::autograd

@@ -1,0 +1,322 @@
+#include "rotor/kernels/elementwise.h"
+
+#include <cmath>
+
+#include "rotor/kernels/fast_math.h"
+#include "rotor/kernels/strided_loop.h"
+
+namespace rotor::kernels {
+
+using detail::make_plan;
+using detail::strided_for;
+
+namespace {
+
+constexpr double kSqrt2OverPi = 0.7978845608028654;
+constexpr double kInvSqrt2 = 0.7071067811865476;
+constexpr double kInvSqrt2Pi = 0.3989422804014327;
+constexpr double kGeluCubic = 0.044715;
+
+Tensor converted(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.to(dt); }
+
+// out[i] = f(x[i]) over out's shape (x broadcasts to it).
+template <class TO, class TX, class F>
+void map1(const Tensor& x, Tensor& out, F f) {
+  const Tensor xe = x.expand(out.shape());
+  const auto plan = make_plan<2>(out.shape(), {out.strides(), xe.strides()});
+  TO* o = static_cast<TO*>(out.raw_data());
+  const TX* xp = static_cast<const TX*>(xe.raw_data());
+  strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
+    TO* op = o + off[0];
+    const TX* xq = xp + off[1];
+    if (st[0] == 1 && st[1] == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) op[i] = f(xq[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) op[i * st[0]] = f(xq[i * st[1]]);
+    }
+  });
+}
+
+// out[i] = f(a[i], b[i]) over out's shape.
+template <class TO, class TI, class F>
+void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  const Tensor ae = a.expand(out.shape()), be = b.expand(out.shape());
+  const auto plan = make_plan<3>(out.shape(), {out.strides(), ae.strides(), be.strides()});
+  TO* o = static_cast<TO*>(out.raw_data());
+  const TI* ap = static_cast<const TI*>(ae.raw_data());
+  const TI* bp = static_cast<const TI*>(be.raw_data());
+  strided_for(plan, {0, 0, 0}, [&](int64_t n, const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& st) {
+    TO* op = o + off[0];
+    const TI* aq = ap + off[1];
+    const TI* bq = bp + off[2];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) op[i] = f(aq[i], bq[i]);
+    } else if (st[0] == 1 && st[1] == 1 && st[2] == 0) {
+      const TI bv = bq[0];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) op[i] = f(aq[i], bv);
+    } else if (st[0] == 1 && st[1] == 0 && st[2] == 1) {
+      const TI av = aq[0];
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) op[i] = f(av, bq[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) op[i * st[0]] = f(aq[i * st[1]], bq[i * st[2]]);
+    }
+  });
+}
+
+template <class T>
+T sigmoid_of(T x) {
+  return math_of<T>::sigmoid(x);
+}
+
+template <class T>
+void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
+  switch (op) {
+    case UnaryOp::neg: return map1<T, T>(x, out, [](T v) { return -v; });
+    case UnaryOp::exp: return map1<T, T>(x, out, [](T v) { return math_of<T>::exp(v); });
+    case UnaryOp::log: return map1<T, T>(x, out, [](T v) { return std::log(v); });
+    case UnaryOp::sqrt: return map1<T, T>(x, out, [](T v) { return std::sqrt(v); });
+    case UnaryOp::rsqrt: return map1<T, T>(x, out, [](T v) { return T(1) / std::sqrt(v); });
+    case UnaryOp::tanh: return map1<T, T>(x, out, [](T v) { return math_of<T>::tanh(v); });
+    case UnaryOp::sigmoid: return map1<T, T>(x, out, [](T v) { return sigmoid_of(v); });
+    case UnaryOp::relu: return map1<T, T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
+    case UnaryOp::gelu_erf:
+      return map1<T, T>(x, out, [](T v) { return T(0.5) * v * (T(1) + math_of<T>::erf(v * T(kInvSqrt2))); });
+    case UnaryOp::gelu_tanh:
+      return map1<T, T>(x, out, [](T v) {
+        return T(0.5) * v * (T(1) + math_of<T>::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v)));
+      });
+    case UnaryOp::silu: return map1<T, T>(x, out, [](T v) { return v * sigmoid_of(v); });
+    case UnaryOp::abs: return map1<T, T>(x, out, [](T v) { return std::abs(v); });
+    case UnaryOp::square: return map1<T, T>(x, out, [](T v) { return v * v; });
+    case UnaryOp::reciprocal: return map1<T, T>(x, out, [](T v) { return T(1) / v; });
+    case UnaryOp::sin: return map1<T, T>(x, out, [](T v) { return std::sin(v); });
+    case UnaryOp::cos: return map1<T, T>(x, out, [](T v) { return std::cos(v); });
+    case UnaryOp::sign: return map1<T, T>(x, out, [](T v) { return T((v > T(0)) - (v < T(0))); });
+  }
+}
+
+template <class T>
+void unary_backward_typed(UnaryOp op, const Tensor& x, const Tensor& dy, Tensor& out) {
+  switch (op) {
+    case UnaryOp::neg: return map2<T, T>(x, dy, out, [](T, T g) { return -g; });
+    case UnaryOp::exp: return map2<T, T>(x, dy, out, [](T v, T g) { return g * math_of<T>::exp(v); });
+    case UnaryOp::log: return map2<T, T>(x, dy, out, [](T v, T g) { return g / v; });
+    case UnaryOp::sqrt: return map2<T, T>(x, dy, out, [](T v, T g) { return g * T(0.5) / std::sqrt(v); });
+    case UnaryOp::rsqrt:
+      return map2<T, T>(x, dy, out, [](T v, T g) { return g * T(-0.5) / (v * std::sqrt(v)); });
+    case UnaryOp::tanh:
+      return map2<T, T>(x, dy, out, [](T v, T g) {
+        const T t = math_of<T>::tanh(v);
+        return g * (T(1) - t * t);
+      });
+    case UnaryOp::sigmoid:
+      return map2<T, T>(x, dy, out, [](T v, T g) {
+        const T s = sigmoid_of(v);
+        return g * s * (T(1) - s);
+      });
+    case UnaryOp::relu: return map2<T, T>(x, dy, out, [](T v, T g) { return v > T(0) ? g : T(0); });
+    case UnaryOp::gelu_erf:
+      return map2<T, T>(x, dy, out, [](T v, T g) {
+        const T cdf = T(0.5) * (T(1) + math_of<T>::erf(v * T(kInvSqrt2)));
+        const T pdf = T(kInvSqrt2Pi) * math_of<T>::exp(T(-0.5) * v * v);
+        return g * (cdf + v * pdf);
+      });
+    case UnaryOp::gelu_tanh:
+      return map2<T, T>(x, dy, out, [](T v, T g) {
+        const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
+        const T t = math_of<T>::tanh(u);
+        const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v * v);
+        return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
+      });
+    case UnaryOp::silu:
+      return map2<T, T>(x, dy, out, [](T v, T g) {
+        const T s = sigmoid_of(v);
+        return g * s * (T(1) + v * (T(1) - s));
+      });
+    case UnaryOp::abs: return map2<T, T>(x, dy, out, [](T v, T g) { return g * T((v > T(0)) - (v < T(0))); });
+    case UnaryOp::square: return map2<T, T>(x, dy, out, [](T v, T g) { return g * T(2) * v; });
+    case UnaryOp::reciprocal: return map2<T, T>(x, dy, out, [](T v, T g) { return -g / (v * v); });
+    case UnaryOp::sin: return map2<T, T>(x, dy, out, [](T v, T g) { return g * std::cos(v); });
+    case UnaryOp::cos: return map2<T, T>(x, dy, out, [](T v, T g) { return -g * std::sin(v); });
+    case UnaryOp::sign: return map2<T, T>(x, dy, out, [](T, T) { return T(0); });
+  }
+}
+
+template <class T>
+void binary_typed(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  switch (op) {
+    case BinaryOp::add: return map2<T, T>(a, b, out, [](T x, T y) { return x + y; });
+    case BinaryOp::sub: return map2<T, T>(a, b, out, [](T x, T y) { return x - y; });
+    case BinaryOp::mul: return map2<T, T>(a, b, out, [](T x, T y) { return x * y; });
+    case BinaryOp::div: return map2<T, T>(a, b, out, [](T x, T y) { return x / y; });
+    case BinaryOp::pow: return map2<T, T>(a, b, out, [](T x, T y) { return std::pow(x, y); });
+    case BinaryOp::maximum: return map2<T, T>(a, b, out, [](T x, T y) { return x > y || std::isnan(x) ? x : y; });
+    case BinaryOp::minimum: return map2<T, T>(a, b, out, [](T x, T y) { return x < y || std::isnan(x) ? x : y; });
+  }
+}
+
+template <class T>
+void compare_typed(CompareOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  using U = uint8_t;
+  switch (op) {
+    case CompareOp::eq: return map2<U, T>(a, b, out, [](T x, T y) { return U(x == y); });
+    case CompareOp::ne: return map2<U, T>(a, b, out, [](T x, T y) { return U(x != y); });
+    case CompareOp::lt: return map2<U, T>(a, b, out, [](T x, T y) { return U(x < y); });
+    case CompareOp::le: return map2<U, T>(a, b, out, [](T x, T y) { return U(x <= y); });
+    case CompareOp::gt: return map2<U, T>(a, b, out, [](T x, T y) { return U(x > y); });
+    case CompareOp::ge: return map2<U, T>(a, b, out, [](T x, T y) { return U(x >= y); });
+  }
+}
+
+Tensor scalar_like(double v, DType dt) { return Tensor::full({}, v, dt); }
+
+}  // namespace
+
+const char* unary_op_name(UnaryOp op) {
+  static const char* names[] = {"neg",  "exp",    "log",      "sqrt", "rsqrt",  "tanh",       "sigmoid", "relu", "gelu_erf",
+                                "gelu_tanh", "silu", "abs", "square", "reciprocal", "sin", "cos", "sign"};
+  return names[static_cast<int>(op)];
+}
+
+DType compute_dtype(const Tensor& a) {
+  ROTOR_CHECK(a.defined(), "elementwise: undefined tensor");
+  return a.dtype() == DType::f64 ? DType::f64 : DType::f32;
+}
+
+DType compute_dtype(const Tensor& a, const Tensor& b) {
+  return compute_dtype(a) == DType::f64 || compute_dtype(b) == DType::f64 ? DType::f64 : DType::f32;
+}
+
+Tensor unary(UnaryOp op, const Tensor& x_in) {
+  const DType dt = compute_dtype(x_in);
+  const Tensor x = converted(x_in, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  if (dt == DType::f64) unary_typed<double>(op, x, out);
+  else unary_typed<float>(op, x, out);
+  return out;
+}
+
+Tensor unary_backward(UnaryOp op, const Tensor& x_in, const Tensor& dy_in) {
+  const DType dt = compute_dtype(x_in, dy_in);
+  const Tensor x = converted(x_in, dt), dy = converted(dy_in, dt);
+  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), dy.shape()), dt);
+  if (dt == DType::f64) unary_backward_typed<double>(op, x, dy, out);
+  else unary_backward_typed<float>(op, x, dy, out);
+  return out;
+}
+
+void binary_into(BinaryOp op, const Tensor& a_in, const Tensor& b_in, Tensor& out) {
+  const DType dt = out.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "binary_into: output must be f32 or f64, got ", dtype_name(dt));
+  const Shape shape = broadcast_shapes(a_in.shape(), b_in.shape());
+  ROTOR_CHECK(broadcast_shapes(shape, out.shape()) == out.shape(), "binary_into: result of shape ", shape_str(shape),
+              " does not fit output ", shape_str(out.shape()));
+  const Tensor a = converted(a_in, dt), b = converted(b_in, dt);
+  if (dt == DType::f64) binary_typed<double>(op, a, b, out);
+  else binary_typed<float>(op, a, b, out);
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), compute_dtype(a, b));
+  binary_into(op, a, b, out);
+  return out;
+}
+
+Tensor copy(const Tensor& x) {
+  if (x.dtype() != DType::f32 && x.dtype() != DType::f64) return x.clone();
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  if (x.dtype() == DType::f64) map1<double, double>(x, out, [](double v) { return v; });
+  else map1<float, float>(x, out, [](float v) { return v; });
+  return out;
+}
+
+void add_(Tensor& dst, const Tensor& src) { binary_into(BinaryOp::add, dst, src, dst); }
+
+Tensor add_scalar(const Tensor& x, double s) { return affine(x, 1.0, s); }
+Tensor mul_scalar(const Tensor& x, double s) { return affine(x, s, 0.0); }
+
+Tensor affine(const Tensor& x_in, double a, double b) {
+  const DType dt = compute_dtype(x_in);
+  const Tensor x = converted(x_in, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  if (dt == DType::f64) {
+    map1<double, double>(x, out, [a, b](double v) { return a * v + b; });
+  } else {
+    const float af = static_cast<float>(a), bf = static_cast<float>(b);
+    map1<float, float>(x, out, [af, bf](float v) { return af * v + bf; });
+  }
+  return out;
+}
+
+Tensor pow_scalar(const Tensor& x_in, double p) {
+  const DType dt = compute_dtype(x_in);
+  const Tensor x = converted(x_in, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  if (dt == DType::f64) map1<double, double>(x, out, [p](double v) { return std::pow(v, p); });
+  else map1<float, float>(x, out, [pf = static_cast<float>(p)](float v) { return std::pow(v, pf); });
+  return out;
+}
+
+Tensor clamp(const Tensor& x_in, double lo, double hi) {
+  ROTOR_CHECK(!(lo > hi), "clamp: lower bound ", lo, " is above upper bound ", hi);
+  const DType dt = compute_dtype(x_in);
+  const Tensor x = converted(x_in, dt);
+  Tensor out = Tensor::empty(x.shape(), dt);
+  if (dt == DType::f64) {
+    map1<double, double>(x, out, [lo, hi](double v) { return v < lo ? lo : (v > hi ? hi : v); });
+  } else {
+    const float l = static_cast<float>(lo), h = static_cast<float>(hi);
+    map1<float, float>(x, out, [l, h](float v) { return v < l ? l : (v > h ? h : v); });
+  }
+  return out;
+}
+
+Tensor clamp_backward(const Tensor& x_in, double lo, double hi, const Tensor& dy_in) {
+  const DType dt = compute_dtype(x_in, dy_in);
+  const Tensor x = converted(x_in, dt), dy = converted(dy_in, dt);
+  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), dy.shape()), dt);
+  if (dt == DType::f64) {
+    map2<double, double>(x, dy, out, [lo, hi](double v, double g) { return v >= lo && v <= hi ? g : 0.0; });
+  } else {
+    const float l = static_cast<float>(lo), h = static_cast<float>(hi);
+    map2<float, float>(x, dy, out, [l, h](float v, float g) { return v >= l && v <= h ? g : 0.0f; });
+  }
+  return out;
+}
+
+Tensor compare(CompareOp op, const Tensor& a_in, const Tensor& b_in) {
+  const DType dt = compute_dtype(a_in, b_in);
+  const Tensor a = converted(a_in, dt), b = converted(b_in, dt);
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), DType::u8);
+  if (dt == DType::f64) compare_typed<double>(op, a, b, out);
+  else compare_typed<float>(op, a, b, out);
+  return out;
+}
+
+Tensor where(const Tensor& cond_in, const Tensor& a_in, const Tensor& b_in) {
+  const Tensor cond = cond_in.dtype() == DType::u8 ? cond_in
+                                                   : compare(CompareOp::ne, cond_in, scalar_like(0.0, DType::f64));
+  const DType dt = compute_dtype(a_in, b_in);
+  const Tensor a = converted(a_in, dt), b = converted(b_in, dt);
+  const Shape shape = broadcast_shapes(broadcast_shapes(a.shape(), b.shape()), cond.shape());
+  Tensor out = Tensor::empty(shape, dt);
+  const Tensor ce = cond.expand(shape), ae = a.expand(shape), be = b.expand(shape);
+  const auto plan = make_plan<4>(shape, {out.strides(), ce.strides(), ae.strides(), be.strides()});
+  auto run = [&](auto* o, auto* ap, auto* bp) {
+    const uint8_t* cp = ce.data<uint8_t>();
+    strided_for(plan, {0, 0, 0, 0},
+                [&](int64_t n, const std::array<int64_t, 4>& off, const std::array<int64_t, 4>& st) {
+                  for (int64_t i = 0; i < n; ++i)
+                    o[off[0] + i * st[0]] = cp[off[1] + i * st[1]] ? ap[off[2] + i * st[2]] : bp[off[3] + i * st[3]];
+                });
+  };
+  if (dt == DType::f64) run(out.data<double>(), ae.data<double>(), be.data<double>());
+  else run(out.data<float>(), ae.data<float>(), be.data<float>());
+  return out;
+}
+
+}  // namespace rotor::kernels

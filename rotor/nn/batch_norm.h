@@ -1,0 +1,41 @@
+#pragma once
+// Normalisation over channels for convolutional models.
+//
+// BatchNorm: batch normalisation over the channel dimension 1 of [N, C] or [N, C, ...] inputs (BatchNorm1d/2d).
+// Training: normalise with the batch mean and biased variance, and update the running statistics
+// (running = (1 - momentum) running + momentum batch, the variance stored unbiased) as PyTorch does.
+// Evaluation: normalise with the running statistics. Parameters "weight" (ones), "bias" (zeros).
+// The running statistics are not parameters: read them with the accessors (state_dict() holds
+// parameters only).
+#include "rotor/nn/module.h"
+
+namespace rotor::nn {
+
+class BatchNorm : public Module {
+ public:
+  explicit BatchNorm(int64_t channels, double eps = 1e-5, double momentum = 0.1, DType dtype = DType::f32);
+  Var forward(const Var& x);  // updates the running statistics in training mode
+  const Tensor& running_mean() const { return running_mean_; }
+  const Tensor& running_var() const { return running_var_; }
+
+ private:
+  Var weight_, bias_;
+  Tensor running_mean_, running_var_;
+  double eps_, momentum_;
+};
+
+// Group normalisation: channels (dim 1 of [N, C, ...]) split into `groups`; each (sample, group) is
+// normalised over its channels and positions with the biased variance, then scaled per channel.
+// Parameters "weight" (ones) and "bias" (zeros) of shape [C]. Same in training and evaluation.
+class GroupNorm : public Module {
+ public:
+  GroupNorm(int64_t groups, int64_t channels, double eps = 1e-5, DType dtype = DType::f32);
+  Var forward(const Var& x) const;
+
+ private:
+  Var weight_, bias_;
+  int64_t groups_;
+  double eps_;
+};
+
+}  // namespace rotor::nn
