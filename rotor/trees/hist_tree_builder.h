@@ -1,0 +1,75 @@
+#pragma once
+// HistTreeBuilder: grows one regression tree on binned data from per-row gradient pairs, in the
+// XGBoost "hist" formulation. Rows are kept grouped by node in one index array (each node owns a
+// contiguous range); when a node splits, the histogram of the smaller child is built from its rows
+// and the larger child's is the parent's minus it. Growth is depth-wise (level by level up to
+// max_depth) or loss-guided (best loss change first, up to max_leaves).
+#include <cstdint>
+#include <vector>
+
+#include "rotor/core/rng.h"
+#include "rotor/trees/binned_matrix.h"
+#include "rotor/trees/histogram.h"
+#include "rotor/trees/split_gain.h"
+#include "rotor/trees/tree.h"
+
+namespace rotor::trees {
+
+struct TreeParams {
+  int max_depth = 6;        // 0 = unlimited (only with max_leaves / lossguide)
+  int max_leaves = 0;       // 0 = unlimited
+  bool lossguide = false;   // grow_policy: false = depthwise, true = lossguide
+  SplitPenalty penalty;     // lambda, alpha, min_child_weight, max_delta_step
+  double gamma = 0.0;       // minimum loss change to make a split
+  double eta = 0.3;         // leaf values are scaled by this
+  double colsample_bylevel = 1.0;
+  double colsample_bynode = 1.0;
+};
+
+// The best split found for a node.
+struct SplitCandidate {
+  double loss_chg = 0;
+  int feature = -1;
+  int bin = 0;             // left = bins <= bin (bin -1: only missing values go left)
+  bool default_left = false;
+  GradStats left, right;
+};
+
+// Scans a node's histogram for the best split over `features` (XGBoost's enumeration: missing
+// values right, then, when the node has missing values, missing values left).
+SplitCandidate find_best_split(const GradStats* hist, const GradStats& total, const std::vector<int>& features,
+                               const BinCuts& cuts, const SplitPenalty& penalty);
+
+// Samples max(1, floor(fraction * n)) of `features` (sorted); all when fraction >= 1.
+std::vector<int> sample_features(const std::vector<int>& features, double fraction, Rng& rng);
+
+class HistTreeBuilder {
+ public:
+  HistTreeBuilder(const BinnedMatrix& X, const BinCuts& cuts);
+
+  // gpair: [X.rows] gradient pairs; rows: the training rows of this tree (e.g. a subsample);
+  // features: the features this tree may use (colsample_bytree already applied).
+  Tree build(const GradPair* gpair, const std::vector<uint32_t>& rows, const std::vector<int>& features,
+             const TreeParams& params, Rng& rng);
+
+  // After build(): the rows that reached node `n` are partitioned_rows()[begin(n), end(n)).
+  const std::vector<uint32_t>& partitioned_rows() const { return rows_; }
+  int64_t node_begin(int n) const { return begin_[n]; }
+  int64_t node_end(int n) const { return end_[n]; }
+
+ private:
+  int64_t partition(int64_t begin, int64_t end, int feature, int bin, bool default_left);
+  int acquire_histogram();
+  void release_histogram(int slot) { free_slots_.push_back(slot); }
+  GradStats* histogram(int slot) { return pool_[slot].data(); }
+
+  const BinnedMatrix& X_;
+  const BinCuts& cuts_;
+  HistogramBuilder hist_builder_;
+  std::vector<uint32_t> rows_, scratch_;
+  std::vector<int64_t> begin_, end_;
+  std::vector<std::vector<GradStats>> pool_;
+  std::vector<int> free_slots_;
+};
+
+}  // namespace rotor::trees
