@@ -56,7 +56,8 @@ void setup_train(CLI::App& cmd) {
   cmd.add_option("--min-child-weight,--min_child_weight", p.tree.penalty.min_child_weight,
                  "minimum hessian sum in a child")
       ->capture_default_str();
-  cmd.add_option("--max-delta-step,--max_delta_step", p.tree.penalty.max_delta_step, "leaf weight bound (0: none)");
+  auto* mds = cmd.add_option("--max-delta-step,--max_delta_step", p.tree.penalty.max_delta_step,
+                             "leaf weight bound (0: none; count:poisson defaults to 0.7 as in XGBoost)");
   cmd.add_option("--subsample", p.subsample, "row fraction per round");
   cmd.add_option("--colsample,--colsample-bytree,--colsample_bytree", p.colsample_bytree, "feature fraction per tree");
   cmd.add_option("--colsample-bylevel,--colsample_bylevel", p.tree.colsample_bylevel, "feature fraction per level");
@@ -72,8 +73,9 @@ void setup_train(CLI::App& cmd) {
   cmd.add_flag("--eval-train", p.eval_train, "also evaluate the training data every round");
   cmd.add_option("--seed", p.seed, "random seed");
   rotor::cli::add_threads_option(cmd, a.threads);
-  cmd.callback([] {
+  cmd.callback([mds] {
     a.p.tree.lossguide = a.grow_policy == "lossguide";
+    a.p.max_delta_step_given = mds->count() > 0;
     if (a.p.tree.lossguide && a.p.tree.max_depth == 6 && !a.p.tree.max_leaves) a.p.tree.max_leaves = 31;
     if (a.p.objective == "multi:softprob")
       ROTOR_CHECK(a.p.num_class >= 2, "multi:softprob needs --num-class >= 2");

@@ -107,6 +107,8 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   for (int64_t i = 0; i < n; ++i) all_rows[i] = static_cast<uint32_t>(i);
   std::vector<char> in_sample;
   HistTreeBuilder builder(X, cuts);
+  TreeParams tree_params = params.tree;
+  if (model.objective == "count:poisson" && !params.max_delta_step_given) tree_params.penalty.max_delta_step = 0.7;
 
   const std::string stop_metric = metric_names.back();  // XGBoost stops on the last metric
   const bool larger_better = metrics::larger_is_better(stop_metric);
@@ -126,7 +128,7 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
     const std::vector<uint32_t>& round_rows = params.subsample < 1.0 ? rows : all_rows;
     for (int k = 0; k < K; ++k) {
       const std::vector<int> features = sample_features(all_features, params.colsample_bytree, rng);
-      Tree tree = builder.build(gpair.data() + static_cast<int64_t>(k) * n, round_rows, features, params.tree, rng);
+      Tree tree = builder.build(gpair.data() + static_cast<int64_t>(k) * n, round_rows, features, tree_params, rng);
       // Training margins: rows of the sample through the partition, the others by traversal.
       const std::vector<uint32_t>& part = builder.partitioned_rows();
       const int num_nodes = static_cast<int>(tree.nodes.size());

@@ -25,6 +25,9 @@ struct BoostParams {
   int max_bin = 256;
   double base_score = 0.5;          // XGBoost 1.7's default; in prediction space
   double huber_slope = 1.0;
+  // XGBoost sets max_delta_step to 0.7 for count:poisson unless the user gave one; this flag says
+  // tree.penalty.max_delta_step was given explicitly.
+  bool max_delta_step_given = false;
   int early_stopping_rounds = 0;    // 0 = off; needs a validation set
   std::vector<std::string> eval_metrics;  // empty: the objective's default
   bool eval_train = false;          // also evaluate the training set each round
