@@ -30,10 +30,11 @@ bool parse_float(std::string_view s, float& out) {
   const char* end = s.data() + s.size();
   auto [ptr, ec] = std::from_chars(s.data(), end, out);
   if (ec == std::errc::result_out_of_range) {
-    // Overflow/underflow: fall back to double and saturate only for underflow (denormals -> 0).
+    // Out of float range: accept tiny values through double (they round to 0 or a denormal);
+    // values beyond float's range are not numbers rotor can store.
     double d = 0;
     auto [p2, ec2] = std::from_chars(s.data(), end, d);
-    if (p2 != end) return false;
+    if (p2 != end || ec2 != std::errc()) return false;  // overflows double too (or underflow: rejected)
     if (std::fabs(d) > std::numeric_limits<float>::max()) return false;
     out = static_cast<float>(d);
     return true;
