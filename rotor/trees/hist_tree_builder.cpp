@@ -22,33 +22,76 @@ struct OpenNode {
 };
 }  // namespace
 
+namespace {
+
+// out[i] = penalty.gain(g[i], h[i]) for i < n; the common case (no L1, no max_delta_step) is a
+// branch-free loop the compiler vectorizes.
+void gains(const double* g, const double* h, int n, const SplitPenalty& p, double* out) {
+  if (p.alpha == 0.0 && p.max_delta_step == 0.0) {
+    const double mcw = p.min_child_weight, lambda = p.lambda;
+#pragma omp simd
+    for (int i = 0; i < n; ++i) {
+      const double v = g[i] * g[i] / (h[i] + lambda);
+      out[i] = (h[i] < mcw || h[i] <= 0.0) ? 0.0 : v;
+    }
+  } else {
+    for (int i = 0; i < n; ++i) out[i] = p.gain(g[i], h[i]);
+  }
+}
+
+}  // namespace
+
 SplitCandidate find_best_split(const GradStats* hist, const GradStats& total, const std::vector<int>& features,
                                const BinCuts& cuts, const SplitPenalty& penalty) {
   SplitCandidate best;
   const double parent_gain = penalty.gain(total.g, total.h);
   const double mcw = penalty.min_child_weight;
-  auto consider = [&](const GradStats& left, const GradStats& right, int f, int b, bool default_left) {
-    if (left.h < mcw || right.h < mcw) return;
-    const double chg = penalty.gain(left.g, left.h) + penalty.gain(right.g, right.h) - parent_gain;
-    if (chg > best.loss_chg) best = {chg, f, b, default_left, left, right};
+  // Candidate sums for one feature: [0, nb) per direction.
+  alignas(64) double lg[kBinStride], lh[kBinStride], rg[kBinStride], rh[kBinStride];
+  alignas(64) double lgain[kBinStride], rgain[kBinStride];
+  // Picks the first candidate (in scan order) with the largest loss change, as XGBoost does.
+  auto pick = [&](int n, int f, bool default_left, auto bin_of_candidate) {
+    gains(lg, lh, n, penalty, lgain);
+    gains(rg, rh, n, penalty, rgain);
+    for (int i = 0; i < n; ++i) {
+      if (lh[i] < mcw || rh[i] < mcw) continue;
+      const double chg = lgain[i] + rgain[i] - parent_gain;
+      if (chg > best.loss_chg)
+        best = {chg, f, bin_of_candidate(i), default_left, GradStats{lg[i], lh[i]}, GradStats{rg[i], rh[i]}};
+    }
   };
   for (int f : features) {
     const GradStats* h = hist + static_cast<size_t>(f) * kBinStride;
     const int nb = cuts.num_bins(f);
     const GradStats missing = h[kMissingBin];
-    // Missing values right: left = bins 0..b.
-    GradStats left;
+    // Missing values right: left = bins 0..b accumulated upwards, right = total - left.
+    // (An empty bin repeats the previous candidate, which wins the tie: harmless.)
+    int n = 0;
+    int bin_at[kBinStride];
+    GradStats acc;
     for (int b = 0; b < nb; ++b) {
-      left += h[b];
-      consider(left, total - left, f, b, false);
+      acc += h[b];
+      lg[n] = acc.g;
+      lh[n] = acc.h;
+      rg[n] = total.g - acc.g;
+      rh[n] = total.h - acc.h;
+      bin_at[n++] = b;
     }
-    // Missing values left: right = bins b+1..nb-1, left = the rest (including missing).
+    pick(n, f, false, [&](int i) { return bin_at[i]; });
+    // Missing values left: right = bins b..nb-1 accumulated downwards, left = total - right;
+    // the split is "bin <= b-1" (b-1 = -1: only missing values go left).
     if (missing.h != 0.0 || missing.g != 0.0) {
-      GradStats right;
+      n = 0;
+      acc = GradStats{};
       for (int b = nb - 1; b >= 0; --b) {
-        right += h[b];
-        consider(total - right, right, f, b - 1, true);
+        acc += h[b];
+        rg[n] = acc.g;
+        rh[n] = acc.h;
+        lg[n] = total.g - acc.g;
+        lh[n] = total.h - acc.h;
+        bin_at[n++] = b - 1;
       }
+      pick(n, f, true, [&](int i) { return bin_at[i]; });
     }
   }
   return best;
@@ -69,6 +112,13 @@ HistTreeBuilder::HistTreeBuilder(const BinnedMatrix& X, const BinCuts& cuts)
     : X_(X), cuts_(cuts), hist_builder_(X.cols) {
   ROTOR_CHECK(X.cols == cuts.num_features(), "tree builder: data has ", X.cols, " features, cuts have ",
               cuts.num_features());
+  // Partitioning reads one feature of many rows: a column-major copy keeps those reads dense.
+  columns_.resize(X.bins.size());
+  const int64_t n = X.rows;
+  const int F = X.cols;
+#pragma omp parallel for schedule(static) if (n * F > kParallelThreshold)
+  for (int f = 0; f < F; ++f)
+    for (int64_t r = 0; r < n; ++r) columns_[static_cast<size_t>(f) * n + r] = X.bins[static_cast<size_t>(r * F + f)];
 }
 
 int HistTreeBuilder::acquire_histogram() {
@@ -82,21 +132,62 @@ int HistTreeBuilder::acquire_histogram() {
 }
 
 // Stable partition of rows_[begin, end): rows going left first. Returns the first right position.
+// Large ranges run in fixed chunks: count per chunk, prefix sums, then scatter (same result on any
+// number of threads).
 int64_t HistTreeBuilder::partition(int64_t begin, int64_t end, int feature, int bin, bool default_left) {
-  const int F = X_.cols;
-  const uint8_t* bins = X_.bins.data() + feature;
+  const uint8_t* column = columns_.data() + static_cast<size_t>(feature) * X_.rows;
   uint32_t* rows = rows_.data();
-  int64_t out_left = begin, out_right = 0;
-  if (scratch_.size() < static_cast<size_t>(end - begin)) scratch_.resize(static_cast<size_t>(end - begin));
-  for (int64_t i = begin; i < end; ++i) {
-    const uint32_t r = rows[i];
-    const int b = bins[static_cast<int64_t>(r) * F];
-    const bool go_left = b == kMissingBin ? default_left : b <= bin;
-    if (go_left) rows[out_left++] = r;
-    else scratch_[out_right++] = r;
+  const int64_t count = end - begin;
+  if (scratch_.size() < static_cast<size_t>(count)) scratch_.resize(static_cast<size_t>(count));
+  // A row goes left when its bin is <= bin, or it is missing and the default is left. With
+  // kMissingBin = 255 > any split bin, "missing" maps to a lookup of one flag.
+  auto goes_left = [=](uint32_t r) {
+    const int b = column[r];
+    return b == kMissingBin ? default_left : b <= bin;
+  };
+  constexpr int64_t kChunk = 16384;
+  const int64_t chunks = (count + kChunk - 1) / kChunk;
+  if (chunks <= 2 || num_threads() == 1) {
+    int64_t out_left = begin, out_right = 0;
+    uint32_t* right = scratch_.data();
+    for (int64_t i = begin; i < end; ++i) {
+      const uint32_t r = rows[i];
+      const bool left = goes_left(r);
+      rows[out_left] = r;  // out_left <= i: never overwrites an unread row
+      right[out_right] = r;
+      out_left += left;
+      out_right += !left;
+    }
+    std::copy(right, right + out_right, rows + out_left);
+    return out_left;
   }
-  std::copy(scratch_.begin(), scratch_.begin() + out_right, rows + out_left);
-  return out_left;
+  std::vector<int64_t> left_count(static_cast<size_t>(chunks) + 1, 0);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t b0 = begin + c * kChunk, b1 = std::min(end, b0 + kChunk);
+    int64_t n = 0;
+    for (int64_t i = b0; i < b1; ++i) n += goes_left(rows[i]);
+    left_count[c + 1] = n;
+  }
+  for (int64_t c = 0; c < chunks; ++c) left_count[c + 1] += left_count[c];
+  const int64_t total_left = left_count[chunks];
+  uint32_t* out = scratch_.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t b0 = begin + c * kChunk, b1 = std::min(end, b0 + kChunk);
+    int64_t l = left_count[c], r = total_left + (b0 - begin) - left_count[c];
+    for (int64_t i = b0; i < b1; ++i) {
+      const uint32_t row = rows[i];
+      if (goes_left(row)) out[l++] = row;
+      else out[r++] = row;
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t b0 = c * kChunk, b1 = std::min(count, b0 + kChunk);
+    std::copy(out + b0, out + b1, rows + begin + b0);
+  }
+  return begin + total_left;
 }
 
 Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& rows, const std::vector<int>& features,

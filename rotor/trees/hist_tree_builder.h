@@ -66,6 +66,7 @@ class HistTreeBuilder {
   const BinnedMatrix& X_;
   const BinCuts& cuts_;
   HistogramBuilder hist_builder_;
+  std::vector<uint8_t> columns_;  // [features, rows]: a column-major copy for partitioning
   std::vector<uint32_t> rows_, scratch_;
   std::vector<int64_t> begin_, end_;
   std::vector<std::vector<GradStats>> pool_;
