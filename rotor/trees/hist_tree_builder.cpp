@@ -1,7 +1,6 @@
 #include "rotor/trees/hist_tree_builder.h"
 
 #include <algorithm>
-#include <deque>
 #include <queue>
 
 #include "rotor/core/error.h"
@@ -131,63 +130,80 @@ int HistTreeBuilder::acquire_histogram() {
   return static_cast<int>(pool_.size()) - 1;
 }
 
-// Stable partition of rows_[begin, end): rows going left first. Returns the first right position.
-// Large ranges run in fixed chunks: count per chunk, prefix sums, then scatter (same result on any
-// number of threads).
-int64_t HistTreeBuilder::partition(int64_t begin, int64_t end, int feature, int bin, bool default_left) {
-  const uint8_t* column = columns_.data() + static_cast<size_t>(feature) * X_.rows;
-  uint32_t* rows = rows_.data();
-  const int64_t count = end - begin;
-  if (scratch_.size() < static_cast<size_t>(count)) scratch_.resize(static_cast<size_t>(count));
-  // A row goes left when its bin is <= bin, or it is missing and the default is left. With
-  // kMissingBin = 255 > any split bin, "missing" maps to a lookup of one flag.
-  auto goes_left = [=](uint32_t r) {
-    const int b = column[r];
-    return b == kMissingBin ? default_left : b <= bin;
-  };
+// Stable partitions: each node's range is cut into fixed chunks; the chunks count their left rows,
+// prefix sums give every chunk its output offsets, and the rows are scattered through scratch_ and
+// copied back. The result does not depend on the number of threads.
+void HistTreeBuilder::partition_many(std::vector<PartitionJob>& jobs) {
   constexpr int64_t kChunk = 16384;
-  const int64_t chunks = (count + kChunk - 1) / kChunk;
-  if (chunks <= 2 || num_threads() == 1) {
-    int64_t out_left = begin, out_right = 0;
-    uint32_t* right = scratch_.data();
-    for (int64_t i = begin; i < end; ++i) {
-      const uint32_t r = rows[i];
-      const bool left = goes_left(r);
-      rows[out_left] = r;  // out_left <= i: never overwrites an unread row
-      right[out_right] = r;
-      out_left += left;
-      out_right += !left;
+  struct Task {
+    int64_t job, begin, end;
+    int64_t left = 0, left_out = 0, right_out = 0;
+  };
+  std::vector<Task> tasks;
+  int64_t total = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    total += jobs[j].end - jobs[j].begin;
+    for (int64_t b = jobs[j].begin; b < jobs[j].end; b += kChunk)
+      tasks.push_back({static_cast<int64_t>(j), b, std::min(jobs[j].end, b + kChunk)});
+  }
+  if (scratch_.size() < rows_.size()) scratch_.resize(rows_.size());
+  uint32_t* rows = rows_.data();
+  uint32_t* scratch = scratch_.data();
+  const int64_t num_tasks = static_cast<int64_t>(tasks.size());
+  auto column_of = [&](const PartitionJob& job) { return columns_.data() + static_cast<size_t>(job.feature) * X_.rows; };
+#pragma omp parallel if (num_tasks > 2 && total > kParallelThreshold)
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < num_tasks; ++t) {
+      Task& task = tasks[t];
+      const PartitionJob& job = jobs[task.job];
+      const uint8_t* column = column_of(job);
+      const int bin = job.bin;
+      const bool dl = job.default_left;
+      int64_t n = 0;
+      for (int64_t i = task.begin; i < task.end; ++i) {
+        const int b = column[rows[i]];
+        n += b == kMissingBin ? dl : b <= bin;
+      }
+      task.left = n;
     }
-    std::copy(right, right + out_right, rows + out_left);
-    return out_left;
-  }
-  std::vector<int64_t> left_count(static_cast<size_t>(chunks) + 1, 0);
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t b0 = begin + c * kChunk, b1 = std::min(end, b0 + kChunk);
-    int64_t n = 0;
-    for (int64_t i = b0; i < b1; ++i) n += goes_left(rows[i]);
-    left_count[c + 1] = n;
-  }
-  for (int64_t c = 0; c < chunks; ++c) left_count[c + 1] += left_count[c];
-  const int64_t total_left = left_count[chunks];
-  uint32_t* out = scratch_.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t b0 = begin + c * kChunk, b1 = std::min(end, b0 + kChunk);
-    int64_t l = left_count[c], r = total_left + (b0 - begin) - left_count[c];
-    for (int64_t i = b0; i < b1; ++i) {
-      const uint32_t row = rows[i];
-      if (goes_left(row)) out[l++] = row;
-      else out[r++] = row;
+#pragma omp single
+    {
+      size_t t = 0;
+      for (PartitionJob& job : jobs) {
+        int64_t left_total = 0;
+        const size_t first = t;
+        for (; t < tasks.size() && tasks[t].job == &job - jobs.data(); ++t) left_total += tasks[t].left;
+        job.mid = job.begin + left_total;
+        int64_t l = job.begin, r = job.mid;
+        for (size_t u = first; u < t; ++u) {
+          tasks[u].left_out = l;
+          tasks[u].right_out = r;
+          l += tasks[u].left;
+          r += (tasks[u].end - tasks[u].begin) - tasks[u].left;
+        }
+      }
     }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < num_tasks; ++t) {
+      const Task& task = tasks[t];
+      const PartitionJob& job = jobs[task.job];
+      const uint8_t* column = column_of(job);
+      const int bin = job.bin;
+      const bool dl = job.default_left;
+      int64_t l = task.left_out, r = task.right_out;
+      for (int64_t i = task.begin; i < task.end; ++i) {
+        const uint32_t row = rows[i];
+        const int b = column[row];
+        const bool left = b == kMissingBin ? dl : b <= bin;
+        if (left) scratch[l++] = row;
+        else scratch[r++] = row;
+      }
+    }
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < num_tasks; ++t)
+      std::copy(scratch + tasks[t].begin, scratch + tasks[t].end, rows + tasks[t].begin);
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t b0 = c * kChunk, b1 = std::min(count, b0 + kChunk);
-    std::copy(out + b0, out + b1, rows + begin + b0);
-  }
-  return begin + total_left;
 }
 
 Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& rows, const std::vector<int>& features,
@@ -197,7 +213,7 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
   begin_.assign(1, 0);
   end_.assign(1, static_cast<int64_t>(rows_.size()));
   free_slots_.clear();
-  for (int i = 0; i < static_cast<int>(pool_.size()); ++i) free_slots_.push_back(i);
+  for (int i = static_cast<int>(pool_.size()) - 1; i >= 0; --i) free_slots_.push_back(i);
 
   Tree tree;
   tree.nodes.emplace_back();
@@ -211,8 +227,14 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
       level_features.push_back(sample_features(features, params.colsample_bylevel, rng));
     return sample_features(level_features[depth], params.colsample_bynode, rng);
   };
-  auto evaluate = [&](OpenNode& node) {
-    node.split = find_best_split(histogram(node.hist_slot), node.sum, features_for(node.depth), cuts_, pen);
+  // Best splits of several nodes, in parallel over nodes (feature samples drawn first, in order).
+  auto evaluate = [&](std::vector<OpenNode>& nodes) {
+    std::vector<std::vector<int>> feats;
+    for (const OpenNode& node : nodes) feats.push_back(features_for(node.depth));
+    const int64_t count = static_cast<int64_t>(nodes.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1)
+    for (int64_t i = 0; i < count; ++i)
+      nodes[i].split = find_best_split(histogram(nodes[i].hist_slot), nodes[i].sum, feats[i], cuts_, pen);
   };
   auto set_node_value = [&](int id, const GradStats& sum) {
     tree.nodes[id].value = static_cast<float>(pen.weight(sum.g, sum.h) * params.eta);
@@ -231,86 +253,106 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
     if (a.split.loss_chg != b.split.loss_chg) return a.split.loss_chg < b.split.loss_chg;
     return a.id > b.id;
   };
-  std::deque<OpenNode> fifo;
+  std::vector<OpenNode> level;  // depthwise: the open nodes of the current level, in id order
   std::priority_queue<OpenNode, std::vector<OpenNode>, decltype(worse)> heap(worse);
-  auto push = [&](OpenNode n) {
-    if (params.lossguide) heap.push(std::move(n));
-    else fifo.push_back(std::move(n));
-  };
-  auto pop = [&] {
-    OpenNode n;
-    if (params.lossguide) {
-      n = heap.top();
-      heap.pop();
-    } else {
-      n = fifo.front();
-      fifo.pop_front();
-    }
-    return n;
-  };
-  auto empty = [&] { return params.lossguide ? heap.empty() : fifo.empty(); };
-
   if (can_grow_below(0)) {
-    evaluate(root);
-    push(root);
+    std::vector<OpenNode> first{root};
+    evaluate(first);
+    if (params.lossguide) heap.push(first[0]);
+    else level = first;
   } else {
     release_histogram(root.hist_slot);
   }
   int num_leaves = 1;
-  while (!empty()) {
-    OpenNode node = pop();
-    const SplitCandidate& s = node.split;
-    const bool stop = s.feature < 0 || s.loss_chg <= kRtEps || s.loss_chg < params.gamma || s.left.h == 0.0 ||
-                      s.right.h == 0.0 || (params.max_leaves > 0 && num_leaves >= params.max_leaves);
-    if (stop) {
-      release_histogram(node.hist_slot);
-      continue;
+  std::vector<OpenNode> batch, children;
+  std::vector<PartitionJob> parts;
+  std::vector<HistogramJob> hist_jobs;
+  std::vector<std::pair<int, int>> subtractions;  // (parent slot = larger child's slot, smaller child's slot)
+  while (true) {
+    // The nodes to split now: the whole level (depthwise) or the best open node (lossguide).
+    std::vector<OpenNode> candidates;
+    if (params.lossguide) {
+      if (heap.empty()) break;
+      candidates.push_back(heap.top());
+      heap.pop();
+    } else {
+      if (level.empty()) break;
+      candidates.swap(level);
     }
-    // Split: children are appended as a pair.
-    const int left_id = static_cast<int>(tree.nodes.size()), right_id = left_id + 1;
-    tree.nodes.emplace_back();
-    tree.nodes.emplace_back();
-    TreeNode& tn = tree.nodes[node.id];
-    tn.left = left_id;
-    tn.right = right_id;
-    tn.feature = s.feature;
-    tn.split_bin = static_cast<int16_t>(s.bin);
-    tn.threshold = cuts_.threshold(s.feature, s.bin);
-    tn.default_left = s.default_left;
-    tn.gain = static_cast<float>(s.loss_chg);
-    set_node_value(left_id, s.left);
-    set_node_value(right_id, s.right);
-    ++num_leaves;
-
-    const int64_t b = begin_[node.id], e = end_[node.id];
-    const int64_t mid = partition(b, e, s.feature, s.bin, s.default_left);
+    batch.clear();
+    for (OpenNode& node : candidates) {
+      const SplitCandidate& s = node.split;
+      const bool stop = s.feature < 0 || s.loss_chg <= kRtEps || s.loss_chg < params.gamma || s.left.h == 0.0 ||
+                        s.right.h == 0.0 || (params.max_leaves > 0 && num_leaves >= params.max_leaves);
+      if (stop) {
+        release_histogram(node.hist_slot);
+        continue;
+      }
+      ++num_leaves;
+      batch.push_back(node);
+    }
+    if (batch.empty()) continue;
+    // Split: children are appended as pairs, in the order of their parents.
+    parts.clear();
+    for (const OpenNode& node : batch) {
+      const SplitCandidate& s = node.split;
+      const int left_id = static_cast<int>(tree.nodes.size());
+      tree.nodes.emplace_back();
+      tree.nodes.emplace_back();
+      TreeNode& tn = tree.nodes[node.id];
+      tn.left = left_id;
+      tn.right = left_id + 1;
+      tn.feature = s.feature;
+      tn.split_bin = static_cast<int16_t>(s.bin);
+      tn.threshold = cuts_.threshold(s.feature, s.bin);
+      tn.default_left = s.default_left;
+      tn.gain = static_cast<float>(s.loss_chg);
+      set_node_value(left_id, s.left);
+      set_node_value(left_id + 1, s.right);
+      parts.push_back({begin_[node.id], end_[node.id], s.feature, s.bin, s.default_left});
+    }
+    partition_many(parts);
     begin_.resize(tree.nodes.size());
     end_.resize(tree.nodes.size());
-    begin_[left_id] = b;
-    end_[left_id] = mid;
-    begin_[right_id] = mid;
-    end_[right_id] = e;
-
-    const int child_depth = node.depth + 1;
-    if (!can_grow_below(child_depth)) {
-      release_histogram(node.hist_slot);
-      continue;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const int left_id = tree.nodes[batch[i].id].left;
+      begin_[left_id] = parts[i].begin;
+      end_[left_id] = parts[i].mid;
+      begin_[left_id + 1] = parts[i].mid;
+      end_[left_id + 1] = parts[i].end;
     }
-    // Smaller child from its rows, the larger by subtraction (reusing the parent's slot).
-    const bool left_smaller = (mid - b) <= (e - mid);
-    const int small_id = left_smaller ? left_id : right_id, large_id = left_smaller ? right_id : left_id;
-    const int small_slot = acquire_histogram();
-    hist_builder_.build(X_, gpair, rows_.data() + begin_[small_id], end_[small_id] - begin_[small_id],
-                        histogram(small_slot));
-    hist_builder_.subtract(histogram(node.hist_slot), histogram(small_slot), histogram(node.hist_slot));
-    const int large_slot = node.hist_slot;
-    OpenNode left{left_id, child_depth, left_smaller ? small_slot : large_slot, s.left, {}};
-    OpenNode right{right_id, child_depth, left_smaller ? large_slot : small_slot, s.right, {}};
-    (void)large_id;
-    evaluate(left);
-    evaluate(right);
-    push(std::move(left));
-    push(std::move(right));
+    // Children histograms: the smaller child from its rows, the larger as parent minus smaller
+    // (in the parent's slot).
+    children.clear();
+    hist_jobs.clear();
+    subtractions.clear();
+    for (const OpenNode& node : batch) {
+      const int child_depth = node.depth + 1;
+      if (!can_grow_below(child_depth)) {
+        release_histogram(node.hist_slot);
+        continue;
+      }
+      const int left_id = tree.nodes[node.id].left, right_id = left_id + 1;
+      const bool left_smaller = (end_[left_id] - begin_[left_id]) <= (end_[right_id] - begin_[right_id]);
+      const int small_id = left_smaller ? left_id : right_id;
+      const int small_slot = acquire_histogram();
+      hist_jobs.push_back({rows_.data() + begin_[small_id], end_[small_id] - begin_[small_id], histogram(small_slot)});
+      subtractions.emplace_back(node.hist_slot, small_slot);
+      children.push_back({left_id, child_depth, left_smaller ? small_slot : node.hist_slot, node.split.left, {}});
+      children.push_back({right_id, child_depth, left_smaller ? node.hist_slot : small_slot, node.split.right, {}});
+    }
+    if (children.empty()) continue;
+    hist_builder_.build_many(X_, gpair, hist_jobs);
+    const int64_t num_sub = static_cast<int64_t>(subtractions.size());
+#pragma omp parallel for schedule(static) if (num_sub > 1)
+    for (int64_t i = 0; i < num_sub; ++i)
+      hist_builder_.subtract(histogram(subtractions[i].first), histogram(subtractions[i].second),
+                             histogram(subtractions[i].first));
+    evaluate(children);
+    for (OpenNode& child : children) {
+      if (params.lossguide) heap.push(std::move(child));
+      else level.push_back(std::move(child));
+    }
   }
   return tree;
 }

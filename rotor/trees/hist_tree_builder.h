@@ -58,7 +58,15 @@ class HistTreeBuilder {
   int64_t node_end(int n) const { return end_[n]; }
 
  private:
-  int64_t partition(int64_t begin, int64_t end, int feature, int bin, bool default_left);
+  // One node to split: its row range, and where its left children end up (filled by partition).
+  struct PartitionJob {
+    int64_t begin, end;
+    int feature, bin;
+    bool default_left;
+    int64_t mid = 0;  // out: first row of the right child
+  };
+  // Stable partitions of several nodes in one parallel region.
+  void partition_many(std::vector<PartitionJob>& jobs);
   int acquire_histogram();
   void release_histogram(int slot) { free_slots_.push_back(slot); }
   GradStats* histogram(int slot) { return pool_[slot].data(); }

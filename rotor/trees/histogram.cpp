@@ -36,29 +36,67 @@ void accumulate(const BinnedMatrix& X, const GradPair* gpair, const uint32_t* ro
 
 void HistogramBuilder::build(const BinnedMatrix& X, const GradPair* gpair, const uint32_t* rows, int64_t count,
                              GradStats* hist) {
+  build_many(X, gpair, {HistogramJob{rows, count, hist}});
+}
+
+void HistogramBuilder::build_many(const BinnedMatrix& X, const GradPair* gpair, const std::vector<HistogramJob>& jobs) {
   const size_t n = size();
-  const int64_t chunks = (count + kHistogramChunk - 1) / kHistogramChunk;
-  if (chunks <= 1) {
-    std::memset(static_cast<void*>(hist), 0, n * sizeof(GradStats));
-    accumulate(X, gpair, rows, count, hist);
-    return;
+  // Tasks are (job, chunk of rows). A job of one chunk writes its histogram directly; larger jobs
+  // write per-chunk partials that are then added in chunk order.
+  struct Task {
+    int64_t job, begin, end;
+    size_t partial;  // index of the partial buffer, or SIZE_MAX for "write to the job's output"
+  };
+  struct Multi {
+    int64_t job;
+    size_t first_partial, chunks;
+  };
+  std::vector<Task> tasks;
+  std::vector<Multi> multis;
+  size_t partial_count = 0;
+  int64_t total_rows = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t count = jobs[j].count;
+    total_rows += count;
+    const int64_t chunks = (count + kHistogramChunk - 1) / kHistogramChunk;
+    if (chunks <= 1) {
+      tasks.push_back({static_cast<int64_t>(j), 0, count, SIZE_MAX});
+      continue;
+    }
+    multis.push_back({static_cast<int64_t>(j), partial_count, static_cast<size_t>(chunks)});
+    for (int64_t c = 0; c < chunks; ++c)
+      tasks.push_back({static_cast<int64_t>(j), c * kHistogramChunk, std::min(count, (c + 1) * kHistogramChunk),
+                       partial_count + static_cast<size_t>(c)});
+    partial_count += static_cast<size_t>(chunks);
   }
-  // Several chunks: partial histograms summed in chunk order, on any number of threads.
-  if (partials_.size() < static_cast<size_t>(chunks) * n) partials_.resize(static_cast<size_t>(chunks) * n);
+  if (partials_.size() < partial_count * n) partials_.resize(partial_count * n);
   GradStats* partials = partials_.data();
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t c = 0; c < chunks; ++c) {
-    GradStats* part = partials + static_cast<size_t>(c) * n;
-    std::memset(static_cast<void*>(part), 0, n * sizeof(GradStats));
-    const int64_t begin = c * kHistogramChunk, end = std::min(count, begin + kHistogramChunk);
-    accumulate(X, gpair, rows + begin, end - begin, part);
-  }
-  // Reduce in chunk order (fixed), parallel over histogram slots.
-#pragma omp parallel for schedule(static) if (static_cast<int64_t>(n) * chunks > kParallelThreshold)
-  for (size_t i = 0; i < n; ++i) {
-    GradStats s = partials[i];
-    for (int64_t c = 1; c < chunks; ++c) s += partials[static_cast<size_t>(c) * n + i];
-    hist[i] = s;
+  constexpr size_t kSlotBlock = 1024;
+  const size_t blocks_per_hist = (n + kSlotBlock - 1) / kSlotBlock;
+  const int64_t num_tasks = static_cast<int64_t>(tasks.size());
+  const int64_t num_reduce = static_cast<int64_t>(multis.size() * blocks_per_hist);
+#pragma omp parallel if (num_tasks > 1 && total_rows * X.cols > kParallelThreshold)
+  {
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < num_tasks; ++t) {
+      const Task& task = tasks[t];
+      const HistogramJob& job = jobs[task.job];
+      GradStats* out = task.partial == SIZE_MAX ? job.out : partials + task.partial * n;
+      std::memset(static_cast<void*>(out), 0, n * sizeof(GradStats));
+      accumulate(X, gpair, job.rows + task.begin, task.end - task.begin, out);
+    }
+#pragma omp for schedule(static)
+    for (int64_t item = 0; item < num_reduce; ++item) {
+      const Multi& m = multis[static_cast<size_t>(item) / blocks_per_hist];
+      const size_t lo = (static_cast<size_t>(item) % blocks_per_hist) * kSlotBlock, hi = std::min(n, lo + kSlotBlock);
+      GradStats* out = jobs[m.job].out;
+      const GradStats* first = partials + m.first_partial * n;
+      for (size_t i = lo; i < hi; ++i) {
+        GradStats s = first[i];
+        for (size_t c = 1; c < m.chunks; ++c) s += first[c * n + i];
+        out[i] = s;
+      }
+    }
   }
 }
 

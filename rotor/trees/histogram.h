@@ -15,6 +15,13 @@ struct GradPair {
   float g = 0, h = 0;
 };
 
+// One histogram to build: the rows rows[0, count) summed into out[features * kBinStride].
+struct HistogramJob {
+  const uint32_t* rows;
+  int64_t count;
+  GradStats* out;
+};
+
 class HistogramBuilder {
  public:
   explicit HistogramBuilder(int num_features) : num_features_(num_features) {}
@@ -22,6 +29,9 @@ class HistogramBuilder {
 
   // hist: [features * kBinStride], overwritten with the sums over rows[0, count).
   void build(const BinnedMatrix& X, const GradPair* gpair, const uint32_t* rows, int64_t count, GradStats* hist);
+
+  // Several histograms in one parallel region (e.g. the smaller children of one tree level).
+  void build_many(const BinnedMatrix& X, const GradPair* gpair, const std::vector<HistogramJob>& jobs);
 
   // sibling = parent - child, elementwise.
   void subtract(const GradStats* parent, const GradStats* child, GradStats* sibling) const;
