@@ -42,6 +42,7 @@ void add_tree_options(CLI::App& cmd, TrainArgs& a) {
   cmd.add_option("--min-impurity-decrease,--min_impurity_decrease", a.p.tree.min_impurity_decrease,
                  "weighted impurity decrease needed to split");
   cmd.add_option("--seed,--random-state", a.p.seed, "random seed");
+  cmd.add_flag("--impute-median", a.p.impute_median, "fill missing values with the training median (kept in the model)");
   rotor::cli::add_threads_option(cmd, a.threads);
 }
 
@@ -96,10 +97,7 @@ void setup_predict(CLI::App& cmd, PredictArgs& a) {
       no_label.label_column = -1;
       table = no_label.read(a.data);
     }
-    model.check_table(table);
-    for (size_t i = 0; i < table.values.size(); ++i)
-      ROTOR_CHECK(!std::isnan(table.values[i]), a.data, ": row ", i / table.cols + 1, " column ", i % table.cols + 1,
-                  ": missing value (forests need complete data)");
+    model.prepare(table);
     const auto t0 = std::chrono::steady_clock::now();
     const auto pred = model.predict(table.values.data(), table.rows);
     const double predict_s = seconds_since(t0);

@@ -45,6 +45,17 @@ void ForestModel::check_table(const io::Table& table) const {
               num_feature);
 }
 
+void ForestModel::prepare(io::Table& table) const {
+  check_table(table);
+  const int F = num_feature;
+  for (size_t i = 0; i < table.values.size(); ++i) {
+    if (!std::isnan(table.values[i])) continue;
+    ROTOR_CHECK(!impute_values.empty(), table.source, ": row ", i / F + 1, " column ", i % F + 1,
+                ": missing value (forests need complete data; train with --impute median)");
+    table.values[i] = impute_values[i % F];
+  }
+}
+
 std::vector<float> ForestModel::predict(const float* values, int64_t rows) const {
   const int K = num_outputs();
   const int F = num_feature;
@@ -113,8 +124,26 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
   const int num_classes = classification ? static_cast<int>(model.classes.size()) : 0;
   CartParams cp = params.tree;
   cp.max_features = resolve_max_features(params.max_features, F, classification);
-  for (float v : train.values)
-    ROTOR_CHECK(!std::isnan(v), train.source, ": has missing values (trees and forests need complete data)");
+  io::Table imputed;
+  const io::Table* data = &train;
+  if (params.impute_median) {
+    model.impute_values.assign(static_cast<size_t>(F), 0.0f);
+    for (int f = 0; f < F; ++f) {
+      std::vector<float> col;
+      for (int64_t r = 0; r < n; ++r)
+        if (!std::isnan(train.at(r, f))) col.push_back(train.at(r, f));
+      if (col.empty()) continue;
+      std::sort(col.begin(), col.end());
+      const size_t m = col.size();
+      model.impute_values[f] = m % 2 ? col[m / 2] : (col[m / 2 - 1] + col[m / 2]) / 2;
+    }
+    imputed = train;
+    model.prepare(imputed);
+    data = &imputed;
+  }
+  for (float v : data->values)
+    ROTOR_CHECK(!std::isnan(v), train.source, ": has missing values (trees and forests need complete data; use --impute median)");
+  const io::Table& X = *data;
 
   model.trees.resize(static_cast<size_t>(params.trees));
   std::vector<std::vector<float>> counts(params.bootstrap ? params.trees : 0);
@@ -134,7 +163,7 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     } else if (!train.weights.empty()) {
       w = train.weights;
     }
-    model.trees[t] = fit_cart(train.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
+    model.trees[t] = fit_cart(X.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
                               cp, rng);
     if (params.bootstrap) counts[t] = std::move(w);
   }
@@ -154,7 +183,7 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     std::vector<int> votes(static_cast<size_t>(n), 0);
 #pragma omp parallel for schedule(static) if (n * params.trees > kParallelThreshold)
     for (int64_t r = 0; r < n; ++r) {
-      const float* x = train.values.data() + r * F;
+      const float* x = X.values.data() + r * F;
       for (int t = 0; t < params.trees; ++t) {
         if (counts[t][r] != 0.0f) continue;
         const CartTree& tree = model.trees[t];
@@ -202,8 +231,9 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
   return result;
 }
 
-double forest_score(const ForestModel& model, const io::Table& table) {
-  model.check_table(table);
+double forest_score(const ForestModel& model, const io::Table& input) {
+  io::Table table = input;
+  model.prepare(table);
   ROTOR_CHECK(static_cast<int64_t>(table.labels.size()) == table.rows, table.source, ": has no labels");
   const auto pred = model.predict(table.values.data(), table.rows);
   if (!model.classification) return r2_score(table.labels, pred);
@@ -248,6 +278,7 @@ void save_forest(const ForestModel& m, const std::string& path) {
   j["classes"] = m.classes;
   j["num_feature"] = m.num_feature;
   j["importances"] = m.importances;
+  j["impute_values"] = m.impute_values;
   json trees = json::array();
   for (const CartTree& t : m.trees) {
     std::vector<int> left, right, feature;
@@ -280,6 +311,9 @@ ForestModel load_forest(const std::string& path) {
     m.classes = j.at("classes").get<std::vector<float>>();
     m.num_feature = j.at("num_feature").get<int>();
     m.importances = j.at("importances").get<std::vector<double>>();
+    if (j.contains("impute_values")) m.impute_values = j["impute_values"].get<std::vector<float>>();
+    ROTOR_CHECK(m.impute_values.empty() || static_cast<int>(m.impute_values.size()) == j.at("num_feature").get<int>(),
+                path, ": impute_values has the wrong length");
     ROTOR_CHECK(m.num_feature > 0, path, ": num_feature is ", m.num_feature);
     ROTOR_CHECK(!m.classification || m.classes.size() >= 2, path, ": a classifier needs >= 2 classes");
     const int K = m.num_outputs();

@@ -19,6 +19,7 @@ struct ForestParams {
   CartParams tree;                 // criterion, depth and leaf limits, max_features, extra trees
   std::string max_features = "auto";  // auto (sqrt for classification, all for regression), sqrt, log2, N, FRACTION
   bool bootstrap = true;
+  bool impute_median = false;      // replace missing values by the training median of the column
   uint64_t seed = 0;
 };
 
@@ -31,7 +32,10 @@ struct ForestModel {
   int num_feature = 0;
   std::vector<CartTree> trees;
   std::vector<double> importances;  // mean decrease in impurity, sums to 1
+  std::vector<float> impute_values;  // [num_feature] when trained with impute_median, else empty
 
+  // Fills missing values with impute_values; throws naming the table if any remain.
+  void prepare(io::Table& table) const;
   int num_outputs() const { return classification ? static_cast<int>(classes.size()) : 1; }
   // [rows, num_outputs()]: class probabilities, or the regression value.
   std::vector<float> predict(const float* values, int64_t rows) const;
