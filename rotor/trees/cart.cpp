@@ -93,7 +93,7 @@ int CartTree::num_leaves() const {
   return static_cast<int>(std::count_if(nodes.begin(), nodes.end(), [](const CartNode& n) { return n.is_leaf(); }));
 }
 
-CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, const float* weights,
+CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, const double* weights,
                   int num_classes, const CartParams& params, Rng& rng) {
   const bool regression = num_classes == 0;
   ROTOR_CHECK(regression == (params.criterion == Criterion::kSquaredError),
@@ -113,9 +113,9 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
 
   std::vector<int64_t> samples;
   for (int64_t r = 0; r < rows; ++r)
-    if (!weights || weights[r] != 0.0f) samples.push_back(r);
+    if (!weights || weights[r] != 0.0) samples.push_back(r);
   ROTOR_CHECK(!samples.empty(), "tree: no rows with non-zero weight");
-  auto w_of = [&](int64_t r) { return weights ? static_cast<double>(weights[r]) : 1.0; };
+  auto w_of = [&](int64_t r) { return weights ? weights[r] : 1.0; };
   double total_weight = 0;
   for (int64_t r : samples) total_weight += w_of(r);
 

@@ -55,7 +55,7 @@ struct CartTree {
 // X: [rows, cols] row-major, no NaN. targets: class index (num_classes > 0) or value
 // (num_classes == 0). weights: per-row sample weights (e.g. bootstrap counts) or null.
 // Rows with weight 0 are left out.
-CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, const float* weights,
+CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, const double* weights,
                   int num_classes, const CartParams& params, Rng& rng);
 
 // Minimal cost-complexity pruning: repeatedly collapses the weakest link while its effective alpha

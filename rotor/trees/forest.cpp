@@ -146,7 +146,7 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
   const io::Table& X = *data;
 
   model.trees.resize(static_cast<size_t>(params.trees));
-  std::vector<std::vector<float>> counts(params.bootstrap ? params.trees : 0);
+  std::vector<std::vector<double>> counts(params.bootstrap ? params.trees : 0);
   Rng root(params.seed);
   std::vector<uint64_t> seeds(static_cast<size_t>(params.trees));
   for (uint64_t& s : seeds) s = root.next_u64();
@@ -154,14 +154,14 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
 #pragma omp parallel for schedule(dynamic, 1) if (params.trees > 1)
   for (int t = 0; t < params.trees; ++t) {
     Rng rng(seeds[t]);
-    std::vector<float> w;
+    std::vector<double> w;
     if (params.bootstrap) {
-      w.assign(static_cast<size_t>(n), 0.0f);
-      for (int64_t i = 0; i < n; ++i) w[rng.uniform_int(static_cast<uint64_t>(n))] += 1.0f;
+      w.assign(static_cast<size_t>(n), 0.0);
+      for (int64_t i = 0; i < n; ++i) w[rng.uniform_int(static_cast<uint64_t>(n))] += 1.0;
       if (!train.weights.empty())
         for (int64_t i = 0; i < n; ++i) w[i] *= train.weights[i];
     } else if (!train.weights.empty()) {
-      w = train.weights;
+      w.assign(train.weights.begin(), train.weights.end());
     }
     model.trees[t] = fit_cart(X.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
                               cp, rng);
@@ -185,7 +185,7 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     for (int64_t r = 0; r < n; ++r) {
       const float* x = X.values.data() + r * F;
       for (int t = 0; t < params.trees; ++t) {
-        if (counts[t][r] != 0.0f) continue;
+        if (counts[t][r] != 0.0) continue;
         const CartTree& tree = model.trees[t];
         const double* v = tree.value(tree.leaf_for(x));
         double s = 0;

@@ -58,3 +58,19 @@ forests['rf_reg'] = dict(r2=r2_score(y_reg[te], rr.predict(X[te])), oob=rr.oob_s
 with open(os.path.join(out, 'sk_cases.json'), 'w') as f:
     json.dump(dict(trees=cases, forests=forests), f, indent=1)
 print('wrote', out)
+
+# AdaBoost: SAMME probabilities and estimator weights (deterministic given the trees), and
+# AdaBoost.R2's test R^2 (its weighted bootstrap uses numpy's generator: compared by score).
+from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
+ada = {}
+for case, data, depth, n_est, lr in (('samme_bin_stumps', 'bin', 1, 20, 0.5), ('samme_multi_depth2', 'multi', 2, 15, 1.0)):
+    y = {'bin': y_bin, 'multi': y_3}[data]
+    m = AdaBoostClassifier(DecisionTreeClassifier(max_depth=depth), n_estimators=n_est, learning_rate=lr,
+                           algorithm='SAMME', random_state=0).fit(X[tr], y[tr])
+    np.savetxt(os.path.join(out, f'sk_ada_{case}.pred.txt'), m.predict_proba(X[te]), delimiter=',', fmt='%.9g')
+    ada[case] = dict(data=data, depth=depth, n_estimators=n_est, learning_rate=lr,
+                     weights=m.estimator_weights_[:len(m.estimators_)].tolist())
+r2 = AdaBoostRegressor(n_estimators=30, random_state=0).fit(X[tr], y_reg[tr])
+ada['r2'] = dict(r2=r2_score(y_reg[te], r2.predict(X[te])))
+with open(os.path.join(out, 'sk_ada.json'), 'w') as f:
+    json.dump(ada, f, indent=1)
