@@ -51,4 +51,16 @@ expect_error "has 2 features, the model expects 5" "$rotor" forest predict --mod
 head -c 200 "$tmp/f.json" >"$tmp/cut.json"
 expect_error "cut.json: not a valid forest model" "$rotor" forest predict --model "$tmp/cut.json" --data "$data/sk_bin.test.csv" --out "$tmp/keep.txt"
 [ "$(cat "$tmp/keep.txt")" = keep ] || fail "existing output was modified"
+# AdaBoost: train/predict, a bad loss name, and a missing value at predict time.
+out=$("$rotor" adaboost train --data "$data/sk_multi.train.csv" --n-estimators 10 --max-depth 2 --out "$tmp/a.json") \
+  || fail "adaboost train failed"
+[[ "$(tail -1 <<<"$out")" == train_s=* ]] || fail "adaboost: last line is not train_s=: $out"
+"$rotor" adaboost predict --model "$tmp/a.json" --data "$data/sk_multi.test.csv" --out "$tmp/a.txt" | grep -q "^accuracy=0\.[5-9]" \
+  || fail "adaboost accuracy missing"
+"$rotor" adaboost train --data "$data/sk_reg.train.csv" --task regression --loss square --n-estimators 5 --out "$tmp/r.json" \
+  >/dev/null || fail "adaboost R2 failed"
+expect_error "cubic" "$rotor" adaboost train --data "$data/sk_reg.train.csv" --loss cubic --out "$tmp/z.json"
+printf '1,2,3,4,5,6\n0,1,,3,4,5\n' >"$tmp/hole.csv"
+expect_error "hole.csv: row 2 column 2: missing value" "$rotor" adaboost predict --model "$tmp/a.json" --data "$tmp/hole.csv" --out "$tmp/keep.txt"
+[ "$(cat "$tmp/keep.txt")" = keep ] || fail "existing output was modified"
 echo ok
