@@ -88,3 +88,17 @@ ref = dict(scores=s.tolist(), labels=lab.tolist(), weights=ww.tolist(),
 with open(os.path.join(out, 'metrics_reference.json'), 'w') as f:
     json.dump(ref, f)
 print('wrote', out)
+
+# TreeSHAP contributions (pred_contribs) and feature importances of two XGBoost models, for rotor's
+# `boost explain` and `boost importance` on the imported models.
+explain = {}
+for case in ('binary_default', 'multiclass', 'regression'):
+    booster = xgb.Booster()
+    booster.load_model(os.path.join(out, f'{case}.xgb.json'))
+    contribs = booster.predict(xgb.DMatrix(X[te][:40]), pred_contribs=True)
+    explain[case] = dict(contribs=np.asarray(contribs, dtype=np.float64).ravel().tolist(),
+                         shape=list(contribs.shape),
+                         importance={t: booster.get_score(importance_type=t)
+                                     for t in ('weight', 'gain', 'cover', 'total_gain', 'total_cover')})
+with open(os.path.join(out, 'explain_reference.json'), 'w') as f:
+    json.dump(explain, f)
