@@ -13,6 +13,7 @@
 #include "rotor/metrics/classification.h"
 #include "rotor/trees/boost_model.h"
 #include "rotor/trees/booster.h"
+#include "rotor/trees/tree_shap.h"
 
 namespace {
 
@@ -181,8 +182,68 @@ void setup_predict(CLI::App& cmd) {
   });
 }
 
+void setup_importance(CLI::App& cmd) {
+  static std::string model_path;
+  static std::vector<std::string> types{"weight", "gain", "cover"};
+  cmd.add_option("--model", model_path, "model file (rotor or XGBoost JSON)")->required();
+  cmd.add_option("--type", types, "weight, gain, cover, total_gain, total_cover (repeatable)");
+  cmd.callback([] {
+    const auto model = rotor::trees::load_model(model_path);
+    std::vector<std::vector<double>> cols;
+    for (const std::string& t : types) cols.push_back(rotor::trees::feature_importance(model, t));
+    std::printf("feature");
+    for (const std::string& t : types) std::printf(",%s", t.c_str());
+    std::printf("\n");
+    for (int f = 0; f < model.num_feature; ++f) {
+      if (f < static_cast<int>(model.feature_names.size())) std::printf("%s", model.feature_names[f].c_str());
+      else std::printf("f%d", f);
+      for (const auto& c : cols) std::printf(",%.9g", c[f]);
+      std::printf("\n");
+    }
+  });
+}
+
+void setup_explain(CLI::App& cmd) {
+  static PredictArgs a;
+  cmd.add_option("--model", a.model, "model file (rotor or XGBoost JSON)")->required();
+  cmd.add_option("--data", a.data, "rows to explain (training layout; the label column is optional)")->required();
+  cmd.add_option("--out", a.out, "per row: feature contributions then the bias (per class for multiclass)")->required();
+  a.table.add_to(cmd, false);
+  rotor::cli::add_threads_option(cmd, a.threads);
+  cmd.callback([] {
+    const auto model = rotor::trees::load_model(a.model);
+    rotor::io::Table table = a.table.read(a.data);
+    if (table.cols + 1 == model.num_feature && a.table.label_column >= 0) {
+      rotor::cli::TableArgs no_label = a.table;
+      no_label.label_column = -1;
+      table = no_label.read(a.data);
+    }
+    model.check_table(table);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto phi = rotor::trees::tree_shap(model, table.values.data(), table.rows);
+    const double explain_s = seconds_since(t0);
+    const size_t per_row = static_cast<size_t>(model.num_outputs()) * (model.num_feature + 1);
+    rotor::io::AtomicFile out(a.out);
+    std::string line;
+    char buf[32];
+    for (int64_t r = 0; r < table.rows; ++r) {
+      line.clear();
+      for (size_t i = 0; i < per_row; ++i) {
+        std::snprintf(buf, sizeof buf, i ? ",%.9g" : "%.9g", phi[r * per_row + i]);
+        line += buf;
+      }
+      line += '\n';
+      out.write(line);
+    }
+    out.commit();
+    std::printf("rows=%lld\nexplain_s=%.3f\n", static_cast<long long>(table.rows), explain_s);
+  });
+}
+
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1, 1);
+  setup_importance(*cmd.add_subcommand("importance", "feature importance by split count, gain and cover"));
+  setup_explain(*cmd.add_subcommand("explain", "per-row feature contributions (TreeSHAP)"));
   setup_train(*cmd.add_subcommand("train", "train a gradient-boosted tree model (XGBoost hist formulation)"));
   setup_predict(*cmd.add_subcommand("predict", "predict with a rotor or XGBoost JSON model"));
 }

@@ -28,6 +28,14 @@ awk -F, 'NF != 3 { exit 1 }' "$tmp/mc.txt" || fail "multiclass rows do not have 
 paste -d' ' "$tmp/x.txt" "$data/binary_default.xgb_pred.txt" | awk '{ d = $1 - $2; if (d < -1e-5 || d > 1e-5) exit 1 }' \
   || fail "imported XGBoost model predicts differently"
 
+# Importance and TreeSHAP: contributions plus bias sum to the margin.
+imp=$("$rotor" boost importance --model "$tmp/m.json" --type gain --type weight) || fail "importance failed"
+[ "$(head -1 <<<"$imp")" = "feature,gain,weight" ] && [ "$(wc -l <<<"$imp")" -eq 7 ] || fail "importance table: $imp"
+"$rotor" boost explain --model "$tmp/m.json" --data "$data/binary.test.csv" --out "$tmp/shap.txt" >/dev/null || fail "explain"
+"$rotor" boost predict --model "$tmp/m.json" --data "$data/binary.test.csv" --margin --out "$tmp/margin.txt" >/dev/null
+paste -d, "$tmp/shap.txt" "$tmp/margin.txt" | awk -F, '{ s = 0; for (i = 1; i < NF; ++i) s += $i; d = s - $NF;
+  if (NF != 8 || d > 1e-4 || d < -1e-4) exit 1 }' || fail "contributions do not sum to the margin"
+
 # --- bad input
 expect_error() {  # expect_error PATTERN command...
   local pattern=$1; shift
