@@ -73,8 +73,12 @@ void setup_train(CLI::App& cmd) {
                  "auc, logloss, mlogloss, rmse, mae, error, merror, accuracy (repeatable)");
   cmd.add_flag("--eval-train", p.eval_train, "also evaluate the training data every round");
   cmd.add_option("--seed", p.seed, "random seed");
+  static std::string monotone;
+  cmd.add_option("--monotone-constraints,--monotone_constraints", monotone,
+                 "per feature 1 (increasing), -1 (decreasing), 0, e.g. \"(1,-1,0)\"");
   rotor::cli::add_threads_option(cmd, a.threads);
   cmd.callback([mds] {
+    if (!monotone.empty()) a.p.tree.monotone = rotor::trees::parse_monotone(monotone);
     a.p.tree.lossguide = a.grow_policy == "lossguide";
     a.p.max_delta_step_given = mds->count() > 0;
     if (a.p.tree.lossguide && a.p.tree.max_depth == 6 && !a.p.tree.max_leaves) a.p.tree.max_leaves = 31;

@@ -40,6 +40,7 @@ void check_params(const BoostParams& p) {
   for (double f : {p.subsample, p.colsample_bytree, p.tree.colsample_bylevel, p.tree.colsample_bynode})
     ROTOR_CHECK(f > 0 && f <= 1, "subsample/colsample fractions must be in (0, 1], got ", f);
   ROTOR_CHECK(p.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0");
+  for (int c : p.tree.monotone) ROTOR_CHECK(c >= -1 && c <= 1, "monotone constraint ", c, " is not -1, 0 or 1");
 }
 
 // Margins of a binned table, updated tree by tree during training.
@@ -57,6 +58,23 @@ void add_tree_binned(const Tree& tree, int k, int K, const BinnedMatrix& X, std:
 }
 
 }  // namespace
+
+std::vector<int> parse_monotone(const std::string& text) {
+  std::vector<int> out;
+  std::string cell;
+  for (char ch : text + ",") {
+    if (ch == '(' || ch == ')' || ch == ' ') continue;
+    if (ch != ',') {
+      cell += ch;
+      continue;
+    }
+    if (cell.empty()) continue;
+    ROTOR_CHECK(cell == "1" || cell == "-1" || cell == "0", "monotone constraint '", cell, "' is not -1, 0 or 1");
+    out.push_back(std::stoi(cell));
+    cell.clear();
+  }
+  return out;
+}
 
 TrainResult train_booster(const io::Table& train, const io::Table* valid, const BoostParams& params,
                           const RoundCallback& on_round) {
@@ -108,6 +126,8 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   std::vector<char> in_sample;
   HistTreeBuilder builder(X, cuts);
   TreeParams tree_params = params.tree;
+  ROTOR_CHECK(tree_params.monotone.empty() || static_cast<int64_t>(tree_params.monotone.size()) == train.cols,
+              "monotone constraints: ", tree_params.monotone.size(), " given, the data has ", train.cols, " features");
   if (model.objective == "count:poisson" && !params.max_delta_step_given) tree_params.penalty.max_delta_step = 0.7;
 
   const std::string stop_metric = metric_names.back();  // XGBoost stops on the last metric

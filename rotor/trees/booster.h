@@ -50,6 +50,9 @@ struct TrainResult {
 
 using RoundCallback = std::function<void(const RoundEval&)>;
 
+// Parses monotone constraints written as "(1,-1,0)" or "1,-1,0".
+std::vector<int> parse_monotone(const std::string& text);
+
 // Trains on `train` (labels required), evaluating on `valid` when given.
 TrainResult train_booster(const io::Table& train, const io::Table* valid, const BoostParams& params,
                           const RoundCallback& on_round = {});

@@ -41,17 +41,34 @@ void gains(const double* g, const double* h, int n, const SplitPenalty& p, doubl
 }  // namespace
 
 SplitCandidate find_best_split(const GradStats* hist, const GradStats& total, const std::vector<int>& features,
-                               const BinCuts& cuts, const SplitPenalty& penalty) {
+                               const BinCuts& cuts, const SplitPenalty& penalty, const MonotoneBounds* mono) {
   SplitCandidate best;
-  const double parent_gain = penalty.gain(total.g, total.h);
+  // With monotone constraints, gains use the bounded weights: -(2 G w + (H + lambda) w^2).
+  auto gain_given_weight = [&](double g, double h) {
+    if (h <= 0) return 0.0;
+    const double w = mono->clamp(penalty.weight(g, h));
+    return -(2.0 * g * w + (h + penalty.lambda) * w * w);
+  };
+  const double parent_gain = mono ? gain_given_weight(total.g, total.h) : penalty.gain(total.g, total.h);
   const double mcw = penalty.min_child_weight;
   // Candidate sums for one feature: [0, nb) per direction.
   alignas(64) double lg[kBinStride], lh[kBinStride], rg[kBinStride], rh[kBinStride];
   alignas(64) double lgain[kBinStride], rgain[kBinStride];
   // Picks the first candidate (in scan order) with the largest loss change, as XGBoost does.
   auto pick = [&](int n, int f, bool default_left, auto bin_of_candidate) {
-    gains(lg, lh, n, penalty, lgain);
-    gains(rg, rh, n, penalty, rgain);
+    const int direction = mono ? (*mono->constraint)[f] : 0;
+    if (mono) {
+      for (int i = 0; i < n; ++i) {
+        lgain[i] = gain_given_weight(lg[i], lh[i]);
+        rgain[i] = gain_given_weight(rg[i], rh[i]);
+        if (direction == 0) continue;
+        const double wl = mono->clamp(penalty.weight(lg[i], lh[i])), wr = mono->clamp(penalty.weight(rg[i], rh[i]));
+        if ((direction > 0 && wl > wr) || (direction < 0 && wl < wr)) lgain[i] = -1e300;  // order violated
+      }
+    } else {
+      gains(lg, lh, n, penalty, lgain);
+      gains(rg, rh, n, penalty, rgain);
+    }
     for (int i = 0; i < n; ++i) {
       if (lh[i] < mcw || rh[i] < mcw) continue;
       const double chg = lgain[i] + rgain[i] - parent_gain;
@@ -218,6 +235,12 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
   Tree tree;
   tree.nodes.emplace_back();
   const SplitPenalty& pen = params.penalty;
+  const bool constrained = std::any_of(params.monotone.begin(), params.monotone.end(), [](int c) { return c != 0; });
+  if (constrained) {
+    ROTOR_CHECK(static_cast<int>(params.monotone.size()) == X_.cols, "monotone constraints: ", params.monotone.size(),
+                " given for ", X_.cols, " features");
+    bounds_.assign(1, MonotoneBounds{&params.monotone});
+  }
   auto can_grow_below = [&](int depth) { return params.max_depth <= 0 || depth < params.max_depth; };
 
   // Per-level feature samples (colsample_bylevel), drawn when a level is first reached.
@@ -234,10 +257,12 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
     const int64_t count = static_cast<int64_t>(nodes.size());
 #pragma omp parallel for schedule(dynamic, 1) if (count > 1)
     for (int64_t i = 0; i < count; ++i)
-      nodes[i].split = find_best_split(histogram(nodes[i].hist_slot), nodes[i].sum, feats[i], cuts_, pen);
+      nodes[i].split = find_best_split(histogram(nodes[i].hist_slot), nodes[i].sum, feats[i], cuts_, pen,
+                                       constrained ? &bounds_[nodes[i].id] : nullptr);
   };
   auto set_node_value = [&](int id, const GradStats& sum) {
-    tree.nodes[id].value = static_cast<float>(pen.weight(sum.g, sum.h) * params.eta);
+    const double w = constrained ? bounds_[id].clamp(pen.weight(sum.g, sum.h)) : pen.weight(sum.g, sum.h);
+    tree.nodes[id].value = static_cast<float>(w * params.eta);
     tree.nodes[id].cover = static_cast<float>(sum.h);
   };
 
@@ -307,6 +332,19 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
       tn.threshold = cuts_.threshold(s.feature, s.bin);
       tn.default_left = s.default_left;
       tn.gain = static_cast<float>(s.loss_chg);
+      if (constrained) {  // children inherit the bounds, split at the midpoint of their weights
+        const MonotoneBounds parent = bounds_[node.id];
+        const double wl = parent.clamp(pen.weight(s.left.g, s.left.h));
+        const double wr = parent.clamp(pen.weight(s.right.g, s.right.h));
+        const double mid = (wl + wr) / 2;
+        MonotoneBounds lb = parent, rb = parent;
+        const int c = params.monotone[s.feature];
+        if (c < 0) lb.lower = rb.upper = mid;
+        if (c > 0) lb.upper = rb.lower = mid;
+        bounds_.resize(tree.nodes.size());
+        bounds_[left_id] = lb;
+        bounds_[left_id + 1] = rb;
+      }
       set_node_value(left_id, s.left);
       set_node_value(left_id + 1, s.right);
       parts.push_back({begin_[node.id], end_[node.id], s.feature, s.bin, s.default_left});

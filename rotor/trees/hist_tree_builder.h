@@ -24,6 +24,17 @@ struct TreeParams {
   double eta = 0.3;         // leaf values are scaled by this
   double colsample_bylevel = 1.0;
   double colsample_bynode = 1.0;
+  // Monotone constraints per feature (+1 increasing, -1 decreasing, 0 none); empty = none. As in
+  // XGBoost: a split must order its children's weights, and the children's weights are then bounded
+  // by the midpoint, all the way down.
+  std::vector<int> monotone;
+};
+
+// The weight interval of a node under monotone constraints.
+struct MonotoneBounds {
+  const std::vector<int>* constraint = nullptr;
+  double lower = -1e300, upper = 1e300;
+  double clamp(double w) const { return w < lower ? lower : (w > upper ? upper : w); }
 };
 
 // The best split found for a node.
@@ -38,7 +49,8 @@ struct SplitCandidate {
 // Scans a node's histogram for the best split over `features` (XGBoost's enumeration: missing
 // values right, then, when the node has missing values, missing values left).
 SplitCandidate find_best_split(const GradStats* hist, const GradStats& total, const std::vector<int>& features,
-                               const BinCuts& cuts, const SplitPenalty& penalty);
+                               const BinCuts& cuts, const SplitPenalty& penalty,
+                               const MonotoneBounds* monotone = nullptr);
 
 // Samples max(1, floor(fraction * n)) of `features` (sorted); all when fraction >= 1.
 std::vector<int> sample_features(const std::vector<int>& features, double fraction, Rng& rng);
@@ -77,6 +89,7 @@ class HistTreeBuilder {
   std::vector<uint8_t> columns_;  // [features, rows]: a column-major copy for partitioning
   std::vector<uint32_t> rows_, scratch_;
   std::vector<int64_t> begin_, end_;
+  std::vector<MonotoneBounds> bounds_;  // per node, with monotone constraints
   std::vector<std::vector<GradStats>> pool_;
   std::vector<int> free_slots_;
 };

@@ -50,6 +50,7 @@ BoostParams params_from(const json& c) {
   p.tree.penalty.max_delta_step = x.value("max_delta_step", 0.0);
   p.tree.gamma = x.value("gamma", 0.0);
   p.max_delta_step_given = x.contains("max_delta_step");
+  if (x.contains("monotone_constraints")) p.tree.monotone = rotor::trees::parse_monotone(x["monotone_constraints"]);
   p.huber_slope = x.value("huber_slope", 1.0);
   return p;
 }
@@ -90,7 +91,7 @@ TEST_P(BoostReference, ImportedXGBoostModelPredictsTheSame) {
   for (size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(ours[i], ref[i], 1e-5) << "row " << i / model.num_outputs();
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, BoostReference, ::testing::Range(0, 8));
+INSTANTIATE_TEST_SUITE_P(Cases, BoostReference, ::testing::Range(0, 10));
 
 TEST(BoostModelFile, SaveLoadPredictsIdentically) {
   const auto train = rotor::io::read_csv(data_dir() + "multiclass.train.csv", {});

@@ -58,6 +58,10 @@ cases = [
     ('pseudohuber', 'regression', dict(objective='reg:pseudohubererror', max_depth=3, eta=0.3, huber_slope=2.0), 6, False),
     ('poisson', 'count', dict(objective='count:poisson', max_depth=3, eta=0.2), 8, False),
     ('multiclass', 'multiclass', dict(objective='multi:softprob', num_class=3, max_depth=3, eta=0.3), 6, False),
+    ('binary_monotone', 'binary', dict(objective='binary:logistic', max_depth=4, eta=0.3,
+                                       monotone_constraints='(1,-1,0,1,0,0)'), 8, False),
+    ('regression_monotone', 'regression', dict(objective='reg:squarederror', max_depth=4, eta=0.3, reg_alpha=0.3,
+                                               monotone_constraints='(1,0,-1,0,0,0)'), 8, False),
 ]
 manifest = []
 for case, data, params, rounds, weighted in cases:
