@@ -63,4 +63,11 @@ expect_error "cubic" "$rotor" adaboost train --data "$data/sk_reg.train.csv" --l
 printf '1,2,3,4,5,6\n0,1,,3,4,5\n' >"$tmp/hole.csv"
 expect_error "hole.csv: row 2 column 2: missing value" "$rotor" adaboost predict --model "$tmp/a.json" --data "$tmp/hole.csv" --out "$tmp/keep.txt"
 [ "$(cat "$tmp/keep.txt")" = keep ] || fail "existing output was modified"
+# Friedman GBM.
+out=$("$rotor" gbm train --data "$data/sk_reg.train.csv" --n-estimators 20 --subsample 0.8 --out "$tmp/g.json") \
+  || fail "gbm train failed"
+[[ "$(tail -1 <<<"$out")" == train_s=* ]] || fail "gbm: last line is not train_s=: $out"
+"$rotor" gbm predict --model "$tmp/g.json" --data "$data/sk_reg.test.csv" --out "$tmp/g.txt" | grep -q "^rmse=" \
+  || fail "gbm predict failed"
+expect_error "log_loss needs exactly 2 classes, found 3" "$rotor" gbm train --data "$data/sk_multi.train.csv" --loss log_loss --out "$tmp/z.json"
 echo ok

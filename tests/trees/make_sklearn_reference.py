@@ -74,3 +74,10 @@ r2 = AdaBoostRegressor(n_estimators=30, random_state=0).fit(X[tr], y_reg[tr])
 ada['r2'] = dict(r2=r2_score(y_reg[te], r2.predict(X[te])))
 with open(os.path.join(out, 'sk_ada.json'), 'w') as f:
     json.dump(ada, f, indent=1)
+
+# Friedman gradient boosting (no subsampling: deterministic): predictions on the test rows.
+from sklearn.ensemble import GradientBoostingRegressor, GradientBoostingClassifier
+gbr = GradientBoostingRegressor(n_estimators=30, learning_rate=0.1, max_depth=3, random_state=0).fit(X[tr], y_reg[tr])
+np.savetxt(os.path.join(out, 'sk_gbm_reg.pred.txt'), gbr.predict(X[te]), fmt='%.9g')
+gbc = GradientBoostingClassifier(n_estimators=30, learning_rate=0.2, max_depth=2, random_state=0).fit(X[tr], y_bin[tr])
+np.savetxt(os.path.join(out, 'sk_gbm_bin.pred.txt'), gbc.predict_proba(X[te])[:, 1], fmt='%.9g')
