@@ -40,7 +40,7 @@ void setup_train(CLI::App& cmd) {
   cmd.add_option("--out", a.out, "where to write the model (JSON)")->required();
   a.table.add_to(cmd, true);
   cmd.add_option("--objective", p.objective,
-                 "reg:squarederror, binary:logistic, multi:softprob, count:poisson, reg:pseudohubererror")
+                 "reg:squarederror, binary:logistic, multi:softprob, count:poisson, reg:pseudohubererror, reg:quantileerror")
       ->capture_default_str();
   cmd.add_option("--num-class,--num_class", p.num_class, "classes (multi:softprob)");
   cmd.add_option("--rounds,--num-round,--num_boost_round,--n-estimators", p.rounds, "boosting rounds")
@@ -67,6 +67,7 @@ void setup_train(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--base-score,--base_score", p.base_score, "initial prediction")->capture_default_str();
   cmd.add_option("--huber-slope,--huber_slope", p.huber_slope, "reg:pseudohubererror slope");
+  cmd.add_option("--quantile-alpha,--quantile_alpha", p.quantile_alpha, "reg:quantileerror quantile level");
   cmd.add_option("--early-stopping,--early_stopping_rounds", p.early_stopping_rounds,
                  "stop after N rounds without improvement on --valid (keeps the best round)");
   cmd.add_option("--eval-metric,--eval_metric", p.eval_metrics,

@@ -89,6 +89,7 @@ std::vector<float> BoostModel::predict(const float* values, int64_t rows) const 
   ObjectiveParams p;
   p.num_class = num_class;
   p.huber_slope = huber_slope;
+  p.quantile_alpha = quantile_alpha;
   make_objective(objective, p)->transform(out.data(), rows);
   return out;
 }

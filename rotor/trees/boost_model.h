@@ -18,6 +18,7 @@ struct BoostModel {
   double base_score = 0.5;     // in prediction space, as XGBoost stores it
   float base_margin = 0.5f;    // the same in margin space
   double huber_slope = 1.0;
+  double quantile_alpha = 0.5;
   std::vector<Tree> trees;
   std::vector<int> tree_class;  // [trees]: the output each tree adds to
   std::vector<std::string> feature_names;

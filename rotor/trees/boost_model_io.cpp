@@ -76,6 +76,7 @@ void finish_model(BoostModel& m, const std::string& source) {
   ObjectiveParams p;
   p.num_class = m.num_class;
   p.huber_slope = m.huber_slope;
+  p.quantile_alpha = m.quantile_alpha;
   auto objective = make_objective(m.objective, p);  // throws for unsupported objectives
   m.base_margin = objective->base_margin(m.base_score);
   ROTOR_CHECK(m.num_feature > 0, source, ": num_feature is ", m.num_feature);
@@ -96,6 +97,7 @@ BoostModel from_rotor_json(const json& j, const std::string& source) {
   m.num_feature = j.at("num_feature").get<int>();
   m.base_score = j.at("base_score").get<double>();
   m.huber_slope = j.value("huber_slope", 1.0);
+  m.quantile_alpha = j.value("quantile_alpha", 0.5);
   m.best_iteration = j.value("best_iteration", -1);
   if (j.contains("feature_names")) m.feature_names = j["feature_names"].get<std::vector<std::string>>();
   const json& trees = j.at("trees");
@@ -208,6 +210,7 @@ std::string model_to_json(const BoostModel& m) {
   j["num_feature"] = m.num_feature;
   j["base_score"] = m.base_score;
   j["huber_slope"] = m.huber_slope;
+  j["quantile_alpha"] = m.quantile_alpha;
   j["best_iteration"] = m.best_iteration;
   j["feature_names"] = m.feature_names;
   json trees = json::array();

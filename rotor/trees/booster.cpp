@@ -85,6 +85,7 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   ObjectiveParams op;
   op.num_class = params.num_class;
   op.huber_slope = params.huber_slope;
+  op.quantile_alpha = params.quantile_alpha;
   auto objective = make_objective(params.objective, op);
   objective->check_labels(train.labels, train.source);
   const int K = objective->num_outputs();
@@ -105,6 +106,7 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   model.base_score = params.base_score;
   model.base_margin = objective->base_margin(params.base_score);
   model.huber_slope = params.huber_slope;
+  model.quantile_alpha = params.quantile_alpha;
   model.feature_names = train.feature_names;
 
   const int64_t n = train.rows;
@@ -152,6 +154,32 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
       // Training margins: rows of the sample through the partition, the others by traversal.
       const std::vector<uint32_t>& part = builder.partitioned_rows();
       const int num_nodes = static_cast<int>(tree.nodes.size());
+      if (const double q = objective->leaf_quantile(); q > 0) {
+        // Re-fit each leaf to the weighted q-quantile of its rows' residuals.
+        std::vector<std::pair<float, float>> res;
+        for (int node = 0; node < num_nodes; ++node) {
+          if (!tree.nodes[node].is_leaf() || builder.node_begin(node) == builder.node_end(node)) continue;
+          res.clear();
+          double total = 0;
+          for (int64_t i = builder.node_begin(node); i < builder.node_end(node); ++i) {
+            const uint32_t r = part[i];
+            const float w = weights ? weights[r] : 1.0f;
+            res.emplace_back(train.labels[r] - margins[static_cast<size_t>(r) * K + k], w);
+            total += w;
+          }
+          std::sort(res.begin(), res.end());
+          double cum = 0;
+          float value = res.back().first;
+          for (const auto& [v, w] : res) {
+            cum += w;
+            if (cum >= q * total) {
+              value = v;
+              break;
+            }
+          }
+          tree.nodes[node].value = static_cast<float>(value * params.tree.eta);
+        }
+      }
 #pragma omp parallel for schedule(dynamic, 1) if (n > kParallelThreshold)
       for (int node = 0; node < num_nodes; ++node) {
         if (!tree.nodes[node].is_leaf()) continue;

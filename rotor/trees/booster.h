@@ -25,6 +25,7 @@ struct BoostParams {
   int max_bin = 256;
   double base_score = 0.5;          // XGBoost 1.7's default; in prediction space
   double huber_slope = 1.0;
+  double quantile_alpha = 0.5;      // reg:quantileerror
   // XGBoost sets max_delta_step to 0.7 for count:poisson unless the user gave one; this flag says
   // tree.penalty.max_delta_step was given explicitly.
   bool max_delta_step_given = false;

@@ -48,6 +48,29 @@ class PseudoHuber : public Objective {
   float slope_;
 };
 
+// Pinball loss: the gradient is 1-alpha above the label and -alpha below; unit hessian. The leaves
+// are then re-fitted to the alpha-quantile of their residuals.
+class Quantile : public Objective {
+ public:
+  explicit Quantile(double alpha) : alpha_(alpha) {
+    ROTOR_CHECK(alpha > 0 && alpha < 1, "reg:quantileerror: quantile_alpha must be in (0, 1), got ", alpha);
+  }
+  std::string name() const override { return "reg:quantileerror"; }
+  void gradients(const float* m, const float* y, const float* w, int64_t n, GradPair* gp) const override {
+    const float a = static_cast<float>(alpha_);
+#pragma omp parallel for schedule(static) if (n > kParallelThreshold)
+    for (int64_t i = 0; i < n; ++i) {
+      const float wi = weight_at(w, i);
+      gp[i] = {(m[i] >= y[i] ? 1.0f - a : -a) * wi, wi};
+    }
+  }
+  std::vector<std::string> default_metrics() const override { return {"mae"}; }
+  double leaf_quantile() const override { return alpha_; }
+
+ private:
+  double alpha_;
+};
+
 class Logistic : public Objective {
  public:
   std::string name() const override { return "binary:logistic"; }
@@ -165,9 +188,10 @@ std::unique_ptr<Objective> make_objective(const std::string& name, const Objecti
   }
   if (name == "count:poisson") return std::make_unique<Poisson>(p.poisson_max_delta_step);
   if (name == "reg:pseudohubererror") return std::make_unique<PseudoHuber>(p.huber_slope);
+  if (name == "reg:quantileerror") return std::make_unique<Quantile>(p.quantile_alpha);
   throw Error(cat("objective '", name,
                   "' is not supported (expected reg:squarederror, binary:logistic, multi:softprob, count:poisson, "
-                  "reg:pseudohubererror)"));
+                  "reg:pseudohubererror, reg:quantileerror)"));
 }
 
 }  // namespace rotor::trees

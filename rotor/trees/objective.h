@@ -15,6 +15,7 @@ struct ObjectiveParams {
   int num_class = 0;               // multi:softprob
   double huber_slope = 1.0;        // reg:pseudohubererror
   double poisson_max_delta_step = 0.7;  // count:poisson (XGBoost's default, a hessian safeguard)
+  double quantile_alpha = 0.5;     // reg:quantileerror
 };
 
 class Objective {
@@ -32,6 +33,10 @@ class Objective {
   // The margin corresponding to a base score given in prediction space.
   virtual float base_margin(double base_score) const { return static_cast<float>(base_score); }
   virtual std::vector<std::string> default_metrics() const = 0;
+  // Objectives whose leaves are re-fitted after a tree is grown (quantile: the alpha-quantile of the
+  // residuals y - margin of the leaf's rows, as XGBoost 2 and LightGBM do). Returns the quantile
+  // level, or a negative value for "no refit".
+  virtual double leaf_quantile() const { return -1.0; }
 };
 
 std::unique_ptr<Objective> make_objective(const std::string& name, const ObjectiveParams& params);

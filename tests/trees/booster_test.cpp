@@ -154,3 +154,42 @@ TEST(Booster, LearnsWhereMissingValuesGo) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Booster, QuantileObjectiveCoversTheRequestedFraction) {
+  // y = x0 + noise with spread growing in x1: a 0.1 and a 0.9 quantile model should leave about
+  // 10% and 90% of held-out labels below their predictions.
+  auto make = [](uint64_t seed) {
+    rotor::Rng rng(seed);
+    rotor::io::Table t;
+    t.cols = 2;
+    t.source = "quantile";
+    for (int i = 0; i < 4000; ++i) {
+      const float x0 = std::round(static_cast<float>(rng.normal()) * 10) / 10;
+      const float x1 = std::round(static_cast<float>(rng.uniform()) * 20) / 20;
+      t.values.push_back(x0);
+      t.values.push_back(x1);
+      t.labels.push_back(x0 + (0.2f + 2 * x1) * static_cast<float>(rng.normal()));
+      ++t.rows;
+    }
+    return t;
+  };
+  const auto train = make(1), test = make(2);
+  for (double alpha : {0.1, 0.9}) {
+    BoostParams p;
+    p.objective = "reg:quantileerror";
+    p.quantile_alpha = alpha;
+    p.rounds = 60;
+    p.tree.max_depth = 3;
+    p.tree.eta = 0.2;
+    p.base_score = 0.0;
+    const auto model = train_booster(train, nullptr, p).model;
+    const auto pred = model.predict(test.values.data(), test.rows);
+    double below = 0;
+    for (int64_t i = 0; i < test.rows; ++i) below += test.labels[i] < pred[i];
+    EXPECT_NEAR(below / test.rows, alpha, 0.04) << "alpha " << alpha;
+  }
+}
+
+}  // namespace
