@@ -192,7 +192,7 @@ std::vector<float> AdaBoostModel::predict(const float* values, int64_t rows) con
 
 using nlohmann::json;
 
-void save_adaboost(const AdaBoostModel& m, const std::string& path) {
+std::string adaboost_to_json(const AdaBoostModel& m) {
   json j;
   j["format"] = "rotor-adaboost";
   j["version"] = 1;
@@ -214,13 +214,19 @@ void save_adaboost(const AdaBoostModel& m, const std::string& path) {
     trees.push_back({{"left", left}, {"right", right}, {"feature", feature}, {"threshold", threshold}, {"value", t.values}});
   }
   j["trees"] = std::move(trees);
-  io::write_file_atomic(path, j.dump() + "\n");
+  return j.dump();
 }
 
-AdaBoostModel load_adaboost(const std::string& path) {
+void save_adaboost(const AdaBoostModel& m, const std::string& path) {
+  io::write_file_atomic(path, adaboost_to_json(m) + "\n");
+}
+
+AdaBoostModel load_adaboost(const std::string& path) { return adaboost_from_json_text(io::read_file(path), path); }
+
+AdaBoostModel adaboost_from_json_text(const std::string& text, const std::string& path) {
   AdaBoostModel m;
   try {
-    const json j = json::parse(io::read_file(path));
+    const json j = json::parse(text);
     ROTOR_CHECK(j.value("format", "") == "rotor-adaboost" && j.value("version", 0) == 1, path,
                 ": not a rotor-adaboost model (version 1)");
     m.classification = j.at("task").get<std::string>() == "classification";

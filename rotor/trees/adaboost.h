@@ -42,5 +42,7 @@ AdaBoostModel train_adaboost(const io::Table& train, const AdaBoostParams& param
 
 void save_adaboost(const AdaBoostModel& model, const std::string& path);
 AdaBoostModel load_adaboost(const std::string& path);
+std::string adaboost_to_json(const AdaBoostModel& model);
+AdaBoostModel adaboost_from_json_text(const std::string& text, const std::string& source);
 
 }  // namespace rotor::trees

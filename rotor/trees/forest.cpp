@@ -270,7 +270,7 @@ std::vector<double> permutation_importance(const ForestModel& model, const io::T
 
 using nlohmann::json;
 
-void save_forest(const ForestModel& m, const std::string& path) {
+std::string forest_to_json(const ForestModel& m) {
   json j;
   j["format"] = "rotor-forest";
   j["version"] = 1;
@@ -297,11 +297,16 @@ void save_forest(const ForestModel& m, const std::string& path) {
                      {"impurity", impurity}, {"weight", weight}, {"samples", samples}, {"value", t.values}});
   }
   j["trees"] = std::move(trees);
-  io::write_file_atomic(path, j.dump() + "\n");
+  return j.dump();
 }
 
-ForestModel load_forest(const std::string& path) {
-  const std::string text = io::read_file(path);
+void save_forest(const ForestModel& m, const std::string& path) {
+  io::write_file_atomic(path, forest_to_json(m) + "\n");
+}
+
+ForestModel load_forest(const std::string& path) { return forest_from_json_text(io::read_file(path), path); }
+
+ForestModel forest_from_json_text(const std::string& text, const std::string& path) {
   ForestModel m;
   try {
     const json j = json::parse(text);

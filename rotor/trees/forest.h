@@ -59,5 +59,7 @@ std::vector<double> permutation_importance(const ForestModel& model, const io::T
 
 void save_forest(const ForestModel& model, const std::string& path);
 ForestModel load_forest(const std::string& path);
+std::string forest_to_json(const ForestModel& model);
+ForestModel forest_from_json_text(const std::string& text, const std::string& source);
 
 }  // namespace rotor::trees

@@ -108,7 +108,7 @@ std::vector<float> GbmModel::predict(const float* values, int64_t rows) const {
 
 using nlohmann::json;
 
-void save_gbm(const GbmModel& m, const std::string& path) {
+std::string gbm_to_json(const GbmModel& m) {
   json j;
   j["format"] = "rotor-gbm";
   j["version"] = 1;
@@ -130,13 +130,19 @@ void save_gbm(const GbmModel& m, const std::string& path) {
     trees.push_back({{"left", left}, {"right", right}, {"feature", feature}, {"threshold", threshold}, {"value", t.values}});
   }
   j["trees"] = std::move(trees);
-  io::write_file_atomic(path, j.dump() + "\n");
+  return j.dump();
 }
 
-GbmModel load_gbm(const std::string& path) {
+void save_gbm(const GbmModel& m, const std::string& path) {
+  io::write_file_atomic(path, gbm_to_json(m) + "\n");
+}
+
+GbmModel load_gbm(const std::string& path) { return gbm_from_json_text(io::read_file(path), path); }
+
+GbmModel gbm_from_json_text(const std::string& text, const std::string& path) {
   GbmModel m;
   try {
-    const json j = json::parse(io::read_file(path));
+    const json j = json::parse(text);
     ROTOR_CHECK(j.value("format", "") == "rotor-gbm" && j.value("version", 0) == 1, path,
                 ": not a rotor-gbm model (version 1)");
     m.loss = j.at("loss").get<std::string>();

@@ -37,5 +37,7 @@ struct GbmModel {
 GbmModel train_gbm(const io::Table& train, const GbmParams& params);
 void save_gbm(const GbmModel& model, const std::string& path);
 GbmModel load_gbm(const std::string& path);
+std::string gbm_to_json(const GbmModel& model);
+GbmModel gbm_from_json_text(const std::string& text, const std::string& source);
 
 }  // namespace rotor::trees

@@ -70,4 +70,17 @@ out=$("$rotor" gbm train --data "$data/sk_reg.train.csv" --n-estimators 20 --sub
 "$rotor" gbm predict --model "$tmp/g.json" --data "$data/sk_reg.test.csv" --out "$tmp/g.txt" | grep -q "^rmse=" \
   || fail "gbm predict failed"
 expect_error "log_loss needs exactly 2 classes, found 3" "$rotor" gbm train --data "$data/sk_multi.train.csv" --loss log_loss --out "$tmp/z.json"
+# Bagging and stacking.
+out=$("$rotor" bagging train --data "$data/sk_bin.train.csv" --learner tree:max_depth=6 --n-estimators 5 --out "$tmp/b.json") \
+  || fail "bagging train failed"
+[[ "$(tail -1 <<<"$out")" == train_s=* ]] || fail "bagging: last line is not train_s=: $out"
+"$rotor" bagging predict --model "$tmp/b.json" --data "$data/sk_bin.test.csv" --out "$tmp/b.txt" | grep -q "^accuracy=0\.[7-9]" \
+  || fail "bagging accuracy missing"
+out=$("$rotor" stacking train --data "$data/sk_multi.train.csv" --base tree:max_depth=3 --base boost:rounds=10 --folds 3 \
+      --out "$tmp/s.json") || fail "stacking train failed"
+grep -q "^oof_accuracy=0\." <<<"$out" || fail "no OOF score: $out"
+"$rotor" stacking predict --model "$tmp/s.json" --data "$data/sk_multi.test.csv" --out "$tmp/s.txt" >/dev/null || fail "stacking predict"
+awk -F, 'NF != 3 { exit 1 }' "$tmp/s.txt" || fail "stacking rows do not have 3 probabilities"
+expect_error "learner 'svm' is not tree" "$rotor" bagging train --data "$data/sk_bin.train.csv" --learner svm --out "$tmp/z.json"
+expect_error "sk_reg.train.csv: row 1: label 3.7623 is not a class" "$rotor" bagging train --data "$data/sk_reg.train.csv" --out "$tmp/z.json"
 echo ok
