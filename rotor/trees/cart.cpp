@@ -53,6 +53,29 @@ class Criteria {
     }
     return out;
   }
+  // proxy(left, node - left) without materializing the right side (same arithmetic).
+  double proxy_split(const Stats& left, const Stats& node) const {
+    const double rw = node.w - left.w;
+    if (c_ == Criterion::kSquaredError) {
+      const double r0 = node.v[0] - left.v[0];
+      return left.v[0] * left.v[0] / left.w + r0 * r0 / rw;
+    }
+    double il = c_ == Criterion::kGini ? 1.0 : 0.0, ir = il;
+    const size_t k = left.v.size();
+    for (size_t i = 0; i < k; ++i) {
+      const double cl = left.v[i], cr = node.v[i] - left.v[i];
+      if (c_ == Criterion::kGini) {
+        if (cl > 0) il -= (cl / left.w) * (cl / left.w);
+        if (cr > 0) ir -= (cr / rw) * (cr / rw);
+      } else {
+        if (cl > 0) il -= (cl / left.w) * std::log2(cl / left.w);
+        if (cr > 0) ir -= (cr / rw) * std::log2(cr / rw);
+      }
+    }
+    if (left.w <= 0) il = 0;
+    if (rw <= 0) ir = 0;
+    return -rw * ir - left.w * il;
+  }
   // A monotone proxy of the impurity decrease, as scikit-learn computes it.
   double proxy(const Stats& left, const Stats& right) const {
     if (c_ == Criterion::kSquaredError) return left.v[0] * left.v[0] / left.w + right.v[0] * right.v[0] / right.w;
@@ -101,6 +124,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
   ROTOR_CHECK(params.min_samples_split >= 2, "min_samples_split must be >= 2, got ", params.min_samples_split);
   ROTOR_CHECK(params.min_samples_leaf >= 1, "min_samples_leaf must be >= 1, got ", params.min_samples_leaf);
   ROTOR_CHECK(params.max_depth >= 0, "max_depth must be >= 0, got ", params.max_depth);
+  ROTOR_CHECK(rows < (int64_t{1} << 32), "tree: too many rows (", rows, ")");
   ROTOR_CHECK(params.max_features >= 0 && params.max_features <= cols, "max_features ", params.max_features,
               " is outside [1, ", cols, "]");
   for (int64_t i = 0; i < rows * cols; ++i)
@@ -120,6 +144,11 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
   for (int64_t r : samples) total_weight += w_of(r);
 
   const int max_features = params.max_features > 0 ? params.max_features : cols;
+  // Column-major copy: the split search reads one feature of many rows.
+  std::vector<float> columns(static_cast<size_t>(rows) * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) columns[static_cast<size_t>(c) * rows + r] = X[r * cols + c];
+  auto feature_value = [&](int64_t r, int f) { return columns[static_cast<size_t>(f) * rows + r]; };
   const int64_t min_leaf = params.min_samples_leaf;
   struct Item {
     int64_t begin, end;
@@ -127,7 +156,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
     bool is_left;
   };
   std::vector<Item> stack{{0, static_cast<int64_t>(samples.size()), 0, -1, false}};
-  std::vector<std::pair<float, int64_t>> sorted;
+  std::vector<std::pair<float, uint32_t>> sorted;  // (value, row)
   std::vector<int> features(static_cast<size_t>(cols));
   Stats node_stats(width), left(width), right(width);
   while (!stack.empty()) {
@@ -163,7 +192,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
         if (params.random_thresholds) {
           float lo = std::numeric_limits<float>::infinity(), hi = -lo;
           for (int64_t i = item.begin; i < item.end; ++i) {
-            const float v = X[samples[i] * cols + f];
+            const float v = feature_value(samples[i], f);
             lo = std::min(lo, v);
             hi = std::max(hi, v);
           }
@@ -175,7 +204,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
           int64_t n_left = 0;
           for (int64_t i = item.begin; i < item.end; ++i) {
             const int64_t r = samples[i];
-            if (X[r * cols + f] <= threshold) {
+            if (feature_value(r, f) <= threshold) {
               crit.add(left, targets[r], w_of(r));
               ++n_left;
             }
@@ -189,7 +218,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
           continue;
         }
         sorted.clear();
-        for (int64_t i = item.begin; i < item.end; ++i) sorted.emplace_back(X[samples[i] * cols + f], samples[i]);
+        for (int64_t i = item.begin; i < item.end; ++i) sorted.emplace_back(feature_value(samples[i], f), static_cast<uint32_t>(samples[i]));
         std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
         if (sorted.back().first <= sorted.front().first + kFeatureThreshold) continue;
         ++visited;
@@ -198,10 +227,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
           crit.add(left, targets[sorted[p - 1].second], w_of(sorted[p - 1].second));
           if (sorted[p].first <= sorted[p - 1].first + kFeatureThreshold) continue;
           if (p < min_leaf || n - p < min_leaf) continue;
-          right = node_stats;
-          for (size_t k = 0; k < right.v.size(); ++k) right.v[k] -= left.v[k];
-          right.w -= left.w;
-          const double proxy = crit.proxy(left, right);
+          const double proxy = crit.proxy_split(left, node_stats);
           if (proxy > best.proxy) {
             double threshold = sorted[p - 1].first / 2.0 + sorted[p].first / 2.0;
             if (threshold == sorted[p].first || std::isinf(threshold)) threshold = sorted[p - 1].first;
@@ -215,7 +241,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
       // Partition the rows and check the impurity decrease.
       int64_t mid = item.begin;
       for (int64_t i = item.begin; i < item.end; ++i)
-        if (X[samples[i] * cols + best.feature] <= best.threshold) std::swap(samples[i], samples[mid++]);
+        if (feature_value(samples[i], best.feature) <= best.threshold) std::swap(samples[i], samples[mid++]);
       left.clear();
       right.clear();
       for (int64_t i = item.begin; i < mid; ++i) crit.add(left, targets[samples[i]], w_of(samples[i]));
