@@ -28,6 +28,25 @@ awk -F, 'NF != 3 { exit 1 }' "$tmp/mc.txt" || fail "multiclass rows do not have 
 paste -d' ' "$tmp/x.txt" "$data/binary_default.xgb_pred.txt" | awk '{ d = $1 - $2; if (d < -1e-5 || d > 1e-5) exit 1 }' \
   || fail "imported XGBoost model predicts differently"
 
+# LibSVM input and a weights file: the same rows as CSV give the same model (indices 1..6 here, so
+# column 0 stays empty and the CSV is shifted by one column of missing values).
+awk -F, '{ printf "%s", $1; for (i = 2; i <= NF; ++i) if ($i != "nan" && $i != "") printf " %d:%s", i - 1, $i; print "" }' \
+  "$data/binary.train.csv" >"$tmp/train.svm"
+awk -F, '{ printf "%s,nan", $1; for (i = 2; i <= NF; ++i) printf ",%s", $i; print "" }' "$data/binary.train.csv" >"$tmp/shift.csv"
+"$rotor" boost train --data "$tmp/train.svm" --objective binary:logistic --rounds 3 --out "$tmp/svm.json" >/dev/null 2>&1 \
+  || fail "libsvm training failed"
+"$rotor" boost train --data "$tmp/shift.csv" --objective binary:logistic --rounds 3 --out "$tmp/csv.json" >/dev/null 2>&1 \
+  || fail "shifted csv training failed"
+cmp -s "$tmp/svm.json" "$tmp/csv.json" || fail "LibSVM and CSV of the same rows gave different models"
+awk 'NR % 2 { print 2; next } { print 0.5 }' "$data/binary.train.csv" >"$tmp/w.txt"
+"$rotor" boost train --data "$data/binary.train.csv" --weights "$tmp/w.txt" --rounds 3 --out "$tmp/w.json" >/dev/null 2>&1 \
+  || fail "weights file rejected"
+"$rotor" boost train --data "$data/binary.train.csv" --rounds 3 --out "$tmp/now.json" >/dev/null 2>&1
+cmp -s "$tmp/w.json" "$tmp/now.json" && fail "weights had no effect"
+head -5 "$tmp/w.txt" >"$tmp/short.txt"
+expect_error_early() { local err; err=$("$@" 2>&1 >/dev/null) && fail "accepted: $*"; grep -q "short.txt: has 5 weights, the data has 600 rows" <<<"$err" || fail "bad message: $err"; }
+expect_error_early "$rotor" boost train --data "$data/binary.train.csv" --weights "$tmp/short.txt" --out "$tmp/w2.json"
+
 # Importance and TreeSHAP: contributions plus bias sum to the margin.
 imp=$("$rotor" boost importance --model "$tmp/m.json" --type gain --type weight) || fail "importance failed"
 [ "$(head -1 <<<"$imp")" = "feature,gain,weight" ] && [ "$(wc -l <<<"$imp")" -eq 7 ] || fail "importance table: $imp"
