@@ -1,6 +1,7 @@
 #include "rotor/trees/cart.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -87,6 +88,32 @@ class Criteria {
   int k_;
 };
 
+// Sorts (value, row) pairs by value: LSD radix sort on the float bits (3 passes of 11 bits) for
+// large ranges, std::sort for small ones. Values are never NaN here.
+void sort_by_value(std::vector<std::pair<float, uint32_t>>& v, std::vector<std::pair<float, uint32_t>>& tmp) {
+  const size_t n = v.size();
+  if (n < 2048) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    return;
+  }
+  auto key = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  };
+  tmp.resize(n);
+  std::vector<std::pair<float, uint32_t>>* src = &v;
+  std::vector<std::pair<float, uint32_t>>* dst = &tmp;
+  for (int shift = 0; shift < 33; shift += 11) {
+    size_t count[2049] = {0};
+    for (const auto& e : *src) ++count[((key(e.first) >> shift) & 2047u) + 1];
+    for (int b = 0; b < 2048; ++b) count[b + 1] += count[b];
+    for (const auto& e : *src) (*dst)[count[(key(e.first) >> shift) & 2047u]++] = e;
+    std::swap(src, dst);
+  }
+  if (src != &v) v.swap(*src);
+}
+
 struct Split {
   int feature = -1;
   double threshold = 0;
@@ -156,7 +183,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
     bool is_left;
   };
   std::vector<Item> stack{{0, static_cast<int64_t>(samples.size()), 0, -1, false}};
-  std::vector<std::pair<float, uint32_t>> sorted;  // (value, row)
+  std::vector<std::pair<float, uint32_t>> sorted, sort_buffer;  // (value, row)
   std::vector<int> features(static_cast<size_t>(cols));
   Stats node_stats(width), left(width), right(width);
   while (!stack.empty()) {
@@ -219,7 +246,7 @@ CartTree fit_cart(const float* X, int64_t rows, int cols, const float* targets, 
         }
         sorted.clear();
         for (int64_t i = item.begin; i < item.end; ++i) sorted.emplace_back(feature_value(samples[i], f), static_cast<uint32_t>(samples[i]));
-        std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        sort_by_value(sorted, sort_buffer);
         if (sorted.back().first <= sorted.front().first + kFeatureThreshold) continue;
         ++visited;
         left.clear();
