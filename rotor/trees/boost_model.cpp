@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
@@ -11,30 +12,50 @@ namespace rotor::trees {
 
 namespace {
 
-// A compact node for prediction: 16 bytes, default direction folded into the feature word. A leaf
-// points to itself (left = right = its own index) and keeps its value in `threshold_or_value`, so a
-// row can take a fixed number of steps (the tree's depth) without testing for leaves.
-struct PredictNode {
-  float threshold_or_value;
-  uint32_t feature_flags;  // feature | kDefaultLeft
-  int32_t left, right;
-};
+// A tree laid out for prediction: nodes renumbered breadth-first so that a node's children are
+// adjacent (right = left + 1), in separate arrays (threshold, feature word, left child) that a
+// vectorized loop can gather from. A leaf points to itself with threshold +inf and "missing goes
+// left", so a row takes exactly `depth` steps without testing for leaves.
 constexpr uint32_t kDefaultLeft = 1u << 31;
 
 struct FlatTree {
-  std::vector<PredictNode> nodes;
+  std::vector<float> threshold, value;
+  std::vector<uint32_t> feature;  // feature | kDefaultLeft
+  std::vector<int32_t> left;
   int depth = 0;
   int output = 0;
 };
 
 FlatTree flatten(const Tree& t, int output) {
   FlatTree out;
-  out.nodes.resize(t.nodes.size());
-  for (size_t i = 0; i < t.nodes.size(); ++i) {
-    const TreeNode& n = t.nodes[i];
-    const int32_t self = static_cast<int32_t>(i);
-    if (n.is_leaf()) out.nodes[i] = {n.value, 0u, self, self};
-    else out.nodes[i] = {n.threshold, static_cast<uint32_t>(n.feature) | (n.default_left ? kDefaultLeft : 0u), n.left, n.right};
+  const size_t n = t.nodes.size();
+  out.threshold.resize(n);
+  out.value.resize(n);
+  out.feature.resize(n);
+  out.left.resize(n);
+  std::vector<int> order{0};  // old ids in breadth-first order; new id = position
+  std::vector<int32_t> new_id(n, -1);
+  new_id[0] = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const TreeNode& node = t.nodes[order[i]];
+    if (node.is_leaf()) continue;
+    new_id[node.left] = static_cast<int32_t>(order.size());
+    order.push_back(node.left);
+    new_id[node.right] = static_cast<int32_t>(order.size());
+    order.push_back(node.right);
+  }
+  for (size_t i = 0; i < order.size(); ++i) {
+    const TreeNode& node = t.nodes[order[i]];
+    if (node.is_leaf()) {
+      out.threshold[i] = std::numeric_limits<float>::infinity();
+      out.feature[i] = kDefaultLeft;
+      out.left[i] = static_cast<int32_t>(i);
+      out.value[i] = node.value;
+    } else {
+      out.threshold[i] = node.threshold;
+      out.feature[i] = static_cast<uint32_t>(node.feature) | (node.default_left ? kDefaultLeft : 0u);
+      out.left[i] = new_id[node.left];
+    }
   }
   out.depth = t.depth();
   out.output = output;
@@ -67,18 +88,23 @@ std::vector<float> BoostModel::predict_margin(const float* values, int64_t rows)
     const float* x0 = values + r0 * F;
     int32_t pos[kBlock];
     for (const FlatTree& tree : flat) {
-      const PredictNode* nodes = tree.nodes.data();
+      const float* thr = tree.threshold.data();
+      const uint32_t* feat = tree.feature.data();
+      const int32_t* left = tree.left.data();
       for (int i = 0; i < count; ++i) pos[i] = 0;
       for (int level = 0; level < tree.depth; ++level) {
+#pragma omp simd
         for (int i = 0; i < count; ++i) {
-          const PredictNode& n = nodes[pos[i]];
-          const float v = x0[i * F + (n.feature_flags & ~kDefaultLeft)];
-          const bool go_left = (v != v) ? (n.feature_flags & kDefaultLeft) != 0 : v < n.threshold_or_value;
-          pos[i] = go_left ? n.left : n.right;
+          const int32_t p = pos[i];
+          const uint32_t ff = feat[p];
+          const float v = x0[i * F + static_cast<int>(ff & ~kDefaultLeft)];
+          // NaN compares false, so missing values go left only when the node says so.
+          const bool go_left = (v < thr[p]) | ((v != v) & ((ff & kDefaultLeft) != 0));
+          pos[i] = left[p] + (go_left ? 0 : 1);
         }
       }
       float* m = margins.data() + r0 * K + tree.output;
-      for (int i = 0; i < count; ++i) m[i * K] += nodes[pos[i]].threshold_or_value;
+      for (int i = 0; i < count; ++i) m[i * K] += tree.value[pos[i]];
     }
   }
   return margins;
