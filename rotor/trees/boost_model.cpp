@@ -78,7 +78,7 @@ std::vector<float> BoostModel::predict_margin(const float* values, int64_t rows)
   for (size_t t = 0; t < trees.size(); ++t) flat.push_back(flatten(trees[t], tree_class[t]));
   // Rows go through each tree in blocks, all rows of a block one level at a time: the steps of
   // different rows are independent, so their memory latencies overlap.
-  constexpr int64_t kBlock = 64;
+  constexpr int64_t kBlock = 256;
   const int64_t blocks = (rows + kBlock - 1) / kBlock;
   const int64_t work = rows * static_cast<int64_t>(trees.size());
 #pragma omp parallel for schedule(dynamic, 4) if (work > kParallelThreshold)
