@@ -255,7 +255,9 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
     std::vector<std::vector<int>> feats;
     for (const OpenNode& node : nodes) feats.push_back(features_for(node.depth));
     const int64_t count = static_cast<int64_t>(nodes.size());
-#pragma omp parallel for schedule(dynamic, 1) if (count > 1)
+    // A node's scan is ~features * 512 candidate evaluations: only a large level is worth the threads.
+    const int64_t work = count * static_cast<int64_t>(features.size()) * 2 * kBinStride;
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && work > (int64_t{1} << 20))
     for (int64_t i = 0; i < count; ++i)
       nodes[i].split = find_best_split(histogram(nodes[i].hist_slot), nodes[i].sum, feats[i], cuts_, pen,
                                        constrained ? &bounds_[nodes[i].id] : nullptr);
@@ -382,7 +384,7 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
     if (children.empty()) continue;
     hist_builder_.build_many(X_, gpair, hist_jobs);
     const int64_t num_sub = static_cast<int64_t>(subtractions.size());
-#pragma omp parallel for schedule(static) if (num_sub > 1)
+#pragma omp parallel for schedule(static) if (num_sub * static_cast<int64_t>(hist_builder_.size()) > (int64_t{1} << 20))
     for (int64_t i = 0; i < num_sub; ++i)
       hist_builder_.subtract(histogram(subtractions[i].first), histogram(subtractions[i].second),
                              histogram(subtractions[i].first));
