@@ -2,7 +2,7 @@
 # Speed of `rotor forest` against ranger 0.14 (../shared/peers/rf_peer.R) on the synthetic tabular
 # benchmark: 100 trees, sqrt(28) = 5 features per split, missing values imputed by the column median
 # (as the peer does), on the first ROWS training rows; test AUC on the 200,000 test rows.
-# Usage: bench/forest_vs_ranger.sh [BUILD_DIR] [ROWS] [THREADS]   (data cached in $ROTOR_BENCH_DIR)
+# Usage: bench/forest_bench.sh [BUILD_DIR] [ROWS] [THREADS]   (data cached in $ROTOR_BENCH_DIR)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}

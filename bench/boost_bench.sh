@@ -3,7 +3,7 @@
 # (../shared/peers/make_tabular.py: 28 features, 1% missing; 200 rounds, depth 8, eta 0.1, 256 bins),
 # on 1 and 2 threads. Prints each tool's train_s / predict_s / test AUC and the ratios
 # (xgboost time / rotor time: > 1 means rotor is faster).
-# Usage: bench/boost_vs_xgboost.sh [BUILD_DIR] [TRAIN_ROWS] [TEST_ROWS]   (THREADS="1 2" by default)
+# Usage: bench/boost_bench.sh [BUILD_DIR] [TRAIN_ROWS] [TEST_ROWS]   (THREADS="1 2" by default)
 # On a machine shared with other busy processes, both tools' OpenMP threads spin at barriers while
 # the other thread is descheduled, which inflates 2-thread times badly (for both); running with
 # OMP_WAIT_POLICY=passive (inherited by both tools) avoids that.
