@@ -1,0 +1,91 @@
+// `rotor gbm train|predict`: Friedman's first-order gradient boosting over CART trees
+// (scikit-learn's GradientBoostingRegressor / binary GradientBoostingClassifier parameters).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "rotor/cli/command.h"
+#include "rotor/cli/table_options.h"
+#include "rotor/core/error.h"
+#include "rotor/io/atomic_file.h"
+#include "rotor/trees/gbm.h"
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void setup(CLI::App& cmd) {
+  cmd.require_subcommand(1, 1);
+  CLI::App& train = *cmd.add_subcommand("train", "train a gradient boosting machine");
+  static std::string data, out;
+  static rotor::cli::TableArgs table;
+  static rotor::trees::GbmParams p;
+  static int threads = 0;
+  train.add_option("--data", data, "training data (no missing values)")->required();
+  train.add_option("--out", out, "model file (JSON)")->required();
+  table.add_to(train, true);
+  train.add_option("--loss", p.loss, "squared_error (regression) or log_loss (binary classification)")
+      ->check(CLI::IsMember({"squared_error", "log_loss"}))
+      ->capture_default_str();
+  train.add_option("--n-estimators,--n_estimators,--rounds", p.estimators, "boosting rounds")->capture_default_str();
+  train.add_option("--learning-rate,--learning_rate,--eta", p.learning_rate, "shrinkage")->capture_default_str();
+  train.add_option("--subsample", p.subsample, "row fraction per tree (stochastic gradient boosting)");
+  train.add_option("--max-depth,--max_depth", p.tree.max_depth, "tree depth (default 3)");
+  train.add_option("--min-samples-leaf,--min_samples_leaf", p.tree.min_samples_leaf, "rows needed in a leaf");
+  train.add_option("--min-samples-split,--min_samples_split", p.tree.min_samples_split, "rows needed to split");
+  train.add_option("--seed,--random-state", p.seed, "random seed");
+  rotor::cli::add_threads_option(train, threads);
+  train.callback([] {
+    const auto t = table.read(data);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto model = rotor::trees::train_gbm(t, p);
+    const double train_s = seconds_since(t0);
+    rotor::trees::save_gbm(model, out);
+    std::printf("trees=%zu\ntrain_s=%.3f\n", model.trees.size(), train_s);
+  });
+  CLI::App& predict = *cmd.add_subcommand("predict", "predict with a gbm model");
+  static std::string model_path, pdata, pout;
+  static rotor::cli::TableArgs ptable;
+  static int pthreads = 0;
+  predict.add_option("--model", model_path, "rotor-gbm model")->required();
+  predict.add_option("--data", pdata, "data (training layout; the label column is optional)")->required();
+  predict.add_option("--out", pout, "one prediction per line (P(second class) for log_loss)")->required();
+  ptable.add_to(predict, false);
+  rotor::cli::add_threads_option(predict, pthreads);
+  predict.callback([] {
+    const auto model = rotor::trees::load_gbm(model_path);
+    auto t = ptable.read(pdata);
+    if (t.cols + 1 == model.num_feature && ptable.label_column >= 0) {
+      rotor::cli::TableArgs no_label = ptable;
+      no_label.label_column = -1;
+      t = no_label.read(pdata);
+    }
+    ROTOR_CHECK(t.cols == model.num_feature, pdata, ": has ", t.cols, " features, the model expects ", model.num_feature);
+    for (size_t i = 0; i < t.values.size(); ++i)
+      ROTOR_CHECK(!std::isnan(t.values[i]), pdata, ": row ", i / t.cols + 1, " column ", i % t.cols + 1,
+                  ": missing value (gbm needs complete data)");
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto pred = model.predict(t.values.data(), t.rows);
+    const double predict_s = seconds_since(t0);
+    rotor::io::AtomicFile file(pout);
+    char buf[32];
+    for (float v : pred) {
+      std::snprintf(buf, sizeof buf, "%.9g\n", v);
+      file.write(buf);
+    }
+    file.commit();
+    if (!t.labels.empty() && model.loss == "squared_error") {
+      double se = 0;
+      for (int64_t i = 0; i < t.rows; ++i) se += (pred[i] - t.labels[i]) * (pred[i] - t.labels[i]);
+      std::printf("rmse=%.6f\n", std::sqrt(se / t.rows));
+    }
+    std::printf("rows=%lld\npredict_s=%.3f\n", static_cast<long long>(t.rows), predict_s);
+  });
+}
+
+const bool registered = rotor::cli::register_command("gbm", "Friedman gradient boosting over CART trees", setup);
+
+}  // namespace

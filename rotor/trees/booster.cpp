@@ -1,0 +1,239 @@
+#include "rotor/trees/booster.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "rotor/core/error.h"
+#include "rotor/core/rng.h"
+#include "rotor/core/threads.h"
+#include "rotor/metrics/classification.h"
+#include "rotor/trees/objective.h"
+
+namespace rotor::trees {
+
+std::string RoundEval::to_string() const {
+  std::string s;
+  for (const auto& [name, v] : values) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s=%.6f", s.empty() ? "" : " ", name.c_str(), v);
+    s += buf;
+  }
+  return s;
+}
+
+namespace {
+
+void check_params(const BoostParams& p) {
+  ROTOR_CHECK(p.rounds >= 0, "rounds must be >= 0, got ", p.rounds);
+  ROTOR_CHECK(p.tree.eta > 0, "eta must be > 0, got ", p.tree.eta);
+  ROTOR_CHECK(p.tree.max_depth >= 0, "max_depth must be >= 0, got ", p.tree.max_depth);
+  ROTOR_CHECK(p.tree.max_leaves >= 0, "max_leaves must be >= 0, got ", p.tree.max_leaves);
+  ROTOR_CHECK(p.tree.max_leaves == 0 || p.tree.max_leaves >= 2, "max_leaves must be 0 or >= 2, got ",
+              p.tree.max_leaves);
+  ROTOR_CHECK(p.tree.penalty.lambda >= 0, "lambda must be >= 0, got ", p.tree.penalty.lambda);
+  ROTOR_CHECK(p.tree.penalty.alpha >= 0, "alpha must be >= 0, got ", p.tree.penalty.alpha);
+  ROTOR_CHECK(p.tree.penalty.min_child_weight >= 0, "min_child_weight must be >= 0, got ",
+              p.tree.penalty.min_child_weight);
+  ROTOR_CHECK(p.tree.penalty.max_delta_step >= 0, "max_delta_step must be >= 0, got ", p.tree.penalty.max_delta_step);
+  ROTOR_CHECK(p.tree.gamma >= 0, "gamma must be >= 0, got ", p.tree.gamma);
+  for (double f : {p.subsample, p.colsample_bytree, p.tree.colsample_bylevel, p.tree.colsample_bynode})
+    ROTOR_CHECK(f > 0 && f <= 1, "subsample/colsample fractions must be in (0, 1], got ", f);
+  ROTOR_CHECK(p.early_stopping_rounds >= 0, "early_stopping_rounds must be >= 0");
+  for (int c : p.tree.monotone) ROTOR_CHECK(c >= -1 && c <= 1, "monotone constraint ", c, " is not -1, 0 or 1");
+}
+
+// Margins of a binned table, updated tree by tree during training.
+struct EvalData {
+  std::string name;
+  const io::Table* table;
+  BinnedMatrix bins;
+  std::vector<float> margins;  // [rows, K]
+};
+
+void add_tree_binned(const Tree& tree, int k, int K, const BinnedMatrix& X, std::vector<float>& margins) {
+#pragma omp parallel for schedule(static) if (X.rows * 8 > kParallelThreshold)
+  for (int64_t r = 0; r < X.rows; ++r)
+    margins[static_cast<size_t>(r * K + k)] += tree.nodes[tree.leaf_for_bins(X.row(r))].value;
+}
+
+}  // namespace
+
+std::vector<int> parse_monotone(const std::string& text) {
+  std::vector<int> out;
+  std::string cell;
+  for (char ch : text + ",") {
+    if (ch == '(' || ch == ')' || ch == ' ') continue;
+    if (ch != ',') {
+      cell += ch;
+      continue;
+    }
+    if (cell.empty()) continue;
+    ROTOR_CHECK(cell == "1" || cell == "-1" || cell == "0", "monotone constraint '", cell, "' is not -1, 0 or 1");
+    out.push_back(std::stoi(cell));
+    cell.clear();
+  }
+  return out;
+}
+
+TrainResult train_booster(const io::Table& train, const io::Table* valid, const BoostParams& params,
+                          const RoundCallback& on_round) {
+  check_params(params);
+  ROTOR_CHECK(static_cast<int64_t>(train.labels.size()) == train.rows, train.source, ": has no labels");
+  ROTOR_CHECK(train.rows < (int64_t{1} << 32), train.source, ": too many rows (", train.rows, ")");
+  ROTOR_CHECK(params.early_stopping_rounds == 0 || valid, "early stopping needs a validation set");
+  ObjectiveParams op;
+  op.num_class = params.num_class;
+  op.huber_slope = params.huber_slope;
+  op.quantile_alpha = params.quantile_alpha;
+  auto objective = make_objective(params.objective, op);
+  objective->check_labels(train.labels, train.source);
+  const int K = objective->num_outputs();
+  if (valid) {
+    ROTOR_CHECK(valid->cols == train.cols, valid->source, ": has ", valid->cols, " features, the training data has ",
+                train.cols);
+    ROTOR_CHECK(static_cast<int64_t>(valid->labels.size()) == valid->rows, valid->source, ": has no labels");
+    objective->check_labels(valid->labels, valid->source);
+  }
+  std::vector<std::string> metric_names = params.eval_metrics;
+  if (metric_names.empty()) metric_names = objective->default_metrics();
+
+  TrainResult result;
+  BoostModel& model = result.model;
+  model.objective = objective->name();
+  model.num_class = K > 1 ? K : 0;
+  model.num_feature = static_cast<int>(train.cols);
+  model.base_score = params.base_score;
+  model.base_margin = objective->base_margin(params.base_score);
+  model.huber_slope = params.huber_slope;
+  model.quantile_alpha = params.quantile_alpha;
+  model.feature_names = train.feature_names;
+
+  const int64_t n = train.rows;
+  Rng rng(params.seed);
+  const BinCuts cuts = compute_cuts(train, params.max_bin, int64_t{1} << 18, params.seed);
+  const BinnedMatrix X = bin_table(train, cuts);
+  std::vector<EvalData> evals;
+  if (params.eval_train) evals.push_back({"train", &train, {}, {}});
+  if (valid) evals.push_back({"valid", valid, bin_table(*valid, cuts), {}});
+  for (EvalData& e : evals) e.margins.assign(static_cast<size_t>(e.table->rows * K), model.base_margin);
+
+  std::vector<float> margins(static_cast<size_t>(n * K), model.base_margin);
+  std::vector<GradPair> gpair(static_cast<size_t>(n * K));
+  const float* weights = train.weights.empty() ? nullptr : train.weights.data();
+  std::vector<int> all_features(static_cast<size_t>(train.cols));
+  for (int f = 0; f < static_cast<int>(train.cols); ++f) all_features[f] = f;
+  std::vector<uint32_t> all_rows(static_cast<size_t>(n)), rows;
+  for (int64_t i = 0; i < n; ++i) all_rows[i] = static_cast<uint32_t>(i);
+  std::vector<char> in_sample;
+  HistTreeBuilder builder(X, cuts);
+  TreeParams tree_params = params.tree;
+  ROTOR_CHECK(tree_params.monotone.empty() || static_cast<int64_t>(tree_params.monotone.size()) == train.cols,
+              "monotone constraints: ", tree_params.monotone.size(), " given, the data has ", train.cols, " features");
+  if (model.objective == "count:poisson" && !params.max_delta_step_given) tree_params.penalty.max_delta_step = 0.7;
+
+  const std::string stop_metric = metric_names.back();  // XGBoost stops on the last metric
+  const bool larger_better = metrics::larger_is_better(stop_metric);
+  int rounds_without_gain = 0;
+  std::vector<float> preds;
+  for (int round = 0; round < params.rounds; ++round) {
+    objective->gradients(margins.data(), train.labels.data(), weights, n, gpair.data());
+    if (params.subsample < 1.0) {
+      rows.clear();
+      in_sample.assign(static_cast<size_t>(n), 0);
+      for (int64_t i = 0; i < n; ++i)
+        if (rng.uniform() < params.subsample) {
+          rows.push_back(static_cast<uint32_t>(i));
+          in_sample[i] = 1;
+        }
+    }
+    const std::vector<uint32_t>& round_rows = params.subsample < 1.0 ? rows : all_rows;
+    for (int k = 0; k < K; ++k) {
+      const std::vector<int> features = sample_features(all_features, params.colsample_bytree, rng);
+      Tree tree = builder.build(gpair.data() + static_cast<int64_t>(k) * n, round_rows, features, tree_params, rng);
+      // Training margins: rows of the sample through the partition, the others by traversal.
+      const std::vector<uint32_t>& part = builder.partitioned_rows();
+      const int num_nodes = static_cast<int>(tree.nodes.size());
+      if (const double q = objective->leaf_quantile(); q > 0) {
+        // Re-fit each leaf to the weighted q-quantile of its rows' residuals.
+        std::vector<std::pair<float, float>> res;
+        for (int node = 0; node < num_nodes; ++node) {
+          if (!tree.nodes[node].is_leaf() || builder.node_begin(node) == builder.node_end(node)) continue;
+          res.clear();
+          double total = 0;
+          for (int64_t i = builder.node_begin(node); i < builder.node_end(node); ++i) {
+            const uint32_t r = part[i];
+            const float w = weights ? weights[r] : 1.0f;
+            res.emplace_back(train.labels[r] - margins[static_cast<size_t>(r) * K + k], w);
+            total += w;
+          }
+          std::sort(res.begin(), res.end());
+          double cum = 0;
+          float value = res.back().first;
+          for (const auto& [v, w] : res) {
+            cum += w;
+            if (cum >= q * total) {
+              value = v;
+              break;
+            }
+          }
+          tree.nodes[node].value = static_cast<float>(value * params.tree.eta);
+        }
+      }
+#pragma omp parallel for schedule(dynamic, 1) if (n > kParallelThreshold)
+      for (int node = 0; node < num_nodes; ++node) {
+        if (!tree.nodes[node].is_leaf()) continue;
+        const float v = tree.nodes[node].value;
+        for (int64_t i = builder.node_begin(node); i < builder.node_end(node); ++i)
+          margins[static_cast<size_t>(part[i]) * K + k] += v;
+      }
+      if (params.subsample < 1.0) {
+#pragma omp parallel for schedule(static) if (n > kParallelThreshold)
+        for (int64_t r = 0; r < n; ++r)
+          if (!in_sample[r]) margins[static_cast<size_t>(r * K + k)] += tree.nodes[tree.leaf_for_bins(X.row(r))].value;
+      }
+      for (EvalData& e : evals) {
+        if (e.name == "train") continue;
+        add_tree_binned(tree, k, K, e.bins, e.margins);
+      }
+      model.trees.push_back(std::move(tree));
+      model.tree_class.push_back(k);
+    }
+    if (evals.empty()) {
+      if (on_round) on_round(RoundEval{round, {}});
+      continue;
+    }
+    RoundEval ev{round, {}};
+    for (EvalData& e : evals) {
+      const std::vector<float>& m = e.name == "train" ? margins : e.margins;
+      preds = m;
+      objective->transform(preds.data(), e.table->rows);
+      for (const std::string& metric : metric_names)
+        ev.values.emplace_back(e.name + "-" + metric,
+                               metrics::evaluate(metric, e.table->labels, preds, model.num_class, e.table->weights));
+    }
+    result.history.push_back(ev);
+    if (on_round) on_round(ev);
+    if (valid) {
+      const double score = ev.values.back().second;
+      const bool better = std::isnan(result.best_score) || (larger_better ? score > result.best_score : score < result.best_score);
+      if (better) {
+        result.best_score = score;
+        result.best_iteration = round;
+        rounds_without_gain = 0;
+      } else if (params.early_stopping_rounds > 0 && ++rounds_without_gain >= params.early_stopping_rounds) {
+        break;
+      }
+    }
+  }
+  if (params.early_stopping_rounds > 0 && result.best_iteration >= 0) {
+    // Keep the trees up to the best round (what predict then uses).
+    const size_t keep = static_cast<size_t>(result.best_iteration + 1) * K;
+    model.trees.resize(keep);
+    model.tree_class.resize(keep);
+    model.best_iteration = result.best_iteration;
+  }
+  return result;
+}
+
+}  // namespace rotor::trees
