@@ -26,18 +26,3 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-
-# Tokenizer data: the tiktoken rank files, copied into data/tiktoken/ (git-ignored) where the program
-# finds them by encoding name (ROTOR_DATA_DIR overrides). The source is ROTOR_TIKTOKEN_SOURCE, else
-# ../shared/data/tiktoken beside the repository.
-repo=$(cd "$(dirname "$0")/.." && pwd)
-tiktoken_source=${ROTOR_TIKTOKEN_SOURCE:-$repo/../shared/data/tiktoken}
-if [ -d "$tiktoken_source" ]; then
-  mkdir -p "$repo/data/tiktoken"
-  for f in "$tiktoken_source"/*.tiktoken; do
-    [ -f "$repo/data/tiktoken/$(basename "$f")" ] || cp "$f" "$repo/data/tiktoken/"
-  done
-elif [ ! -d "$repo/data/tiktoken" ]; then
-  echo "setup: no tiktoken rank files found (set ROTOR_TIKTOKEN_SOURCE to a directory of .tiktoken files);" \
-       "the tokenizer tests will fail until data/tiktoken/ holds them" >&2
-fi
