@@ -11,6 +11,7 @@ packages=(
   libicu-dev                                    # Unicode properties for the tokenizer
   clang libclang-rt-14-dev                      # libFuzzer targets
   bible-kjv                                     # the demo's training text
+  python3                                       # tests/cli/plot_test.sh parses the SVG with xml.etree
 )
 
 missing=()
