@@ -400,7 +400,9 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       zero(a.d_up, BT * F);
       gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
     } else {
-      activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd, bf ? a.dout_16 : nullptr);
+      // with bf16 matmuls the f32 gradient is only needed for the bias gradient
+      activation_backward_from_grad(bf && lp.up_b < 0 ? nullptr : a.d_up, a.d_act, a.act_grad[l], BT * Hd,
+                                    bf ? a.dout_16 : nullptr);
     }
     matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
                     P + lp.up_w, BT, C, F, bf && !c.gated());
