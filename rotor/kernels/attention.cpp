@@ -235,10 +235,14 @@ inline void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t va
   if (valid < end) std::memset(static_cast<void*>(dp16 + valid), 0, sizeof(bf16) * (end - valid));
 }
 
-template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn) {
+// fn(b, g, t0, rows, keys) for every query tile; last_first visits each (b, g)'s tiles from the last one
+// (which sees every key) down to the first.
+template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn, bool last_first = false) {
+  const int64_t tiles = (d.T + kQueryTile - 1) / kQueryTile;
   for (int64_t b = 0; b < d.B; ++b)
     for (int64_t g = 0; g < d.group(); ++g)
-      for (int64_t t0 = 0; t0 < d.T; t0 += kQueryTile) {
+      for (int64_t i = 0; i < tiles; ++i) {
+        const int64_t t0 = (last_first ? tiles - 1 - i : i) * kQueryTile;
         const int64_t rows = std::min(kQueryTile, d.T - t0);
         fn(b, g, t0, rows, t0 + rows);
       }
@@ -319,7 +323,10 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
     }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};
   const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};
+  // Tiles from the last (all keys visible) down, so that the first visit of each key/value head writes
+  // its dk and dv rows and later ones add; every query row's dq is written by exactly one tile.
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    const bool first = g == 0 && keys == T_len;
     const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
     const int64_t dy_off = (b * T_len + t0) * H * Dh + g * Dh;
     // dprobs = dy . v^T
@@ -330,7 +337,7 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
                       {1, W, Dh}, dscores, dscores_layout, false);
     // dv[0:keys] += probs^T . dy
     strided_matmul<T>(KV, keys, Dh, rows, P, p_off, probs_cols, DY, dy_off, {H * Dh, 1, G * Dh},
-                      dqkv + b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, true);
+                      dqkv + b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, !first);
     // dscores = softmax backward, in place (bf16 copy when the matmuls are bf16), while the tile is in cache
     parallel_rows(KV * rows, 2 * keys, [&](int64_t i) {
       const int64_t k = i / rows, t = t0 + i % rows, r = (b * H + g + k * G) * T_len + t;
@@ -345,10 +352,10 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
     const int64_t q_off = (b * T_len + t0) * W + g * Dh;
     // dq = dscores . k ; dk[0:keys] += dscores^T . q
     strided_matmul<T>(KV, rows, Dh, keys, DP, p_off, probs_rows, QKV, b * T_len * W + H * Dh, {W, 1, Dh},
-                      dqkv + q_off, {W, 1, G * Dh}, true);
+                      dqkv + q_off, {W, 1, G * Dh}, false);
     strided_matmul<T>(KV, keys, Dh, rows, DP, p_off, probs_cols, QKV, q_off, {W, 1, G * Dh},
-                      dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, true);
-  });
+                      dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, !first);
+  }, /*last_first=*/true);
 }
 
 // ---------------------------------------------------------------------------------------- decoding
