@@ -292,10 +292,14 @@ void activation_backward_from_grad(float* dinp, const float* dout, const float* 
       for (; i < e; i += 16) {
         const __mmask16 m = vec::tail_mask(e - i);
         const __m512 g = _mm512_mul_ps(vec::load(dout + i, m), vec::load(grad + i, m));
-        vec::store(dinp + i, g, m);
+        if (dinp) vec::store(dinp + i, g, m);
         vec::store_bf16(dinp16 + i, g, m);
       }
 #endif
+    if (!dinp) {
+      for (int64_t j = i; j < e; ++j) dinp16[j] = float_to_bf16(dout[j] * grad[j]);
+      return;
+    }
 #pragma omp simd
     for (int64_t j = i; j < e; ++j) dinp[j] = dout[j] * grad[j];
     if (dinp16)

@@ -37,7 +37,7 @@ void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, 
 // out (f32) and/or out16 (bf16) may be null; grad: [n] f32.
 void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n);
 // dinp = dout * grad, WRITTEN (not added); dinp may alias dout. With dinp16 the result is also
-// written rounded to bf16 (the input of the following bf16 matmul).
+// written rounded to bf16 (the input of the following bf16 matmul); dinp may then be null.
 void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n,
                                    bf16* dinp16 = nullptr);
 

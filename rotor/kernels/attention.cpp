@@ -202,13 +202,47 @@ template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, i
       for (int64_t j = 0; j < end; ++j) dp16[j] = float_to_bf16(dp[j]);
 }
 
-inline int64_t tile_end(int64_t t, int64_t T_len) { return std::min(T_len, (t / kQueryTile + 1) * kQueryTile); }
 
 // Runs fn(b, g, tile_start, tile_rows, keys) for every batch row, query-head group index and causal tile.
-template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn) {
+#if defined(ROTOR_HAVE_AVX512)
+inline __m512 load_bf16(const bf16* p, __mmask16 m) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+#endif
+
+// Softmax backward of one row whose probabilities were kept in bf16: dp16 = p * (dp - <dp, p>) * scale over
+// [0, valid), zero up to end.
+inline void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, int64_t end, float scale,
+                                      bf16* dp16) {
+#if defined(ROTOR_HAVE_AVX512)
+  __m512 vdot = _mm512_setzero_ps();
+  for (int64_t j = 0; j < valid; j += 16) {
+    const __mmask16 m = vec::tail_mask(valid - j);
+    vdot = _mm512_fmadd_ps(vec::load(dp + j, m), load_bf16(p + j, m), vdot);
+  }
+  const __m512 vd = _mm512_set1_ps(vec::reduce_add(vdot)), vs = _mm512_set1_ps(scale);
+  for (int64_t j = 0; j < valid; j += 16) {
+    const __mmask16 m = vec::tail_mask(valid - j);
+    const __m512 g = _mm512_mul_ps(_mm512_mul_ps(load_bf16(p + j, m), _mm512_sub_ps(vec::load(dp + j, m), vd)), vs);
+    vec::store_bf16(dp16 + j, g, m);
+  }
+#else
+  float dot = 0;
+  for (int64_t j = 0; j < valid; ++j) dot += dp[j] * bf16_to_float(p[j]);
+  for (int64_t j = 0; j < valid; ++j) dp16[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * scale);
+#endif
+  if (valid < end) std::memset(static_cast<void*>(dp16 + valid), 0, sizeof(bf16) * (end - valid));
+}
+
+// fn(b, g, t0, rows, keys) for every query tile; last_first visits each (b, g)'s tiles from the last one
+// (which sees every key) down to the first.
+template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn, bool last_first = false) {
+  const int64_t tiles = (d.T + kQueryTile - 1) / kQueryTile;
   for (int64_t b = 0; b < d.B; ++b)
     for (int64_t g = 0; g < d.group(); ++g)
-      for (int64_t t0 = 0; t0 < d.T; t0 += kQueryTile) {
+      for (int64_t i = 0; i < tiles; ++i) {
+        const int64_t t0 = (last_first ? tiles - 1 - i : i) * kQueryTile;
         const int64_t rows = std::min(kQueryTile, d.T - t0);
         fn(b, g, t0, rows, t0 + rows);
       }
@@ -247,18 +281,21 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   if constexpr (std::is_same_v<T, float>)
     if (bf) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16};
-  // scores = q . k^T for each tile's visible keys
+  // One query tile at a time (scores, softmax, weighted values) so that its probabilities stay in cache.
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    // scores = q . k^T over the tile's visible keys
+    // (with bf16 matmuls the f32 scores of one tile, [KV, rows, T], reuse the start of probs)
+    T* scores = bf ? probs : probs + ((b * H + g) * T_len + t0) * T_len;
+    const MatrixLayout scores_layout{T_len, 1, bf ? rows * T_len : G * T_len * T_len};
     strided_matmul<T>(KV, rows, keys, Dh, QKV, (b * T_len + t0) * W + g * Dh, {W, 1, G * Dh}, QKV,
-                      b * T_len * W + H * Dh, {1, W, Dh}, probs + ((b * H + g) * T_len + t0) * T_len,
-                      {T_len, 1, G * T_len * T_len}, false);
-  });
-  parallel_rows(d.B * H * T_len, T_len, [&](int64_t r) {
-    const int64_t t = r % T_len;
-    causal_softmax_row(probs + r * T_len, t + 1, tile_end(t, T_len), scale, probs16 ? probs16 + r * T_len : nullptr);
-  });
-  // out = probs . v
-  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+                      b * T_len * W + H * Dh, {1, W, Dh}, scores, scores_layout, false);
+    // rows of query heads g, g + G, ... (one per key/value head)
+    parallel_rows(KV * rows, keys, [&](int64_t i) {
+      const int64_t k = i / rows, t = t0 + i % rows, r = (b * H + g + k * G) * T_len + t;
+      causal_softmax_row(scores + k * scores_layout.batch_stride + (t - t0) * T_len, t + 1, keys, scale,
+                         probs16 ? probs16 + r * T_len : nullptr);
+    });
+    // out = probs . v
     strided_matmul<T>(KV, rows, Dh, keys, P, ((b * H + g) * T_len + t0) * T_len, {T_len, 1, G * T_len * T_len}, QKV,
                       b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, out + (b * T_len + t0) * H * Dh + g * Dh,
                       {H * Dh, 1, G * Dh}, false);
@@ -281,38 +318,44 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   bf16* dout16 = bf ? dprobs16 + n_probs : nullptr;
   if constexpr (std::is_same_v<T, float>)
     if (bf) {
-      if (!mm.saved) {
-        float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
-        float_to_bf16_buffer(probs16, probs, n_probs);
-      }
+      if (!mm.saved) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);  // probs16 is the forward's
       float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
     }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};
   const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};
+  // Tiles from the last (all keys visible) down, so that the first visit of each key/value head writes
+  // its dk and dv rows and later ones add; every query row's dq is written by exactly one tile.
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+    const bool first = g == 0 && keys == T_len;
     const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
     const int64_t dy_off = (b * T_len + t0) * H * Dh + g * Dh;
     // dprobs = dy . v^T
+    // (with bf16 matmuls into a [KV, rows, T] tile at the start of dprobs)
+    T* dscores = bf ? dprobs : dprobs + p_off;
+    const MatrixLayout dscores_layout = bf ? MatrixLayout{T_len, 1, rows * T_len} : probs_rows;
     strided_matmul<T>(KV, rows, keys, Dh, DY, dy_off, {H * Dh, 1, G * Dh}, QKV, b * T_len * W + (H + KV) * Dh,
-                      {1, W, Dh}, dprobs + p_off, probs_rows, false);
+                      {1, W, Dh}, dscores, dscores_layout, false);
     // dv[0:keys] += probs^T . dy
     strided_matmul<T>(KV, keys, Dh, rows, P, p_off, probs_cols, DY, dy_off, {H * Dh, 1, G * Dh},
-                      dqkv + b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, true);
-  });
-  parallel_rows(d.B * H * T_len, 2 * T_len, [&](int64_t r) {
-    const int64_t t = r % T_len;
-    softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, tile_end(t, T_len), scale,
-                         dprobs16 ? dprobs16 + r * T_len : nullptr);
-  });
-  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
-    const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
+                      dqkv + b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, !first);
+    // dscores = softmax backward, in place (bf16 copy when the matmuls are bf16), while the tile is in cache
+    parallel_rows(KV * rows, 2 * keys, [&](int64_t i) {
+      const int64_t k = i / rows, t = t0 + i % rows, r = (b * H + g + k * G) * T_len + t;
+      if constexpr (std::is_same_v<T, float>)
+        if (bf) {
+          softmax_backward_row_bf16(dscores + k * dscores_layout.batch_stride + (t - t0) * T_len,
+                                    probs16 + r * T_len, t + 1, keys, scale, dprobs16 + r * T_len);
+          return;
+        }
+      softmax_backward_row(dprobs + r * T_len, probs + r * T_len, t + 1, keys, scale);
+    });
     const int64_t q_off = (b * T_len + t0) * W + g * Dh;
     // dq = dscores . k ; dk[0:keys] += dscores^T . q
     strided_matmul<T>(KV, rows, Dh, keys, DP, p_off, probs_rows, QKV, b * T_len * W + H * Dh, {W, 1, Dh},
-                      dqkv + q_off, {W, 1, G * Dh}, true);
+                      dqkv + q_off, {W, 1, G * Dh}, false);
     strided_matmul<T>(KV, keys, Dh, rows, DP, p_off, probs_cols, QKV, q_off, {W, 1, G * Dh},
-                      dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, true);
-  });
+                      dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, !first);
+  }, /*last_first=*/true);
 }
 
 // ---------------------------------------------------------------------------------------- decoding

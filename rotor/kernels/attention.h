@@ -61,11 +61,13 @@ int64_t attention_saved_elements(const AttentionDims& d);
 // Causal softmax(q k^T / sqrt(Dh)) v, blocked over query tiles so that key blocks entirely in the
 // future of a tile are never computed.
 // out: [B, T, H Dh] (heads merged, ready for the output projection); probs: [B, H, T, T] saved for
-// backward (row t is valid up to the end of its query tile; later entries are unspecified).
+// backward (row t is valid up to the end of its query tile; later entries are unspecified). With bf16
+// matmuls the probabilities are kept only in bf16 (in mm.saved, else at the start of mm.workspace, which
+// must then be left alone until the backward) and probs is only scratch for one tile's f32 scores.
 template <class T>
 void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm = {});
-// dqkv: [B, T, (H + 2 KV) Dh] (+=); dout: [B, T, H Dh]; dprobs: [B, H, T, T] scratch (overwritten; with
-// bf16 matmuls the scores' gradient goes to the bf16 workspace instead).
+// dqkv: [B, T, (H + 2 KV) Dh] (written, =); dout: [B, T, H Dh]; dprobs: [B, H, T, T] scratch (overwritten; with
+// bf16 matmuls the scores' gradient goes to the bf16 workspace instead and probs is not read).
 template <class T>
 void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const T* qkv, const AttentionDims& d,
                         const AttentionMatmul& mm = {});

@@ -90,7 +90,7 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const 
   dnnl::memory ma(mm.a, engine, const_cast<void*>(A));
   dnnl::memory mb(mm.b, engine, const_cast<void*>(B));
   dnnl::memory mc(mm.c, engine, C);
-  dnnl::stream stream(engine);
+  thread_local dnnl::stream stream(engine);  // one per calling thread, reused by every call
   if (bias) {
     dnnl::memory mbias(mm.bias, engine, const_cast<float*>(bias));
     mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_BIAS, mbias}, {DNNL_ARG_DST, mc}});

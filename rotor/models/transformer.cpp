@@ -400,7 +400,9 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       zero(a.d_up, BT * F);
       gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
     } else {
-      activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd, bf ? a.dout_16 : nullptr);
+      // with bf16 matmuls the f32 gradient is only needed for the bias gradient
+      activation_backward_from_grad(bf && lp.up_b < 0 ? nullptr : a.d_up, a.d_act, a.act_grad[l], BT * Hd,
+                                    bf ? a.dout_16 : nullptr);
     }
     matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
                     P + lp.up_w, BT, C, F, bf && !c.gated());
@@ -409,7 +411,6 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
     matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
                     P + lp.out_w, BT, H * Dh, C);
-    zero(a.d_qkv, BT * W);
     attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
     if (rope) rope_qkv_backward<float>(a.d_qkv, dims, *rope);
     matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
