@@ -10,6 +10,7 @@
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
+#include "rotor/trees/cart_json.h"
 #include "rotor/metrics/classification.h"
 
 namespace rotor::trees {
@@ -280,22 +281,7 @@ std::string forest_to_json(const ForestModel& m) {
   j["importances"] = m.importances;
   j["impute_values"] = m.impute_values;
   json trees = json::array();
-  for (const CartTree& t : m.trees) {
-    std::vector<int> left, right, feature;
-    std::vector<double> threshold, impurity, weight;
-    std::vector<int64_t> samples;
-    for (const CartNode& n : t.nodes) {
-      left.push_back(n.left);
-      right.push_back(n.right);
-      feature.push_back(n.feature);
-      threshold.push_back(n.threshold);
-      impurity.push_back(n.impurity);
-      weight.push_back(n.weight);
-      samples.push_back(n.samples);
-    }
-    trees.push_back({{"left", left}, {"right", right}, {"feature", feature}, {"threshold", threshold},
-                     {"impurity", impurity}, {"weight", weight}, {"samples", samples}, {"value", t.values}});
-  }
+  for (const CartTree& t : m.trees) trees.push_back(cart_tree_to_json(t, /*with_node_stats=*/true));
   j["trees"] = std::move(trees);
   return j.dump();
 }
@@ -324,36 +310,7 @@ ForestModel forest_from_json_text(const std::string& text, const std::string& pa
     const int K = m.num_outputs();
     for (const json& jt : j.at("trees")) {
       const std::string where = cat(path, ": tree ", m.trees.size());
-      CartTree t;
-      t.num_outputs = K;
-      const auto left = jt.at("left").get<std::vector<int>>();
-      const auto right = jt.at("right").get<std::vector<int>>();
-      const auto feature = jt.at("feature").get<std::vector<int>>();
-      const auto threshold = jt.at("threshold").get<std::vector<double>>();
-      t.values = jt.at("value").get<std::vector<double>>();
-      const size_t n = left.size();
-      ROTOR_CHECK(n > 0 && right.size() == n && feature.size() == n && threshold.size() == n &&
-                      t.values.size() == n * static_cast<size_t>(K),
-                  where, ": arrays have inconsistent lengths");
-      t.nodes.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        CartNode& node = t.nodes[i];
-        node.left = left[i];
-        node.right = right[i];
-        node.feature = feature[i];
-        node.threshold = threshold[i];
-        if (node.is_leaf()) {
-          ROTOR_CHECK(node.right < 0, where, ": node ", i, " has only one child");
-          continue;
-        }
-        // Children come after their parent (depth-first numbering): no cycles, every index valid.
-        ROTOR_CHECK(node.left > static_cast<int>(i) && node.left < static_cast<int>(n) &&
-                        node.right > static_cast<int>(i) && node.right < static_cast<int>(n),
-                    where, ": node ", i, " has children ", node.left, ", ", node.right, " outside (", i, ", ", n, ")");
-        ROTOR_CHECK(node.feature >= 0 && node.feature < m.num_feature, where, ": node ", i, " splits on feature ",
-                    node.feature, ", the model has ", m.num_feature);
-      }
-      m.trees.push_back(std::move(t));
+      m.trees.push_back(cart_tree_from_json(jt, K, m.num_feature, where));
     }
     ROTOR_CHECK(!m.trees.empty(), path, ": has no trees");
   } catch (const json::exception& e) {
