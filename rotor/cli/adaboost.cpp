@@ -76,10 +76,7 @@ void setup(CLI::App& cmd) {
   a.add_to(predict, "rotor-adaboost model", "P(positive) for binary, class probabilities, or values");
   predict.callback([] {
     const auto model = rotor::trees::load_adaboost(a.model);
-    const auto t = a.read(model.num_feature);
-    for (size_t i = 0; i < t.values.size(); ++i)
-      ROTOR_CHECK(!std::isnan(t.values[i]), a.data, ": row ", i / t.cols + 1, " column ", i % t.cols + 1,
-                  ": missing value (AdaBoost needs complete data)");
+    const auto t = a.read(model.num_feature, "AdaBoost");
     const auto t0 = std::chrono::steady_clock::now();
     const auto pred = model.predict(t.values.data(), t.rows);
     const double predict_s = seconds_since(t0);

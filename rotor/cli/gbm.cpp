@@ -52,10 +52,7 @@ void setup(CLI::App& cmd) {
   a.add_to(predict, "rotor-gbm model", "one prediction per line (P(second class) for log_loss)");
   predict.callback([] {
     const auto model = rotor::trees::load_gbm(a.model);
-    const auto t = a.read(model.num_feature);
-    for (size_t i = 0; i < t.values.size(); ++i)
-      ROTOR_CHECK(!std::isnan(t.values[i]), a.data, ": row ", i / t.cols + 1, " column ", i % t.cols + 1,
-                  ": missing value (gbm needs complete data)");
+    const auto t = a.read(model.num_feature, "gbm");
     const auto t0 = std::chrono::steady_clock::now();
     const auto pred = model.predict(t.values.data(), t.rows);
     const double predict_s = seconds_since(t0);

@@ -1,5 +1,6 @@
 #include "rotor/cli/predict_options.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "rotor/cli/command.h"
@@ -15,7 +16,7 @@ void PredictArgs::add_to(CLI::App& cmd, const std::string& model_help, const std
   add_threads_option(cmd, threads);
 }
 
-io::Table PredictArgs::read(int64_t num_feature) const {
+io::Table PredictArgs::read(int64_t num_feature, const char* complete_for) const {
   io::Table t = table.read(data);
   if (t.cols + 1 == num_feature && table.label_column >= 0) {
     TableArgs no_label = table;
@@ -23,6 +24,10 @@ io::Table PredictArgs::read(int64_t num_feature) const {
     t = no_label.read(data);
   }
   ROTOR_CHECK(t.cols == num_feature, data, ": has ", t.cols, " features, the model expects ", num_feature);
+  if (complete_for)
+    for (size_t i = 0; i < t.values.size(); ++i)
+      ROTOR_CHECK(!std::isnan(t.values[i]), data, ": row ", i / t.cols + 1, " column ", i % t.cols + 1,
+                  ": missing value (", complete_for, " needs complete data)");
   return t;
 }
 
