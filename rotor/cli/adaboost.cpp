@@ -11,6 +11,7 @@
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/trees/adaboost.h"
+#include "rotor/trees/prediction_score.h"
 
 namespace {
 
@@ -19,23 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 double score(const rotor::trees::AdaBoostModel& m, const rotor::io::Table& t, const std::vector<float>& pred) {
-  if (m.classification) {
-    const int K = m.num_outputs();
-    int64_t correct = 0;
-    for (int64_t r = 0; r < t.rows; ++r) {
-      const float* p = pred.data() + r * K;
-      correct += m.classes[std::max_element(p, p + K) - p] == t.labels[r];
-    }
-    return static_cast<double>(correct) / static_cast<double>(t.rows);
-  }
-  double mean = 0, ss_res = 0, ss_tot = 0;
-  for (float y : t.labels) mean += y;
-  mean /= static_cast<double>(t.rows);
-  for (int64_t r = 0; r < t.rows; ++r) {
-    ss_res += (t.labels[r] - static_cast<double>(pred[r])) * (t.labels[r] - static_cast<double>(pred[r]));
-    ss_tot += (t.labels[r] - mean) * (t.labels[r] - mean);
-  }
-  return ss_tot > 0 ? 1 - ss_res / ss_tot : 0.0;
+  return rotor::trees::prediction_score(m.classification, m.classes, t.labels, pred);
 }
 
 void setup(CLI::App& cmd) {

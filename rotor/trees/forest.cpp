@@ -11,6 +11,7 @@
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/trees/cart_json.h"
+#include "rotor/trees/prediction_score.h"
 #include "rotor/metrics/classification.h"
 
 namespace rotor::trees {
@@ -94,20 +95,6 @@ std::vector<float> class_targets(const io::Table& t, std::vector<float>& classes
   for (size_t i = 0; i < out.size(); ++i)
     out[i] = static_cast<float>(std::lower_bound(classes.begin(), classes.end(), t.labels[i]) - classes.begin());
   return out;
-}
-
-double r2_score(const std::vector<float>& y, const std::vector<float>& pred, const std::vector<char>* use = nullptr) {
-  double mean = 0, n = 0;
-  for (size_t i = 0; i < y.size(); ++i)
-    if (!use || (*use)[i]) mean += y[i], n += 1;
-  mean /= n;
-  double ss_res = 0, ss_tot = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    if (use && !(*use)[i]) continue;
-    ss_res += (y[i] - static_cast<double>(pred[i])) * (y[i] - static_cast<double>(pred[i]));
-    ss_tot += (y[i] - mean) * (y[i] - mean);
-  }
-  return ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0;
 }
 
 }  // namespace
@@ -236,15 +223,8 @@ double forest_score(const ForestModel& model, const io::Table& input) {
   io::Table table = input;
   model.prepare(table);
   ROTOR_CHECK(static_cast<int64_t>(table.labels.size()) == table.rows, table.source, ": has no labels");
-  const auto pred = model.predict(table.values.data(), table.rows);
-  if (!model.classification) return r2_score(table.labels, pred);
-  const int K = model.num_outputs();
-  int64_t correct = 0;
-  for (int64_t r = 0; r < table.rows; ++r) {
-    const float* p = pred.data() + r * K;
-    correct += model.classes[std::max_element(p, p + K) - p] == table.labels[r];
-  }
-  return static_cast<double>(correct) / static_cast<double>(table.rows);
+  return prediction_score(model.classification, model.classes, table.labels,
+                          model.predict(table.values.data(), table.rows));
 }
 
 std::vector<double> permutation_importance(const ForestModel& model, const io::Table& table, int repeats,
