@@ -10,6 +10,7 @@
 #include "rotor/core/rng.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/trees/cart_json.h"
+#include "rotor/trees/class_labels.h"
 
 namespace rotor::trees {
 
@@ -40,13 +41,10 @@ AdaBoostModel train_adaboost(const io::Table& train, const AdaBoostParams& param
   std::vector<float> targets = train.labels;
   int K = 0;
   if (classification) {
-    model.classes = train.labels;
-    std::sort(model.classes.begin(), model.classes.end());
-    model.classes.erase(std::unique(model.classes.begin(), model.classes.end()), model.classes.end());
+    model.classes = sorted_classes(train.labels);
     ROTOR_CHECK(model.classes.size() >= 2, train.source, ": classification needs at least 2 classes");
     K = static_cast<int>(model.classes.size());
-    for (float& y : targets)
-      y = static_cast<float>(std::lower_bound(model.classes.begin(), model.classes.end(), y) - model.classes.begin());
+    targets = class_indices(train.labels, model.classes);
   }
   // Sample weights start uniform (or the given weights), normalized to sum 1; kept in double.
   std::vector<double> w(static_cast<size_t>(n), 1.0);

@@ -11,6 +11,7 @@
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/trees/cart_json.h"
+#include "rotor/trees/class_labels.h"
 #include "rotor/trees/prediction_score.h"
 #include "rotor/metrics/classification.h"
 
@@ -86,15 +87,10 @@ namespace {
 
 // Maps labels to class indices (classification) and checks them.
 std::vector<float> class_targets(const io::Table& t, std::vector<float>& classes) {
-  classes = t.labels;
-  std::sort(classes.begin(), classes.end());
-  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  classes = sorted_classes(t.labels);
   ROTOR_CHECK(classes.size() >= 2, t.source, ": classification needs at least 2 classes, found ", classes.size());
   ROTOR_CHECK(classes.size() <= 1024, t.source, ": too many classes (", classes.size(), ") for classification");
-  std::vector<float> out(t.labels.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<float>(std::lower_bound(classes.begin(), classes.end(), t.labels[i]) - classes.begin());
-  return out;
+  return class_indices(t.labels, classes);
 }
 
 }  // namespace

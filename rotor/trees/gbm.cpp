@@ -9,6 +9,7 @@
 #include "rotor/core/rng.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/trees/cart_json.h"
+#include "rotor/trees/class_labels.h"
 
 namespace rotor::trees {
 
@@ -35,9 +36,7 @@ GbmModel train_gbm(const io::Table& train, const GbmParams& params) {
   std::vector<double> w(static_cast<size_t>(n), 1.0);
   if (!train.weights.empty()) w.assign(train.weights.begin(), train.weights.end());
   if (logistic) {
-    model.classes = train.labels;
-    std::sort(model.classes.begin(), model.classes.end());
-    model.classes.erase(std::unique(model.classes.begin(), model.classes.end()), model.classes.end());
+    model.classes = sorted_classes(train.labels);
     ROTOR_CHECK(model.classes.size() == 2, train.source, ": log_loss needs exactly 2 classes, found ",
                 model.classes.size());
     for (double& v : y) v = v == model.classes[1] ? 1.0 : 0.0;
