@@ -6,10 +6,12 @@
 #include <string>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/predict_options.h"
 #include "rotor/cli/table_options.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/trees/adaboost.h"
+#include "rotor/trees/prediction_score.h"
 
 namespace {
 
@@ -18,23 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 
 double score(const rotor::trees::AdaBoostModel& m, const rotor::io::Table& t, const std::vector<float>& pred) {
-  if (m.classification) {
-    const int K = m.num_outputs();
-    int64_t correct = 0;
-    for (int64_t r = 0; r < t.rows; ++r) {
-      const float* p = pred.data() + r * K;
-      correct += m.classes[std::max_element(p, p + K) - p] == t.labels[r];
-    }
-    return static_cast<double>(correct) / static_cast<double>(t.rows);
-  }
-  double mean = 0, ss_res = 0, ss_tot = 0;
-  for (float y : t.labels) mean += y;
-  mean /= static_cast<double>(t.rows);
-  for (int64_t r = 0; r < t.rows; ++r) {
-    ss_res += (t.labels[r] - static_cast<double>(pred[r])) * (t.labels[r] - static_cast<double>(pred[r]));
-    ss_tot += (t.labels[r] - mean) * (t.labels[r] - mean);
-  }
-  return ss_tot > 0 ? 1 - ss_res / ss_tot : 0.0;
+  return rotor::trees::prediction_score(m.classification, m.classes, t.labels, pred);
 }
 
 void setup(CLI::App& cmd) {
@@ -71,46 +57,17 @@ void setup(CLI::App& cmd) {
     std::printf("train_s=%.3f\n", train_s);
   });
   CLI::App& predict = *cmd.add_subcommand("predict", "predict with an AdaBoost model");
-  static std::string model_path, pdata, pout;
-  static rotor::cli::TableArgs ptable;
-  static int pthreads = 0;
-  predict.add_option("--model", model_path, "rotor-adaboost model")->required();
-  predict.add_option("--data", pdata, "data (training layout; the label column is optional)")->required();
-  predict.add_option("--out", pout, "P(positive) for binary, class probabilities, or values")->required();
-  ptable.add_to(predict, false);
-  rotor::cli::add_threads_option(predict, pthreads);
+  static rotor::cli::PredictArgs a;
+  a.add_to(predict, "rotor-adaboost model", "P(positive) for binary, class probabilities, or values");
   predict.callback([] {
-    const auto model = rotor::trees::load_adaboost(model_path);
-    auto t = ptable.read(pdata);
-    if (t.cols + 1 == model.num_feature && ptable.label_column >= 0) {
-      rotor::cli::TableArgs no_label = ptable;
-      no_label.label_column = -1;
-      t = no_label.read(pdata);
-    }
-    ROTOR_CHECK(t.cols == model.num_feature, pdata, ": has ", t.cols, " features, the model expects ", model.num_feature);
-    for (size_t i = 0; i < t.values.size(); ++i)
-      ROTOR_CHECK(!std::isnan(t.values[i]), pdata, ": row ", i / t.cols + 1, " column ", i % t.cols + 1,
-                  ": missing value (AdaBoost needs complete data)");
+    const auto model = rotor::trees::load_adaboost(a.model);
+    const auto t = a.read(model.num_feature, "AdaBoost");
     const auto t0 = std::chrono::steady_clock::now();
     const auto pred = model.predict(t.values.data(), t.rows);
     const double predict_s = seconds_since(t0);
     const int K = model.num_outputs();
-    rotor::io::AtomicFile file(pout);
-    char buf[32];
-    for (int64_t r = 0; r < t.rows; ++r) {
-      std::string line;
-      if (K == 2) {
-        std::snprintf(buf, sizeof buf, "%.9g", pred[r * 2 + 1]);
-        line = buf;
-      } else {
-        for (int k = 0; k < K; ++k) {
-          std::snprintf(buf, sizeof buf, k ? ",%.9g" : "%.9g", pred[r * K + k]);
-          line += buf;
-        }
-      }
-      line += '\n';
-      file.write(line);
-    }
+    rotor::io::AtomicFile file(a.out);
+    for (int64_t r = 0; r < t.rows; ++r) file.write(rotor::cli::prediction_row(pred.data() + r * K, K) + "\n");
     file.commit();
     if (!t.labels.empty()) std::printf("%s=%.6f\n", model.classification ? "accuracy" : "r2", score(model, t, pred));
     std::printf("rows=%lld\npredict_s=%.3f\n", static_cast<long long>(t.rows), predict_s);

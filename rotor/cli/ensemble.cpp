@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/predict_options.h"
 #include "rotor/cli/table_options.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
@@ -42,42 +43,19 @@ struct Common {
 };
 
 void setup_predict(CLI::App& cmd) {
-  static std::string model_path, data, out;
-  static rotor::cli::TableArgs table;
-  static int threads = 0;
-  cmd.add_option("--model", model_path, "rotor-ensemble model")->required();
-  cmd.add_option("--data", data, "data (training layout; the label column is optional)")->required();
-  cmd.add_option("--out", out, "P(class 1) for binary, class probabilities, or values")->required();
-  table.add_to(cmd, false);
-  rotor::cli::add_threads_option(cmd, threads);
+  static rotor::cli::PredictArgs a;
+  a.add_to(cmd, "rotor-ensemble model", "P(class 1) for binary, class probabilities, or values");
   cmd.callback([] {
-    const auto model = rotor::trees::load_ensemble(model_path);
-    auto t = table.read(data);
-    if (t.cols + 1 == model.num_feature && table.label_column >= 0) {
-      rotor::cli::TableArgs no_label = table;
-      no_label.label_column = -1;
-      t = no_label.read(data);
-    }
-    ROTOR_CHECK(t.cols == model.num_feature, data, ": has ", t.cols, " features, the model expects ", model.num_feature);
+    const auto model = rotor::trees::load_ensemble(a.model);
+    const auto t = a.read(model.num_feature);
     const auto t0 = std::chrono::steady_clock::now();
     const auto pred = model.predict(t.values.data(), t.rows);
     const double predict_s = seconds_since(t0);
     const int K = model.num_outputs();
-    rotor::io::AtomicFile file(out);
-    char buf[32];
+    rotor::io::AtomicFile file(a.out);
     int64_t correct = 0;
     for (int64_t r = 0; r < t.rows; ++r) {
-      std::string line;
-      if (K == 2) {
-        std::snprintf(buf, sizeof buf, "%.9g", pred[r * 2 + 1]);
-        line = buf;
-      } else {
-        for (int k = 0; k < K; ++k) {
-          std::snprintf(buf, sizeof buf, k ? ",%.9g" : "%.9g", pred[r * K + k]);
-          line += buf;
-        }
-      }
-      file.write(line + "\n");
+      file.write(rotor::cli::prediction_row(pred.data() + r * K, K) + "\n");
       if (!t.labels.empty() && model.num_classes > 0) {
         const float* p = pred.data() + r * K;
         correct += (std::max_element(p, p + K) - p) == static_cast<int64_t>(t.labels[r]);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/predict_options.h"
 #include "rotor/cli/table_options.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
@@ -47,30 +48,15 @@ void setup(CLI::App& cmd) {
     std::printf("trees=%zu\ntrain_s=%.3f\n", model.trees.size(), train_s);
   });
   CLI::App& predict = *cmd.add_subcommand("predict", "predict with a gbm model");
-  static std::string model_path, pdata, pout;
-  static rotor::cli::TableArgs ptable;
-  static int pthreads = 0;
-  predict.add_option("--model", model_path, "rotor-gbm model")->required();
-  predict.add_option("--data", pdata, "data (training layout; the label column is optional)")->required();
-  predict.add_option("--out", pout, "one prediction per line (P(second class) for log_loss)")->required();
-  ptable.add_to(predict, false);
-  rotor::cli::add_threads_option(predict, pthreads);
+  static rotor::cli::PredictArgs a;
+  a.add_to(predict, "rotor-gbm model", "one prediction per line (P(second class) for log_loss)");
   predict.callback([] {
-    const auto model = rotor::trees::load_gbm(model_path);
-    auto t = ptable.read(pdata);
-    if (t.cols + 1 == model.num_feature && ptable.label_column >= 0) {
-      rotor::cli::TableArgs no_label = ptable;
-      no_label.label_column = -1;
-      t = no_label.read(pdata);
-    }
-    ROTOR_CHECK(t.cols == model.num_feature, pdata, ": has ", t.cols, " features, the model expects ", model.num_feature);
-    for (size_t i = 0; i < t.values.size(); ++i)
-      ROTOR_CHECK(!std::isnan(t.values[i]), pdata, ": row ", i / t.cols + 1, " column ", i % t.cols + 1,
-                  ": missing value (gbm needs complete data)");
+    const auto model = rotor::trees::load_gbm(a.model);
+    const auto t = a.read(model.num_feature, "gbm");
     const auto t0 = std::chrono::steady_clock::now();
     const auto pred = model.predict(t.values.data(), t.rows);
     const double predict_s = seconds_since(t0);
-    rotor::io::AtomicFile file(pout);
+    rotor::io::AtomicFile file(a.out);
     char buf[32];
     for (float v : pred) {
       std::snprintf(buf, sizeof buf, "%.9g\n", v);

@@ -9,6 +9,8 @@
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
 #include "rotor/io/atomic_file.h"
+#include "rotor/trees/cart_json.h"
+#include "rotor/trees/class_labels.h"
 
 namespace rotor::trees {
 
@@ -39,13 +41,10 @@ AdaBoostModel train_adaboost(const io::Table& train, const AdaBoostParams& param
   std::vector<float> targets = train.labels;
   int K = 0;
   if (classification) {
-    model.classes = train.labels;
-    std::sort(model.classes.begin(), model.classes.end());
-    model.classes.erase(std::unique(model.classes.begin(), model.classes.end()), model.classes.end());
+    model.classes = sorted_classes(train.labels);
     ROTOR_CHECK(model.classes.size() >= 2, train.source, ": classification needs at least 2 classes");
     K = static_cast<int>(model.classes.size());
-    for (float& y : targets)
-      y = static_cast<float>(std::lower_bound(model.classes.begin(), model.classes.end(), y) - model.classes.begin());
+    targets = class_indices(train.labels, model.classes);
   }
   // Sample weights start uniform (or the given weights), normalized to sum 1; kept in double.
   std::vector<double> w(static_cast<size_t>(n), 1.0);
@@ -202,17 +201,7 @@ std::string adaboost_to_json(const AdaBoostModel& m) {
   j["weights"] = m.weights;
   j["errors"] = m.errors;
   json trees = json::array();
-  for (const CartTree& t : m.trees) {
-    std::vector<int> left, right, feature;
-    std::vector<double> threshold;
-    for (const CartNode& n : t.nodes) {
-      left.push_back(n.left);
-      right.push_back(n.right);
-      feature.push_back(n.feature);
-      threshold.push_back(n.threshold);
-    }
-    trees.push_back({{"left", left}, {"right", right}, {"feature", feature}, {"threshold", threshold}, {"value", t.values}});
-  }
+  for (const CartTree& t : m.trees) trees.push_back(cart_tree_to_json(t, /*with_node_stats=*/false));
   j["trees"] = std::move(trees);
   return j.dump();
 }
@@ -238,31 +227,7 @@ AdaBoostModel adaboost_from_json_text(const std::string& text, const std::string
     ROTOR_CHECK(m.num_feature > 0 && (!m.classification || K >= 2), path, ": bad num_feature or classes");
     for (const json& jt : j.at("trees")) {
       const std::string where = cat(path, ": tree ", m.trees.size());
-      CartTree t;
-      t.num_outputs = K;
-      const auto left = jt.at("left").get<std::vector<int>>();
-      const auto right = jt.at("right").get<std::vector<int>>();
-      const auto feature = jt.at("feature").get<std::vector<int>>();
-      const auto threshold = jt.at("threshold").get<std::vector<double>>();
-      t.values = jt.at("value").get<std::vector<double>>();
-      const size_t n = left.size();
-      ROTOR_CHECK(n > 0 && right.size() == n && feature.size() == n && threshold.size() == n &&
-                      t.values.size() == n * static_cast<size_t>(K),
-                  where, ": arrays have inconsistent lengths");
-      t.nodes.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        CartNode& node = t.nodes[i];
-        node.left = left[i];
-        node.right = right[i];
-        node.feature = feature[i];
-        node.threshold = threshold[i];
-        if (node.is_leaf()) continue;
-        ROTOR_CHECK(node.left > static_cast<int>(i) && node.left < static_cast<int>(n) &&
-                        node.right > static_cast<int>(i) && node.right < static_cast<int>(n) && node.feature >= 0 &&
-                        node.feature < m.num_feature,
-                    where, ": node ", i, " is malformed");
-      }
-      m.trees.push_back(std::move(t));
+      m.trees.push_back(cart_tree_from_json(jt, K, m.num_feature, where));
     }
     ROTOR_CHECK(!m.trees.empty() && m.trees.size() == m.weights.size(), path, ": ", m.trees.size(), " trees and ",
                 m.weights.size(), " weights");

@@ -72,6 +72,22 @@ double number_of(const json& j, const std::string& where) {
   return v;
 }
 
+// The nodes' children and default directions, the part both JSON forms store alike; a node with only
+// one child is an error.
+Tree tree_with_children(const std::vector<int>& left, const std::vector<int>& right,
+                        const std::vector<int>& default_left, const std::string& where) {
+  Tree tree;
+  tree.nodes.resize(left.size());
+  for (size_t i = 0; i < left.size(); ++i) {
+    TreeNode& node = tree.nodes[i];
+    node.left = left[i];
+    node.right = right[i];
+    node.default_left = default_left[i] != 0;
+    ROTOR_CHECK((node.left < 0) == (node.right < 0), where, ": node ", i, " has only one child");
+  }
+  return tree;
+}
+
 void finish_model(BoostModel& m, const std::string& source) {
   ObjectiveParams p;
   p.num_class = m.num_class;
@@ -114,19 +130,14 @@ BoostModel from_rotor_json(const json& j, const std::string& source) {
     const auto value = array_of<float>(jt, "value", n, where);
     const auto gain = array_of<float>(jt, "gain", n, where);
     const auto cover = array_of<float>(jt, "cover", n, where);
-    Tree tree;
-    tree.nodes.resize(n);
+    Tree tree = tree_with_children(left, right, default_left, where);
     for (size_t i = 0; i < n; ++i) {
       TreeNode& node = tree.nodes[i];
-      node.left = left[i];
-      node.right = right[i];
       node.feature = feature[i];
       node.threshold = threshold[i];
-      node.default_left = default_left[i] != 0;
       node.value = value[i];
       node.gain = gain[i];
       node.cover = cover[i];
-      ROTOR_CHECK((node.left < 0) == (node.right < 0), where, ": node ", i, " has only one child");
     }
     m.trees.push_back(std::move(tree));
     m.tree_class.push_back(jt.at("class").get<int>());
@@ -174,14 +185,9 @@ BoostModel from_xgboost_json(const json& j, const std::string& source) {
     if (jt.contains("base_weights")) base_weights = array_of<float>(jt, "base_weights", n, where);
     if (jt.contains("loss_changes")) loss = array_of<float>(jt, "loss_changes", n, where);
     if (jt.contains("sum_hessian")) hess = array_of<float>(jt, "sum_hessian", n, where);
-    Tree tree;
-    tree.nodes.resize(n);
+    Tree tree = tree_with_children(left, right, default_left, where);
     for (size_t i = 0; i < n; ++i) {
       TreeNode& node = tree.nodes[i];
-      node.left = left[i];
-      node.right = right[i];
-      ROTOR_CHECK((node.left < 0) == (node.right < 0), where, ": node ", i, " has only one child");
-      node.default_left = default_left[i] != 0;
       node.cover = hess[i];
       if (node.is_leaf()) {
         node.value = split_cond[i];

@@ -43,15 +43,19 @@ std::vector<float> expand_classes(const std::vector<float>& pred, const std::vec
   return out;
 }
 
+// [rows] P(class 1) -> [rows, 2] columns (P(class 0), P(class 1)).
+std::vector<float> binary_columns(const std::vector<float>& p, int64_t rows) {
+  std::vector<float> out(static_cast<size_t>(rows * 2));
+  for (int64_t r = 0; r < rows; ++r) out[r * 2] = 1 - p[r], out[r * 2 + 1] = p[r];
+  return out;
+}
+
 class BoostAny : public AnyModel {
  public:
   BoostAny(BoostModel m, int K) : m_(std::move(m)), k_(K) {}
   std::vector<float> predict(const float* x, int64_t rows) const override {
     std::vector<float> p = m_.predict(x, rows);
-    if (k_ != 2) return p;
-    std::vector<float> out(static_cast<size_t>(rows * 2));
-    for (int64_t r = 0; r < rows; ++r) out[r * 2] = 1 - p[r], out[r * 2 + 1] = p[r];
-    return out;
+    return k_ != 2 ? p : binary_columns(p, rows);
   }
   std::string kind() const override { return "boost"; }
   std::string to_json() const override { return model_to_json(m_); }
@@ -61,46 +65,33 @@ class BoostAny : public AnyModel {
   int k_;
 };
 
-class ForestAny : public AnyModel {
+// A model that predicts one column per class of its own sorted labels (forest, tree, AdaBoost).
+template <class Model, std::string (*ModelToJson)(const Model&)>
+class ClassColumnsAny : public AnyModel {
  public:
-  ForestAny(ForestModel m, int K, std::string kind) : m_(std::move(m)), k_(K), kind_(std::move(kind)) {}
+  ClassColumnsAny(Model m, int K, std::string kind) : m_(std::move(m)), k_(K), kind_(std::move(kind)) {}
   std::vector<float> predict(const float* x, int64_t rows) const override {
     std::vector<float> p = m_.predict(x, rows);
     return k_ > 0 ? expand_classes(p, m_.classes, k_, rows) : p;
   }
   std::string kind() const override { return kind_; }
-  std::string to_json() const override { return forest_to_json(m_); }
+  std::string to_json() const override { return ModelToJson(m_); }
 
  private:
-  ForestModel m_;
+  Model m_;
   int k_;
   std::string kind_;
 };
 
-class AdaAny : public AnyModel {
- public:
-  AdaAny(AdaBoostModel m, int K) : m_(std::move(m)), k_(K) {}
-  std::vector<float> predict(const float* x, int64_t rows) const override {
-    std::vector<float> p = m_.predict(x, rows);
-    return k_ > 0 ? expand_classes(p, m_.classes, k_, rows) : p;
-  }
-  std::string kind() const override { return "adaboost"; }
-  std::string to_json() const override { return adaboost_to_json(m_); }
-
- private:
-  AdaBoostModel m_;
-  int k_;
-};
+using ForestAny = ClassColumnsAny<ForestModel, forest_to_json>;
+using AdaAny = ClassColumnsAny<AdaBoostModel, adaboost_to_json>;
 
 class GbmAny : public AnyModel {
  public:
   GbmAny(GbmModel m, int K) : m_(std::move(m)), k_(K) {}
   std::vector<float> predict(const float* x, int64_t rows) const override {
     std::vector<float> p = m_.predict(x, rows);
-    if (k_ == 0) return p;
-    std::vector<float> two(static_cast<size_t>(rows * 2));
-    for (int64_t r = 0; r < rows; ++r) two[r * 2] = 1 - p[r], two[r * 2 + 1] = p[r];
-    return expand_classes(two, m_.classes, 2, rows);
+    return k_ == 0 ? p : expand_classes(binary_columns(p, rows), m_.classes, 2, rows);
   }
   std::string kind() const override { return "gbm"; }
   std::string to_json() const override { return gbm_to_json(m_); }
@@ -339,7 +330,7 @@ std::unique_ptr<AnyModel> train_learner(const LearnerSpec& spec, const io::Table
       else if (k == "max_depth") p.tree.max_depth = static_cast<int>(number(k, v));
       else throw unknown(k);
     }
-    return std::make_unique<AdaAny>(train_adaboost(data, p, classification), K);
+    return std::make_unique<AdaAny>(train_adaboost(data, p, classification), K, "adaboost");
   }
   GbmParams p;  // gbm
   ROTOR_CHECK(K == 0 || K == 2, "learner gbm: only regression and binary classification");
@@ -359,7 +350,7 @@ std::unique_ptr<AnyModel> any_model_from_json(const std::string& kind, const std
                                               const std::string& source, int K) {
   if (kind == "boost") return std::make_unique<BoostAny>(model_from_json_text(text, source), K);
   if (kind == "tree" || kind == "forest") return std::make_unique<ForestAny>(forest_from_json_text(text, source), K, kind);
-  if (kind == "adaboost") return std::make_unique<AdaAny>(adaboost_from_json_text(text, source), K);
+  if (kind == "adaboost") return std::make_unique<AdaAny>(adaboost_from_json_text(text, source), K, "adaboost");
   if (kind == "gbm") return std::make_unique<GbmAny>(gbm_from_json_text(text, source), K);
   throw Error(cat(source, ": unknown base model kind '", kind, "'"));
 }

@@ -10,6 +10,9 @@
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
+#include "rotor/trees/cart_json.h"
+#include "rotor/trees/class_labels.h"
+#include "rotor/trees/prediction_score.h"
 #include "rotor/metrics/classification.h"
 
 namespace rotor::trees {
@@ -84,29 +87,10 @@ namespace {
 
 // Maps labels to class indices (classification) and checks them.
 std::vector<float> class_targets(const io::Table& t, std::vector<float>& classes) {
-  classes = t.labels;
-  std::sort(classes.begin(), classes.end());
-  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  classes = sorted_classes(t.labels);
   ROTOR_CHECK(classes.size() >= 2, t.source, ": classification needs at least 2 classes, found ", classes.size());
   ROTOR_CHECK(classes.size() <= 1024, t.source, ": too many classes (", classes.size(), ") for classification");
-  std::vector<float> out(t.labels.size());
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = static_cast<float>(std::lower_bound(classes.begin(), classes.end(), t.labels[i]) - classes.begin());
-  return out;
-}
-
-double r2_score(const std::vector<float>& y, const std::vector<float>& pred, const std::vector<char>* use = nullptr) {
-  double mean = 0, n = 0;
-  for (size_t i = 0; i < y.size(); ++i)
-    if (!use || (*use)[i]) mean += y[i], n += 1;
-  mean /= n;
-  double ss_res = 0, ss_tot = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    if (use && !(*use)[i]) continue;
-    ss_res += (y[i] - static_cast<double>(pred[i])) * (y[i] - static_cast<double>(pred[i]));
-    ss_tot += (y[i] - mean) * (y[i] - mean);
-  }
-  return ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0;
+  return class_indices(t.labels, classes);
 }
 
 }  // namespace
@@ -235,15 +219,8 @@ double forest_score(const ForestModel& model, const io::Table& input) {
   io::Table table = input;
   model.prepare(table);
   ROTOR_CHECK(static_cast<int64_t>(table.labels.size()) == table.rows, table.source, ": has no labels");
-  const auto pred = model.predict(table.values.data(), table.rows);
-  if (!model.classification) return r2_score(table.labels, pred);
-  const int K = model.num_outputs();
-  int64_t correct = 0;
-  for (int64_t r = 0; r < table.rows; ++r) {
-    const float* p = pred.data() + r * K;
-    correct += model.classes[std::max_element(p, p + K) - p] == table.labels[r];
-  }
-  return static_cast<double>(correct) / static_cast<double>(table.rows);
+  return prediction_score(model.classification, model.classes, table.labels,
+                          model.predict(table.values.data(), table.rows));
 }
 
 std::vector<double> permutation_importance(const ForestModel& model, const io::Table& table, int repeats,
@@ -280,22 +257,7 @@ std::string forest_to_json(const ForestModel& m) {
   j["importances"] = m.importances;
   j["impute_values"] = m.impute_values;
   json trees = json::array();
-  for (const CartTree& t : m.trees) {
-    std::vector<int> left, right, feature;
-    std::vector<double> threshold, impurity, weight;
-    std::vector<int64_t> samples;
-    for (const CartNode& n : t.nodes) {
-      left.push_back(n.left);
-      right.push_back(n.right);
-      feature.push_back(n.feature);
-      threshold.push_back(n.threshold);
-      impurity.push_back(n.impurity);
-      weight.push_back(n.weight);
-      samples.push_back(n.samples);
-    }
-    trees.push_back({{"left", left}, {"right", right}, {"feature", feature}, {"threshold", threshold},
-                     {"impurity", impurity}, {"weight", weight}, {"samples", samples}, {"value", t.values}});
-  }
+  for (const CartTree& t : m.trees) trees.push_back(cart_tree_to_json(t, /*with_node_stats=*/true));
   j["trees"] = std::move(trees);
   return j.dump();
 }
@@ -324,36 +286,7 @@ ForestModel forest_from_json_text(const std::string& text, const std::string& pa
     const int K = m.num_outputs();
     for (const json& jt : j.at("trees")) {
       const std::string where = cat(path, ": tree ", m.trees.size());
-      CartTree t;
-      t.num_outputs = K;
-      const auto left = jt.at("left").get<std::vector<int>>();
-      const auto right = jt.at("right").get<std::vector<int>>();
-      const auto feature = jt.at("feature").get<std::vector<int>>();
-      const auto threshold = jt.at("threshold").get<std::vector<double>>();
-      t.values = jt.at("value").get<std::vector<double>>();
-      const size_t n = left.size();
-      ROTOR_CHECK(n > 0 && right.size() == n && feature.size() == n && threshold.size() == n &&
-                      t.values.size() == n * static_cast<size_t>(K),
-                  where, ": arrays have inconsistent lengths");
-      t.nodes.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        CartNode& node = t.nodes[i];
-        node.left = left[i];
-        node.right = right[i];
-        node.feature = feature[i];
-        node.threshold = threshold[i];
-        if (node.is_leaf()) {
-          ROTOR_CHECK(node.right < 0, where, ": node ", i, " has only one child");
-          continue;
-        }
-        // Children come after their parent (depth-first numbering): no cycles, every index valid.
-        ROTOR_CHECK(node.left > static_cast<int>(i) && node.left < static_cast<int>(n) &&
-                        node.right > static_cast<int>(i) && node.right < static_cast<int>(n),
-                    where, ": node ", i, " has children ", node.left, ", ", node.right, " outside (", i, ", ", n, ")");
-        ROTOR_CHECK(node.feature >= 0 && node.feature < m.num_feature, where, ": node ", i, " splits on feature ",
-                    node.feature, ", the model has ", m.num_feature);
-      }
-      m.trees.push_back(std::move(t));
+      m.trees.push_back(cart_tree_from_json(jt, K, m.num_feature, where));
     }
     ROTOR_CHECK(!m.trees.empty(), path, ": has no trees");
   } catch (const json::exception& e) {

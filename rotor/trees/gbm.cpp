@@ -8,6 +8,8 @@
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
 #include "rotor/io/atomic_file.h"
+#include "rotor/trees/cart_json.h"
+#include "rotor/trees/class_labels.h"
 
 namespace rotor::trees {
 
@@ -34,9 +36,7 @@ GbmModel train_gbm(const io::Table& train, const GbmParams& params) {
   std::vector<double> w(static_cast<size_t>(n), 1.0);
   if (!train.weights.empty()) w.assign(train.weights.begin(), train.weights.end());
   if (logistic) {
-    model.classes = train.labels;
-    std::sort(model.classes.begin(), model.classes.end());
-    model.classes.erase(std::unique(model.classes.begin(), model.classes.end()), model.classes.end());
+    model.classes = sorted_classes(train.labels);
     ROTOR_CHECK(model.classes.size() == 2, train.source, ": log_loss needs exactly 2 classes, found ",
                 model.classes.size());
     for (double& v : y) v = v == model.classes[1] ? 1.0 : 0.0;
@@ -118,17 +118,7 @@ std::string gbm_to_json(const GbmModel& m) {
   j["init"] = m.init;
   j["learning_rate"] = m.learning_rate;
   json trees = json::array();
-  for (const CartTree& t : m.trees) {
-    std::vector<int> left, right, feature;
-    std::vector<double> threshold;
-    for (const CartNode& n : t.nodes) {
-      left.push_back(n.left);
-      right.push_back(n.right);
-      feature.push_back(n.feature);
-      threshold.push_back(n.threshold);
-    }
-    trees.push_back({{"left", left}, {"right", right}, {"feature", feature}, {"threshold", threshold}, {"value", t.values}});
-  }
+  for (const CartTree& t : m.trees) trees.push_back(cart_tree_to_json(t, /*with_node_stats=*/false));
   j["trees"] = std::move(trees);
   return j.dump();
 }
@@ -154,29 +144,7 @@ GbmModel gbm_from_json_text(const std::string& text, const std::string& path) {
     ROTOR_CHECK(m.num_feature > 0, path, ": num_feature is ", m.num_feature);
     for (const json& jt : j.at("trees")) {
       const std::string where = cat(path, ": tree ", m.trees.size());
-      CartTree t;
-      const auto left = jt.at("left").get<std::vector<int>>();
-      const auto right = jt.at("right").get<std::vector<int>>();
-      const auto feature = jt.at("feature").get<std::vector<int>>();
-      const auto threshold = jt.at("threshold").get<std::vector<double>>();
-      t.values = jt.at("value").get<std::vector<double>>();
-      const size_t n = left.size();
-      ROTOR_CHECK(n > 0 && right.size() == n && feature.size() == n && threshold.size() == n && t.values.size() == n,
-                  where, ": arrays have inconsistent lengths");
-      t.nodes.resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        CartNode& node = t.nodes[i];
-        node.left = left[i];
-        node.right = right[i];
-        node.feature = feature[i];
-        node.threshold = threshold[i];
-        if (node.is_leaf()) continue;
-        ROTOR_CHECK(node.left > static_cast<int>(i) && node.left < static_cast<int>(n) &&
-                        node.right > static_cast<int>(i) && node.right < static_cast<int>(n) && node.feature >= 0 &&
-                        node.feature < m.num_feature,
-                    where, ": node ", i, " is malformed");
-      }
-      m.trees.push_back(std::move(t));
+      m.trees.push_back(cart_tree_from_json(jt, 1, m.num_feature, where));
     }
   } catch (const json::exception& e) {
     throw Error(cat(path, ": not a valid gbm model (", e.what(), ")"));
