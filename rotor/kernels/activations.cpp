@@ -119,10 +119,23 @@ void chunked(int64_t n, Fn&& body) {
   parallel_rows(chunks, kChunk * 8, [&](int64_t c) { body(c * kChunk, std::min(n, (c + 1) * kChunk)); });
 }
 
-}  // namespace
+// The forward kernels write either their input type or, from float inputs, bf16 (the next matmul's input).
+template <class Out, class T>
+inline Out to_output(T v) {
+  if constexpr (std::is_same_v<Out, bf16>) return float_to_bf16(v);
+  else return v;
+}
+#if defined(ROTOR_HAVE_AVX512)
+template <class Out>
+inline void store_output(Out* p, __m512 v, __mmask16 m) {
+  if constexpr (std::is_same_v<Out, bf16>) vec::store_bf16(p, v, m);
+  else vec::store(p, v, m);
+}
+#endif
 
-template <class T>
-void activation_forward(Activation act, T* out, const T* inp, int64_t n) {
+// out[i] = act(inp[i]).  inp: [n]  out: [n]
+template <class T, class Out>
+void activation_forward_to(Activation act, Out* out, const T* inp, int64_t n) {
   chunked(n, [&](int64_t b, int64_t e) {
     int64_t i = b;
 #if defined(ROTOR_HAVE_AVX512)
@@ -131,16 +144,49 @@ void activation_forward(Activation act, T* out, const T* inp, int64_t n) {
         const __mmask16 m = vec::tail_mask(e - i);
         __m512 y = _mm512_setzero_ps(), dy = y;
         eval_vec(act, vec::load(inp + i, m), y, dy);
-        vec::store(out + i, y, m);
+        store_output(out + i, y, m);
       }
     }
 #endif
     for (; i < e; ++i) {
       T y = 0, dy = 0;
       eval_scalar<T>(act, inp[i], y, dy);
-      out[i] = y;
+      out[i] = to_output<Out>(y);
     }
   });
+}
+
+// out[n, i] = act(gate[n, i]) * up[n, i].  inp: [N, 2H] as [gate | up]  out: [N, H]
+template <class T, class Out>
+void gated_forward_to(Activation act, Out* out, const T* inp, int64_t N, int64_t H) {
+  parallel_rows(N, 8 * H, [&](int64_t n) {
+    const T* gate = inp + n * 2 * H;
+    const T* up = gate + H;
+    Out* y_row = out + n * H;
+    int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+    if constexpr (std::is_same_v<T, float>) {
+      for (; i < H; i += 16) {
+        const __mmask16 m = vec::tail_mask(H - i);
+        __m512 y = _mm512_setzero_ps(), dy = y;
+        eval_vec(act, vec::load(gate + i, m), y, dy);
+        store_output(y_row + i, _mm512_mul_ps(y, vec::load(up + i, m)), m);
+      }
+    }
+#endif
+    for (; i < H; ++i) {
+      T y = 0, dy = 0;
+      eval_scalar<T>(act, gate[i], y, dy);
+      y_row[i] = to_output<Out>(y * up[i]);
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void activation_forward(Activation act, T* out, const T* inp, int64_t n) {
+  activation_forward_to(act, out, inp, n);
 }
 
 template <class T>
@@ -167,27 +213,7 @@ void activation_backward(Activation act, T* dinp, const T* dout, const T* inp, i
 
 template <class T>
 void gated_forward(Activation act, T* out, const T* inp, int64_t N, int64_t H) {
-  parallel_rows(N, 8 * H, [&](int64_t n) {
-    const T* gate = inp + n * 2 * H;
-    const T* up = gate + H;
-    T* y_row = out + n * H;
-    int64_t i = 0;
-#if defined(ROTOR_HAVE_AVX512)
-    if constexpr (std::is_same_v<T, float>) {
-      for (; i < H; i += 16) {
-        const __mmask16 m = vec::tail_mask(H - i);
-        __m512 y = _mm512_setzero_ps(), dy = y;
-        eval_vec(act, vec::load(gate + i, m), y, dy);
-        vec::store(y_row + i, _mm512_mul_ps(y, vec::load(up + i, m)), m);
-      }
-    }
-#endif
-    for (; i < H; ++i) {
-      T y = 0, dy = 0;
-      eval_scalar<T>(act, gate[i], y, dy);
-      y_row[i] = y * up[i];
-    }
-  });
+  gated_forward_to(act, out, inp, N, H);
 }
 
 template <class T>
@@ -221,44 +247,11 @@ void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_
 }
 
 void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n) {
-  chunked(n, [&](int64_t b, int64_t e) {
-    int64_t i = b;
-#if defined(ROTOR_HAVE_AVX512)
-    for (; i < e; i += 16) {
-      const __mmask16 m = vec::tail_mask(e - i);
-      __m512 y = _mm512_setzero_ps(), dy = y;
-      eval_vec(act, vec::load(inp + i, m), y, dy);
-      vec::store_bf16(out + i, y, m);
-    }
-#endif
-    for (; i < e; ++i) {
-      float y = 0, dy = 0;
-      eval_scalar<float>(act, inp[i], y, dy);
-      out[i] = float_to_bf16(y);
-    }
-  });
+  activation_forward_to(act, out, inp, n);
 }
 
 void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H) {
-  parallel_rows(N, 8 * H, [&](int64_t n) {
-    const float* gate = inp + n * 2 * H;
-    const float* up = gate + H;
-    bf16* y_row = out + n * H;
-    int64_t i = 0;
-#if defined(ROTOR_HAVE_AVX512)
-    for (; i < H; i += 16) {
-      const __mmask16 m = vec::tail_mask(H - i);
-      __m512 y = _mm512_setzero_ps(), dy = y;
-      eval_vec(act, vec::load(gate + i, m), y, dy);
-      vec::store_bf16(y_row + i, _mm512_mul_ps(y, vec::load(up + i, m)), m);
-    }
-#endif
-    for (; i < H; ++i) {
-      float y = 0, dy = 0;
-      eval_scalar<float>(act, gate[i], y, dy);
-      y_row[i] = float_to_bf16(y * up[i]);
-    }
-  });
+  gated_forward_to(act, out, inp, N, H);
 }
 
 void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n) {
