@@ -53,7 +53,7 @@ struct Args {
   int64_t eval_every = 100, stop_at = 0;
   double lr = 1e-3, lr_min = -1, clip = 1.0, weight_decay = 0.1;
   uint64_t seed = 1;
-  bool tied = false;
+  bool tied = false, profile = false;
   int threads = 0;
 };
 
@@ -128,7 +128,9 @@ void run(const Args& a, CLI::App& cmd) {
   const double tokens_per_step = double(opt.batch * config.ctx);
   double smooth_loss = std::nan("");
   const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
+  const int64_t profile_from = trainer.step() + 3;  // the first steps allocate and create primitives
   while (trainer.step() < last_step) {
+    model.profile().set_enabled(a.profile && trainer.step() >= profile_from);
     const double loss = trainer.train_step();
     step_seconds.push_back(trainer.last_compute_seconds());
     step_cpu_seconds.push_back(trainer.last_cpu_seconds());
@@ -138,6 +140,7 @@ void run(const Args& a, CLI::App& cmd) {
                   tokens_per_step / trainer.last_compute_seconds());
     progress.update(trainer.step(), metrics);
     if (trainer.step() % opt.eval_every == 0 || trainer.step() == last_step) {
+      model.profile().set_enabled(false);  // the profile covers training steps only
       const double val = trainer.validation_loss();
       trainer.record_validation(val);
       char line[160];
@@ -163,6 +166,9 @@ void run(const Args& a, CLI::App& cmd) {
   // else competes for it
   std::fprintf(stderr, "median step: %.1f ms wall, %.1f ms cpu; cpu_tokens/s=%.0f\n", median * 1e3, median_cpu * 1e3,
                tokens_per_step / median_cpu);
+  if (a.profile && !model.profile().empty())
+    std::fprintf(stderr, "time per phase over the last %lld steps:\n%s", (long long)(last_step - profile_from),
+                 model.profile().table(last_step - profile_from).c_str());
   std::printf("tokens/s=%.0f\n", tokens_per_step / median);
 }
 
@@ -190,6 +196,7 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--mlp", a.mlp, "gelu, gelu_tanh, swiglu or geglu");
   cmd.add_option("--pos", a.pos, "rope, sinusoidal, learned or none");
   cmd.add_flag("--tied", a.tied, "tie the output head to the token embedding");
+  cmd.add_flag("--profile", a.profile, "print the time of each phase of a step (matmuls, attention, norms ...) at the end");
   cmd.add_option("--out", a.out, "run directory (config.json, model.safetensors, metrics.csv, loss.svg)");
   cmd.add_option("--resume", a.resume, "continue the run saved in this directory");
   cmd.add_option("--stop-at", a.stop_at, "stop (and save) after this step of the --steps schedule; continue later with --resume")

@@ -67,48 +67,88 @@ inline void eval_scalar(Activation act, T x, T& y, T& dy) {
 }
 
 #if defined(ROTOR_HAVE_AVX512)
-__attribute__((always_inline)) inline void eval_vec(Activation act, __m512 x, __m512& y, __m512& dy) {
+// Value and derivative of activation A on U vectors of 16 floats, the U computations interleaved.
+template <Activation A, int U>
+__attribute__((always_inline)) inline void eval_vec(const __m512* x, __m512* y, __m512* dy) {
   const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
-  y = dy = _mm512_setzero_ps();
-  switch (act) {
-    case Activation::relu: {
-      const __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
-      y = _mm512_maskz_mov_ps(pos, x);
-      dy = _mm512_maskz_mov_ps(pos, one);
-      return;
+  if constexpr (A == Activation::relu) {
+    ROTOR_EACH(u, U) {
+      const __mmask16 pos = _mm512_cmp_ps_mask(x[u], _mm512_setzero_ps(), _CMP_GT_OQ);
+      y[u] = _mm512_maskz_mov_ps(pos, x[u]);
+      dy[u] = _mm512_maskz_mov_ps(pos, one);
     }
-    case Activation::gelu_erf: {
-      // one exponential serves both: exp(-x^2/2) is erf's exp(-z^2) at z = x/sqrt2 and the normal pdf's
-      const __m512 e = vec::exp(_mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x, x)));
-      const __m512 cdf =
-          _mm512_mul_ps(half, _mm512_add_ps(one, vec::erf_given_exp(_mm512_mul_ps(x, _mm512_set1_ps(float(kSqrtHalf))), e)));
-      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(float(kInvSqrt2Pi)), e);
-      y = _mm512_mul_ps(x, cdf);
-      dy = _mm512_fmadd_ps(x, pdf, cdf);
-      return;
+  } else if constexpr (A == Activation::gelu_erf) {
+    // one exponential serves both: exp(-x^2/2) is erf's exp(-z^2) at z = x/sqrt2 and the normal pdf's
+    __m512 arg[U], e[U], z[U], erf[U];
+    ROTOR_EACH(u, U) {
+      arg[u] = _mm512_mul_ps(_mm512_set1_ps(-0.5f), _mm512_mul_ps(x[u], x[u]));
+      z[u] = _mm512_mul_ps(x[u], _mm512_set1_ps(float(kSqrtHalf)));
     }
-    case Activation::gelu_tanh: {
-      const __m512 x2 = _mm512_mul_ps(x, x);
-      const __m512 u = _mm512_mul_ps(_mm512_set1_ps(float(kSqrt2OverPi)),
-                                     _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluTanhCubic)), x2), x, x));
-      const __m512 th = vec::tanh(u);
+    vec::exp_n<U>(arg, e);
+    vec::erf_given_exp_n<U>(z, e, erf);
+    ROTOR_EACH(u, U) {
+      const __m512 cdf = _mm512_mul_ps(half, _mm512_add_ps(one, erf[u]));
+      const __m512 pdf = _mm512_mul_ps(_mm512_set1_ps(float(kInvSqrt2Pi)), e[u]);
+      y[u] = _mm512_mul_ps(x[u], cdf);
+      dy[u] = _mm512_fmadd_ps(x[u], pdf, cdf);
+    }
+  } else if constexpr (A == Activation::gelu_tanh) {
+    // tanh(u) = 1 - 2 / (e^{2u} + 1)
+    __m512 x2[U], two_u[U], e[U];
+    ROTOR_EACH(u, U) {
+      x2[u] = _mm512_mul_ps(x[u], x[u]);
+      const __m512 arg = _mm512_mul_ps(_mm512_set1_ps(float(kSqrt2OverPi)),
+                                       _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluTanhCubic)), x2[u]),
+                                                       x[u], x[u]));
+      two_u[u] = _mm512_add_ps(arg, arg);
+    }
+    vec::exp_n<U>(two_u, e);
+    ROTOR_EACH(u, U) {
+      const __m512 th =
+          _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e[u], one)));
       const __m512 opt = _mm512_add_ps(one, th);
-      y = _mm512_mul_ps(_mm512_mul_ps(half, x), opt);
+      y[u] = _mm512_mul_ps(_mm512_mul_ps(half, x[u]), opt);
       const __m512 du = _mm512_mul_ps(_mm512_set1_ps(float(kSqrt2OverPi)),
-                                      _mm512_fmadd_ps(_mm512_set1_ps(float(3 * kGeluTanhCubic)), x2, one));
+                                      _mm512_fmadd_ps(_mm512_set1_ps(float(3 * kGeluTanhCubic)), x2[u], one));
       const __m512 sech2 = _mm512_fnmadd_ps(th, th, one);
-      dy = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(half, x), sech2), du, _mm512_mul_ps(half, opt));
-      return;
+      dy[u] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(half, x[u]), sech2), du, _mm512_mul_ps(half, opt));
     }
-    case Activation::silu: {
-      const __m512 sg = _mm512_div_ps(one, _mm512_add_ps(one, vec::exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-      y = _mm512_mul_ps(x, sg);
-      dy = _mm512_mul_ps(sg, _mm512_fmadd_ps(x, _mm512_sub_ps(one, sg), one));
-      return;
+  } else {  // silu
+    __m512 neg[U], e[U];
+    ROTOR_EACH(u, U) neg[u] = _mm512_sub_ps(_mm512_setzero_ps(), x[u]);
+    vec::exp_n<U>(neg, e);
+    ROTOR_EACH(u, U) {
+      const __m512 sg = _mm512_div_ps(one, _mm512_add_ps(one, e[u]));
+      y[u] = _mm512_mul_ps(x[u], sg);
+      dy[u] = _mm512_mul_ps(sg, _mm512_fmadd_ps(x[u], _mm512_sub_ps(one, sg), one));
     }
   }
 }
+
+constexpr int kUnroll = 4;  // vectors of 16 per step of the vector loops
+
+// Calls step.template operator()<U>(i, mask) over [b, e): in steps of kUnroll full vectors (mask all
+// ones), then one vector at a time (the last one masked).
+template <class Step>
+__attribute__((always_inline)) inline int64_t vector_loop(int64_t b, int64_t e, Step&& step) {
+  int64_t i = b;
+  for (; i + 16 * kUnroll <= e; i += 16 * kUnroll) step.template operator()<kUnroll>(i, __mmask16(0xFFFF));
+  for (; i < e; i += 16) step.template operator()<1>(i, vec::tail_mask(e - i));
+  return e;
+}
 #endif
+
+// Calls fn(std::integral_constant<Activation, act>{}) so that kernels are compiled per activation.
+template <class Fn>
+decltype(auto) with_activation(Activation act, Fn&& fn) {
+  switch (act) {
+    case Activation::relu: return fn(std::integral_constant<Activation, Activation::relu>{});
+    case Activation::gelu_erf: return fn(std::integral_constant<Activation, Activation::gelu_erf>{});
+    case Activation::gelu_tanh: return fn(std::integral_constant<Activation, Activation::gelu_tanh>{});
+    case Activation::silu: break;
+  }
+  return fn(std::integral_constant<Activation, Activation::silu>{});
+}
 
 constexpr int64_t kChunk = 2048;  // elements per parallel work item
 
@@ -133,52 +173,61 @@ inline void store_output(Out* p, __m512 v, __mmask16 m) {
 }
 #endif
 
-// out[i] = act(inp[i]).  inp: [n]  out: [n]
+// out[i] = act(inp[i]); with grad, also grad[i] = act'(inp[i]).  inp, out, grad: [n]
 template <class T, class Out>
-void activation_forward_to(Activation act, Out* out, const T* inp, int64_t n) {
-  chunked(n, [&](int64_t b, int64_t e) {
-    int64_t i = b;
+void activation_forward_to(Activation act, Out* __restrict out, T* __restrict grad, const T* __restrict inp,
+                           int64_t n) {
+  with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    chunked(n, [&](int64_t b, int64_t e) {
+      int64_t i = b;
 #if defined(ROTOR_HAVE_AVX512)
-    if constexpr (std::is_same_v<T, float>) {
-      for (; i < e; i += 16) {
-        const __mmask16 m = vec::tail_mask(e - i);
-        __m512 y = _mm512_setzero_ps(), dy = y;
-        eval_vec(act, vec::load(inp + i, m), y, dy);
-        store_output(out + i, y, m);
+      if constexpr (std::is_same_v<T, float>) {
+        i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
+          __m512 x[U], y[U], dy[U];
+          ROTOR_EACH(u, U) x[u] = vec::load(inp + j + 16 * u, m);
+          eval_vec<A, U>(x, y, dy);
+          ROTOR_EACH(u, U) store_output(out + j + 16 * u, y[u], m);
+          if (grad) ROTOR_EACH(u, U) vec::store(grad + j + 16 * u, dy[u], m);
+        });
       }
-    }
 #endif
-    for (; i < e; ++i) {
-      T y = 0, dy = 0;
-      eval_scalar<T>(act, inp[i], y, dy);
-      out[i] = to_output<Out>(y);
-    }
+      for (; i < e; ++i) {
+        T y = 0, dy = 0;
+        eval_scalar<T>(A, inp[i], y, dy);
+        out[i] = to_output<Out>(y);
+        if (grad) grad[i] = dy;
+      }
+    });
   });
 }
 
 // out[n, i] = act(gate[n, i]) * up[n, i].  inp: [N, 2H] as [gate | up]  out: [N, H]
 template <class T, class Out>
 void gated_forward_to(Activation act, Out* out, const T* inp, int64_t N, int64_t H) {
-  parallel_rows(N, 8 * H, [&](int64_t n) {
-    const T* gate = inp + n * 2 * H;
-    const T* up = gate + H;
-    Out* y_row = out + n * H;
-    int64_t i = 0;
+  with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    parallel_rows(N, 8 * H, [&](int64_t n) {
+      const T* __restrict gate = inp + n * 2 * H;
+      const T* __restrict up = gate + H;
+      Out* __restrict y_row = out + n * H;
+      int64_t i = 0;
 #if defined(ROTOR_HAVE_AVX512)
-    if constexpr (std::is_same_v<T, float>) {
-      for (; i < H; i += 16) {
-        const __mmask16 m = vec::tail_mask(H - i);
-        __m512 y = _mm512_setzero_ps(), dy = y;
-        eval_vec(act, vec::load(gate + i, m), y, dy);
-        store_output(y_row + i, _mm512_mul_ps(y, vec::load(up + i, m)), m);
+      if constexpr (std::is_same_v<T, float>) {
+        i = vector_loop(0, H, [&]<int U>(int64_t j, __mmask16 m) {
+          __m512 x[U], y[U], dy[U];
+          ROTOR_EACH(u, U) x[u] = vec::load(gate + j + 16 * u, m);
+          eval_vec<A, U>(x, y, dy);
+          ROTOR_EACH(u, U) store_output(y_row + j + 16 * u, _mm512_mul_ps(y[u], vec::load(up + j + 16 * u, m)), m);
+        });
       }
-    }
 #endif
-    for (; i < H; ++i) {
-      T y = 0, dy = 0;
-      eval_scalar<T>(act, gate[i], y, dy);
-      y_row[i] = to_output<Out>(y * up[i]);
-    }
+      for (; i < H; ++i) {
+        T y = 0, dy = 0;
+        eval_scalar<T>(A, gate[i], y, dy);
+        y_row[i] = to_output<Out>(y * up[i]);
+      }
+    });
   });
 }
 
@@ -186,28 +235,34 @@ void gated_forward_to(Activation act, Out* out, const T* inp, int64_t N, int64_t
 
 template <class T>
 void activation_forward(Activation act, T* out, const T* inp, int64_t n) {
-  activation_forward_to(act, out, inp, n);
+  activation_forward_to<T, T>(act, out, nullptr, inp, n);
 }
 
 template <class T>
 void activation_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t n) {
-  chunked(n, [&](int64_t b, int64_t e) {
-    int64_t i = b;
+  with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    chunked(n, [&](int64_t b, int64_t e) {
+      int64_t i = b;
 #if defined(ROTOR_HAVE_AVX512)
-    if constexpr (std::is_same_v<T, float>) {
-      for (; i < e; i += 16) {
-        const __mmask16 m = vec::tail_mask(e - i);
-        __m512 y = _mm512_setzero_ps(), dy = y;
-        eval_vec(act, vec::load(inp + i, m), y, dy);
-        vec::store(dinp + i, _mm512_fmadd_ps(vec::load(dout + i, m), dy, vec::load(dinp + i, m)), m);
+      if constexpr (std::is_same_v<T, float>) {
+        i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
+          __m512 x[U], y[U], dy[U];
+          ROTOR_EACH(u, U) x[u] = vec::load(inp + j + 16 * u, m);
+          eval_vec<A, U>(x, y, dy);
+          ROTOR_EACH(u, U) {
+            float* d = dinp + j + 16 * u;
+            vec::store(d, _mm512_fmadd_ps(vec::load(dout + j + 16 * u, m), dy[u], vec::load(d, m)), m);
+          }
+        });
       }
-    }
 #endif
-    for (; i < e; ++i) {
-      T y = 0, dy = 0;
-      eval_scalar<T>(act, inp[i], y, dy);
-      dinp[i] += dout[i] * dy;
-    }
+      for (; i < e; ++i) {
+        T y = 0, dy = 0;
+        eval_scalar<T>(A, inp[i], y, dy);
+        dinp[i] += dout[i] * dy;
+      }
+    });
   });
 }
 
@@ -218,36 +273,43 @@ void gated_forward(Activation act, T* out, const T* inp, int64_t N, int64_t H) {
 
 template <class T>
 void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t N, int64_t H) {
-  parallel_rows(N, 8 * H, [&](int64_t n) {
-    const T* gate = inp + n * 2 * H;
-    const T* up = gate + H;
-    const T* g = dout + n * H;
-    T* dgate = dinp + n * 2 * H;
-    T* dup = dgate + H;
-    int64_t i = 0;
+  with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    parallel_rows(N, 8 * H, [&](int64_t n) {
+      const T* __restrict gate = inp + n * 2 * H;
+      const T* __restrict up = gate + H;
+      const T* __restrict g = dout + n * H;
+      T* __restrict dgate = dinp + n * 2 * H;
+      T* __restrict dup = dgate + H;
+      int64_t i = 0;
 #if defined(ROTOR_HAVE_AVX512)
-    if constexpr (std::is_same_v<T, float>) {
-      for (; i < H; i += 16) {
-        const __mmask16 m = vec::tail_mask(H - i);
-        __m512 y = _mm512_setzero_ps(), dy = y;
-        eval_vec(act, vec::load(gate + i, m), y, dy);
-        const __m512 gv = vec::load(g + i, m);
-        vec::store(dgate + i, _mm512_fmadd_ps(_mm512_mul_ps(gv, vec::load(up + i, m)), dy, vec::load(dgate + i, m)), m);
-        vec::store(dup + i, _mm512_fmadd_ps(gv, y, vec::load(dup + i, m)), m);
+      if constexpr (std::is_same_v<T, float>) {
+        i = vector_loop(0, H, [&]<int U>(int64_t j, __mmask16 m) {
+          __m512 x[U], y[U], dy[U];
+          ROTOR_EACH(u, U) x[u] = vec::load(gate + j + 16 * u, m);
+          eval_vec<A, U>(x, y, dy);
+          ROTOR_EACH(u, U) {
+            const int64_t k = j + 16 * u;
+            const __m512 gv = vec::load(g + k, m);
+            vec::store(dgate + k, _mm512_fmadd_ps(_mm512_mul_ps(gv, vec::load(up + k, m)), dy[u], vec::load(dgate + k, m)),
+                       m);
+            vec::store(dup + k, _mm512_fmadd_ps(gv, y[u], vec::load(dup + k, m)), m);
+          }
+        });
       }
-    }
 #endif
-    for (; i < H; ++i) {
-      T y = 0, dy = 0;
-      eval_scalar<T>(act, gate[i], y, dy);
-      dgate[i] += g[i] * up[i] * dy;
-      dup[i] += g[i] * y;
-    }
+      for (; i < H; ++i) {
+        T y = 0, dy = 0;
+        eval_scalar<T>(A, gate[i], y, dy);
+        dgate[i] += g[i] * up[i] * dy;
+        dup[i] += g[i] * y;
+      }
+    });
   });
 }
 
 void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n) {
-  activation_forward_to(act, out, inp, n);
+  activation_forward_to<float, bf16>(act, out, nullptr, inp, n);
 }
 
 void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H) {
@@ -255,26 +317,9 @@ void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, 
 }
 
 void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n) {
-  chunked(n, [&](int64_t b, int64_t e) {
-    int64_t i = b;
-#if defined(ROTOR_HAVE_AVX512)
-    for (; i < e; i += 16) {
-      const __mmask16 m = vec::tail_mask(e - i);
-      __m512 y = _mm512_setzero_ps(), dy = y;
-      eval_vec(act, vec::load(inp + i, m), y, dy);
-      if (out) vec::store(out + i, y, m);
-      if (out16) vec::store_bf16(out16 + i, y, m);
-      vec::store(grad + i, dy, m);
-    }
-#endif
-    for (; i < e; ++i) {
-      float y = 0, dy = 0;
-      eval_scalar<float>(act, inp[i], y, dy);
-      if (out) out[i] = y;
-      if (out16) out16[i] = float_to_bf16(y);
-      grad[i] = dy;
-    }
-  });
+  ROTOR_CHECK((out != nullptr) != (out16 != nullptr), "activation_forward_saving_grad: give exactly one output");
+  if (out) activation_forward_to<float, float>(act, out, grad, inp, n);
+  else activation_forward_to<float, bf16>(act, out16, grad, inp, n);
 }
 
 void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n, bf16* dinp16) {
@@ -282,12 +327,14 @@ void activation_backward_from_grad(float* dinp, const float* dout, const float* 
     int64_t i = b;
 #if defined(ROTOR_HAVE_AVX512)
     if (dinp16)
-      for (; i < e; i += 16) {
-        const __mmask16 m = vec::tail_mask(e - i);
-        const __m512 g = _mm512_mul_ps(vec::load(dout + i, m), vec::load(grad + i, m));
-        if (dinp) vec::store(dinp + i, g, m);
-        vec::store_bf16(dinp16 + i, g, m);
-      }
+      i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
+        ROTOR_EACH(u, U) {
+          const int64_t k = j + 16 * u;
+          const __m512 g = _mm512_mul_ps(vec::load(dout + k, m), vec::load(grad + k, m));
+          if (dinp) vec::store(dinp + k, g, m);
+          vec::store_bf16(dinp16 + k, g, m);
+        }
+      });
 #endif
     if (!dinp) {
       for (int64_t j = i; j < e; ++j) dinp16[j] = float_to_bf16(dout[j] * grad[j]);

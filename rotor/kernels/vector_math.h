@@ -12,8 +12,9 @@
 #endif
 
 // GCC 12 reports the masked-load intrinsics' pass-through operand as maybe-uninitialized (a false
-// positive in its own headers); silence it for the translation units that use these helpers.
+// positive in its own headers, also as -Wuninitialized once the helpers are inlined into unrolled loops); silence it for the translation units that use these helpers.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace rotor::kernels::vec {
 
@@ -66,6 +67,48 @@ inline __m512 erf_given_exp(__m512 x, __m512 e) {
   return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
 }
 inline __m512 erf(__m512 x) { return erf_given_exp(x, exp(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(x, x)))); }
+
+// The same functions on U vectors at once, their steps interleaved so that U independent dependency
+// chains are in flight (a single exp or erf is a chain of ~15 dependent FMAs: latency-bound alone).
+#define ROTOR_EACH(u, U) _Pragma("GCC unroll 8") for (int u = 0; u < (U); ++u)
+template <int U>
+inline void exp_n(const __m512* x_in, __m512* out) {
+  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f), ln2_hi = _mm512_set1_ps(0.693359375f),
+               ln2_lo = _mm512_set1_ps(-2.12194440e-4f);
+  __m512 x[U], n[U], r[U], p[U];
+  ROTOR_EACH(u, U) {
+    x[u] = _mm512_min_ps(_mm512_max_ps(x_in[u], _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.8f));
+    n[u] = _mm512_roundscale_ps(_mm512_mul_ps(x[u], log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  ROTOR_EACH(u, U) r[u] = _mm512_fnmadd_ps(n[u], ln2_lo, _mm512_fnmadd_ps(n[u], ln2_hi, x[u]));
+  ROTOR_EACH(u, U) p[u] = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 5040.0f), r[u], _mm512_set1_ps(1.0f / 720.0f));
+  for (const float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f}) {
+    const __m512 vc = _mm512_set1_ps(c);
+    ROTOR_EACH(u, U) p[u] = _mm512_fmadd_ps(p[u], r[u], vc);
+  }
+  ROTOR_EACH(u, U) out[u] = _mm512_scalef_ps(p[u], n[u]);
+}
+
+template <int U>
+inline void erf_given_exp_n(const __m512* x, const __m512* e, __m512* out) {
+  __m512 den[U], t[U], p[U];
+  ROTOR_EACH(u, U) {
+    den[u] = _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), _mm512_abs_ps(x[u]), _mm512_set1_ps(1.0f));
+    t[u] = _mm512_rcp14_ps(den[u]);
+  }
+  ROTOR_EACH(u, U) t[u] = _mm512_mul_ps(t[u], _mm512_fnmadd_ps(den[u], t[u], _mm512_set1_ps(2.0f)));
+  ROTOR_EACH(u, U) p[u] = _mm512_fmadd_ps(_mm512_set1_ps(1.061405429f), t[u], _mm512_set1_ps(-1.453152027f));
+  for (const float c : {1.421413741f, -0.284496736f, 0.254829592f}) {
+    const __m512 vc = _mm512_set1_ps(c);
+    ROTOR_EACH(u, U) p[u] = _mm512_fmadd_ps(p[u], t[u], vc);
+  }
+  const __m512i sign_bit = _mm512_set1_epi32(int(0x80000000u));
+  ROTOR_EACH(u, U) {
+    const __m512 y = _mm512_fnmadd_ps(_mm512_mul_ps(p[u], t[u]), e[u], _mm512_set1_ps(1.0f));
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(x[u]), sign_bit);
+    out[u] = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), sign));
+  }
+}
 
 // tanh(x) = 1 - 2 / (e^{2x} + 1), saturating correctly at both ends.
 inline __m512 tanh(__m512 x) {

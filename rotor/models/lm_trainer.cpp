@@ -89,11 +89,15 @@ double LmTrainer::train_step() {
   sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = process_cpu_seconds();
-  model_.zero_grad();
+  {
+    auto zero_scope = model_.profile().time("zero gradients");
+    model_.zero_grad();
+  }
   const double loss = model_.forward_backward(x_.data(), y_.data(), B, T);
   ROTOR_CHECK(std::isfinite(loss), "training: loss is ", loss, " at step ", step_ + 1,
               " (the run diverged; try a lower --lr)");
   const int64_t n = model_.num_parameters();
+  auto update_scope = model_.profile().time("gradient norm and AdamW");
   const double norm = opt_.clip > 0 ? optim::clip_global_norm(model_.grads(), n, opt_.clip)
                                     : optim::global_norm(model_.grads(), n);
   ROTOR_CHECK(std::isfinite(norm), "training: gradient norm is ", norm, " at step ", step_ + 1);

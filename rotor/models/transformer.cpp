@@ -281,16 +281,19 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
   const AttentionDims dims{B, T, H, KV, Dh};
   const bool bf = precision_ == Precision::bf16;
-  if (bf) {
-    params16_.resize(params_.size());
-    float_to_bf16_buffer(params16_.data(), params_.data(), int64_t(params_.size()));
-  }
+  if (bf)
+    timed("weights to bf16", [&] {
+      params16_.resize(params_.size());
+      float_to_bf16_buffer(params16_.data(), params_.data(), int64_t(params_.size()));
+    });
   const float* P = params_.data();
   auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
 
-  embedding_forward<float>(a.res[0], ids, P + parameter("wte").offset, BT, C, V);
-  if (c.pos == PositionKind::learned) add_position_forward<float>(a.res[0], param("wpe"), B, T, C);
-  if (c.pos == PositionKind::sinusoidal) add_position_forward<float>(a.res[0], sinusoid_.data(), B, T, C);
+  timed("embedding forward", [&] {
+    embedding_forward<float>(a.res[0], ids, P + parameter("wte").offset, BT, C, V);
+    if (c.pos == PositionKind::learned) add_position_forward<float>(a.res[0], param("wpe"), B, T, C);
+    if (c.pos == PositionKind::sinusoidal) add_position_forward<float>(a.res[0], sinusoid_.data(), B, T, C);
+  });
   const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
   const Activation act = c.mlp == MlpKind::gelu || c.mlp == MlpKind::geglu ? Activation::gelu_erf
                          : c.mlp == MlpKind::gelu_tanh                     ? Activation::gelu_tanh
@@ -298,46 +301,64 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerParams lp = layer(l);
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
-    norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
-                 opt(lp.norm1_b), BT);
-    matmul_forward(a.qkv[l], bf ? nullptr : a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT,
-                   C, W);
-    if (rope) rope_qkv_forward<float>(a.qkv[l], dims, *rope);
-    attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm);
-    matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
-    {
+    timed("norm forward", [&] {
+      norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
+                   opt(lp.norm1_b), BT);
+    });
+    timed("qkv matmul forward", [&] {
+      matmul_forward(a.qkv[l], bf ? nullptr : a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b),
+                     BT, C, W);
+    });
+    if (rope) timed("rope forward", [&] { rope_qkv_forward<float>(a.qkv[l], dims, *rope); });
+    timed("attention forward", [&] { attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm); });
+    timed("out matmul forward", [&] {
+      matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
+    });
+    timed("residual forward", [&] {
       float* r = a.res_mid[l];
       const float* x = a.res[l];
       const float* t = a.tmp;
 #pragma omp parallel for simd if (BT * C >= kParallelThreshold)
       for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
-    }
-    norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w,
-                 opt(lp.norm2_b), BT);
-    matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT, C,
-                   F);
-    if (!c.gated())
-      activation_forward_saving_grad(act, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, a.act_grad[l], a.up[l],
-                                     BT * Hd);
-    else if (bf)
-      gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
-    else
-      gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
-    matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT, Hd,
-                   C);
-    {
+    });
+    timed("norm forward", [&] {
+      norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w,
+                   opt(lp.norm2_b), BT);
+    });
+    timed("up matmul forward", [&] {
+      matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT,
+                     C, F);
+    });
+    timed("activation forward", [&] {
+      if (!c.gated())
+        activation_forward_saving_grad(act, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, a.act_grad[l],
+                                       a.up[l], BT * Hd);
+      else if (bf)
+        gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
+      else
+        gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
+    });
+    timed("down matmul forward", [&] {
+      matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT,
+                     Hd, C);
+    });
+    timed("residual forward", [&] {
       float* r = a.res[l + 1];
       const float* x = a.res_mid[l];
       const float* t = a.tmp;
 #pragma omp parallel for simd if (BT * C >= kParallelThreshold)
       for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
-    }
+    });
   }
   const bool ln = c.norm == NormKind::layernorm;
-  norm_forward(a.normf, bf ? a.normf_16 : nullptr, a.meanf, a.rstdf, a.res[c.layers], param("norm_f.weight"),
-               ln ? param("norm_f.bias") : nullptr, BT);
+  timed("norm forward", [&] {
+    norm_forward(a.normf, bf ? a.normf_16 : nullptr, a.meanf, a.rstdf, a.res[c.layers], param("norm_f.weight"),
+                 ln ? param("norm_f.bias") : nullptr, BT);
+  });
   const float* head = c.tied_head ? param("wte") : param("head.weight");
-  matmul_forward(a.logits, bf ? nullptr : a.normf, bf ? a.normf_16 : nullptr, head, nullptr, BT, C, V);
+  timed("head matmul forward", [&] {
+    matmul_forward(a.logits, bf ? nullptr : a.normf, bf ? a.normf_16 : nullptr, head, nullptr, BT, C, V);
+  });
 }
 
 double Transformer::forward(const int32_t* ids, const int32_t* targets, int64_t B, int64_t T) {
@@ -357,8 +378,10 @@ double Transformer::forward_backward(const int32_t* ids, const int32_t* targets,
   ROTOR_CHECK(targets != nullptr, "transformer: forward_backward needs targets");
   forward_impl(ids, B, T);
   // logits become d loss / d logits, in place
-  const double loss =
-      cross_entropy_forward_backward<float>(acts_->logits, acts_->logits, targets, B * T, config_.vocab);
+  double loss = 0;
+  timed("cross-entropy", [&] {
+    loss = cross_entropy_forward_backward<float>(acts_->logits, acts_->logits, targets, B * T, config_.vocab);
+  });
   backward_impl(ids, B, T);
   return loss;
 }
@@ -383,44 +406,66 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
 
   // head and final norm
   const ParameterInfo& head = parameter(c.tied_head ? "wte" : "head.weight");
-  matmul_backward(a.d_norm, G + head.offset, nullptr, a.logits, a.normf, bf ? a.normf_16 : nullptr, P + head.offset,
-                  BT, C, V);
-  zero(a.d_res, BT * C);
+  timed("head matmul backward", [&] {
+    matmul_backward(a.d_norm, G + head.offset, nullptr, a.logits, a.normf, bf ? a.normf_16 : nullptr,
+                    P + head.offset, BT, C, V);
+  });
   const ParameterInfo& nfw = parameter("norm_f.weight");
-  norm_backward(a.d_res, G + nfw.offset, ln ? G + parameter("norm_f.bias").offset : nullptr, a.d_norm,
-                a.res[c.layers], P + nfw.offset, a.meanf, a.rstdf, BT);
+  timed("norm backward", [&] {
+    zero(a.d_res, BT * C);
+    norm_backward(a.d_res, G + nfw.offset, ln ? G + parameter("norm_f.bias").offset : nullptr, a.d_norm,
+                  a.res[c.layers], P + nfw.offset, a.meanf, a.rstdf, BT);
+  });
 
   for (int64_t l = c.layers - 1; l >= 0; --l) {
     const LayerParams lp = layer(l);
     // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
-    matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
-                    P + lp.down_w, BT, Hd, C);
-    if (c.gated()) {
-      zero(a.d_up, BT * F);
-      gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
-    } else {
-      // with bf16 matmuls the f32 gradient is only needed for the bias gradient
-      activation_backward_from_grad(bf && lp.up_b < 0 ? nullptr : a.d_up, a.d_act, a.act_grad[l], BT * Hd,
-                                    bf ? a.dout_16 : nullptr);
-    }
-    matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
-                    P + lp.up_w, BT, C, F, bf && !c.gated());
-    norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
-                  a.rstd2[l], BT);
+    timed("down matmul backward", [&] {
+      matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
+                      P + lp.down_w, BT, Hd, C);
+    });
+    timed("activation backward", [&] {
+      if (c.gated()) {
+        zero(a.d_up, BT * F);
+        gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
+      } else {
+        // with bf16 matmuls the f32 gradient is only needed for the bias gradient
+        activation_backward_from_grad(bf && lp.up_b < 0 ? nullptr : a.d_up, a.d_act, a.act_grad[l], BT * Hd,
+                                      bf ? a.dout_16 : nullptr);
+      }
+    });
+    timed("up matmul backward", [&] {
+      matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
+                      P + lp.up_w, BT, C, F, bf && !c.gated());
+    });
+    timed("norm backward", [&] {
+      norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
+                    a.rstd2[l], BT);
+    });
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
-    matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
-                    P + lp.out_w, BT, H * Dh, C);
-    attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
-    if (rope) rope_qkv_backward<float>(a.d_qkv, dims, *rope);
-    matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
-                    P + lp.qkv_w, BT, C, W);
-    norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],
-                  a.rstd1[l], BT);
+    timed("out matmul backward", [&] {
+      matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
+                      P + lp.out_w, BT, H * Dh, C);
+    });
+    timed("attention backward", [&] {
+      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
+    });
+    if (rope) timed("rope backward", [&] { rope_qkv_backward<float>(a.d_qkv, dims, *rope); });
+    timed("qkv matmul backward", [&] {
+      matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
+                      P + lp.qkv_w, BT, C, W);
+    });
+    timed("norm backward", [&] {
+      norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],
+                    a.rstd1[l], BT);
+    });
     (void)opt;
   }
-  embedding_backward<float>(G + parameter("wte").offset, a.d_res, ids, BT, C);
-  if (c.pos == PositionKind::learned) add_position_backward<float>(G + parameter("wpe").offset, a.d_res, B, T, C);
+  timed("embedding backward", [&] {
+    embedding_backward<float>(G + parameter("wte").offset, a.d_res, ids, BT, C);
+    if (c.pos == PositionKind::learned) add_position_backward<float>(G + parameter("wpe").offset, a.d_res, B, T, C);
+  });
 }
 
 }  // namespace rotor::models

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "rotor/core/dtype.h"
+#include "rotor/core/phase_profile.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/tensor.h"
 #include "rotor/kernels/attention.h"
@@ -59,6 +60,8 @@ class Transformer {
   void zero_grad();
 
   void set_precision(Precision p) { precision_ = p; }
+  // Time per phase of forward/backward (disabled by default; `rotor train --profile`).
+  PhaseProfile& profile() { return profile_; }
   Precision precision() const { return precision_; }
 
   // Allocate the activation arena for batches of up to B sequences of up to T tokens (T <= ctx).
@@ -117,6 +120,12 @@ class Transformer {
   kernels::RopeTable<float> rope_;
   std::vector<float> sinusoid_;  // [ctx, dim] when pos == sinusoidal
   std::unique_ptr<Activations> acts_;
+  PhaseProfile profile_;
+  template <class Fn>
+  void timed(const char* phase, Fn&& fn) {
+    auto scope = profile_.time(phase);
+    fn();
+  }
 };
 
 }  // namespace rotor::models

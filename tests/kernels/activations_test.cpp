@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "rotor/core/error.h"
 #include "tests/kernels/finite_difference.h"
 
 namespace rotor {
@@ -85,12 +86,16 @@ TEST(ActivationKernels, SavedGradientPathMatches) {
     for (int64_t i = 0; i < n; ++i) x[i] = float(rng.normal() * 3), g[i] = float(rng.normal());
     kernels::activation_forward<float>(act, y.data(), x.data(), n);
     kernels::activation_backward<float>(act, d1.data(), g.data(), x.data(), n);
-    kernels::activation_forward_saving_grad(act, y2.data(), y16.data(), grad.data(), x.data(), n);
+    std::vector<float> grad16(n);
+    kernels::activation_forward_saving_grad(act, nullptr, y16.data(), grad16.data(), x.data(), n);
+    kernels::activation_forward_saving_grad(act, y2.data(), nullptr, grad.data(), x.data(), n);
+    EXPECT_THROW(kernels::activation_forward_saving_grad(act, y2.data(), y16.data(), grad.data(), x.data(), n), Error);
     kernels::activation_backward_from_grad(d2.data(), g.data(), grad.data(), n);
     for (int64_t i = 0; i < n; ++i) {
       ASSERT_FLOAT_EQ(y2[i], y[i]);
       ASSERT_NEAR(bf16_to_float(y16[i]), y[i], 1e-2 * (1 + std::abs(y[i])));
       ASSERT_NEAR(d2[i], d1[i], 1e-6 * (1 + std::abs(d1[i])));
+      ASSERT_EQ(grad16[i], grad[i]);
     }
   }
 }
