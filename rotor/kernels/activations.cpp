@@ -322,28 +322,10 @@ void activation_forward_saving_grad(Activation act, float* out, bf16* out16, flo
   else activation_forward_to<float, bf16>(act, out16, grad, inp, n);
 }
 
-void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n, bf16* dinp16) {
+void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n) {
   chunked(n, [&](int64_t b, int64_t e) {
-    int64_t i = b;
-#if defined(ROTOR_HAVE_AVX512)
-    if (dinp16)
-      i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
-        ROTOR_EACH(u, U) {
-          const int64_t k = j + 16 * u;
-          const __m512 g = _mm512_mul_ps(vec::load(dout + k, m), vec::load(grad + k, m));
-          if (dinp) vec::store(dinp + k, g, m);
-          vec::store_bf16(dinp16 + k, g, m);
-        }
-      });
-#endif
-    if (!dinp) {
-      for (int64_t j = i; j < e; ++j) dinp16[j] = float_to_bf16(dout[j] * grad[j]);
-      return;
-    }
 #pragma omp simd
-    for (int64_t j = i; j < e; ++j) dinp[j] = dout[j] * grad[j];
-    if (dinp16)
-      for (int64_t j = i; j < e; ++j) dinp16[j] = float_to_bf16(dinp[j]);
+    for (int64_t j = b; j < e; ++j) dinp[j] = dout[j] * grad[j];
   });
 }
 

@@ -36,9 +36,8 @@ void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, 
 // Forward that also stores the derivative act'(inp), so that the backward is one multiply:
 // out (f32) and/or out16 (bf16) may be null; grad: [n] f32.
 void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n);
-// dinp = dout * grad, WRITTEN (not added); dinp may alias dout. With dinp16 the result is also
-// written rounded to bf16 (the input of the following bf16 matmul); dinp may then be null.
-void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n,
-                                   bf16* dinp16 = nullptr);
+// dinp = dout * grad, WRITTEN (not added); dinp may alias dout. (The bf16 path fuses this product into
+// prepare_output_grad_bf16, kernels/bf16_convert.h.)
+void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n);
 
 }  // namespace rotor::kernels

@@ -66,9 +66,14 @@ void linear_forward_bf16(float* out, const bf16* inp, const bf16* weight, const 
 void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float* dout_f32, const bf16* dout_bf16,
                           const bf16* inp, const bf16* weight, int64_t N, int64_t IN, int64_t OUT,
                           bool overwrite_dinp) {
-  if (dinp) gemm_bf16(false, false, N, IN, OUT, dout_bf16, weight, dinp, !overwrite_dinp);
-  gemm_bf16(true, false, OUT, IN, N, dout_bf16, inp, dweight, true);
+  linear_backward_bf16_prepared(dinp, dweight, dout_bf16, inp, weight, N, IN, OUT, overwrite_dinp);
   if (dbias) add_column_sums(dbias, dout_f32, N, OUT);
+}
+
+void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
+                                   const bf16* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp) {
+  if (dinp) gemm_bf16(false, false, N, IN, OUT, dout16, weight, dinp, !overwrite_dinp);
+  gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, true);
 }
 
 template void add_column_sums<float>(float*, const float*, int64_t, int64_t);

@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <vector>
 
 #include "rotor/core/error.h"
 
@@ -22,8 +23,23 @@ using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int, int64_t, int64_t
 
 struct CachedMatmul {
   dnnl::matmul primitive;
-  dnnl::memory::desc a, b, c, bias;
+  dnnl::memory::desc a, b, c, bias, scratchpad;
 };
+
+// Per calling thread: memory objects of each cached primitive (re-pointed with set_data_handle on
+// every call, cheaper than creating them) and one scratchpad buffer that grows to the largest need
+// (oneDNN would otherwise allocate and free a scratchpad inside many executions).
+struct ThreadMemories {
+  dnnl::memory a, b, c, bias, scratchpad;
+};
+struct ThreadState {
+  std::map<const void*, ThreadMemories> memories;
+  std::vector<unsigned char> scratchpad;
+};
+ThreadState& thread_state() {
+  thread_local ThreadState state;
+  return state;
+}
 
 std::mutex& cache_mutex() {
   static std::mutex m;
@@ -55,6 +71,7 @@ const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K
   entry.b = describe(batch, K, N, b, in_t);
   entry.c = describe(batch, M, N, c, dnnl::memory::data_type::f32);
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
@@ -65,6 +82,7 @@ const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K
                                      : dnnl::matmul::desc(entry.a, entry.b, entry.c);
   dnnl::matmul::primitive_desc pd(desc, attr, cpu_engine());
   entry.primitive = dnnl::matmul(pd);
+  entry.scratchpad = pd.scratchpad_desc();
   return cache().emplace(key, std::move(entry)).first->second;
 }
 
@@ -87,15 +105,35 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const 
   }
   const CachedMatmul& mm = get_primitive(batch, M, N, K, in_dtype, a, b, c, accumulate, bias != nullptr);
   dnnl::engine& engine = cpu_engine();
-  dnnl::memory ma(mm.a, engine, const_cast<void*>(A));
-  dnnl::memory mb(mm.b, engine, const_cast<void*>(B));
-  dnnl::memory mc(mm.c, engine, C);
+  ThreadState& state = thread_state();
+  auto found = state.memories.find(&mm);
+  if (found == state.memories.end()) {
+    ThreadMemories m;
+    m.a = dnnl::memory(mm.a, engine, DNNL_MEMORY_NONE);
+    m.b = dnnl::memory(mm.b, engine, DNNL_MEMORY_NONE);
+    m.c = dnnl::memory(mm.c, engine, DNNL_MEMORY_NONE);
+    if (bias) m.bias = dnnl::memory(mm.bias, engine, DNNL_MEMORY_NONE);
+    m.scratchpad = dnnl::memory(mm.scratchpad, engine, DNNL_MEMORY_NONE);
+    found = state.memories.emplace(&mm, std::move(m)).first;
+  }
+  ThreadMemories& m = found->second;
+  const size_t scratch_bytes = mm.scratchpad.get_size();
+  if (state.scratchpad.size() < scratch_bytes) {
+    state.scratchpad.assign(scratch_bytes, 0);
+    for (auto& [key, other] : state.memories) other.scratchpad.set_data_handle(nullptr);  // re-pointed below
+  }
+  m.a.set_data_handle(const_cast<void*>(A));
+  m.b.set_data_handle(const_cast<void*>(B));
+  m.c.set_data_handle(C);
+  m.scratchpad.set_data_handle(scratch_bytes ? state.scratchpad.data() : nullptr);
   thread_local dnnl::stream stream(engine);  // one per calling thread, reused by every call
   if (bias) {
-    dnnl::memory mbias(mm.bias, engine, const_cast<float*>(bias));
-    mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_BIAS, mbias}, {DNNL_ARG_DST, mc}});
+    m.bias.set_data_handle(const_cast<float*>(bias));
+    mm.primitive.execute(stream, {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_BIAS, m.bias},
+                                  {DNNL_ARG_DST, m.c}, {DNNL_ARG_SCRATCHPAD, m.scratchpad}});
   } else {
-    mm.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+    mm.primitive.execute(stream, {{DNNL_ARG_SRC, m.a}, {DNNL_ARG_WEIGHTS, m.b}, {DNNL_ARG_DST, m.c},
+                                  {DNNL_ARG_SCRATCHPAD, m.scratchpad}});
   }
   stream.wait();
 }

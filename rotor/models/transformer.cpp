@@ -257,11 +257,11 @@ void Transformer::matmul_forward(float* out, const float* inp, const bf16* inp16
 
 void Transformer::matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                                   const bf16* inp16, const float* w, int64_t N, int64_t IN, int64_t OUT,
-                                  bool dout_is_converted) {
+                                  bool dout_is_prepared) {
   if (precision_ == Precision::bf16) {
-    if (!dout_is_converted) float_to_bf16_buffer(acts_->dout_16, dout, N * OUT);
-    linear_backward_bf16(dinp, dw, db, dout, acts_->dout_16, inp16, params16_.data() + (w - params_.data()), N, IN,
-                         OUT, true);
+    if (!dout_is_prepared) prepare_output_grad_bf16(acts_->dout_16, db, dout, nullptr, N, OUT);
+    linear_backward_bf16_prepared(dinp, dw, acts_->dout_16, inp16, params16_.data() + (w - params_.data()), N, IN, OUT,
+                                  true);
   } else {
     linear_backward<float>(dinp, dw, db, dout, inp, w, N, IN, OUT, true);
   }
@@ -429,10 +429,11 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       if (c.gated()) {
         zero(a.d_up, BT * F);
         gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
+      } else if (bf) {
+        // the up projection's bf16 output gradient (and its bias gradient) straight from d_act
+        prepare_output_grad_bf16(a.dout_16, gopt(lp.up_b), a.d_act, a.act_grad[l], BT, Hd);
       } else {
-        // with bf16 matmuls the f32 gradient is only needed for the bias gradient
-        activation_backward_from_grad(bf && lp.up_b < 0 ? nullptr : a.d_up, a.d_act, a.act_grad[l], BT * Hd,
-                                      bf ? a.dout_16 : nullptr);
+        activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd);
       }
     });
     timed("up matmul backward", [&] {

@@ -107,10 +107,10 @@ class Transformer {
                      const float* mean, const float* rstd, int64_t N) const;
   void matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b, int64_t N,
                       int64_t IN, int64_t OUT);
-  // dinp is overwritten (=); parameter gradients are added. In bf16 precision dout is converted into
-  // the dout_16 scratch unless dout_is_converted says it already holds it.
+  // dinp is overwritten (=); parameter gradients are added. In bf16 precision dout is prepared into the
+  // dout_16 scratch (with the bias gradient) unless dout_is_prepared says that was done.
   void matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const bf16* inp16,
-                       const float* w, int64_t N, int64_t IN, int64_t OUT, bool dout_is_converted = false);
+                       const float* w, int64_t N, int64_t IN, int64_t OUT, bool dout_is_prepared = false);
 
   TransformerConfig config_;
   Precision precision_ = Precision::f32;
