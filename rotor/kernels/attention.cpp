@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "rotor/core/error.h"
+#include "rotor/kernels/attention_bf16.h"
 #include "rotor/kernels/bf16_convert.h"
 #include "rotor/kernels/matmul.h"
 #include "rotor/kernels/parallel_rows.h"
@@ -203,38 +204,6 @@ template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, i
 }
 
 
-// Runs fn(b, g, tile_start, tile_rows, keys) for every batch row, query-head group index and causal tile.
-#if defined(ROTOR_HAVE_AVX512)
-inline __m512 load_bf16(const bf16* p, __mmask16 m) {
-  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-}
-#endif
-
-// Softmax backward of one row whose probabilities were kept in bf16: dp16 = p * (dp - <dp, p>) * scale over
-// [0, valid), zero up to end.
-inline void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, int64_t end, float scale,
-                                      bf16* dp16) {
-#if defined(ROTOR_HAVE_AVX512)
-  __m512 vdot = _mm512_setzero_ps();
-  for (int64_t j = 0; j < valid; j += 16) {
-    const __mmask16 m = vec::tail_mask(valid - j);
-    vdot = _mm512_fmadd_ps(vec::load(dp + j, m), load_bf16(p + j, m), vdot);
-  }
-  const __m512 vd = _mm512_set1_ps(vec::reduce_add(vdot)), vs = _mm512_set1_ps(scale);
-  for (int64_t j = 0; j < valid; j += 16) {
-    const __mmask16 m = vec::tail_mask(valid - j);
-    const __m512 g = _mm512_mul_ps(_mm512_mul_ps(load_bf16(p + j, m), _mm512_sub_ps(vec::load(dp + j, m), vd)), vs);
-    vec::store_bf16(dp16 + j, g, m);
-  }
-#else
-  float dot = 0;
-  for (int64_t j = 0; j < valid; ++j) dot += dp[j] * bf16_to_float(p[j]);
-  for (int64_t j = 0; j < valid; ++j) dp16[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * scale);
-#endif
-  if (valid < end) std::memset(static_cast<void*>(dp16 + valid), 0, sizeof(bf16) * (end - valid));
-}
-
 // fn(b, g, t0, rows, keys) for every query tile; last_first visits each (b, g)'s tiles from the last one
 // (which sees every key) down to the first.
 template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn, bool last_first = false) {
@@ -279,7 +248,13 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   bf16* qkv16 = bf ? (mm.saved ? mm.saved : static_cast<bf16*>(mm.workspace)) : nullptr;
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
   if constexpr (std::is_same_v<T, float>)
-    if (bf) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+    if (bf) {
+      float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+      if (fused_bf16_attention_supports(d)) {
+        fused_attention_forward_bf16(out, probs16, qkv16, d);
+        return;
+      }
+    }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16};
   // One query tile at a time (scores, softmax, weighted values) so that its probabilities stay in cache.
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
@@ -320,6 +295,10 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
     if (bf) {
       if (!mm.saved) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);  // probs16 is the forward's
       float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
+      if (fused_bf16_attention_supports(d)) {
+        fused_attention_backward_bf16(dqkv, dout16, probs16, qkv16, d);
+        return;
+      }
     }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};
   const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};

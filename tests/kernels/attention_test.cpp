@@ -1,4 +1,5 @@
 #include "rotor/kernels/attention.h"
+#include "rotor/kernels/attention_bf16.h"
 
 #include <gtest/gtest.h>
 
@@ -124,9 +125,15 @@ TEST(AttentionKernel, BackwardMatchesFiniteDifferences) {
   }
 }
 
-// The float (oneDNN, tiled) backward against the double one, across several query tiles, and bf16.
+// The float (oneDNN, tiled) backward against the double one, across several query tiles, and bf16:
+// the oneDNN path (T = 150, Dh = 8) and, where the build has AVX512-BF16, the fused path (T and Dh
+// multiples of 32), with and without the forward's saved bf16 copies.
 TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
-  const Case c{{2, 150, 4, 2, 8}, true, RopeLayout::half_split, 1.0};
+  for (const Case& c : {Case{{2, 150, 4, 2, 8}, true, RopeLayout::half_split, 1.0},
+                        Case{{2, 96, 4, 2, 32}, true, RopeLayout::half_split, 1.0},
+                        Case{{1, 64, 2, 2, 64}, false, RopeLayout::half_split, 1.0}}) {
+  SCOPED_TRACE(::testing::Message() << "T=" << c.d.T << " Dh=" << c.d.Dh << " fused="
+                                  << kernels::fused_bf16_attention_supports(c.d));
   const AttentionDims& d = c.d;
   Rng rng(99);
   auto qkv = testing::random_vector(rng, d.B * d.T * d.qkv_width());
@@ -136,8 +143,10 @@ TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
   kernels::attention_backward<double>(dqkv.data(), dprobs.data(), R.data(), probs.data(), rotated.data(), d);
   kernels::rope_qkv_backward<double>(dqkv.data(), d, table_for<double>(c));
   std::vector<char> workspace(kernels::attention_workspace_bytes(d));
-  for (bool bf : {false, true}) {
-    kernels::AttentionMatmul mm{bf, workspace.data()};
+  std::vector<bf16> saved(kernels::attention_saved_elements(d));
+  for (int mode : {0, 1, 2}) {  // f32; bf16; bf16 keeping its copies in `saved`
+    const bool bf = mode > 0;
+    kernels::AttentionMatmul mm{bf, workspace.data(), mode == 2 ? saved.data() : nullptr};
     std::vector<float> qf(qkv.begin(), qkv.end()), Rf(R.begin(), R.end()), pf, rf, dpf(dprobs.size()), dqf(qkv.size(), 0.0f);
     const auto outf = run_forward<float>(qf, c, &pf, &rf, mm);
     const auto outd = run_forward<double>(qkv, c);
@@ -148,6 +157,7 @@ TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
     double worst = 0;
     for (size_t i = 0; i < dqkv.size(); ++i) worst = std::max(worst, std::abs(dqf[i] - dqkv[i]) / (1 + std::abs(dqkv[i])));
     EXPECT_LE(worst, bf ? 0.1 : 1e-4) << "bf16=" << bf;
+  }
   }
 }
 

@@ -1,0 +1,355 @@
+#include "rotor/kernels/attention_bf16.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "rotor/core/error.h"
+#include "rotor/kernels/parallel_rows.h"
+#include "rotor/kernels/vector_math.h"
+
+namespace rotor::kernels {
+
+#if defined(ROTOR_HAVE_AVX512)
+namespace {
+inline __m512 load_bf16(const bf16* p, __mmask16 m) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+}  // namespace
+#endif
+
+void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, int64_t end, float scale, bf16* dp16) {
+#if defined(ROTOR_HAVE_AVX512)
+  __m512 vdot = _mm512_setzero_ps();
+  for (int64_t j = 0; j < valid; j += 16) {
+    const __mmask16 m = vec::tail_mask(valid - j);
+    vdot = _mm512_fmadd_ps(vec::load(dp + j, m), load_bf16(p + j, m), vdot);
+  }
+  const __m512 vd = _mm512_set1_ps(vec::reduce_add(vdot)), vs = _mm512_set1_ps(scale);
+  for (int64_t j = 0; j < valid; j += 16) {
+    const __mmask16 m = vec::tail_mask(valid - j);
+    const __m512 g = _mm512_mul_ps(_mm512_mul_ps(load_bf16(p + j, m), _mm512_sub_ps(vec::load(dp + j, m), vd)), vs);
+    vec::store_bf16(dp16 + j, g, m);
+  }
+#else
+  float dot = 0;
+  for (int64_t j = 0; j < valid; ++j) dot += dp[j] * bf16_to_float(p[j]);
+  for (int64_t j = 0; j < valid; ++j) dp16[j] = float_to_bf16(bf16_to_float(p[j]) * (dp[j] - dot) * scale);
+#endif
+  if (valid < end) std::memset(static_cast<void*>(dp16 + valid), 0, sizeof(bf16) * (end - valid));
+}
+
+#if defined(__AVX512BF16__)
+
+bool fused_bf16_attention_supports(const AttentionDims& d) { return d.T % 32 == 0 && d.Dh % 32 == 0; }
+
+namespace {
+
+// --------------------------------------------------------------------------------- pair layouts
+// vdpbf16ps multiplies 32-bit words holding two bf16 values of consecutive k (the reduction index).
+// A left operand is read as words a[i * a_row + k2 * a_k] (pair k2 of row i); a right operand is
+// packed in panels of 32 columns: word (k2, n) of panel p at b[(p * K2 + k2) * 32 + n % 32].
+
+inline uint32_t word_at(const bf16* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// In-register transpose of a 16 x 16 tile of 32-bit words: r[i] holds row i on entry, column i on exit.
+inline void transpose16(__m512i r[16]) {
+  __m512i a[16], b[16];
+  for (int i = 0; i < 8; ++i) {  // interleave words of row pairs within each 128-bit lane
+    a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // b[4i + k], lane l: column 4l + k of rows 4i .. 4i + 3
+    b[4 * i + 0] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+    b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+    b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+    b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+  }
+  for (int k = 0; k < 4; ++k) {  // lane l of b[k], b[4 + k], b[8 + k], b[12 + k] make column 4l + k
+    const __m512i c0 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0x88), c1 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0xDD);
+    const __m512i d0 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0x88);
+    const __m512i d1 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0xDD);
+    r[k] = _mm512_shuffle_i32x4(c0, d0, 0x88);
+    r[8 + k] = _mm512_shuffle_i32x4(c0, d0, 0xDD);
+    r[4 + k] = _mm512_shuffle_i32x4(c1, d1, 0x88);
+    r[12 + k] = _mm512_shuffle_i32x4(c1, d1, 0xDD);
+  }
+}
+
+// Right operand whose pairs are contiguous in memory: element (k, n) at src[n * ld + k]. K2 is a
+// multiple of 16, N of 32: 16 x 16 word tiles are transposed in registers.
+void pack_k_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
+  for (int64_t n0 = 0; n0 < N; n0 += 16) {
+    uint32_t* out = b + (n0 / 32) * K2 * 32 + n0 % 32;
+    for (int64_t k0 = 0; k0 < K2; k0 += 16) {
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + (n0 + i) * ld + 2 * k0);
+      transpose16(r);
+      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + (k0 + i) * 32, r[i]);
+    }
+  }
+}
+
+// Words (k2, n) = (src[2 k2 ld + n], src[(2 k2 + 1) ld + n]) for n in [0, N), written at
+// dst[k2 * dld + n]: rows 2 k2 and 2 k2 + 1 interleaved. N is a multiple of 32.
+void interleave_row_pairs(uint32_t* dst, int64_t dld, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
+  alignas(64) static const uint16_t lo_idx[32] = {0,  32, 1,  33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
+                                                  8,  40, 9,  41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+  alignas(64) static const uint16_t hi_idx[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+                                                  24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+  const __m512i lo = _mm512_load_si512(lo_idx), hi = _mm512_load_si512(hi_idx);
+  for (int64_t k2 = 0; k2 < K2; ++k2) {
+    const bf16* r0 = src + 2 * k2 * ld;
+    const bf16* r1 = r0 + ld;
+    uint32_t* out = dst + k2 * dld;
+    for (int64_t n = 0; n < N; n += 32) {
+      const __m512i a = _mm512_loadu_si512(r0 + n), b = _mm512_loadu_si512(r1 + n);
+      _mm512_storeu_si512(out + n, _mm512_permutex2var_epi16(a, lo, b));
+      _mm512_storeu_si512(out + n + 16, _mm512_permutex2var_epi16(a, hi, b));
+    }
+  }
+}
+
+// Right operand with rows of n contiguous: element (k, n) at src[k * ld + n], packed into panels.
+void pack_n_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
+  for (int64_t p = 0; p < N / 32; ++p) interleave_row_pairs(b + p * K2 * 32, 32, src + 32 * p, ld, K2, 32);
+}
+
+// ------------------------------------------------------------------------------------ the kernel
+
+constexpr int64_t kRows = 8;  // rows of C per register block (8 x 32 accumulators in 16 registers)
+
+struct Left {
+  const uint32_t* a;
+  int64_t row, k;  // word strides
+};
+
+// C[8, 32] (=, or += with accumulate) = A[8, pairs k0..k1) . B panel.
+inline void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c,
+                       int64_t ldc, bool accumulate) {
+  __m512 acc[kRows][2];
+  for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const uint32_t* a = A.a + i0 * A.row;
+  for (int64_t k2 = k0; k2 < k1; ++k2) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + k2 * 32);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + k2 * 32 + 16);
+    const uint32_t* ak = a + k2 * A.k;
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(int(ak[i * A.row]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+    }
+  }
+  for (int i = 0; i < kRows; ++i) {
+    float* ci = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
+    }
+    _mm512_storeu_ps(ci, acc[i][0]);
+    _mm512_storeu_ps(ci + 16, acc[i][1]);
+  }
+}
+
+struct BlockRange {
+  int64_t n_end;   // columns [0, n_end) (a multiple of 32)
+  int64_t k0, k1;  // pairs [k0, k1)
+};
+
+// C[M, N] (=, or +=) = A . B, rows in blocks of 8; range(i0) restricts the block starting at row i0
+// (causal structure). M is a multiple of 8, N of 32.
+template <class Range>
+void pair_gemm(int64_t M, const Left& A, const uint32_t* b, int64_t K2, float* c, int64_t ldc, bool accumulate,
+               Range&& range) {
+  for (int64_t i0 = 0; i0 < M; i0 += kRows) {
+    const BlockRange r = range(i0);
+    for (int64_t p = 0; p < r.n_end / 32; ++p)
+      block_8x32(A, i0, b + p * K2 * 32, r.k0, r.k1, c + i0 * ldc + 32 * p, ldc, accumulate);
+  }
+}
+
+constexpr int kSoftmaxRows = 4;  // score rows processed together (independent chains in flight)
+
+// Rows t0 .. t0 + 3 of a [T, T] score block (row stride T), row t visible up to t: in place
+// s <- exp(scale * (s - max)), and p16 row t = s / sum as bf16 over [0, t], zeros from t + 1 to T.
+void softmax_rows_to_bf16(float* s, int64_t t0, int64_t T, float scale, bf16* p16) {
+  constexpr int R = kSoftmaxRows;
+  const int64_t longest = t0 + R;
+  auto mask = [&](int r, int64_t j) {
+    const int64_t left = t0 + r + 1 - j;
+    return left > 0 ? vec::tail_mask(left) : __mmask16(0);
+  };
+  __m512 mx[R], sum[R], vm[R], inv[R];
+  for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < longest; j += 16)
+    for (int r = 0; r < R; ++r) mx[r] = _mm512_mask_max_ps(mx[r], mask(r, j), mx[r], _mm512_loadu_ps(s + r * T + j));
+  const __m512 vs = _mm512_set1_ps(scale);
+  for (int r = 0; r < R; ++r) {
+    vm[r] = _mm512_set1_ps(vec::reduce_max(mx[r]) * scale);
+    sum[r] = _mm512_setzero_ps();
+  }
+  for (int64_t j = 0; j < longest; j += 16) {
+    __m512 x[R], e[R];
+    for (int r = 0; r < R; ++r) x[r] = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), vs, vm[r]);
+    vec::exp_n<R>(x, e);
+    for (int r = 0; r < R; ++r) {
+      e[r] = _mm512_maskz_mov_ps(mask(r, j), e[r]);
+      _mm512_storeu_ps(s + r * T + j, e[r]);
+      sum[r] = _mm512_add_ps(sum[r], e[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) inv[r] = _mm512_set1_ps(1.0f / vec::reduce_add(sum[r]));
+  for (int64_t j = 0; j < T; j += 16)
+    for (int r = 0; r < R; ++r) {
+      const __m512 p = j < longest ? _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), inv[r])
+                                   : _mm512_setzero_ps();
+      vec::store_bf16(p16 + r * T + j, p, __mmask16(0xFFFF));
+    }
+}
+
+// The softmax backward of the same rows: ds row t = p * (dp - <dp, p>) * scale over [0, t], zeros to T.
+void softmax_backward_rows_bf16(const float* dp, const bf16* p, int64_t t0, int64_t T, float scale, bf16* ds) {
+  constexpr int R = kSoftmaxRows;
+  const int64_t longest = t0 + R;
+  auto mask = [&](int r, int64_t j) {
+    const int64_t left = t0 + r + 1 - j;
+    return left > 0 ? vec::tail_mask(left) : __mmask16(0);
+  };
+  __m512 dot[R];
+  for (int r = 0; r < R; ++r) dot[r] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < longest; j += 16)
+    for (int r = 0; r < R; ++r) {
+      const __mmask16 m = mask(r, j);
+      dot[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, dp + r * T + j), load_bf16(p + r * T + j, m), dot[r]);
+    }
+  for (int r = 0; r < R; ++r) dot[r] = _mm512_set1_ps(vec::reduce_add(dot[r]));
+  const __m512 vs = _mm512_set1_ps(scale);
+  for (int64_t j = 0; j < T; j += 16)
+    for (int r = 0; r < R; ++r) {
+      __m512 g = _mm512_setzero_ps();
+      if (j < longest) {
+        const __mmask16 m = mask(r, j);
+        g = _mm512_mul_ps(_mm512_mul_ps(load_bf16(p + r * T + j, m),
+                                        _mm512_sub_ps(_mm512_maskz_loadu_ps(m, dp + r * T + j), dot[r])),
+                          vs);
+      }
+      vec::store_bf16(ds + r * T + j, g, __mmask16(0xFFFF));
+    }
+}
+
+// Per-thread buffers, grown once.
+struct Scratch {
+  std::vector<uint32_t> b1, b2, b3, a1;  // packed right operands, interleaved left operand
+  std::vector<float> s;              // [T, T] scores / probability gradients
+  std::vector<bf16> ds;              // [T, T] score gradients
+  void reserve(int64_t T, int64_t Dh) {
+    b1.resize(T * Dh / 2);
+    b2.resize(T * Dh / 2);
+    b3.resize(T * Dh / 2);
+    a1.resize(T * T / 2);
+    s.resize(T * T);
+    ds.resize(T * T);
+  }
+};
+Scratch& scratch(int64_t T, int64_t Dh) {
+  thread_local Scratch sc;
+  sc.reserve(T, Dh);
+  return sc;
+}
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+}  // namespace
+
+void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, const AttentionDims& d) {
+  ROTOR_CHECK(fused_bf16_attention_supports(d), "attention: the fused bf16 path needs T and Dh multiples of 32");
+  const int64_t T = d.T, Dh = d.Dh, H = d.H, KV = d.KV, G = d.group(), W = d.qkv_width(), K2 = Dh / 2;
+  const float scale = float(1.0 / std::sqrt(double(Dh)));
+  parallel_rows(d.B * KV, T * T * Dh, [&](int64_t task) {
+    const int64_t b = task / KV, kv = task % KV;
+    Scratch& sc = scratch(T, Dh);
+    const bf16* rows = qkv16 + b * T * W;
+    pack_k_contiguous(sc.b1.data(), rows + (H + kv) * Dh, W, K2, T);       // k^T for the scores
+    pack_n_contiguous(sc.b2.data(), rows + (H + KV + kv) * Dh, W, T / 2, Dh);  // v for probs . v
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t h = kv * G + g;
+      // scores = q . k^T, only key panels that a query block can see
+      const Left q{reinterpret_cast<const uint32_t*>(rows + h * Dh), W / 2, 1};
+      pair_gemm(T, q, sc.b1.data(), K2, sc.s.data(), T, false, [&](int64_t i0) {
+        return BlockRange{round_up(i0 + kRows, 32), 0, K2};
+      });
+      bf16* p = probs16 + (b * H + h) * T * T;
+      for (int64_t t = 0; t < T; t += kSoftmaxRows) softmax_rows_to_bf16(sc.s.data() + t * T, t, T, scale, p + t * T);
+      // out = probs . v over the keys a query block can see
+      const Left pl{reinterpret_cast<const uint32_t*>(p), T / 2, 1};
+      pair_gemm(T, pl, sc.b2.data(), T / 2, out + b * T * H * Dh + h * Dh, H * Dh, false, [&](int64_t i0) {
+        return BlockRange{Dh, 0, (i0 + kRows + 1) / 2};
+      });
+    }
+  });
+}
+
+void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* probs16, const bf16* qkv16,
+                                   const AttentionDims& d) {
+  ROTOR_CHECK(fused_bf16_attention_supports(d), "attention: the fused bf16 path needs T and Dh multiples of 32");
+  const int64_t T = d.T, Dh = d.Dh, H = d.H, KV = d.KV, G = d.group(), W = d.qkv_width(), K2 = Dh / 2;
+  const float scale = float(1.0 / std::sqrt(double(Dh)));
+  parallel_rows(d.B * KV, 2 * T * T * Dh, [&](int64_t task) {
+    const int64_t b = task / KV, kv = task % KV;
+    Scratch& sc = scratch(T, Dh);
+    const bf16* rows = qkv16 + b * T * W;
+    float* drows = dqkv + b * T * W;
+    pack_n_contiguous(sc.b3.data(), rows + (H + kv) * Dh, W, T / 2, Dh);  // k for dq = dscores . k
+    pack_k_contiguous(sc.b1.data(), rows + (H + KV + kv) * Dh, W, K2, T);  // v^T for dprobs = dout . v^T
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t h = kv * G + g;
+      const bf16* dy = dout16 + b * T * H * Dh + h * Dh;
+      const bf16* p = probs16 + (b * H + h) * T * T;
+      // dprobs = dout . v^T, then dscores (bf16, scale folded in)
+      const Left dyl{reinterpret_cast<const uint32_t*>(dy), H * Dh / 2, 1};
+      pair_gemm(T, dyl, sc.b1.data(), K2, sc.s.data(), T, false, [&](int64_t i0) {
+        return BlockRange{round_up(i0 + kRows, 32), 0, K2};
+      });
+      for (int64_t t = 0; t < T; t += kSoftmaxRows)
+        softmax_backward_rows_bf16(sc.s.data() + t * T, p + t * T, t, T, scale, sc.ds.data() + t * T);
+      // dq = dscores . k over visible keys
+      const Left dsl{reinterpret_cast<const uint32_t*>(sc.ds.data()), T / 2, 1};
+      pair_gemm(T, dsl, sc.b3.data(), T / 2, drows + h * Dh, W, false, [&](int64_t i0) {
+        return BlockRange{Dh, 0, (i0 + kRows + 1) / 2};
+      });
+      // dk = dscores^T . q and dv = probs^T . dout: key block j0 gets contributions from queries >= j0
+      auto from_queries = [&](int64_t j0) { return BlockRange{Dh, j0 / 2, T / 2}; };
+      interleave_row_pairs(sc.a1.data(), T, sc.ds.data(), T, T / 2, T);
+      pack_n_contiguous(sc.b2.data(), rows + h * Dh, W, T / 2, Dh);
+      pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, drows + (H + kv) * Dh, W, g > 0, from_queries);
+      interleave_row_pairs(sc.a1.data(), T, p, T, T / 2, T);
+      pack_n_contiguous(sc.b2.data(), dy, H * Dh, T / 2, Dh);
+      pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, drows + (H + KV + kv) * Dh, W, g > 0,
+                from_queries);
+    }
+  });
+}
+
+#else  // no AVX512-BF16 in this build: the oneDNN path serves every shape
+
+bool fused_bf16_attention_supports(const AttentionDims&) { return false; }
+
+void fused_attention_forward_bf16(float*, bf16*, const bf16*, const AttentionDims&) {
+  throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
+}
+
+void fused_attention_backward_bf16(float*, const bf16*, const bf16*, const bf16*, const AttentionDims&) {
+  throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
+}
+
+#endif
+
+}  // namespace rotor::kernels

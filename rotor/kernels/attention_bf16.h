@@ -1,0 +1,31 @@
+#pragma once
+// Causal attention for bf16 training, fused per (batch row, key/value head) on AVX512-BF16: the score,
+// probability-times-value and all four backward products run through one register-blocked bf16
+// dot-product kernel (vdpbf16ps, f32 accumulation), with the [T, T] scores of one head kept in a
+// per-thread buffer between the matmul and the softmax, and key blocks in the future of a query block
+// skipped. attention.cpp uses it for the bf16 path when fused_bf16_attention_supports(d); other shapes
+// and CPUs take the oneDNN path. Layouts are those of kernels/attention.h.
+#include <cstdint>
+
+#include "rotor/core/dtype.h"
+#include "rotor/kernels/attention.h"
+
+namespace rotor::kernels {
+
+// True when this build has AVX512-BF16 and T and Dh are multiples of 32.
+bool fused_bf16_attention_supports(const AttentionDims& d);
+
+// qkv16: [B, T, (H + 2 KV) Dh] bf16, q and k already rotated. out: [B, T, H Dh] f32 (written).
+// probs16: [B, H, T, T] (written): row t holds the t + 1 visible probabilities, then zeros.
+void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, const AttentionDims& d);
+
+// dqkv: [B, T, (H + 2 KV) Dh] f32 (written, =); dout16: [B, T, H Dh] bf16; probs16 and qkv16 as the
+// forward pass left them.
+void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* probs16, const bf16* qkv16,
+                                   const AttentionDims& d);
+
+// Softmax backward of one row whose probabilities are bf16: dp16 = p * (dp - <dp, p>) * scale over
+// [0, valid), zero from valid to end. dp: f32 gradient of the probabilities.
+void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, int64_t end, float scale, bf16* dp16);
+
+}  // namespace rotor::kernels
