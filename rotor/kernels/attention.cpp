@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "rotor/core/error.h"
 #include "rotor/kernels/attention_bf16.h"
@@ -92,6 +93,59 @@ template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const
   check_attention_dims(d);
   const int64_t W = d.qkv_width();
   parallel_rows(d.B * d.T, W, [&](int64_t r) { rope_rotate(dqkv + r * W, d.H + d.KV, r % d.T, rope, true); });
+}
+
+namespace {
+// Rounds one row of floats to bf16 (and adds it into sums when not null).
+void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
+  int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+  for (; i < n; i += 16) {
+    const __mmask16 m = vec::tail_mask(n - i);
+    const __m512 v = vec::load(row + i, m);
+    vec::store_bf16(dst + i, v, m);
+    if (sums) vec::store(sums + i, _mm512_add_ps(vec::load(sums + i, m), v), m);
+  }
+#endif
+  for (; i < n; ++i) {
+    dst[i] = float_to_bf16(row[i]);
+    if (sums) sums[i] += row[i];
+  }
+}
+
+// fn(row index, rotated copy of the row) for every row of a [B T, W] qkv-shaped buffer: the row is
+// copied to a thread buffer and its q and k heads rotated there (forward or inverse).
+template <class Fn>
+void rotated_rows(const float* x, const AttentionDims& d, const RopeTable<float>* rope, bool inverse, float* sums,
+                  Fn&& fn) {
+  check_attention_dims(d);
+  if (rope)
+    ROTOR_CHECK(rope->max_T >= d.T && rope->head_dim == d.Dh, "attention: rope table for ", rope->max_T,
+                " positions of head_dim ", rope->head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
+  const int64_t W = d.qkv_width();
+  auto row = [&](int64_t r, float* partial) {
+    thread_local std::vector<float> buf;
+    buf.resize(W);
+    std::memcpy(buf.data(), x + r * W, sizeof(float) * W);
+    if (rope) rope_rotate(buf.data(), d.H + d.KV, r % d.T, *rope, inverse);
+    fn(r, buf.data(), partial);
+  };
+  if (sums) rows_with_column_sums<float>(d.B * d.T, W, W, sums, row);
+  else parallel_rows(d.B * d.T, W, [&](int64_t r) { row(r, nullptr); });
+}
+}  // namespace
+
+void rope_qkv_forward_bf16(bf16* qkv16, const float* qkv, const AttentionDims& d, const RopeTable<float>* rope) {
+  const int64_t W = d.qkv_width();
+  rotated_rows(qkv, d, rope, false, nullptr,
+               [&](int64_t r, const float* row, float*) { store_row_bf16(qkv16 + r * W, row, W, nullptr); });
+}
+
+void rope_qkv_backward_prepare_bf16(bf16* dqkv16, float* dbias, const float* dqkv, const AttentionDims& d,
+                                    const RopeTable<float>* rope) {
+  const int64_t W = d.qkv_width();
+  rotated_rows(dqkv, d, rope, true, dbias,
+               [&](int64_t r, const float* row, float* partial) { store_row_bf16(dqkv16 + r * W, row, W, partial); });
 }
 
 // ----------------------------------------------------------------------------- strided matmul helper
@@ -249,7 +303,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
   if constexpr (std::is_same_v<T, float>)
     if (bf) {
-      float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
+      if (!mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       if (fused_bf16_attention_supports(d)) {
         fused_attention_forward_bf16(out, probs16, qkv16, d);
         return;
@@ -293,7 +347,8 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   bf16* dout16 = bf ? dprobs16 + n_probs : nullptr;
   if constexpr (std::is_same_v<T, float>)
     if (bf) {
-      if (!mm.saved) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);  // probs16 is the forward's
+      // probs16 is the forward's; so is qkv16 when saved or written by rope_qkv_forward_bf16
+      if (!mm.saved && !mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
       if (fused_bf16_attention_supports(d)) {
         fused_attention_backward_bf16(dqkv, dout16, probs16, qkv16, d);

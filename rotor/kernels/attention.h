@@ -47,6 +47,15 @@ template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const R
 // The backward of rope_qkv_forward: turns d(rotated qkv) into d(qkv) in place (rotation by -angle).
 template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope);
 
+// bf16 training: rope_qkv_forward and the rounding of qkv to bf16 (the attention matmuls' input) in one
+// pass; qkv is not modified. qkv16: [B, T, (H + 2 KV) Dh]; rope may be null (no rotation).
+void rope_qkv_forward_bf16(bf16* qkv16, const float* qkv, const AttentionDims& d, const RopeTable<float>* rope);
+// bf16 training: rope_qkv_backward fused with the preparation of the qkv projection's output gradient:
+// dqkv16 = bf16(rotated-back dqkv), dbias [(H + 2 KV) Dh] += its column sums (may be null); dqkv is not
+// modified. The same for any thread count.
+void rope_qkv_backward_prepare_bf16(bf16* dqkv16, float* dbias, const float* dqkv, const AttentionDims& d,
+                                    const RopeTable<float>* rope);
+
 // How the attention matmuls run. For bf16, `workspace` must hold attention_workspace_bytes(d) bytes.
 // `saved` (optional, bf16 only) holds attention_saved_elements(d) values: the forward pass leaves its
 // bf16 copies of qkv and probs there and the backward pass reuses them instead of converting again.
@@ -54,6 +63,9 @@ struct AttentionMatmul {
   bool bf16 = false;
   void* workspace = nullptr;
   rotor::bf16* saved = nullptr;
+  // The bf16 qkv (at the start of `saved`, else of `workspace`) was already written by
+  // rope_qkv_forward_bf16: the forward pass does not convert (or read) the f32 qkv.
+  bool qkv16_ready = false;
 };
 size_t attention_workspace_bytes(const AttentionDims& d);
 int64_t attention_saved_elements(const AttentionDims& d);

@@ -300,7 +300,7 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
                                                                            : Activation::silu;
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerParams lp = layer(l);
-    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
+    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
     timed("norm forward", [&] {
       norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
                    opt(lp.norm1_b), BT);
@@ -309,7 +309,10 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
       matmul_forward(a.qkv[l], bf ? nullptr : a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b),
                      BT, C, W);
     });
-    if (rope) timed("rope forward", [&] { rope_qkv_forward<float>(a.qkv[l], dims, *rope); });
+    if (bf)  // rotated and rounded into the attention's saved bf16 qkv; a.qkv[l] keeps the projection
+      timed("rope forward", [&] { rope_qkv_forward_bf16(a.attn_saved[l], a.qkv[l], dims, rope); });
+    else if (rope)
+      timed("rope forward", [&] { rope_qkv_forward<float>(a.qkv[l], dims, *rope); });
     timed("attention forward", [&] { attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm); });
     timed("out matmul forward", [&] {
       matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
@@ -420,7 +423,7 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
   for (int64_t l = c.layers - 1; l >= 0; --l) {
     const LayerParams lp = layer(l);
     // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
-    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr};
+    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
     timed("down matmul backward", [&] {
       matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
                       P + lp.down_w, BT, Hd, C);
@@ -452,10 +455,13 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     timed("attention backward", [&] {
       attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
     });
-    if (rope) timed("rope backward", [&] { rope_qkv_backward<float>(a.d_qkv, dims, *rope); });
+    if (bf)  // rotated back and prepared for the bf16 matmuls (with the bias gradient) in one pass
+      timed("rope backward", [&] { rope_qkv_backward_prepare_bf16(a.dout_16, gopt(lp.qkv_b), a.d_qkv, dims, rope); });
+    else if (rope)
+      timed("rope backward", [&] { rope_qkv_backward<float>(a.d_qkv, dims, *rope); });
     timed("qkv matmul backward", [&] {
       matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
-                      P + lp.qkv_w, BT, C, W);
+                      P + lp.qkv_w, BT, C, W, bf);
     });
     timed("norm backward", [&] {
       norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],

@@ -1,5 +1,6 @@
 #include "rotor/kernels/attention.h"
 #include "rotor/kernels/attention_bf16.h"
+#include "rotor/kernels/bf16_convert.h"
 
 #include <gtest/gtest.h>
 
@@ -202,6 +203,36 @@ TEST(RopeKernel, DotProductDependsOnlyOnOffset) {
 TEST(AttentionKernel, RejectsBadHeadCounts) {
   std::vector<float> buf(1000);
   EXPECT_THROW(kernels::attention_forward<float>(buf.data(), buf.data(), buf.data(), {1, 2, 3, 2, 4}), Error);
+}
+
+}  // namespace
+}  // namespace rotor
+
+namespace rotor {
+namespace {
+
+// The fused bf16 helpers equal their two-step forms: rotate then round; rotate back then prepare.
+TEST(AttentionKernel, FusedRopeBf16HelpersMatchTwoSteps) {
+  const Case c{{2, 7, 4, 2, 8}, true, RopeLayout::interleaved, 0.5};
+  const AttentionDims& d = c.d;
+  const int64_t n = d.B * d.T * d.qkv_width(), W = d.qkv_width();
+  Rng rng(17);
+  std::vector<float> x(n);
+  for (auto& v : x) v = float(rng.normal());
+  const auto rope = table_for<float>(c);
+  for (const kernels::RopeTable<float>* table : {&rope, static_cast<const kernels::RopeTable<float>*>(nullptr)}) {
+    std::vector<float> rotated = x, back = x;
+    if (table) kernels::rope_qkv_forward<float>(rotated.data(), d, *table);
+    if (table) kernels::rope_qkv_backward<float>(back.data(), d, *table);
+    std::vector<bf16> fused(n), fused_back(n), two_step_back(n);
+    kernels::rope_qkv_forward_bf16(fused.data(), x.data(), d, table);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(fused[i].bits, float_to_bf16(rotated[i]).bits) << i;
+    std::vector<float> bias_fused(W, 1.0f), bias_two(W, 1.0f);
+    kernels::rope_qkv_backward_prepare_bf16(fused_back.data(), bias_fused.data(), x.data(), d, table);
+    kernels::prepare_output_grad_bf16(two_step_back.data(), bias_two.data(), back.data(), nullptr, d.B * d.T, W);
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(fused_back[i].bits, two_step_back[i].bits) << i;
+    for (int64_t j = 0; j < W; ++j) EXPECT_NEAR(bias_fused[j], bias_two[j], 1e-5f) << j;
+  }
 }
 
 }  // namespace
