@@ -173,9 +173,23 @@ inline void store_output(Out* p, __m512 v, __mmask16 m) {
 }
 #endif
 
+#if defined(ROTOR_HAVE_AVX512)
+template <class In>
+inline __m512 load_input(const In* p, __mmask16 m) {
+  if constexpr (std::is_same_v<In, bf16>) return vec::load_bf16(p, m);
+  else return vec::load(p, m);
+}
+#endif
+template <class T, class In>
+inline T to_compute(In v) {
+  if constexpr (std::is_same_v<In, bf16>) return T(bf16_to_float(v));
+  else return T(v);
+}
+
 // out[i] = act(inp[i]); with grad, also grad[i] = act'(inp[i]).  inp, out, grad: [n]
-template <class T, class Out>
-void activation_forward_to(Activation act, Out* __restrict out, T* __restrict grad, const T* __restrict inp,
+// T: the arithmetic type (float or double); In, Out, Grad: T, or bf16 for float.
+template <class T, class Out, class In = T, class Grad = T>
+void activation_forward_to(Activation act, Out* __restrict out, Grad* __restrict grad, const In* __restrict inp,
                            int64_t n) {
   with_activation(act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
@@ -185,18 +199,18 @@ void activation_forward_to(Activation act, Out* __restrict out, T* __restrict gr
       if constexpr (std::is_same_v<T, float>) {
         i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
           __m512 x[U], y[U], dy[U];
-          ROTOR_EACH(u, U) x[u] = vec::load(inp + j + 16 * u, m);
+          ROTOR_EACH(u, U) x[u] = load_input(inp + j + 16 * u, m);
           eval_vec<A, U>(x, y, dy);
           ROTOR_EACH(u, U) store_output(out + j + 16 * u, y[u], m);
-          if (grad) ROTOR_EACH(u, U) vec::store(grad + j + 16 * u, dy[u], m);
+          if (grad) ROTOR_EACH(u, U) store_output(grad + j + 16 * u, dy[u], m);
         });
       }
 #endif
       for (; i < e; ++i) {
         T y = 0, dy = 0;
-        eval_scalar<T>(A, inp[i], y, dy);
+        eval_scalar<T>(A, to_compute<T>(inp[i]), y, dy);
         out[i] = to_output<Out>(y);
-        if (grad) grad[i] = dy;
+        if (grad) grad[i] = to_output<Grad>(dy);
       }
     });
   });
@@ -235,7 +249,7 @@ void gated_forward_to(Activation act, Out* out, const T* inp, int64_t N, int64_t
 
 template <class T>
 void activation_forward(Activation act, T* out, const T* inp, int64_t n) {
-  activation_forward_to<T, T>(act, out, nullptr, inp, n);
+  activation_forward_to<T, T, T, T>(act, out, nullptr, inp, n);
 }
 
 template <class T>
@@ -309,7 +323,7 @@ void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_
 }
 
 void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n) {
-  activation_forward_to<float, bf16>(act, out, nullptr, inp, n);
+  activation_forward_to<float, bf16, float, float>(act, out, nullptr, inp, n);
 }
 
 void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H) {
@@ -320,6 +334,10 @@ void activation_forward_saving_grad(Activation act, float* out, bf16* out16, flo
   ROTOR_CHECK((out != nullptr) != (out16 != nullptr), "activation_forward_saving_grad: give exactly one output");
   if (out) activation_forward_to<float, float>(act, out, grad, inp, n);
   else activation_forward_to<float, bf16>(act, out16, grad, inp, n);
+}
+
+void activation_forward_saving_grad_bf16(Activation act, bf16* out16, bf16* grad16, const bf16* inp16, int64_t n) {
+  activation_forward_to<float, bf16, bf16, bf16>(act, out16, grad16, inp16, n);
 }
 
 void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n) {

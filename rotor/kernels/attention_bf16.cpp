@@ -12,26 +12,17 @@
 
 namespace rotor::kernels {
 
-#if defined(ROTOR_HAVE_AVX512)
-namespace {
-inline __m512 load_bf16(const bf16* p, __mmask16 m) {
-  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-}
-}  // namespace
-#endif
-
 void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, int64_t end, float scale, bf16* dp16) {
 #if defined(ROTOR_HAVE_AVX512)
   __m512 vdot = _mm512_setzero_ps();
   for (int64_t j = 0; j < valid; j += 16) {
     const __mmask16 m = vec::tail_mask(valid - j);
-    vdot = _mm512_fmadd_ps(vec::load(dp + j, m), load_bf16(p + j, m), vdot);
+    vdot = _mm512_fmadd_ps(vec::load(dp + j, m), vec::load_bf16(p + j, m), vdot);
   }
   const __m512 vd = _mm512_set1_ps(vec::reduce_add(vdot)), vs = _mm512_set1_ps(scale);
   for (int64_t j = 0; j < valid; j += 16) {
     const __mmask16 m = vec::tail_mask(valid - j);
-    const __m512 g = _mm512_mul_ps(_mm512_mul_ps(load_bf16(p + j, m), _mm512_sub_ps(vec::load(dp + j, m), vd)), vs);
+    const __m512 g = _mm512_mul_ps(_mm512_mul_ps(vec::load_bf16(p + j, m), _mm512_sub_ps(vec::load(dp + j, m), vd)), vs);
     vec::store_bf16(dp16 + j, g, m);
   }
 #else
@@ -228,7 +219,7 @@ void softmax_backward_rows_bf16(const float* dp, const bf16* p, int64_t t0, int6
   for (int64_t j = 0; j < longest; j += 16)
     for (int r = 0; r < R; ++r) {
       const __mmask16 m = mask(r, j);
-      dot[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, dp + r * T + j), load_bf16(p + r * T + j, m), dot[r]);
+      dot[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, dp + r * T + j), vec::load_bf16(p + r * T + j, m), dot[r]);
     }
   for (int r = 0; r < R; ++r) dot[r] = _mm512_set1_ps(vec::reduce_add(dot[r]));
   const __m512 vs = _mm512_set1_ps(scale);
@@ -237,7 +228,7 @@ void softmax_backward_rows_bf16(const float* dp, const bf16* p, int64_t t0, int6
       __m512 g = _mm512_setzero_ps();
       if (j < longest) {
         const __mmask16 m = mask(r, j);
-        g = _mm512_mul_ps(_mm512_mul_ps(load_bf16(p + r * T + j, m),
+        g = _mm512_mul_ps(_mm512_mul_ps(vec::load_bf16(p + r * T + j, m),
                                         _mm512_sub_ps(_mm512_maskz_loadu_ps(m, dp + r * T + j), dot[r])),
                           vs);
       }

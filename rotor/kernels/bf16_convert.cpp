@@ -1,6 +1,7 @@
 #include "rotor/kernels/bf16_convert.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "rotor/kernels/parallel_rows.h"
@@ -44,8 +45,20 @@ namespace {
 constexpr int64_t kRowBlock = 16;  // rows per work item (and per partial row of column sums)
 }  // namespace
 
-void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, const float* factor, int64_t N,
-                              int64_t C) {
+namespace {
+
+#if defined(ROTOR_HAVE_AVX512)
+template <class In>
+inline __m512 load_any(const In* p, __mmask16 m) {
+  if constexpr (std::is_same_v<In, bf16>) return vec::load_bf16(p, m);
+  else return vec::load(p, m);
+}
+#endif
+inline float as_float(float v) { return v; }
+inline float as_float(bf16 v) { return bf16_to_float(v); }
+
+template <class In>
+void prepare_rows(bf16* dout16, float* dbias, const In* dout, const In* factor, int64_t N, int64_t C) {
   const int64_t blocks = (N + kRowBlock - 1) / kRowBlock;
   // column sums: one partial row per block of rows, added in block order (thread-count independent)
   std::vector<float> partial(dbias ? size_t(blocks * C) : 0, 0.0f);
@@ -58,14 +71,14 @@ void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, con
 #if defined(ROTOR_HAVE_AVX512)
       for (; c < C; c += 16) {
         const __mmask16 m = vec::tail_mask(C - c);
-        __m512 v = vec::load(dout + at + c, m);
-        if (factor) v = _mm512_mul_ps(v, vec::load(factor + at + c, m));
+        __m512 v = load_any(dout + at + c, m);
+        if (factor) v = _mm512_mul_ps(v, load_any(factor + at + c, m));
         if (dout16) vec::store_bf16(dout16 + at + c, v, m);
         if (sums) vec::store(sums + c, _mm512_add_ps(vec::load(sums + c, m), v), m);
       }
 #endif
       for (; c < C; ++c) {
-        const float g = factor ? dout[at + c] * factor[at + c] : dout[at + c];
+        const float g = factor ? as_float(dout[at + c]) * as_float(factor[at + c]) : as_float(dout[at + c]);
         if (dout16) dout16[at + c] = float_to_bf16(g);
         if (sums) sums[c] += g;
       }
@@ -77,6 +90,18 @@ void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, con
 #pragma omp simd
       for (int64_t c = 0; c < C; ++c) dbias[c] += p[c];
     }
+}
+
+}  // namespace
+
+void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, const float* factor, int64_t N,
+                              int64_t C) {
+  prepare_rows(dout16, dbias, dout, factor, N, C);
+}
+
+void prepare_output_grad_bf16(bf16* dout16, float* dbias, const bf16* dout, const bf16* factor, int64_t N,
+                              int64_t C) {
+  prepare_rows(dout16, dbias, dout, factor, N, C);
 }
 
 }  // namespace rotor::kernels

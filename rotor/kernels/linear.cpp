@@ -70,9 +70,16 @@ void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float
   if (dbias) add_column_sums(dbias, dout_f32, N, OUT);
 }
 
+void linear_forward_bf16_out(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
+                             int64_t OUT) {
+  gemm_to_bf16(1, N, OUT, IN, inp, row_major(N, IN), weight, transposed(IN, OUT), out, row_major(N, OUT), bias);
+}
+
 void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
-                                   const bf16* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp) {
+                                   const bf16* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp,
+                                   bf16* dinp16) {
   if (dinp) gemm_bf16(false, false, N, IN, OUT, dout16, weight, dinp, !overwrite_dinp);
+  if (dinp16) gemm_to_bf16(1, N, IN, OUT, dout16, row_major(N, OUT), weight, row_major(OUT, IN), dinp16, row_major(N, IN));
   gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, true);
 }
 

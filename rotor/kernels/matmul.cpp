@@ -19,7 +19,7 @@ dnnl::engine& cpu_engine() {
 }
 
 using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, bool, bool>;
+                       int64_t, int64_t, int64_t, bool, bool, int>;
 
 struct CachedMatmul {
   dnnl::matmul primitive;
@@ -58,10 +58,10 @@ dnnl::memory::desc describe(int64_t batch, int64_t rows, int64_t cols, MatrixLay
 }
 
 const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, MatrixLayout a,
-                                  MatrixLayout b, MatrixLayout c, bool accumulate, bool has_bias) {
+                                  MatrixLayout b, MatrixLayout c, bool accumulate, bool has_bias, DType out_dtype) {
   const Key key{batch, M, N, K, static_cast<int>(in_dtype), a.row_stride, a.col_stride, a.batch_stride,
                 b.row_stride, b.col_stride, b.batch_stride, c.row_stride, c.col_stride, c.batch_stride, accumulate,
-                has_bias};
+                has_bias, static_cast<int>(out_dtype)};
   std::lock_guard<std::mutex> lock(cache_mutex());
   auto it = cache().find(key);
   if (it != cache().end()) return it->second;
@@ -69,7 +69,8 @@ const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K
   CachedMatmul entry;
   entry.a = describe(batch, M, K, a, in_t);
   entry.b = describe(batch, K, N, b, in_t);
-  entry.c = describe(batch, M, N, c, dnnl::memory::data_type::f32);
+  entry.c = describe(batch, M, N, c,
+                     out_dtype == DType::bf16 ? dnnl::memory::data_type::bf16 : dnnl::memory::data_type::f32);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (accumulate) {
@@ -88,8 +89,11 @@ const CachedMatmul& get_primitive(int64_t batch, int64_t M, int64_t N, int64_t K
 
 }  // namespace
 
-void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const void* A, MatrixLayout a,
-          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate, const float* bias) {
+namespace {
+
+void run_gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const void* A, MatrixLayout a,
+              const void* B, MatrixLayout b, void* C, DType out_dtype, MatrixLayout c, bool accumulate,
+              const float* bias) {
   ROTOR_CHECK(in_dtype == DType::f32 || in_dtype == DType::bf16, "matmul: inputs must be f32 or bf16, got ",
               dtype_name(in_dtype));
   ROTOR_CHECK(batch > 0 && M > 0 && N > 0, "matmul: empty output [", batch, ", ", M, ", ", N, "]");
@@ -98,12 +102,19 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const 
     for (int64_t bi = 0; bi < batch; ++bi)
       for (int64_t i = 0; i < M; ++i)
         for (int64_t j = 0; j < N; ++j) {
-          float& out = C[bi * c.batch_stride + i * c.row_stride + j * c.col_stride];
-          out = (accumulate ? out : 0.0f) + (bias ? bias[j] : 0.0f);
+          const int64_t at = bi * c.batch_stride + i * c.row_stride + j * c.col_stride;
+          const float add = bias ? bias[j] : 0.0f;
+          if (out_dtype == DType::bf16) {
+            bf16& out = static_cast<bf16*>(C)[at];
+            out = float_to_bf16((accumulate ? bf16_to_float(out) : 0.0f) + add);
+          } else {
+            float& out = static_cast<float*>(C)[at];
+            out = (accumulate ? out : 0.0f) + add;
+          }
         }
     return;
   }
-  const CachedMatmul& mm = get_primitive(batch, M, N, K, in_dtype, a, b, c, accumulate, bias != nullptr);
+  const CachedMatmul& mm = get_primitive(batch, M, N, K, in_dtype, a, b, c, accumulate, bias != nullptr, out_dtype);
   dnnl::engine& engine = cpu_engine();
   ThreadState& state = thread_state();
   auto found = state.memories.find(&mm);
@@ -136,6 +147,18 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const 
                                   {DNNL_ARG_SCRATCHPAD, m.scratchpad}});
   }
   stream.wait();
+}
+
+}  // namespace
+
+void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const void* A, MatrixLayout a,
+          const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate, const float* bias) {
+  run_gemm(batch, M, N, K, in_dtype, A, a, B, b, C, DType::f32, c, accumulate, bias);
+}
+
+void gemm_to_bf16(int64_t batch, int64_t M, int64_t N, int64_t K, const bf16* A, MatrixLayout a, const bf16* B,
+                  MatrixLayout b, bf16* C, MatrixLayout c, const float* bias) {
+  run_gemm(batch, M, N, K, DType::bf16, A, a, B, b, C, DType::bf16, c, false, bias);
 }
 
 void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C,

@@ -30,6 +30,11 @@ void gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, const 
           const void* B, MatrixLayout b, float* C, MatrixLayout c, bool accumulate = false,
           const float* bias = nullptr);
 
+// The same with bf16 inputs and a bf16 output: accumulation in f32, the result (plus bias) rounded to
+// nearest even once, as float_to_bf16 would round the f32 result.
+void gemm_to_bf16(int64_t batch, int64_t M, int64_t N, int64_t K, const bf16* A, MatrixLayout a, const bf16* B,
+                  MatrixLayout b, bf16* C, MatrixLayout c, const float* bias = nullptr);
+
 // Convenience for f32 row-major matrices with optional transposes:
 // C[M,N] (+)= op(A) · op(B), A is [M,K] (or [K,M] when trans_a), B is [K,N] (or [N,K] when trans_b).
 void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, const float* B,

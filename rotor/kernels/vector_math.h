@@ -116,6 +116,12 @@ inline __m512 tanh(__m512 x) {
   return _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
 }
 
+// 16 bf16 -> 16 floats (exact), loading the lanes selected by m (others 0).
+inline __m512 load_bf16(const void* p, __mmask16 m) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
 // 16 floats -> 16 bf16 (round to nearest even), storing the first lanes selected by m.
 inline void store_bf16(void* p, __m512 v, __mmask16 m) {
 #if defined(__AVX512BF16__)

@@ -28,6 +28,7 @@ Precision precision_from_name(const std::string& s) {
 // Every activation of one (B, T) shape, carved from one allocation. Per layer l:
 struct Transformer::Activations {
   int64_t B = 0, T = 0;
+  Precision precision = Precision::f32;  // the layout below depends on it
   std::vector<float> arena;
   std::vector<bf16> arena16;
   std::vector<float*> res;          // [L+1] x [B, T, C] residual stream entering each block (res[L] leaves the last)
@@ -40,6 +41,9 @@ struct Transformer::Activations {
   std::vector<float*> up;           // [L] x [B, T, F] (F = hidden, or 2 hidden when gated)
   std::vector<float*> act;          // [L] x [B, T, hidden]
   std::vector<float*> act_grad;     // [L] x [B, T, hidden] derivative of the (ungated) activation
+  // bf16 precision, ungated MLP: the up projection's output and the activation's derivative in bf16
+  std::vector<bf16*> up_16, act_grad_16;  // [L] x [B, T, hidden]
+  bf16* d_act_16 = nullptr;               // [B, T, hidden]
   float *normf, *meanf, *rstdf, *logits;  // [B, T, C], [B, T], [B, T], [B, T, V]
   // scratch shared by all layers
   float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
@@ -156,6 +160,8 @@ void Transformer::reserve(int64_t B, int64_t T) {
   auto a = std::make_unique<Activations>();
   a->B = B;
   a->T = T;
+  a->precision = precision_;
+  const bool mlp16 = precision_ == Precision::bf16 && !c.gated();  // up and its derivative kept in bf16
   // first pass counts, second pass assigns
   for (int pass = 0; pass < 2; ++pass) {
     int64_t used = 0, used16 = 0;
@@ -184,9 +190,9 @@ void Transformer::reserve(int64_t B, int64_t T) {
     per_layer(a->qkv, BT * W, L);
     per_layer(a->probs, B * H * T * T, L);
     per_layer(a->atty, BT * H * Dh, L);
-    per_layer(a->up, BT * F, L);
+    per_layer(a->up, mlp16 ? 0 : BT * F, L);
     per_layer(a->act, BT * Hd, L);
-    per_layer(a->act_grad, c.gated() ? 0 : BT * Hd, L);
+    per_layer(a->act_grad, c.gated() || mlp16 ? 0 : BT * Hd, L);
     a->normf = take(BT * C);
     a->meanf = take(BT);
     a->rstdf = take(BT);
@@ -208,6 +214,9 @@ void Transformer::reserve(int64_t B, int64_t T) {
       per_layer16(a->atty_16, BT * H * Dh);
       per_layer16(a->norm2_16, BT * C);
       per_layer16(a->act_16, BT * Hd);
+      per_layer16(a->up_16, c.gated() ? 0 : BT * Hd);
+      per_layer16(a->act_grad_16, c.gated() ? 0 : BT * Hd);
+      a->d_act_16 = take16(BT * Hd);
       a->attn_saved.resize(L);
       for (auto& p : a->attn_saved) p = take16(attention_saved_elements({B, T, H, KV, Dh}));
       a->normf_16 = take16(BT * C);
@@ -257,11 +266,11 @@ void Transformer::matmul_forward(float* out, const float* inp, const bf16* inp16
 
 void Transformer::matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                                   const bf16* inp16, const float* w, int64_t N, int64_t IN, int64_t OUT,
-                                  bool dout_is_prepared) {
+                                  bool dout_is_prepared, bf16* dinp16) {
   if (precision_ == Precision::bf16) {
     if (!dout_is_prepared) prepare_output_grad_bf16(acts_->dout_16, db, dout, nullptr, N, OUT);
     linear_backward_bf16_prepared(dinp, dw, acts_->dout_16, inp16, params16_.data() + (w - params_.data()), N, IN, OUT,
-                                  true);
+                                  true, dinp16);
   } else {
     linear_backward<float>(dinp, dw, db, dout, inp, w, N, IN, OUT, true);
   }
@@ -271,7 +280,7 @@ void Transformer::matmul_backward(float* dinp, float* dw, float* db, const float
 
 void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   reserve(B, T);
-  if (precision_ == Precision::bf16 && acts_->arena16.empty()) {
+  if (acts_->precision != precision_) {
     acts_.reset();
     reserve(B, T);
   }
@@ -328,14 +337,19 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
       norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w,
                    opt(lp.norm2_b), BT);
     });
+    const bool mlp16 = bf && !c.gated();
     timed("up matmul forward", [&] {
-      matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b), BT,
-                     C, F);
+      if (mlp16)
+        linear_forward_bf16_out(a.up_16[l], a.norm2_16[l], params16_.data() + lp.up_w, opt(lp.up_b), BT, C, F);
+      else
+        matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b),
+                       BT, C, F);
     });
     timed("activation forward", [&] {
-      if (!c.gated())
-        activation_forward_saving_grad(act, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, a.act_grad[l],
-                                       a.up[l], BT * Hd);
+      if (mlp16)
+        activation_forward_saving_grad_bf16(act, a.act_16[l], a.act_grad_16[l], a.up_16[l], BT * Hd);
+      else if (!c.gated())
+        activation_forward_saving_grad(act, a.act[l], nullptr, a.act_grad[l], a.up[l], BT * Hd);
       else if (bf)
         gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
       else
@@ -424,17 +438,18 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     const LayerParams lp = layer(l);
     // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
+    const bool mlp16 = bf && !c.gated();
     timed("down matmul backward", [&] {
-      matmul_backward(a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l], bf ? a.act_16[l] : nullptr,
-                      P + lp.down_w, BT, Hd, C);
+      matmul_backward(mlp16 ? nullptr : a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l],
+                      bf ? a.act_16[l] : nullptr, P + lp.down_w, BT, Hd, C, false, mlp16 ? a.d_act_16 : nullptr);
     });
     timed("activation backward", [&] {
       if (c.gated()) {
         zero(a.d_up, BT * F);
         gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
-      } else if (bf) {
+      } else if (mlp16) {
         // the up projection's bf16 output gradient (and its bias gradient) straight from d_act
-        prepare_output_grad_bf16(a.dout_16, gopt(lp.up_b), a.d_act, a.act_grad[l], BT, Hd);
+        prepare_output_grad_bf16(a.dout_16, gopt(lp.up_b), a.d_act_16, a.act_grad_16[l], BT, Hd);
       } else {
         activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd);
       }

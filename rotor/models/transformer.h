@@ -108,9 +108,11 @@ class Transformer {
   void matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b, int64_t N,
                       int64_t IN, int64_t OUT);
   // dinp is overwritten (=); parameter gradients are added. In bf16 precision dout is prepared into the
-  // dout_16 scratch (with the bias gradient) unless dout_is_prepared says that was done.
+  // dout_16 scratch (with the bias gradient) unless dout_is_prepared says that was done. With dinp16
+  // (bf16 precision, dinp null) the input gradient is written in bf16 there instead.
   void matmul_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const bf16* inp16,
-                       const float* w, int64_t N, int64_t IN, int64_t OUT, bool dout_is_prepared = false);
+                       const float* w, int64_t N, int64_t IN, int64_t OUT, bool dout_is_prepared = false,
+                       bf16* dinp16 = nullptr);
 
   TransformerConfig config_;
   Precision precision_ = Precision::f32;

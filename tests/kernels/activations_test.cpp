@@ -100,5 +100,25 @@ TEST(ActivationKernels, SavedGradientPathMatches) {
   }
 }
 
+// The bf16 form equals the f32 saved-derivative form on the same (bf16) inputs, rounded once.
+TEST(ActivationKernels, Bf16SavedGradientMatchesF32Form) {
+  for (Activation act : {Activation::gelu_erf, Activation::gelu_tanh, Activation::silu, Activation::relu}) {
+    Rng rng(8);
+    const int64_t n = 301;
+    std::vector<bf16> x16(n), y16(n), g16(n), y16_ref(n);
+    std::vector<float> x(n), grad(n);
+    for (int64_t i = 0; i < n; ++i) {
+      x16[i] = float_to_bf16(float(rng.normal() * 3));
+      x[i] = bf16_to_float(x16[i]);
+    }
+    kernels::activation_forward_saving_grad_bf16(act, y16.data(), g16.data(), x16.data(), n);
+    kernels::activation_forward_saving_grad(act, nullptr, y16_ref.data(), grad.data(), x.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(y16[i].bits, y16_ref[i].bits) << i;
+      ASSERT_EQ(g16[i].bits, float_to_bf16(grad[i]).bits) << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rotor

@@ -66,6 +66,24 @@ TEST(Matmul, Bf16InputsAccumulateInF32) {
     }
 }
 
+// A bf16 output is the f32 result (with bias) rounded once: bit-identical to rounding gemm's f32 output.
+TEST(Matmul, Bf16OutputIsTheRoundedF32Result) {
+  const int64_t M = 37, N = 45, K = 70;
+  Rng rng(21);
+  std::vector<bf16> A(M * K), B(K * N);
+  std::vector<float> bias(N);
+  for (auto& v : A) v = float_to_bf16(float(rng.normal()));
+  for (auto& v : B) v = float_to_bf16(float(rng.normal()));
+  for (auto& v : bias) v = float(rng.normal());
+  std::vector<float> C(M * N);
+  std::vector<bf16> C16(M * N);
+  kernels::gemm(1, M, N, K, DType::bf16, A.data(), kernels::row_major(M, K), B.data(), kernels::transposed(K, N),
+                C.data(), kernels::row_major(M, N), false, bias.data());
+  kernels::gemm_to_bf16(1, M, N, K, A.data(), kernels::row_major(M, K), B.data(), kernels::transposed(K, N), C16.data(),
+                        kernels::row_major(M, N), bias.data());
+  for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(C16[i].bits, float_to_bf16(C[i]).bits) << i;
+}
+
 TEST(Matmul, AccumulateAndCache) {
   const int64_t before = matmul_cache_size();
   std::vector<float> a = {1, 2, 3, 4}, b = {5, 6, 7, 8}, c = {1, 1, 1, 1};
