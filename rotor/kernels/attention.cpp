@@ -55,30 +55,39 @@ template <class T> RopeTable<T> make_rope_table(const RopeSpec& spec, int64_t ma
   return t;
 }
 
-template <class T> void rope_rotate(T* x, int64_t heads, int64_t pos, const RopeTable<T>& rope, bool inverse) {
+namespace {
+// rope_rotate from `in` into `out` (which may be the same memory).
+template <class T>
+void rope_rotate_to(T* out, const T* in, int64_t heads, int64_t pos, const RopeTable<T>& rope, bool inverse) {
   const int64_t pairs = rope.rotary_dim / 2, Dh = rope.head_dim;
   const T* c = rope.cos.data() + pos * pairs;
   const T* s = rope.sin.data() + pos * pairs;
   const T sign = inverse ? T(-1) : T(1);
   for (int64_t h = 0; h < heads; ++h) {
-    T* v = x + h * Dh;
+    const T* v = in + h * Dh;
+    T* o = out + h * Dh;
     if (rope.layout == RopeLayout::half_split) {
-      T* a = v;
-      T* b = v + pairs;
 #pragma omp simd
       for (int64_t i = 0; i < pairs; ++i) {
-        const T x1 = a[i], x2 = b[i], si = sign * s[i];
-        a[i] = x1 * c[i] - x2 * si;
-        b[i] = x1 * si + x2 * c[i];
+        const T x1 = v[i], x2 = v[pairs + i], si = sign * s[i];
+        o[i] = x1 * c[i] - x2 * si;
+        o[pairs + i] = x1 * si + x2 * c[i];
       }
     } else {
       for (int64_t i = 0; i < pairs; ++i) {
         const T x1 = v[2 * i], x2 = v[2 * i + 1], si = sign * s[i];
-        v[2 * i] = x1 * c[i] - x2 * si;
-        v[2 * i + 1] = x1 * si + x2 * c[i];
+        o[2 * i] = x1 * c[i] - x2 * si;
+        o[2 * i + 1] = x1 * si + x2 * c[i];
       }
     }
+    if (out != in)
+      for (int64_t i = 2 * pairs; i < Dh; ++i) o[i] = v[i];  // channels past rotary_dim pass through
   }
+}
+}  // namespace
+
+template <class T> void rope_rotate(T* x, int64_t heads, int64_t pos, const RopeTable<T>& rope, bool inverse) {
+  rope_rotate_to(x, x, heads, pos, rope, inverse);
 }
 
 template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const RopeTable<T>& rope) {
@@ -113,22 +122,24 @@ void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
   }
 }
 
-// fn(row index, rotated copy of the row) for every row of a [B T, W] qkv-shaped buffer: the row is
-// copied to a thread buffer and its q and k heads rotated there (forward or inverse).
-template <class Fn>
-void rotated_rows(const float* x, const AttentionDims& d, const RopeTable<float>* rope, bool inverse, float* sums,
-                  Fn&& fn) {
+// Every row of a [B T, W] qkv-shaped buffer x, its q and k heads rotated (forward or inverse) when rope
+// is given, rounded into dst (bf16) and added into the column sums when sums is not null.
+void rope_rows_to_bf16(bf16* dst, const float* x, const AttentionDims& d, const RopeTable<float>* rope, bool inverse,
+                       float* sums) {
   check_attention_dims(d);
   if (rope)
     ROTOR_CHECK(rope->max_T >= d.T && rope->head_dim == d.Dh, "attention: rope table for ", rope->max_T,
                 " positions of head_dim ", rope->head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
-  const int64_t W = d.qkv_width();
+  const int64_t W = d.qkv_width(), rotated = rope ? (d.H + d.KV) * d.Dh : 0;
   auto row = [&](int64_t r, float* partial) {
-    thread_local std::vector<float> buf;
-    buf.resize(W);
-    std::memcpy(buf.data(), x + r * W, sizeof(float) * W);
-    if (rope) rope_rotate(buf.data(), d.H + d.KV, r % d.T, *rope, inverse);
-    fn(r, buf.data(), partial);
+    const float* src = x + r * W;
+    if (rope) {  // q and k heads: rotated into a thread buffer, then rounded
+      thread_local std::vector<float> buf;
+      buf.resize(rotated);
+      rope_rotate_to(buf.data(), src, d.H + d.KV, r % d.T, *rope, inverse);
+      store_row_bf16(dst + r * W, buf.data(), rotated, partial);
+    }
+    store_row_bf16(dst + r * W + rotated, src + rotated, W - rotated, partial ? partial + rotated : nullptr);
   };
   if (sums) rows_with_column_sums<float>(d.B * d.T, W, W, sums, row);
   else parallel_rows(d.B * d.T, W, [&](int64_t r) { row(r, nullptr); });
@@ -136,16 +147,12 @@ void rotated_rows(const float* x, const AttentionDims& d, const RopeTable<float>
 }  // namespace
 
 void rope_qkv_forward_bf16(bf16* qkv16, const float* qkv, const AttentionDims& d, const RopeTable<float>* rope) {
-  const int64_t W = d.qkv_width();
-  rotated_rows(qkv, d, rope, false, nullptr,
-               [&](int64_t r, const float* row, float*) { store_row_bf16(qkv16 + r * W, row, W, nullptr); });
+  rope_rows_to_bf16(qkv16, qkv, d, rope, false, nullptr);
 }
 
 void rope_qkv_backward_prepare_bf16(bf16* dqkv16, float* dbias, const float* dqkv, const AttentionDims& d,
                                     const RopeTable<float>* rope) {
-  const int64_t W = d.qkv_width();
-  rotated_rows(dqkv, d, rope, true, dbias,
-               [&](int64_t r, const float* row, float* partial) { store_row_bf16(dqkv16 + r * W, row, W, partial); });
+  rope_rows_to_bf16(dqkv16, dqkv, d, rope, true, dbias);
 }
 
 // ----------------------------------------------------------------------------- strided matmul helper
