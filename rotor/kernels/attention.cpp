@@ -351,12 +351,12 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   bf16* qkv16 = bf ? (mm.saved ? mm.saved : work) : nullptr;
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
   bf16* dprobs16 = bf ? work + d.B * T_len * W + n_probs : nullptr;
-  bf16* dout16 = bf ? dprobs16 + n_probs : nullptr;
+  bf16* dout16 = bf ? (mm.dout16 ? const_cast<bf16*>(mm.dout16) : dprobs16 + n_probs) : nullptr;
   if constexpr (std::is_same_v<T, float>)
     if (bf) {
       // probs16 is the forward's; so is qkv16 when saved or written by rope_qkv_forward_bf16
       if (!mm.saved && !mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
-      float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
+      if (!mm.dout16) float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
       if (fused_bf16_attention_supports(d)) {
         fused_attention_backward_bf16(dqkv, dout16, probs16, qkv16, d);
         return;

@@ -66,6 +66,8 @@ struct AttentionMatmul {
   // The bf16 qkv (at the start of `saved`, else of `workspace`) was already written by
   // rope_qkv_forward_bf16: the forward pass does not convert (or read) the f32 qkv.
   bool qkv16_ready = false;
+  // Backward only: the output gradient already in bf16 ([B, T, H Dh]); the f32 dout is then not read.
+  const rotor::bf16* dout16 = nullptr;
 };
 size_t attention_workspace_bytes(const AttentionDims& d);
 int64_t attention_saved_elements(const AttentionDims& d);

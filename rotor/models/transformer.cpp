@@ -44,6 +44,7 @@ struct Transformer::Activations {
   // bf16 precision, ungated MLP: the up projection's output and the activation's derivative in bf16
   std::vector<bf16*> up_16, act_grad_16;  // [L] x [B, T, hidden]
   bf16* d_act_16 = nullptr;               // [B, T, hidden]
+  bf16* d_atty_16 = nullptr;              // [B, T, H Dh] (bf16 precision) the attention output's gradient
   float *normf, *meanf, *rstdf, *logits;  // [B, T, C], [B, T], [B, T], [B, T, V]
   // scratch shared by all layers
   float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
@@ -217,6 +218,7 @@ void Transformer::reserve(int64_t B, int64_t T) {
       per_layer16(a->up_16, c.gated() ? 0 : BT * Hd);
       per_layer16(a->act_grad_16, c.gated() ? 0 : BT * Hd);
       a->d_act_16 = take16(BT * Hd);
+      a->d_atty_16 = take16(BT * H * Dh);
       a->attn_saved.resize(L);
       for (auto& p : a->attn_saved) p = take16(attention_saved_elements({B, T, H, KV, Dh}));
       a->normf_16 = take16(BT * C);
@@ -463,12 +465,14 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
                     a.rstd2[l], BT);
     });
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
-    timed("out matmul backward", [&] {
-      matmul_backward(a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l], bf ? a.atty_16[l] : nullptr,
-                      P + lp.out_w, BT, H * Dh, C);
+    timed("out matmul backward", [&] {  // in bf16 precision the attention takes its output gradient in bf16
+      matmul_backward(bf ? nullptr : a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l],
+                      bf ? a.atty_16[l] : nullptr, P + lp.out_w, BT, H * Dh, C, false, bf ? a.d_atty_16 : nullptr);
     });
     timed("attention backward", [&] {
-      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, amm);
+      AttentionMatmul with_dout = amm;
+      with_dout.dout16 = bf ? a.d_atty_16 : nullptr;
+      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, with_dout);
     });
     if (bf)  // rotated back and prepared for the bf16 matmuls (with the bias gradient) in one pass
       timed("rope backward", [&] { rope_qkv_backward_prepare_bf16(a.dout_16, gopt(lp.qkv_b), a.d_qkv, dims, rope); });
