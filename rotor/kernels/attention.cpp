@@ -146,8 +146,26 @@ void rope_rows_to_bf16(bf16* dst, const float* x, const AttentionDims& d, const 
 }
 }  // namespace
 
-void rope_qkv_forward_bf16(bf16* qkv16, const float* qkv, const AttentionDims& d, const RopeTable<float>* rope) {
-  rope_rows_to_bf16(qkv16, qkv, d, rope, false, nullptr);
+void rope_qkv_forward_bf16(bf16* qkv16, const AttentionDims& d, const RopeTable<float>& rope) {
+  check_attention_dims(d);
+  ROTOR_CHECK(rope.max_T >= d.T && rope.head_dim == d.Dh, "attention: rope table for ", rope.max_T,
+              " positions of head_dim ", rope.head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
+  const int64_t W = d.qkv_width(), rotated = (d.H + d.KV) * d.Dh;
+  parallel_rows(d.B * d.T, W, [&](int64_t r) {
+    thread_local std::vector<float> buf;
+    buf.resize(rotated);
+    bf16* row = qkv16 + r * W;
+    int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+    for (; i < rotated; i += 16) {
+      const __mmask16 m = vec::tail_mask(rotated - i);
+      vec::store(buf.data() + i, vec::load_bf16(row + i, m), m);
+    }
+#endif
+    for (; i < rotated; ++i) buf[i] = bf16_to_float(row[i]);
+    rope_rotate(buf.data(), d.H + d.KV, r % d.T, rope, false);
+    store_row_bf16(row, buf.data(), rotated, nullptr);
+  });
 }
 
 void rope_qkv_backward_prepare_bf16(bf16* dqkv16, float* dbias, const float* dqkv, const AttentionDims& d,

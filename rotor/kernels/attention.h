@@ -47,9 +47,9 @@ template <class T> void rope_qkv_forward(T* qkv, const AttentionDims& d, const R
 // The backward of rope_qkv_forward: turns d(rotated qkv) into d(qkv) in place (rotation by -angle).
 template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const RopeTable<T>& rope);
 
-// bf16 training: rope_qkv_forward and the rounding of qkv to bf16 (the attention matmuls' input) in one
-// pass; qkv is not modified. qkv16: [B, T, (H + 2 KV) Dh]; rope may be null (no rotation).
-void rope_qkv_forward_bf16(bf16* qkv16, const float* qkv, const AttentionDims& d, const RopeTable<float>* rope);
+// bf16 training: rope_qkv_forward on a bf16 qkv, in place (rotation in f32, then rounded).
+// qkv16: [B, T, (H + 2 KV) Dh].
+void rope_qkv_forward_bf16(bf16* qkv16, const AttentionDims& d, const RopeTable<float>& rope);
 // bf16 training: rope_qkv_backward fused with the preparation of the qkv projection's output gradient:
 // dqkv16 = bf16(rotated-back dqkv), dbias [(H + 2 KV) Dh] += its column sums (may be null); dqkv is not
 // modified. The same for any thread count.

@@ -188,7 +188,7 @@ void Transformer::reserve(int64_t B, int64_t T) {
     per_layer(a->rstd1, BT, L);
     per_layer(a->mean2, BT, L);
     per_layer(a->rstd2, BT, L);
-    per_layer(a->qkv, BT * W, L);
+    per_layer(a->qkv, precision_ == Precision::bf16 ? 0 : BT * W, L);  // bf16: the attention's saved copy
     per_layer(a->probs, B * H * T * T, L);
     per_layer(a->atty, BT * H * Dh, L);
     per_layer(a->up, mlp16 ? 0 : BT * F, L);
@@ -316,15 +316,21 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
       norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
                    opt(lp.norm1_b), BT);
     });
+    // bf16: the projection goes straight into the attention's saved bf16 qkv (amm.qkv16_ready)
     timed("qkv matmul forward", [&] {
-      matmul_forward(a.qkv[l], bf ? nullptr : a.norm1[l], bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, opt(lp.qkv_b),
-                     BT, C, W);
+      if (bf)
+        linear_forward_bf16_out(a.attn_saved[l], a.norm1_16[l], params16_.data() + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
+      else
+        matmul_forward(a.qkv[l], a.norm1[l], nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
     });
-    if (bf)  // rotated and rounded into the attention's saved bf16 qkv; a.qkv[l] keeps the projection
-      timed("rope forward", [&] { rope_qkv_forward_bf16(a.attn_saved[l], a.qkv[l], dims, rope); });
-    else if (rope)
-      timed("rope forward", [&] { rope_qkv_forward<float>(a.qkv[l], dims, *rope); });
-    timed("attention forward", [&] { attention_forward<float>(a.atty[l], a.probs[l], a.qkv[l], dims, amm); });
+    if (rope)
+      timed("rope forward", [&] {
+        if (bf) rope_qkv_forward_bf16(a.attn_saved[l], dims, *rope);
+        else rope_qkv_forward<float>(a.qkv[l], dims, *rope);
+      });
+    timed("attention forward", [&] {
+      attention_forward<float>(a.atty[l], a.probs[l], bf ? nullptr : a.qkv[l], dims, amm);
+    });
     timed("out matmul forward", [&] {
       matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
     });
@@ -472,7 +478,7 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     timed("attention backward", [&] {
       AttentionMatmul with_dout = amm;
       with_dout.dout16 = bf ? a.d_atty_16 : nullptr;
-      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], a.qkv[l], dims, with_dout);
+      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], bf ? nullptr : a.qkv[l], dims, with_dout);
     });
     if (bf)  // rotated back and prepared for the bf16 matmuls (with the bias gradient) in one pass
       timed("rope backward", [&] { rope_qkv_backward_prepare_bf16(a.dout_16, gopt(lp.qkv_b), a.d_qkv, dims, rope); });
