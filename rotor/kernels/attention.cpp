@@ -122,55 +122,102 @@ void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
   }
 }
 
-// Every row of a [B T, W] qkv-shaped buffer x, its q and k heads rotated (forward or inverse) when rope
-// is given, rounded into dst (bf16) and added into the column sums when sums is not null.
-void rope_rows_to_bf16(bf16* dst, const float* x, const AttentionDims& d, const RopeTable<float>* rope, bool inverse,
-                       float* sums) {
+#if defined(ROTOR_HAVE_AVX512)
+template <class In>
+inline __m512 load_values(const In* p, __mmask16 m) {
+  if constexpr (std::is_same_v<In, bf16>) return vec::load_bf16(p, m);
+  else return vec::load(p, m);
+}
+#endif
+
+// One qkv row at position pos: the q and k heads rotated (inverse: by -angle) from src into dst (bf16),
+// the other values rounded into dst (skipped when dst is src, a bf16 row rotated in place), and every
+// written value added into partial when not null.
+template <class In>
+void rope_row_to_bf16(bf16* dst, const In* src, const AttentionDims& d, const RopeTable<float>* rope, int64_t pos,
+                      bool inverse, float* partial) {
+  const int64_t W = d.qkv_width(), heads = rope ? d.H + d.KV : 0, Dh = d.Dh;
+  const bool in_place = static_cast<const void*>(dst) == static_cast<const void*>(src);
+  const int64_t pairs = rope ? rope->rotary_dim / 2 : 0;
+#if defined(ROTOR_HAVE_AVX512)
+  if (rope && rope->layout == RopeLayout::half_split && pairs % 16 == 0) {
+    const float* c = rope->cos.data() + pos * pairs;
+    const float* s = rope->sin.data() + pos * pairs;
+    const __m512 sign = _mm512_set1_ps(inverse ? -1.0f : 1.0f);
+    const __mmask16 all = 0xFFFF;
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t a = h * Dh, b = a + pairs;
+      for (int64_t i = 0; i < pairs; i += 16) {
+        const __m512 x1 = load_values(src + a + i, all), x2 = load_values(src + b + i, all);
+        const __m512 ci = _mm512_loadu_ps(c + i), si = _mm512_mul_ps(sign, _mm512_loadu_ps(s + i));
+        const __m512 o1 = _mm512_fmsub_ps(x1, ci, _mm512_mul_ps(x2, si));
+        const __m512 o2 = _mm512_fmadd_ps(x1, si, _mm512_mul_ps(x2, ci));
+        vec::store_bf16(dst + a + i, o1, all);
+        vec::store_bf16(dst + b + i, o2, all);
+        if (partial) {
+          _mm512_storeu_ps(partial + a + i, _mm512_add_ps(_mm512_loadu_ps(partial + a + i), o1));
+          _mm512_storeu_ps(partial + b + i, _mm512_add_ps(_mm512_loadu_ps(partial + b + i), o2));
+        }
+      }
+      if (!in_place || partial)  // channels past rotary_dim pass through
+        for (int64_t k = a + 2 * pairs; k < a + Dh; k += 16) {
+          const __mmask16 m = vec::tail_mask(a + Dh - k);
+          const __m512 v = load_values(src + k, m);
+          if (!in_place) vec::store_bf16(dst + k, v, m);
+          if (partial) vec::store(partial + k, _mm512_add_ps(vec::load(partial + k, m), v), m);
+        }
+    }
+  } else
+#endif
+      if (rope) {  // any layout: through a float copy of the rotated heads
+    const int64_t rotated = heads * Dh;
+    thread_local std::vector<float> buf;
+    buf.resize(rotated);
+    for (int64_t k = 0; k < rotated; ++k) {
+      if constexpr (std::is_same_v<In, bf16>) buf[k] = bf16_to_float(src[k]);
+      else buf[k] = src[k];
+    }
+    rope_rotate(buf.data(), heads, pos, *rope, inverse);
+    store_row_bf16(dst, buf.data(), rotated, partial);
+  }
+  const int64_t from = heads * Dh;  // the v heads (all heads without rope)
+  if (in_place && !partial) return;
+  if constexpr (std::is_same_v<In, float>) {
+    store_row_bf16(dst + from, src + from, W - from, partial ? partial + from : nullptr);
+  } else {
+    for (int64_t k = from; k < W; ++k) {
+      const float v = bf16_to_float(src[k]);
+      if (!in_place) dst[k] = src[k];
+      if (partial) partial[k] += v;
+    }
+  }
+}
+
+void check_rope_table(const AttentionDims& d, const RopeTable<float>* rope) {
   check_attention_dims(d);
   if (rope)
     ROTOR_CHECK(rope->max_T >= d.T && rope->head_dim == d.Dh, "attention: rope table for ", rope->max_T,
                 " positions of head_dim ", rope->head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
-  const int64_t W = d.qkv_width(), rotated = rope ? (d.H + d.KV) * d.Dh : 0;
-  auto row = [&](int64_t r, float* partial) {
-    const float* src = x + r * W;
-    if (rope) {  // q and k heads: rotated into a thread buffer, then rounded
-      thread_local std::vector<float> buf;
-      buf.resize(rotated);
-      rope_rotate_to(buf.data(), src, d.H + d.KV, r % d.T, *rope, inverse);
-      store_row_bf16(dst + r * W, buf.data(), rotated, partial);
-    }
-    store_row_bf16(dst + r * W + rotated, src + rotated, W - rotated, partial ? partial + rotated : nullptr);
-  };
-  if (sums) rows_with_column_sums<float>(d.B * d.T, W, W, sums, row);
-  else parallel_rows(d.B * d.T, W, [&](int64_t r) { row(r, nullptr); });
 }
 }  // namespace
 
 void rope_qkv_forward_bf16(bf16* qkv16, const AttentionDims& d, const RopeTable<float>& rope) {
-  check_attention_dims(d);
-  ROTOR_CHECK(rope.max_T >= d.T && rope.head_dim == d.Dh, "attention: rope table for ", rope.max_T,
-              " positions of head_dim ", rope.head_dim, " cannot serve T=", d.T, " Dh=", d.Dh);
-  const int64_t W = d.qkv_width(), rotated = (d.H + d.KV) * d.Dh;
+  check_rope_table(d, &rope);
+  const int64_t W = d.qkv_width();
   parallel_rows(d.B * d.T, W, [&](int64_t r) {
-    thread_local std::vector<float> buf;
-    buf.resize(rotated);
-    bf16* row = qkv16 + r * W;
-    int64_t i = 0;
-#if defined(ROTOR_HAVE_AVX512)
-    for (; i < rotated; i += 16) {
-      const __mmask16 m = vec::tail_mask(rotated - i);
-      vec::store(buf.data() + i, vec::load_bf16(row + i, m), m);
-    }
-#endif
-    for (; i < rotated; ++i) buf[i] = bf16_to_float(row[i]);
-    rope_rotate(buf.data(), d.H + d.KV, r % d.T, rope, false);
-    store_row_bf16(row, buf.data(), rotated, nullptr);
+    rope_row_to_bf16(qkv16 + r * W, qkv16 + r * W, d, &rope, r % d.T, false, nullptr);
   });
 }
 
 void rope_qkv_backward_prepare_bf16(bf16* dqkv16, float* dbias, const float* dqkv, const AttentionDims& d,
                                     const RopeTable<float>* rope) {
-  rope_rows_to_bf16(dqkv16, dqkv, d, rope, true, dbias);
+  check_rope_table(d, rope);
+  const int64_t W = d.qkv_width();
+  auto row = [&](int64_t r, float* partial) {
+    rope_row_to_bf16(dqkv16 + r * W, dqkv + r * W, d, rope, r % d.T, true, partial);
+  };
+  if (dbias) rows_with_column_sums<float>(d.B * d.T, W, W, dbias, row);
+  else parallel_rows(d.B * d.T, W, [&](int64_t r) { row(r, nullptr); });
 }
 
 // ----------------------------------------------------------------------------- strided matmul helper

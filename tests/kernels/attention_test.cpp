@@ -1,6 +1,5 @@
 #include "rotor/kernels/attention.h"
 #include "rotor/kernels/attention_bf16.h"
-#include "rotor/kernels/bf16_convert.h"
 
 #include <gtest/gtest.h>
 
@@ -212,31 +211,42 @@ namespace rotor {
 namespace {
 
 // The fused bf16 helpers equal their two-step forms: rotate (bf16 in place) then round; rotate back
-// then prepare.
+// then prepare. The cases cover the vector path (half-split, rotary pairs a multiple of 16, with and
+// without pass-through channels) and the general one. Values may differ by one bf16 rounding step
+// where the two forms contract multiply-adds differently.
 TEST(AttentionKernel, FusedRopeBf16HelpersMatchTwoSteps) {
-  const Case c{{2, 7, 4, 2, 8}, true, RopeLayout::interleaved, 0.5};
-  const AttentionDims& d = c.d;
-  const int64_t n = d.B * d.T * d.qkv_width(), W = d.qkv_width();
-  Rng rng(17);
-  std::vector<float> x(n);
-  for (auto& v : x) v = float(rng.normal());
-  const auto rope = table_for<float>(c);
-  for (const kernels::RopeTable<float>* table : {&rope, static_cast<const kernels::RopeTable<float>*>(nullptr)}) {
-    std::vector<float> back = x;
-    if (table) kernels::rope_qkv_backward<float>(back.data(), d, *table);
-    std::vector<bf16> fused(n), fused_back(n), two_step_back(n);
-    if (table) {  // in place on bf16 values: rotate the rounded values, round again
-      std::vector<float> rounded(n);
-      for (int64_t i = 0; i < n; ++i) fused[i] = float_to_bf16(x[i]), rounded[i] = bf16_to_float(fused[i]);
-      kernels::rope_qkv_forward<float>(rounded.data(), d, *table);
-      kernels::rope_qkv_forward_bf16(fused.data(), d, *table);
-      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(fused[i].bits, float_to_bf16(rounded[i]).bits) << i;
+  auto near_bf16 = [](bf16 a, float want) {
+    return std::abs(bf16_to_float(a) - want) <= std::abs(want) * (1.0f / 128) + 1e-30f;
+  };
+  for (const Case& c : {Case{{2, 7, 4, 2, 8}, true, RopeLayout::interleaved, 0.5},
+                        Case{{1, 5, 2, 1, 32}, true, RopeLayout::half_split, 1.0},
+                        Case{{1, 6, 2, 2, 64}, true, RopeLayout::half_split, 0.5}}) {
+    const AttentionDims& d = c.d;
+    const int64_t n = d.B * d.T * d.qkv_width(), W = d.qkv_width();
+    Rng rng(17);
+    std::vector<float> x(n);
+    for (auto& v : x) v = float(rng.normal());
+    const auto rope = table_for<float>(c);
+    for (const kernels::RopeTable<float>* table : {&rope, static_cast<const kernels::RopeTable<float>*>(nullptr)}) {
+      std::vector<float> back = x;
+      if (table) kernels::rope_qkv_backward<float>(back.data(), d, *table);
+      std::vector<bf16> fused(n), fused_back(n);
+      if (table) {  // in place on bf16 values: rotate the rounded values, round again
+        std::vector<float> rounded(n);
+        for (int64_t i = 0; i < n; ++i) fused[i] = float_to_bf16(x[i]), rounded[i] = bf16_to_float(fused[i]);
+        kernels::rope_qkv_forward<float>(rounded.data(), d, *table);
+        kernels::rope_qkv_forward_bf16(fused.data(), d, *table);
+        for (int64_t i = 0; i < n; ++i) ASSERT_TRUE(near_bf16(fused[i], rounded[i])) << "Dh=" << d.Dh << " i=" << i;
+      }
+      std::vector<float> bias_fused(W, 1.0f);
+      kernels::rope_qkv_backward_prepare_bf16(fused_back.data(), bias_fused.data(), x.data(), d, table);
+      for (int64_t i = 0; i < n; ++i) ASSERT_TRUE(near_bf16(fused_back[i], back[i])) << "Dh=" << d.Dh << " i=" << i;
+      for (int64_t j = 0; j < W; ++j) {
+        double sum = 1.0;
+        for (int64_t r = 0; r < d.B * d.T; ++r) sum += back[r * W + j];
+        EXPECT_NEAR(bias_fused[j], sum, 1e-4) << j;
+      }
     }
-    std::vector<float> bias_fused(W, 1.0f), bias_two(W, 1.0f);
-    kernels::rope_qkv_backward_prepare_bf16(fused_back.data(), bias_fused.data(), x.data(), d, table);
-    kernels::prepare_output_grad_bf16(two_step_back.data(), bias_two.data(), back.data(), nullptr, d.B * d.T, W);
-    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(fused_back[i].bits, two_step_back[i].bits) << i;
-    for (int64_t j = 0; j < W; ++j) EXPECT_NEAR(bias_fused[j], bias_two[j], 1e-5f) << j;
   }
 }
 
