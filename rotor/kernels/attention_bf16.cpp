@@ -179,27 +179,27 @@ void softmax_rows_to_bf16(float* s, int64_t t0, int64_t T, float scale, bf16* p1
     return left > 0 ? vec::tail_mask(left) : __mmask16(0);
   };
   __m512 mx[R], sum[R], vm[R], inv[R];
-  for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  ROTOR_EACH(r, R) mx[r] = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
   for (int64_t j = 0; j < longest; j += 16)
-    for (int r = 0; r < R; ++r) mx[r] = _mm512_mask_max_ps(mx[r], mask(r, j), mx[r], _mm512_loadu_ps(s + r * T + j));
+    ROTOR_EACH(r, R) mx[r] = _mm512_mask_max_ps(mx[r], mask(r, j), mx[r], _mm512_loadu_ps(s + r * T + j));
   const __m512 vs = _mm512_set1_ps(scale);
-  for (int r = 0; r < R; ++r) {
+  ROTOR_EACH(r, R) {
     vm[r] = _mm512_set1_ps(vec::reduce_max(mx[r]) * scale);
     sum[r] = _mm512_setzero_ps();
   }
   for (int64_t j = 0; j < longest; j += 16) {
     __m512 x[R], e[R];
-    for (int r = 0; r < R; ++r) x[r] = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), vs, vm[r]);
+    ROTOR_EACH(r, R) x[r] = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), vs, vm[r]);
     vec::exp_n<R>(x, e);
-    for (int r = 0; r < R; ++r) {
+    ROTOR_EACH(r, R) {
       e[r] = _mm512_maskz_mov_ps(mask(r, j), e[r]);
       _mm512_storeu_ps(s + r * T + j, e[r]);
       sum[r] = _mm512_add_ps(sum[r], e[r]);
     }
   }
-  for (int r = 0; r < R; ++r) inv[r] = _mm512_set1_ps(1.0f / vec::reduce_add(sum[r]));
+  ROTOR_EACH(r, R) inv[r] = _mm512_set1_ps(1.0f / vec::reduce_add(sum[r]));
   for (int64_t j = 0; j < T; j += 16)
-    for (int r = 0; r < R; ++r) {
+    ROTOR_EACH(r, R) {
       const __m512 p = j < longest ? _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), inv[r])
                                    : _mm512_setzero_ps();
       vec::store_bf16(p16 + r * T + j, p, __mmask16(0xFFFF));
@@ -215,16 +215,16 @@ void softmax_backward_rows_bf16(const float* dp, const bf16* p, int64_t t0, int6
     return left > 0 ? vec::tail_mask(left) : __mmask16(0);
   };
   __m512 dot[R];
-  for (int r = 0; r < R; ++r) dot[r] = _mm512_setzero_ps();
+  ROTOR_EACH(r, R) dot[r] = _mm512_setzero_ps();
   for (int64_t j = 0; j < longest; j += 16)
-    for (int r = 0; r < R; ++r) {
+    ROTOR_EACH(r, R) {
       const __mmask16 m = mask(r, j);
       dot[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, dp + r * T + j), vec::load_bf16(p + r * T + j, m), dot[r]);
     }
-  for (int r = 0; r < R; ++r) dot[r] = _mm512_set1_ps(vec::reduce_add(dot[r]));
+  ROTOR_EACH(r, R) dot[r] = _mm512_set1_ps(vec::reduce_add(dot[r]));
   const __m512 vs = _mm512_set1_ps(scale);
   for (int64_t j = 0; j < T; j += 16)
-    for (int r = 0; r < R; ++r) {
+    ROTOR_EACH(r, R) {
       __m512 g = _mm512_setzero_ps();
       if (j < longest) {
         const __mmask16 m = mask(r, j);
