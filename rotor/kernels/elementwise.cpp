@@ -1,7 +1,9 @@
 #include "rotor/kernels/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "rotor/kernels/activations.h"
 #include "rotor/kernels/fast_math.h"
 #include "rotor/kernels/strided_loop.h"
 
@@ -12,10 +14,6 @@ using detail::strided_for;
 
 namespace {
 
-constexpr double kSqrt2OverPi = 0.7978845608028654;
-constexpr double kInvSqrt2 = 0.7071067811865476;
-constexpr double kInvSqrt2Pi = 0.3989422804014327;
-constexpr double kGeluCubic = 0.044715;
 
 Tensor converted(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.to(dt); }
 
@@ -72,6 +70,23 @@ T sigmoid_of(T x) {
   return math_of<T>::sigmoid(x);
 }
 
+// GELU (both forms) and SiLU run on the activation kernels that the transformer uses
+// (kernels/activations.h): value, or with dy the input gradient dy * act'(x). out: contiguous, x's shape.
+template <class T>
+void activation_unary(UnaryOp op, const Tensor& x, const Tensor* dy, Tensor& out) {
+  const Activation act = op == UnaryOp::gelu_erf    ? Activation::gelu_erf
+                         : op == UnaryOp::gelu_tanh ? Activation::gelu_tanh
+                                                    : Activation::silu;
+  const Tensor xc = x.expand(out.shape()).contiguous();
+  if (!dy) {
+    activation_forward<T>(act, out.data<T>(), xc.data<T>(), out.numel());
+    return;
+  }
+  const Tensor gc = dy->expand(out.shape()).contiguous();
+  std::fill_n(out.data<T>(), out.numel(), T(0));  // the backward kernel adds
+  activation_backward<T>(act, out.data<T>(), gc.data<T>(), xc.data<T>(), out.numel());
+}
+
 template <class T>
 void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
   switch (op) {
@@ -84,12 +99,8 @@ void unary_typed(UnaryOp op, const Tensor& x, Tensor& out) {
     case UnaryOp::sigmoid: return map1<T, T>(x, out, [](T v) { return sigmoid_of(v); });
     case UnaryOp::relu: return map1<T, T>(x, out, [](T v) { return v > T(0) ? v : T(0); });
     case UnaryOp::gelu_erf:
-      return map1<T, T>(x, out, [](T v) { return T(0.5) * v * (T(1) + math_of<T>::erf(v * T(kInvSqrt2))); });
     case UnaryOp::gelu_tanh:
-      return map1<T, T>(x, out, [](T v) {
-        return T(0.5) * v * (T(1) + math_of<T>::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v)));
-      });
-    case UnaryOp::silu: return map1<T, T>(x, out, [](T v) { return v * sigmoid_of(v); });
+    case UnaryOp::silu: return activation_unary<T>(op, x, nullptr, out);
     case UnaryOp::abs: return map1<T, T>(x, out, [](T v) { return std::abs(v); });
     case UnaryOp::square: return map1<T, T>(x, out, [](T v) { return v * v; });
     case UnaryOp::reciprocal: return map1<T, T>(x, out, [](T v) { return T(1) / v; });
@@ -120,23 +131,8 @@ void unary_backward_typed(UnaryOp op, const Tensor& x, const Tensor& dy, Tensor&
       });
     case UnaryOp::relu: return map2<T, T>(x, dy, out, [](T v, T g) { return v > T(0) ? g : T(0); });
     case UnaryOp::gelu_erf:
-      return map2<T, T>(x, dy, out, [](T v, T g) {
-        const T cdf = T(0.5) * (T(1) + math_of<T>::erf(v * T(kInvSqrt2)));
-        const T pdf = T(kInvSqrt2Pi) * math_of<T>::exp(T(-0.5) * v * v);
-        return g * (cdf + v * pdf);
-      });
     case UnaryOp::gelu_tanh:
-      return map2<T, T>(x, dy, out, [](T v, T g) {
-        const T u = T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v);
-        const T t = math_of<T>::tanh(u);
-        const T du = T(kSqrt2OverPi) * (T(1) + T(3 * kGeluCubic) * v * v);
-        return g * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * du);
-      });
-    case UnaryOp::silu:
-      return map2<T, T>(x, dy, out, [](T v, T g) {
-        const T s = sigmoid_of(v);
-        return g * s * (T(1) + v * (T(1) - s));
-      });
+    case UnaryOp::silu: return activation_unary<T>(op, x, &dy, out);
     case UnaryOp::abs: return map2<T, T>(x, dy, out, [](T v, T g) { return g * T((v > T(0)) - (v < T(0))); });
     case UnaryOp::square: return map2<T, T>(x, dy, out, [](T v, T g) { return g * T(2) * v; });
     case UnaryOp::reciprocal: return map2<T, T>(x, dy, out, [](T v, T g) { return -g / (v * v); });

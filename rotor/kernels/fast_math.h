@@ -1,9 +1,10 @@
 #pragma once
-// Vectorisable float versions of exp, tanh, sigmoid and erf for kernel inner loops (the glibc scalar
+// Vectorisable float versions of exp, tanh and sigmoid for kernel inner loops (the glibc scalar
 // functions block auto-vectorisation). Plain C++ with selects instead of branches so that GCC emits
 // AVX-512 code under `#pragma omp simd`. Accuracy (measured against double in tests/kernels):
-// exp about 2 ulp, tanh/sigmoid/erf about 1e-7 absolute. Special values: exp(-inf) = 0, exp(+inf) = inf,
-// NaN propagates. Double-precision callers use std:: (see `math_of<T>`).
+// exp about 2 ulp, tanh/sigmoid about 1e-7 absolute. Special values: exp(-inf) = 0, exp(+inf) = inf,
+// NaN propagates. Double-precision callers use std:: (see `math_of<T>`). GELU and SiLU live in
+// kernels/activations.cpp (explicit AVX-512 from vector_math.h), shared by every caller.
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -41,36 +42,15 @@ inline float fast_tanh(float x) {
   return std::fabs(x) < 0.05f ? small : big;
 }
 
-// erf via erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2) (Chebyshev fit, fractional error < 1.2e-7).
-inline float fast_erf(float x) {
-  const float z = std::fabs(x);
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
-  const float erfc = t * fast_exp(-z * z + p);
-  const float r = 1.0f - erfc;
-  return x < 0 ? -r : r;
-}
-
 // Dispatch: fast float versions, std:: for double.
 template <class T> struct math_of {
   static T exp(T x) { return std::exp(x); }
   static T tanh(T x) { return std::tanh(x); }
-  static T erf(T x) { return std::erf(x); }
   static T sigmoid(T x) { return T(1) / (T(1) + std::exp(-x)); }
 };
 template <> struct math_of<float> {
   static float exp(float x) { return fast_exp(x); }
   static float tanh(float x) { return fast_tanh(x); }
-  static float erf(float x) { return fast_erf(x); }
   static float sigmoid(float x) { return fast_sigmoid(x); }
 };
 
