@@ -6,7 +6,7 @@
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/reduction.h"
-#include "rotor/kernels/fast_math.h"
+#include "rotor/kernels/cross_entropy.h"
 
 namespace rotor::autograd {
 
@@ -22,58 +22,6 @@ Var reduce_loss(const Var& per_element, Reduction reduction) {
     case Reduction::none: return per_element;
   }
   return per_element;
-}
-
-// Per row n of logits z: lse = log sum exp z; logp = z - lse;
-// loss = -(1 - s) logp[t] - s/C sum_c logp[c] (0 for ignored rows). Saves lse per row for the backward.
-template <class T>
-void cross_entropy_rows(const T* z, const int64_t* tgt, int64_t rows, int64_t C, const CrossEntropyOptions& o,
-                        T* loss, T* lse_out) {
-  using M = k::math_of<T>;
-  const double s = o.label_smoothing;
-#pragma omp parallel for schedule(static) if (rows * C >= (1 << 15))
-  for (int64_t n = 0; n < rows; ++n) {
-    const T* zr = z + n * C;
-    T m = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : m)
-    for (int64_t c = 0; c < C; ++c) m = zr[c] > m ? zr[c] : m;
-    if (!std::isfinite(m)) m = 0;
-    double se = 0, sz = 0;
-#pragma omp simd reduction(+ : se, sz)
-    for (int64_t c = 0; c < C; ++c) {
-      se += M::exp(zr[c] - m);
-      sz += zr[c];
-    }
-    const double lse = std::log(se) + m;
-    lse_out[n] = static_cast<T>(lse);
-    if (tgt[n] == o.ignore_index) {
-      loss[n] = 0;
-      continue;
-    }
-    // sum_c logp[c] = sum_c z[c] - C lse
-    loss[n] = static_cast<T>(-(1 - s) * (zr[tgt[n]] - lse) - s / static_cast<double>(C) * (sz - static_cast<double>(C) * lse));
-  }
-}
-
-// dlogits[n, c] = g[n] * (exp(z[n, c] - lse[n]) - (1 - s) [c == t] - s / C), zero for ignored rows.
-template <class T>
-void cross_entropy_backward_rows(const T* z, const T* lse, const int64_t* tgt, const T* g, int64_t rows, int64_t C,
-                                 const CrossEntropyOptions& o, T* dx) {
-  using M = k::math_of<T>;
-  const T s = static_cast<T>(o.label_smoothing), uniform = s / static_cast<T>(C);
-#pragma omp parallel for schedule(static) if (rows * C >= (1 << 15))
-  for (int64_t n = 0; n < rows; ++n) {
-    T* d = dx + n * C;
-    if (tgt[n] == o.ignore_index) {
-      for (int64_t c = 0; c < C; ++c) d[c] = 0;
-      continue;
-    }
-    const T* zr = z + n * C;
-    const T gn = g[n], l = lse[n];
-#pragma omp simd
-    for (int64_t c = 0; c < C; ++c) d[c] = gn * (M::exp(zr[c] - l) - uniform);
-    d[tgt[n]] -= gn * (T(1) - s);
-  }
 }
 
 }  // namespace
@@ -92,17 +40,16 @@ Var cross_entropy(const Var& logits, const Tensor& targets, const CrossEntropyOp
   const int64_t rows = tgt.numel();
   const int64_t* tp = tgt.data<int64_t>();
   int64_t valid = 0;
-  for (int64_t n = 0; n < rows; ++n) {
-    if (tp[n] == o.ignore_index) continue;
-    ROTOR_CHECK(tp[n] >= 0 && tp[n] < C, "cross_entropy: target ", tp[n], " at position ", n,
-                " is out of range for ", C, " classes");
-    ++valid;
-  }
+  for (int64_t n = 0; n < rows; ++n) valid += tp[n] != o.ignore_index;  // the kernel checks the range
   const DType dt = logits.dtype() == DType::f64 ? DType::f64 : DType::f32;
   const Tensor z = logits.value().dtype() == dt ? logits.value().contiguous() : logits.value().to(dt);  // [rows, C]
   Tensor per_row = Tensor::empty(row_shape, dt), lse = Tensor::empty({rows}, dt);
-  if (dt == DType::f64) cross_entropy_rows(z.data<double>(), tp, rows, C, o, per_row.data<double>(), lse.data<double>());
-  else cross_entropy_rows(z.data<float>(), tp, rows, C, o, per_row.data<float>(), lse.data<float>());
+  // the kernels of rotor/kernels/cross_entropy.h (the transformer's)
+  const k::CrossEntropyOptions ko{o.ignore_index, o.label_smoothing};
+  if (dt == DType::f64)
+    k::cross_entropy_rows<double>(per_row.data<double>(), lse.data<double>(), z.data<double>(), tp, rows, C, ko);
+  else
+    k::cross_entropy_rows<float>(per_row.data<float>(), lse.data<float>(), z.data<float>(), tp, rows, C, ko);
 
   // The reduction is folded into the op so the backward is a single pass over the logits.
   Tensor out = per_row;
@@ -122,11 +69,11 @@ Var cross_entropy(const Var& logits, const Tensor& targets, const CrossEntropyOp
     Tensor g = red == Reduction::none ? g_in.to(dt) : Tensor::full(row_shape, g_in.item() * scale, dt);
     Tensor dx = Tensor::empty(logit_shape, dt);
     if (dt == DType::f64)
-      cross_entropy_backward_rows(z.data<double>(), lse.data<double>(), tgt.data<int64_t>(), g.data<double>(), rows, C, o,
-                                  dx.data<double>());
+      k::cross_entropy_rows_backward<double>(dx.data<double>(), z.data<double>(), lse.data<double>(),
+                                             tgt.data<int64_t>(), g.data<double>(), rows, C, ko);
     else
-      cross_entropy_backward_rows(z.data<float>(), lse.data<float>(), tgt.data<int64_t>(), g.data<float>(), rows, C, o,
-                                  dx.data<float>());
+      k::cross_entropy_rows_backward<float>(dx.data<float>(), z.data<float>(), lse.data<float>(), tgt.data<int64_t>(),
+                                            g.data<float>(), rows, C, ko);
     return Grads{dx};
   });
 }

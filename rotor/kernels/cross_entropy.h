@@ -23,4 +23,15 @@ template <class T>
 double cross_entropy_forward_backward(T* dlogits, const T* logits, const int32_t* targets, int64_t N, int64_t V,
                                       const CrossEntropyOptions& opt = {}, double grad_scale = 1.0);
 
+// The per-row form, for callers that reduce the losses themselves (autograd's cross_entropy):
+// row_losses and lse: [N] (written; the loss is 0 for ignored rows); targets: [N] int64.
+template <class T>
+void cross_entropy_rows(T* row_losses, T* lse, const T* logits, const int64_t* targets, int64_t N, int64_t V,
+                        const CrossEntropyOptions& opt = {});
+// Its backward: dlogits [N, V] (written) = row_grad[n] * d row_losses[n] / d logits[n, :], with lse from
+// cross_entropy_rows; zero rows for ignored targets.
+template <class T>
+void cross_entropy_rows_backward(T* dlogits, const T* logits, const T* lse, const int64_t* targets, const T* row_grad,
+                                 int64_t N, int64_t V, const CrossEntropyOptions& opt = {});
+
 }  // namespace rotor::kernels
