@@ -1,9 +1,11 @@
 #include "rotor/autograd/indexing.h"
 
 #include <cstring>
+#include <limits>
 
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/kernels/elementwise.h"
+#include "rotor/kernels/embedding.h"
 
 namespace rotor::autograd {
 
@@ -22,22 +24,6 @@ Tensor checked_indices(const Tensor& index, int64_t limit, const char* what) {
   return idx;
 }
 
-// Row copy / row accumulation for embedding, typed.
-template <class T>
-void gather_rows(const T* w, const int64_t* ids, int64_t n, int64_t d, T* out) {
-#pragma omp parallel for schedule(static) if (n * d >= (1 << 15))
-  for (int64_t i = 0; i < n; ++i) std::memcpy(out + i * d, w + ids[i] * d, sizeof(T) * d);
-}
-
-template <class T>
-void scatter_add_rows(const T* g, const int64_t* ids, int64_t n, int64_t d, T* dw) {
-  for (int64_t i = 0; i < n; ++i) {
-    T* row = dw + ids[i] * d;
-    const T* gr = g + i * d;
-#pragma omp simd
-    for (int64_t j = 0; j < d; ++j) row[j] += gr[j];
-  }
-}
 
 // Offsets for gather: for every element of index (row-major), the flat offset into contiguous x.
 std::vector<int64_t> gather_offsets(const Shape& x_shape, const Tensor& idx, int64_t dim) {
@@ -70,13 +56,17 @@ Var embedding(const Var& weight, const Tensor& ids_in) {
   out_shape.push_back(D);
   Tensor out = Tensor::empty(out_shape, dt);
   const int64_t n = ids.numel();
-  if (dt == DType::f64) gather_rows(w.data<double>(), ids.data<int64_t>(), n, D, out.data<double>());
-  else gather_rows(w.data<float>(), ids.data<int64_t>(), n, D, out.data<float>());
-  return record("embedding", out, {weight}, [ids, V, D, n](const Tensor& g_in) {
-    const Tensor g = g_in.contiguous();
-    Tensor dw = Tensor::zeros({V, D}, g.dtype());
-    if (g.dtype() == DType::f64) scatter_add_rows(g.data<double>(), ids.data<int64_t>(), n, D, dw.data<double>());
-    else scatter_add_rows(g.data<float>(), ids.data<int64_t>(), n, D, dw.data<float>());
+  // the transformer's embedding kernels (rotor/kernels/embedding.h), which take int32 ids
+  ROTOR_CHECK(V <= std::numeric_limits<int32_t>::max(), "embedding: vocabulary of ", V, " rows is too large");
+  const Tensor ids32 = ids.to(DType::i32).contiguous();
+  const Tensor wc = w.contiguous();
+  if (dt == DType::f64) k::embedding_forward<double>(out.data<double>(), ids32.data<int32_t>(), wc.data<double>(), n, D, V);
+  else k::embedding_forward<float>(out.data<float>(), ids32.data<int32_t>(), wc.data<float>(), n, D, V);
+  return record("embedding", out, {weight}, [ids32, V, D, n, dt](const Tensor& g_in) {
+    const Tensor g = g_in.dtype() == dt ? g_in.contiguous() : g_in.to(dt);
+    Tensor dw = Tensor::zeros({V, D}, dt);
+    if (dt == DType::f64) k::embedding_backward<double>(dw.data<double>(), g.data<double>(), ids32.data<int32_t>(), n, D);
+    else k::embedding_backward<float>(dw.data<float>(), g.data<float>(), ids32.data<int32_t>(), n, D);
     return Grads{dw};
   });
 }
