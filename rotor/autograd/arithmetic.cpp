@@ -1,6 +1,9 @@
 #include "rotor/autograd/arithmetic.h"
 
+#include <algorithm>
+
 #include "rotor/autograd/gradcheck.h"
+#include "rotor/kernels/activations.h"
 #include "rotor/kernels/elementwise.h"
 #include "rotor/kernels/reduce.h"
 
@@ -128,6 +131,27 @@ Var tanh(const Var& x) { return unary_op("tanh", k::UnaryOp::tanh, x); }
 Var sigmoid(const Var& x) { return unary_op("sigmoid", k::UnaryOp::sigmoid, x); }
 Var relu(const Var& x) { return unary_op("relu", k::UnaryOp::relu, x); }
 Var silu(const Var& x) { return unary_op("silu", k::UnaryOp::silu, x); }
+Var gated_activation(const Var& x, GatedForm form) {
+  ROTOR_CHECK(x.dim() >= 1 && x.size(-1) % 2 == 0, "gated_activation: the last dimension must hold [gate | up] ",
+              "(even size), got shape ", shape_str(x.shape()));
+  const k::Activation act = form == GatedForm::silu ? k::Activation::silu : k::Activation::gelu_erf;
+  const DType dt = x.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  const Tensor xv = (x.dtype() == dt ? x.value() : x.value().to(dt)).contiguous();
+  const int64_t H = x.size(-1) / 2, N = xv.numel() / std::max<int64_t>(2 * H, 1);
+  Shape out_shape = x.shape();
+  out_shape.back() = H;
+  Tensor y = Tensor::empty(out_shape, dt);
+  if (dt == DType::f64) k::gated_forward<double>(act, y.data<double>(), xv.data<double>(), N, H);
+  else k::gated_forward<float>(act, y.data<float>(), xv.data<float>(), N, H);
+  return record("gated_activation", y, {x}, [=](const Tensor& g_in) {
+    const Tensor g = (g_in.dtype() == dt ? g_in : g_in.to(dt)).contiguous();
+    Tensor dx = Tensor::zeros(xv.shape(), dt);  // the kernel adds
+    if (dt == DType::f64) k::gated_backward<double>(act, dx.data<double>(), g.data<double>(), xv.data<double>(), N, H);
+    else k::gated_backward<float>(act, dx.data<float>(), g.data<float>(), xv.data<float>(), N, H);
+    return Grads{dx};
+  });
+}
+
 Var gelu(const Var& x, GeluForm form) {
   return form == GeluForm::erf ? unary_op("gelu_erf", k::UnaryOp::gelu_erf, x)
                                : unary_op("gelu_tanh", k::UnaryOp::gelu_tanh, x);
@@ -210,6 +234,10 @@ void register_arithmetic_gradchecks(GradcheckRegistry& r) {
   un("gelu_erf", [](const Var& x) { return gelu(x, GeluForm::erf); });
   un("gelu_tanh", [](const Var& x) { return gelu(x, GeluForm::tanh); });
   un("silu", [](const Var& x) { return silu(x); });
+  r.add({"gated_activation", "swiglu", {{{3, 8}}, {{2, 2, 6}}},
+         [](const VarList& in) { return gated_activation(in[0], GatedForm::silu); }});
+  r.add({"gated_activation", "geglu", {{{3, 8}}},
+         [](const VarList& in) { return gated_activation(in[0], GatedForm::gelu); }});
   un("leaky_relu", [](const Var& x) { return leaky_relu(x, 0.2); }, InputDomain::away_from_zero);
   un("softplus", [](const Var& x) { return softplus(x); }, InputDomain::away_from_zero);
   // Bounds at +-0.15 sit between the distinct grid values, away from the kinks.

@@ -37,6 +37,10 @@ Var relu(const Var& x);
 enum class GeluForm { erf, tanh };
 Var gelu(const Var& x, GeluForm form = GeluForm::erf);
 Var silu(const Var& x);  // x * sigmoid(x), a.k.a. swish
+// Gated activation of a fused projection x [..., 2H] laid out as [gate | up]: act(gate) * up, [..., H].
+// SwiGLU with GatedForm::silu, GeGLU with GatedForm::gelu (erf form). The transformer's kernels.
+enum class GatedForm { silu, gelu };
+Var gated_activation(const Var& x, GatedForm form);
 Var leaky_relu(const Var& x, double negative_slope = 0.01);  // x > 0 ? x : slope * x
 Var softplus(const Var& x);  // log(1 + exp(x)), computed as max(x, 0) + log(1 + exp(-|x|))
 Var clamp(const Var& x, double lo, double hi);  // gradient passes where lo <= x <= hi
