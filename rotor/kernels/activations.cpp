@@ -173,13 +173,6 @@ inline void store_output(Out* p, __m512 v, __mmask16 m) {
 }
 #endif
 
-#if defined(ROTOR_HAVE_AVX512)
-template <class In>
-inline __m512 load_input(const In* p, __mmask16 m) {
-  if constexpr (std::is_same_v<In, bf16>) return vec::load_bf16(p, m);
-  else return vec::load(p, m);
-}
-#endif
 template <class T, class In>
 inline T to_compute(In v) {
   if constexpr (std::is_same_v<In, bf16>) return T(bf16_to_float(v));
@@ -199,7 +192,7 @@ void activation_forward_to(Activation act, Out* __restrict out, Grad* __restrict
       if constexpr (std::is_same_v<T, float>) {
         i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
           __m512 x[U], y[U], dy[U];
-          ROTOR_EACH(u, U) x[u] = load_input(inp + j + 16 * u, m);
+          ROTOR_EACH(u, U) x[u] = vec::load(inp + j + 16 * u, m);
           eval_vec<A, U>(x, y, dy);
           ROTOR_EACH(u, U) store_output(out + j + 16 * u, y[u], m);
           if (grad) ROTOR_EACH(u, U) store_output(grad + j + 16 * u, dy[u], m);

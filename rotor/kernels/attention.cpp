@@ -122,13 +122,6 @@ void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
   }
 }
 
-#if defined(ROTOR_HAVE_AVX512)
-template <class In>
-inline __m512 load_values(const In* p, __mmask16 m) {
-  if constexpr (std::is_same_v<In, bf16>) return vec::load_bf16(p, m);
-  else return vec::load(p, m);
-}
-#endif
 
 // One qkv row at position pos: the q and k heads rotated (inverse: by -angle) from src into dst (bf16),
 // the other values rounded into dst (skipped when dst is src, a bf16 row rotated in place), and every
@@ -148,7 +141,7 @@ void rope_row_to_bf16(bf16* dst, const In* src, const AttentionDims& d, const Ro
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t a = h * Dh, b = a + pairs;
       for (int64_t i = 0; i < pairs; i += 16) {
-        const __m512 x1 = load_values(src + a + i, all), x2 = load_values(src + b + i, all);
+        const __m512 x1 = vec::load(src + a + i, all), x2 = vec::load(src + b + i, all);
         const __m512 ci = _mm512_loadu_ps(c + i), si = _mm512_mul_ps(sign, _mm512_loadu_ps(s + i));
         const __m512 o1 = _mm512_fmsub_ps(x1, ci, _mm512_mul_ps(x2, si));
         const __m512 o2 = _mm512_fmadd_ps(x1, si, _mm512_mul_ps(x2, ci));
@@ -162,7 +155,7 @@ void rope_row_to_bf16(bf16* dst, const In* src, const AttentionDims& d, const Ro
       if (!in_place || partial)  // channels past rotary_dim pass through
         for (int64_t k = a + 2 * pairs; k < a + Dh; k += 16) {
           const __mmask16 m = vec::tail_mask(a + Dh - k);
-          const __m512 v = load_values(src + k, m);
+          const __m512 v = vec::load(src + k, m);
           if (!in_place) vec::store_bf16(dst + k, v, m);
           if (partial) vec::store(partial + k, _mm512_add_ps(vec::load(partial + k, m), v), m);
         }

@@ -47,13 +47,6 @@ constexpr int64_t kRowBlock = 16;  // rows per work item (and per partial row of
 
 namespace {
 
-#if defined(ROTOR_HAVE_AVX512)
-template <class In>
-inline __m512 load_any(const In* p, __mmask16 m) {
-  if constexpr (std::is_same_v<In, bf16>) return vec::load_bf16(p, m);
-  else return vec::load(p, m);
-}
-#endif
 inline float as_float(float v) { return v; }
 inline float as_float(bf16 v) { return bf16_to_float(v); }
 
@@ -71,8 +64,8 @@ void prepare_rows(bf16* dout16, float* dbias, const In* dout, const In* factor, 
 #if defined(ROTOR_HAVE_AVX512)
       for (; c < C; c += 16) {
         const __mmask16 m = vec::tail_mask(C - c);
-        __m512 v = load_any(dout + at + c, m);
-        if (factor) v = _mm512_mul_ps(v, load_any(factor + at + c, m));
+        __m512 v = vec::load(dout + at + c, m);
+        if (factor) v = _mm512_mul_ps(v, vec::load(factor + at + c, m));
         if (dout16) vec::store_bf16(dout16 + at + c, v, m);
         if (sums) vec::store(sums + c, _mm512_add_ps(vec::load(sums + c, m), v), m);
       }

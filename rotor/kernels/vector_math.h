@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "rotor/core/dtype.h"
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define ROTOR_HAVE_AVX512 1
@@ -121,6 +123,9 @@ inline __m512 load_bf16(const void* p, __mmask16 m) {
   const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
+
+// load() for either element type, so that kernels templated on their input type read both the same way.
+inline __m512 load(const bf16* p, __mmask16 m) { return load_bf16(p, m); }
 
 // 16 floats -> 16 bf16 (round to nearest even), storing the first lanes selected by m.
 inline void store_bf16(void* p, __m512 v, __mmask16 m) {
