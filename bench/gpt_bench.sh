@@ -51,6 +51,18 @@ for dtype in f32 bf16; do
   ratio_issue=$(awk -v a="$c" -v b="$issue" 'BEGIN { printf "%.2f", a / b }')
   echo "gpt $dtype 1 thread: rotor tokens/s=$m (loss $rotor_loss after $steps steps)  torch tokens/s=$t (loss $torch_loss after $peer_steps steps)  ratio=$ratio"
   echo "gpt $dtype 1 thread: rotor cpu-time tokens/s=$c vs the issue's peer figure $issue: ratio=$ratio_issue"
+  # The issue's peer figures were taken in this workplace's own environment, whose OPENBLAS_CORETYPE
+  # (Haswell here) picks older OpenBLAS kernels for PyTorch's f32 matmuls; measure that configuration too.
+  if [ "$dtype" == f32 ] && [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+    ws=()
+    for r in $(seq 1 "$repeat"); do
+      line=$(env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=passive \
+             /usr/bin/python3 "$peer" --data "$data" --steps "$peer_steps" --threads 1)
+      ws+=("$(sed -n 's/.*tokens\/s=\([0-9]*\).*/\1/p' <<<"$line")")
+    done
+    w=$(printf '%s\n' "${ws[@]}" | best)
+    echo "gpt f32 1 thread: torch with the workplace's OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE tokens/s=$w  ratio=$(awk -v a="$m" -v b="$w" 'BEGIN { printf "%.2f", a / b }')"
+  fi
   # CPU time per step of both sides, immune to other processes competing for the cores: the difference
   # in process CPU time (user + sys) between a run of $short and a run of $long steps, over the extra steps
   # (start-up, data loading and the final validation cancel out).

@@ -44,12 +44,24 @@ template <class T, class O> struct RowOut {
   }
 };
 
+// Row n of the norm's input: inp, or inp + residual written to sum_out (a fused residual connection).
+template <class T>
+inline const T* residual_row(const T* inp, const T* residual, T* sum_out, int64_t n, int64_t C) {
+  if (!residual) return inp + n * C;
+  const T* a = inp + n * C;
+  const T* b = residual + n * C;
+  T* s = sum_out + n * C;
+#pragma omp simd
+  for (int64_t i = 0; i < C; ++i) s[i] = a[i] + b[i];
+  return s;
+}
+
 template <class T, class O>
 void layernorm_forward_impl(O* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N,
-                            int64_t C, double eps) {
+                            int64_t C, double eps, const T* residual, T* sum_out) {
   parallel_rows(N, C, [&](int64_t n) {
     thread_local RowOut<T, O> ro;
-    const T* x = inp + n * C;
+    const T* x = residual_row(inp, residual, sum_out, n, C);
     T* y = ro.row(out, n, C);
     T sum = 0;
 #pragma omp simd reduction(+ : sum)
@@ -113,10 +125,11 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
 namespace {
 
 template <class T, class O>
-void rmsnorm_forward_impl(O* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps) {
+void rmsnorm_forward_impl(O* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps,
+                          const T* residual, T* sum_out) {
   parallel_rows(N, C, [&](int64_t n) {
     thread_local RowOut<T, O> ro;
-    const T* x = inp + n * C;
+    const T* x = residual_row(inp, residual, sum_out, n, C);
     T* y = ro.row(out, n, C);
     T ss = 0;
 #pragma omp simd reduction(+ : ss)
@@ -133,20 +146,22 @@ void rmsnorm_forward_impl(O* out, T* rstd, const T* inp, const T* weight, int64_
 
 template <class T>
 void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
-                       double eps) {
-  layernorm_forward_impl<T, T>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                       double eps, const T* residual, T* sum_out) {
+  layernorm_forward_impl<T, T>(out, mean, rstd, inp, weight, bias, N, C, eps, residual, sum_out);
 }
 template <class T>
-void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps) {
-  rmsnorm_forward_impl<T, T>(out, rstd, inp, weight, N, C, eps);
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps,
+                     const T* residual, T* sum_out) {
+  rmsnorm_forward_impl<T, T>(out, rstd, inp, weight, N, C, eps, residual, sum_out);
 }
 void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
-                            const float* bias, int64_t N, int64_t C, double eps) {
-  layernorm_forward_impl<float, bf16>(out, mean, rstd, inp, weight, bias, N, C, eps);
+                            const float* bias, int64_t N, int64_t C, double eps, const float* residual,
+                            float* sum_out) {
+  layernorm_forward_impl<float, bf16>(out, mean, rstd, inp, weight, bias, N, C, eps, residual, sum_out);
 }
 void rmsnorm_forward_bf16(bf16* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C,
-                          double eps) {
-  rmsnorm_forward_impl<float, bf16>(out, rstd, inp, weight, N, C, eps);
+                          double eps, const float* residual, float* sum_out) {
+  rmsnorm_forward_impl<float, bf16>(out, rstd, inp, weight, N, C, eps, residual, sum_out);
 }
 
 template <class T>
@@ -171,10 +186,11 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
 }
 
 #define ROTOR_INSTANTIATE(T)                                                                                     \
-  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, double);       \
+  template void layernorm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, double,         \
+                                     const T*, T*);                                                             \
   template void layernorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t,    \
                                       int64_t);                                                                 \
-  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, double);                       \
+  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, double, const T*, T*);         \
   template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t, int64_t);
 ROTOR_INSTANTIATE(float)
 ROTOR_INSTANTIATE(double)

@@ -11,9 +11,11 @@ namespace rotor::kernels {
 
 // out: [N, C]; mean, rstd: [N] (saved for backward); inp: [N, C]; weight, bias: [C] (bias may be null).
 // out = (inp - mean) * rstd * weight + bias, rstd = 1 / sqrt(var + eps) with the biased variance.
+// With residual ([N, C]) the normalized input is inp + residual, also written to sum_out ([N, C]): a
+// residual connection fused into the norm that follows it (every forward below takes the pair).
 template <class T>
 void layernorm_forward(T* out, T* mean, T* rstd, const T* inp, const T* weight, const T* bias, int64_t N, int64_t C,
-                       double eps);
+                       double eps, const T* residual = nullptr, T* sum_out = nullptr);
 // dinp: [N, C] (+=); dweight, dbias: [C] (+=; dbias may be null); dout, inp: [N, C].
 template <class T>
 void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean,
@@ -21,15 +23,17 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
 
 // RMSNorm: out = inp * rstd * weight, rstd = 1 / sqrt(mean(inp^2) + eps). rstd: [N].
 template <class T>
-void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps);
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int64_t N, int64_t C, double eps,
+                     const T* residual = nullptr, T* sum_out = nullptr);
 template <class T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
                       int64_t C);
 
 // The same forwards writing bf16 outputs (the inputs of bf16 matmuls) from f32 inputs.
 void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
-                            const float* bias, int64_t N, int64_t C, double eps);
+                            const float* bias, int64_t N, int64_t C, double eps, const float* residual = nullptr,
+                            float* sum_out = nullptr);
 void rmsnorm_forward_bf16(bf16* out, float* rstd, const float* inp, const float* weight, int64_t N, int64_t C,
-                          double eps);
+                          double eps, const float* residual = nullptr, float* sum_out = nullptr);
 
 }  // namespace rotor::kernels

@@ -237,14 +237,16 @@ void Transformer::reserve(int64_t B, int64_t T) {
 // ------------------------------------------------------------------------------------ layer helpers
 
 void Transformer::norm_forward(float* out, bf16* out16, float* mean, float* rstd, const float* inp, const float* w,
-                               const float* b, int64_t N) const {
+                               const float* b, int64_t N, const float* residual, float* sum_out) const {
   const bool ln = config_.norm == NormKind::layernorm;
+  const int64_t C = config_.dim;
+  const double eps = config_.norm_eps;
   if (precision_ == Precision::bf16) {
-    if (ln) layernorm_forward_bf16(out16, mean, rstd, inp, w, b, N, config_.dim, config_.norm_eps);
-    else rmsnorm_forward_bf16(out16, rstd, inp, w, N, config_.dim, config_.norm_eps);
+    if (ln) layernorm_forward_bf16(out16, mean, rstd, inp, w, b, N, C, eps, residual, sum_out);
+    else rmsnorm_forward_bf16(out16, rstd, inp, w, N, C, eps, residual, sum_out);
   } else {
-    if (ln) layernorm_forward<float>(out, mean, rstd, inp, w, b, N, config_.dim, config_.norm_eps);
-    else rmsnorm_forward<float>(out, rstd, inp, w, N, config_.dim, config_.norm_eps);
+    if (ln) layernorm_forward<float>(out, mean, rstd, inp, w, b, N, C, eps, residual, sum_out);
+    else rmsnorm_forward<float>(out, rstd, inp, w, N, C, eps, residual, sum_out);
   }
 }
 
@@ -312,9 +314,15 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerParams lp = layer(l);
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
+    // res[l] = res_mid[l-1] + the previous block's MLP output (in tmp), fused into norm1 (as every
+    // residual connection here is fused into the norm that follows it)
     timed("norm forward", [&] {
-      norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
-                   opt(lp.norm1_b), BT);
+      if (l == 0)
+        norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
+                     opt(lp.norm1_b), BT);
+      else
+        norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res_mid[l - 1],
+                     P + lp.norm1_w, opt(lp.norm1_b), BT, a.tmp, a.res[l]);
     });
     // bf16: the projection goes straight into the attention's saved bf16 qkv (amm.qkv16_ready)
     timed("qkv matmul forward", [&] {
@@ -334,16 +342,9 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     timed("out matmul forward", [&] {
       matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
     });
-    timed("residual forward", [&] {
-      float* r = a.res_mid[l];
-      const float* x = a.res[l];
-      const float* t = a.tmp;
-#pragma omp parallel for simd if (BT * C >= kParallelThreshold)
-      for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
-    });
-    timed("norm forward", [&] {
-      norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res_mid[l], P + lp.norm2_w,
-                   opt(lp.norm2_b), BT);
+    timed("norm forward", [&] {  // res_mid = res + attention output, fused
+      norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res[l], P + lp.norm2_w,
+                   opt(lp.norm2_b), BT, a.tmp, a.res_mid[l]);
     });
     const bool mlp16 = bf && !c.gated();
     timed("up matmul forward", [&] {
@@ -367,18 +368,11 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
       matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT,
                      Hd, C);
     });
-    timed("residual forward", [&] {
-      float* r = a.res[l + 1];
-      const float* x = a.res_mid[l];
-      const float* t = a.tmp;
-#pragma omp parallel for simd if (BT * C >= kParallelThreshold)
-      for (int64_t i = 0; i < BT * C; ++i) r[i] = x[i] + t[i];
-    });
   }
   const bool ln = c.norm == NormKind::layernorm;
-  timed("norm forward", [&] {
-    norm_forward(a.normf, bf ? a.normf_16 : nullptr, a.meanf, a.rstdf, a.res[c.layers], param("norm_f.weight"),
-                 ln ? param("norm_f.bias") : nullptr, BT);
+  timed("norm forward", [&] {  // res[L] = res_mid[L-1] + the last MLP output, fused
+    norm_forward(a.normf, bf ? a.normf_16 : nullptr, a.meanf, a.rstdf, a.res_mid[c.layers - 1],
+                 param("norm_f.weight"), ln ? param("norm_f.bias") : nullptr, BT, a.tmp, a.res[c.layers]);
   });
   const float* head = c.tied_head ? param("wte") : param("head.weight");
   timed("head matmul forward", [&] {

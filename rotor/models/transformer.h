@@ -101,8 +101,9 @@ class Transformer {
   void forward_impl(const int32_t* ids, int64_t B, int64_t T);
   void backward_impl(const int32_t* ids, int64_t B, int64_t T);
   // writes out (f32 precision) or out16 (bf16 precision: the output only feeds a bf16 matmul)
+  // With residual, normalizes inp + residual and writes that sum to sum_out (fused residual connection).
   void norm_forward(float* out, bf16* out16, float* mean, float* rstd, const float* inp, const float* w,
-                    const float* b, int64_t N) const;
+                    const float* b, int64_t N, const float* residual = nullptr, float* sum_out = nullptr) const;
   void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
                      const float* mean, const float* rstd, int64_t N) const;
   void matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b, int64_t N,

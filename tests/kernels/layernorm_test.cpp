@@ -73,3 +73,32 @@ TEST(LayerNormKernel, FloatMatchesDouble) {
 
 }  // namespace
 }  // namespace rotor
+
+namespace rotor {
+namespace {
+
+// A residual connection fused into the norm: the same output as normalizing inp + residual, and that sum.
+TEST(LayerNormKernels, FusedResidualMatchesSeparateAdd) {
+  const int64_t N = 7, C = 37;
+  Rng rng(12);
+  std::vector<float> x(N * C), r(N * C), w(C), b(C), sum(N * C), ref_in(N * C);
+  for (auto* v : {&x, &r, &w, &b})
+    for (auto& e : *v) e = float(rng.normal());
+  for (int64_t i = 0; i < N * C; ++i) ref_in[i] = x[i] + r[i];
+  std::vector<float> y(N * C), y_ref(N * C), m(N), s(N), m_ref(N), s_ref(N);
+  kernels::layernorm_forward<float>(y.data(), m.data(), s.data(), x.data(), w.data(), b.data(), N, C, 1e-5, r.data(),
+                                    sum.data());
+  kernels::layernorm_forward<float>(y_ref.data(), m_ref.data(), s_ref.data(), ref_in.data(), w.data(), b.data(), N, C,
+                                    1e-5);
+  for (int64_t i = 0; i < N * C; ++i) {
+    ASSERT_EQ(sum[i], ref_in[i]);
+    ASSERT_EQ(y[i], y_ref[i]);
+  }
+  std::vector<bf16> y16(N * C), y16_ref(N * C);
+  kernels::rmsnorm_forward_bf16(y16.data(), s.data(), x.data(), w.data(), N, C, 1e-6, r.data(), sum.data());
+  kernels::rmsnorm_forward_bf16(y16_ref.data(), s_ref.data(), ref_in.data(), w.data(), N, C, 1e-6);
+  for (int64_t i = 0; i < N * C; ++i) ASSERT_EQ(y16[i].bits, y16_ref[i].bits);
+}
+
+}  // namespace
+}  // namespace rotor
