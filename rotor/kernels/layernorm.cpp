@@ -86,41 +86,6 @@ void layernorm_forward_impl(O* out, T* mean, T* rstd, const T* inp, const T* wei
 
 }  // namespace
 
-template <class T>
-void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean,
-                        const T* rstd, int64_t N, int64_t C) {
-  // partial layout: [dweight (C) | dbias (C)]
-  std::vector<T> sums(2 * C, T(0));
-  rows_with_column_sums<T>(N, 2 * C, 4 * C, sums.data(), [&](int64_t n, T* partial) {
-    const T* x = inp + n * C;
-    const T* dy = dout + n * C;
-    T* dx = dinp + n * C;
-    const T m = mean[n], s = rstd[n];
-    T dnorm_mean = 0, dnorm_xhat_mean = 0;
-#pragma omp simd reduction(+ : dnorm_mean, dnorm_xhat_mean)
-    for (int64_t i = 0; i < C; ++i) {
-      const T xhat = (x[i] - m) * s;
-      const T dnorm = dy[i] * weight[i];
-      dnorm_mean += dnorm;
-      dnorm_xhat_mean += dnorm * xhat;
-    }
-    dnorm_mean /= T(C);
-    dnorm_xhat_mean /= T(C);
-    T* pw = partial;
-    T* pb = partial + C;
-#pragma omp simd
-    for (int64_t i = 0; i < C; ++i) {
-      const T xhat = (x[i] - m) * s;
-      const T dnorm = dy[i] * weight[i];
-      pw[i] += dy[i] * xhat;
-      pb[i] += dy[i];
-      dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
-    }
-  });
-  for (int64_t i = 0; i < C; ++i) dweight[i] += sums[i];
-  if (dbias)
-    for (int64_t i = 0; i < C; ++i) dbias[i] += sums[C + i];
-}
 
 namespace {
 
@@ -164,25 +129,92 @@ void rmsnorm_forward_bf16(bf16* out, float* rstd, const float* inp, const float*
   rmsnorm_forward_impl<float, bf16>(out, rstd, inp, weight, N, C, eps, residual, sum_out);
 }
 
-template <class T>
-void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
+
+namespace {
+template <class T, class D>
+inline T as_t(D v) {
+  if constexpr (std::is_same_v<D, bf16>) return T(bf16_to_float(v));
+  else return T(v);
+}
+
+template <class T, class D>
+void layernorm_backward_impl(T* dinp, T* dweight, T* dbias, const D* dout, const T* inp, const T* weight, const T* mean,
+                        const T* rstd, int64_t N, int64_t C) {
+  // partial layout: [dweight (C) | dbias (C)]
+  std::vector<T> sums(2 * C, T(0));
+  rows_with_column_sums<T>(N, 2 * C, 4 * C, sums.data(), [&](int64_t n, T* partial) {
+    const T* x = inp + n * C;
+    const D* dy = dout + n * C;
+    T* dx = dinp + n * C;
+    const T m = mean[n], s = rstd[n];
+    T dnorm_mean = 0, dnorm_xhat_mean = 0;
+#pragma omp simd reduction(+ : dnorm_mean, dnorm_xhat_mean)
+    for (int64_t i = 0; i < C; ++i) {
+      const T xhat = (x[i] - m) * s;
+      const T dnorm = as_t<T>(dy[i]) * weight[i];
+      dnorm_mean += dnorm;
+      dnorm_xhat_mean += dnorm * xhat;
+    }
+    dnorm_mean /= T(C);
+    dnorm_xhat_mean /= T(C);
+    T* pw = partial;
+    T* pb = partial + C;
+#pragma omp simd
+    for (int64_t i = 0; i < C; ++i) {
+      const T xhat = (x[i] - m) * s;
+      const T dnorm = as_t<T>(dy[i]) * weight[i];
+      pw[i] += as_t<T>(dy[i]) * xhat;
+      pb[i] += as_t<T>(dy[i]);
+      dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
+    }
+  });
+  for (int64_t i = 0; i < C; ++i) dweight[i] += sums[i];
+  if (dbias)
+    for (int64_t i = 0; i < C; ++i) dbias[i] += sums[C + i];
+}
+
+template <class T, class D>
+void rmsnorm_backward_impl(T* dinp, T* dweight, const D* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
                       int64_t C) {
   rows_with_column_sums<T>(N, C, 3 * C, dweight, [&](int64_t n, T* pw) {
     const T* x = inp + n * C;
-    const T* dy = dout + n * C;
+    const D* dy = dout + n * C;
     T* dx = dinp + n * C;
     const T s = rstd[n];
     T dot = 0;
 #pragma omp simd reduction(+ : dot)
-    for (int64_t i = 0; i < C; ++i) dot += dy[i] * weight[i] * x[i] * s;
+    for (int64_t i = 0; i < C; ++i) dot += as_t<T>(dy[i]) * weight[i] * x[i] * s;
     dot /= T(C);
 #pragma omp simd
     for (int64_t i = 0; i < C; ++i) {
       const T xhat = x[i] * s;
-      pw[i] += dy[i] * xhat;
-      dx[i] += s * (dy[i] * weight[i] - xhat * dot);
+      pw[i] += as_t<T>(dy[i]) * xhat;
+      dx[i] += s * (as_t<T>(dy[i]) * weight[i] - xhat * dot);
     }
   });
+}
+}  // namespace
+
+template <class T>
+void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* inp, const T* weight, const T* mean,
+                        const T* rstd, int64_t N, int64_t C) {
+  layernorm_backward_impl(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+}
+
+void layernorm_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout, const float* inp,
+                             const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C) {
+  layernorm_backward_impl(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+}
+
+template <class T>
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
+                      int64_t C) {
+  rmsnorm_backward_impl(dinp, dweight, dout, inp, weight, rstd, N, C);
+}
+
+void rmsnorm_backward_bf16(float* dinp, float* dweight, const bf16* dout, const float* inp, const float* weight,
+                           const float* rstd, int64_t N, int64_t C) {
+  rmsnorm_backward_impl(dinp, dweight, dout, inp, weight, rstd, N, C);
 }
 
 #define ROTOR_INSTANTIATE(T)                                                                                     \

@@ -29,6 +29,11 @@ template <class T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
                       int64_t C);
 
+// The same backwards reading a bf16 output gradient (what a bf16 matmul's input gradient is written as).
+void layernorm_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout, const float* inp,
+                             const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C);
+void rmsnorm_backward_bf16(float* dinp, float* dweight, const bf16* dout, const float* inp, const float* weight,
+                           const float* rstd, int64_t N, int64_t C);
 // The same forwards writing bf16 outputs (the inputs of bf16 matmuls) from f32 inputs.
 void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
                             const float* bias, int64_t N, int64_t C, double eps, const float* residual = nullptr,

@@ -45,6 +45,7 @@ struct Transformer::Activations {
   std::vector<bf16*> up_16, act_grad_16;  // [L] x [B, T, hidden]
   bf16* d_act_16 = nullptr;               // [B, T, hidden]
   bf16* d_atty_16 = nullptr;              // [B, T, H Dh] (bf16 precision) the attention output's gradient
+  bf16* d_norm_16 = nullptr;              // [B, T, C] (bf16 precision) a norm's output gradient
   float *normf, *meanf, *rstdf, *logits;  // [B, T, C], [B, T], [B, T], [B, T, V]
   // scratch shared by all layers
   float *tmp, *d_res, *d_norm, *d_atty, *d_up, *d_act, *d_probs, *d_qkv;
@@ -219,6 +220,7 @@ void Transformer::reserve(int64_t B, int64_t T) {
       per_layer16(a->act_grad_16, c.gated() ? 0 : BT * Hd);
       a->d_act_16 = take16(BT * Hd);
       a->d_atty_16 = take16(BT * H * Dh);
+      a->d_norm_16 = take16(BT * C);
       a->attn_saved.resize(L);
       for (auto& p : a->attn_saved) p = take16(attention_saved_elements({B, T, H, KV, Dh}));
       a->normf_16 = take16(BT * C);
@@ -251,11 +253,16 @@ void Transformer::norm_forward(float* out, bf16* out16, float* mean, float* rstd
 }
 
 void Transformer::norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
-                                const float* w, const float* mean, const float* rstd, int64_t N) const {
-  if (config_.norm == NormKind::layernorm)
-    layernorm_backward<float>(dinp, dw, db, dout, inp, w, mean, rstd, N, config_.dim);
-  else
-    rmsnorm_backward<float>(dinp, dw, dout, inp, w, rstd, N, config_.dim);
+                                const float* w, const float* mean, const float* rstd, int64_t N,
+                                const bf16* dout16) const {
+  const int64_t C = config_.dim;
+  if (config_.norm == NormKind::layernorm) {
+    if (dout16) layernorm_backward_bf16(dinp, dw, db, dout16, inp, w, mean, rstd, N, C);
+    else layernorm_backward<float>(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+  } else {
+    if (dout16) rmsnorm_backward_bf16(dinp, dw, dout16, inp, w, rstd, N, C);
+    else rmsnorm_backward<float>(dinp, dw, dout, inp, w, rstd, N, C);
+  }
 }
 
 void Transformer::matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b,
@@ -457,12 +464,13 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       }
     });
     timed("up matmul backward", [&] {
-      matmul_backward(a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l], bf ? a.norm2_16[l] : nullptr,
-                      P + lp.up_w, BT, C, F, bf && !c.gated());
+      matmul_backward(bf ? nullptr : a.d_norm, G + lp.up_w, gopt(lp.up_b), a.d_up, a.norm2[l],
+                      bf ? a.norm2_16[l] : nullptr, P + lp.up_w, BT, C, F, bf && !c.gated(),
+                      bf ? a.d_norm_16 : nullptr);
     });
     timed("norm backward", [&] {
       norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
-                    a.rstd2[l], BT);
+                    a.rstd2[l], BT, bf ? a.d_norm_16 : nullptr);
     });
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
     timed("out matmul backward", [&] {  // in bf16 precision the attention takes its output gradient in bf16
@@ -479,12 +487,12 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     else if (rope)
       timed("rope backward", [&] { rope_qkv_backward<float>(a.d_qkv, dims, *rope); });
     timed("qkv matmul backward", [&] {
-      matmul_backward(a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l], bf ? a.norm1_16[l] : nullptr,
-                      P + lp.qkv_w, BT, C, W, bf);
+      matmul_backward(bf ? nullptr : a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l],
+                      bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, BT, C, W, bf, bf ? a.d_norm_16 : nullptr);
     });
     timed("norm backward", [&] {
       norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],
-                    a.rstd1[l], BT);
+                    a.rstd1[l], BT, bf ? a.d_norm_16 : nullptr);
     });
     (void)opt;
   }

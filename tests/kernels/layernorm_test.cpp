@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tests/kernels/finite_difference.h"
 
 namespace rotor {
@@ -98,6 +100,38 @@ TEST(LayerNormKernels, FusedResidualMatchesSeparateAdd) {
   kernels::rmsnorm_forward_bf16(y16.data(), s.data(), x.data(), w.data(), N, C, 1e-6, r.data(), sum.data());
   kernels::rmsnorm_forward_bf16(y16_ref.data(), s_ref.data(), ref_in.data(), w.data(), N, C, 1e-6);
   for (int64_t i = 0; i < N * C; ++i) ASSERT_EQ(y16[i].bits, y16_ref[i].bits);
+}
+
+// The bf16-gradient backwards equal the f32 ones on the same (rounded) gradient, up to the rounding
+// of differently contracted multiply-adds.
+TEST(LayerNormKernels, Bf16GradientBackwardMatchesF32) {
+  const int64_t N = 9, C = 40;
+  Rng rng(31);
+  std::vector<float> x(N * C), w(C), b(C), g(N * C), y(N * C), m(N), s(N);
+  std::vector<bf16> g16(N * C);
+  for (auto* v : {&x, &w, &b})
+    for (auto& e : *v) e = float(rng.normal());
+  for (int64_t i = 0; i < N * C; ++i) g16[i] = float_to_bf16(float(rng.normal())), g[i] = bf16_to_float(g16[i]);
+  kernels::layernorm_forward<float>(y.data(), m.data(), s.data(), x.data(), w.data(), b.data(), N, C, 1e-5);
+  std::vector<float> dx(N * C, 0.5f), dw(C, 0.0f), db(C, 0.0f), dx2 = dx, dw2 = dw, db2 = db;
+  kernels::layernorm_backward<float>(dx.data(), dw.data(), db.data(), g.data(), x.data(), w.data(), m.data(), s.data(),
+                                     N, C);
+  kernels::layernorm_backward_bf16(dx2.data(), dw2.data(), db2.data(), g16.data(), x.data(), w.data(), m.data(),
+                                   s.data(), N, C);
+  auto close = [](const std::vector<float>& a, const std::vector<float>& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::abs(a[i] - b[i]) > 1e-5f * (1 + std::abs(a[i]))) return false;
+    return a.size() == b.size();
+  };
+  EXPECT_TRUE(close(dx, dx2));
+  EXPECT_TRUE(close(dw, dw2));
+  EXPECT_TRUE(close(db, db2));
+  std::vector<float> rdx(N * C, 0.0f), rdw(C, 0.0f), rdx2 = rdx, rdw2 = rdw;
+  kernels::rmsnorm_forward<float>(y.data(), s.data(), x.data(), w.data(), N, C, 1e-6);
+  kernels::rmsnorm_backward<float>(rdx.data(), rdw.data(), g.data(), x.data(), w.data(), s.data(), N, C);
+  kernels::rmsnorm_backward_bf16(rdx2.data(), rdw2.data(), g16.data(), x.data(), w.data(), s.data(), N, C);
+  EXPECT_TRUE(close(rdx, rdx2));
+  EXPECT_TRUE(close(rdw, rdw2));
 }
 
 }  // namespace
