@@ -357,6 +357,35 @@ size_t attention_workspace_bytes(const AttentionDims& d) {
 //   probs[b, h, t, :] = probs + ((b H + h) T + t) T       batch stride G T T
 //   out[b, t, h, :]   = out + (b T + t) H Dh + h Dh        batch stride G Dh
 
+namespace {
+// The fused bf16 backward delivering d(qkv) as rope_qkv_backward_prepare_bf16 would: each head's block is
+// rotated back, rounded into mm.dqkv16 and summed into per-batch-row partial column sums, which are added
+// into mm.dqkv_bias in batch order (the same for any thread count).
+void fused_backward_to_bf16(const AttentionDims& d, const AttentionMatmul& mm, const bf16* dout16,
+                            const bf16* probs16, const bf16* qkv16) {
+  check_rope_table(d, mm.rope);
+  const int64_t W = d.qkv_width(), rotated_cols = (d.H + d.KV) * d.Dh;
+  std::vector<float> partial(mm.dqkv_bias ? d.B * W : 0, 0.0f);
+  const HeadGradSink sink = [&](int64_t b, int64_t col, const float* block) {
+    thread_local std::vector<float> back;
+    back.resize(d.Dh);
+    float* sums = mm.dqkv_bias ? partial.data() + b * W + col : nullptr;
+    for (int64_t t = 0; t < d.T; ++t) {
+      const float* row = block + t * d.Dh;
+      if (mm.rope && col < rotated_cols) {
+        rope_rotate_to(back.data(), row, 1, t, *mm.rope, true);
+        row = back.data();
+      }
+      store_row_bf16(mm.dqkv16 + (b * d.T + t) * W + col, row, d.Dh, sums);
+    }
+  };
+  fused_attention_backward_bf16(nullptr, dout16, probs16, qkv16, d, &sink);
+  if (mm.dqkv_bias)
+    for (int64_t b = 0; b < d.B; ++b)
+      for (int64_t c = 0; c < W; ++c) mm.dqkv_bias[c] += partial[b * W + c];
+}
+}  // namespace
+
 template <class T>
 void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, const AttentionMatmul& mm) {
   check_attention_dims(d);
@@ -416,7 +445,8 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
       if (!mm.saved && !mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       if (!mm.dout16) float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
       if (fused_bf16_attention_supports(d)) {
-        fused_attention_backward_bf16(dqkv, dout16, probs16, qkv16, d);
+        if (mm.dqkv16) fused_backward_to_bf16(d, mm, dout16, probs16, qkv16);
+        else fused_attention_backward_bf16(dqkv, dout16, probs16, qkv16, d);
         return;
       }
     }
@@ -455,6 +485,8 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
     strided_matmul<T>(KV, keys, Dh, rows, DP, p_off, probs_cols, QKV, q_off, {W, 1, G * Dh},
                       dqkv + b * T_len * W + H * Dh, {W, 1, Dh}, !first);
   }, /*last_first=*/true);
+  if constexpr (std::is_same_v<T, float>)
+    if (bf && mm.dqkv16) rope_qkv_backward_prepare_bf16(mm.dqkv16, mm.dqkv_bias, dqkv, d, mm.rope);
 }
 
 // ---------------------------------------------------------------------------------------- decoding

@@ -68,6 +68,12 @@ struct AttentionMatmul {
   bool qkv16_ready = false;
   // Backward only: the output gradient already in bf16 ([B, T, H Dh]); the f32 dout is then not read.
   const rotor::bf16* dout16 = nullptr;
+  // Backward only: also deliver d(qkv) as rope_qkv_backward_prepare_bf16 would (rotated back by `rope`
+  // when not null, in bf16 into dqkv16, column sums added into dqkv_bias when not null). dqkv is then
+  // scratch (the fused path does not write it).
+  rotor::bf16* dqkv16 = nullptr;
+  float* dqkv_bias = nullptr;
+  const RopeTable<float>* rope = nullptr;
 };
 size_t attention_workspace_bytes(const AttentionDims& d);
 int64_t attention_saved_elements(const AttentionDims& d);

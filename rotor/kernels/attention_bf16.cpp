@@ -241,7 +241,9 @@ struct Scratch {
   std::vector<uint32_t> b1, b2, b3, a1;  // packed right operands, interleaved left operand
   std::vector<float> s;              // [T, T] scores / probability gradients
   std::vector<bf16> ds;              // [T, T] score gradients
+  std::vector<float> dq, dk, dv;     // [T, Dh] head gradients handed to a sink
   void reserve(int64_t T, int64_t Dh) {
+    for (auto* v : {&dq, &dk, &dv}) v->resize(T * Dh);
     b1.resize(T * Dh / 2);
     b2.resize(T * Dh / 2);
     b3.resize(T * Dh / 2);
@@ -289,7 +291,7 @@ void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, 
 }
 
 void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* probs16, const bf16* qkv16,
-                                   const AttentionDims& d) {
+                                   const AttentionDims& d, const HeadGradSink* sink) {
   ROTOR_CHECK(fused_bf16_attention_supports(d), "attention: the fused bf16 path needs T and Dh multiples of 32");
   const int64_t T = d.T, Dh = d.Dh, H = d.H, KV = d.KV, G = d.group(), W = d.qkv_width(), K2 = Dh / 2;
   const float scale = float(1.0 / std::sqrt(double(Dh)));
@@ -297,7 +299,12 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* 
     const int64_t b = task / KV, kv = task % KV;
     Scratch& sc = scratch(T, Dh);
     const bf16* rows = qkv16 + b * T * W;
-    float* drows = dqkv + b * T * W;
+    float* drows = sink ? nullptr : dqkv + b * T * W;
+    // where each head's gradient goes: into dqkv's columns, or [T, Dh] thread buffers for the sink
+    const int64_t ld = sink ? Dh : W;
+    auto q_out = [&](int64_t h) { return sink ? sc.dq.data() : drows + h * Dh; };
+    float* k_out = sink ? sc.dk.data() : drows + (H + kv) * Dh;
+    float* v_out = sink ? sc.dv.data() : drows + (H + KV + kv) * Dh;
     pack_n_contiguous(sc.b3.data(), rows + (H + kv) * Dh, W, T / 2, Dh);  // k for dq = dscores . k
     pack_k_contiguous(sc.b1.data(), rows + (H + KV + kv) * Dh, W, K2, T);  // v^T for dprobs = dout . v^T
     for (int64_t g = 0; g < G; ++g) {
@@ -313,18 +320,22 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* 
         softmax_backward_rows_bf16(sc.s.data() + t * T, p + t * T, t, T, scale, sc.ds.data() + t * T);
       // dq = dscores . k over visible keys
       const Left dsl{reinterpret_cast<const uint32_t*>(sc.ds.data()), T / 2, 1};
-      pair_gemm(T, dsl, sc.b3.data(), T / 2, drows + h * Dh, W, false, [&](int64_t i0) {
+      pair_gemm(T, dsl, sc.b3.data(), T / 2, q_out(h), ld, false, [&](int64_t i0) {
         return BlockRange{Dh, 0, (i0 + kRows + 1) / 2};
       });
+      if (sink) (*sink)(b, h * Dh, sc.dq.data());
       // dk = dscores^T . q and dv = probs^T . dout: key block j0 gets contributions from queries >= j0
       auto from_queries = [&](int64_t j0) { return BlockRange{Dh, j0 / 2, T / 2}; };
       interleave_row_pairs(sc.a1.data(), T, sc.ds.data(), T, T / 2, T);
       pack_n_contiguous(sc.b2.data(), rows + h * Dh, W, T / 2, Dh);
-      pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, drows + (H + kv) * Dh, W, g > 0, from_queries);
+      pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, k_out, ld, g > 0, from_queries);
       interleave_row_pairs(sc.a1.data(), T, p, T, T / 2, T);
       pack_n_contiguous(sc.b2.data(), dy, H * Dh, T / 2, Dh);
-      pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, drows + (H + KV + kv) * Dh, W, g > 0,
-                from_queries);
+      pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, v_out, ld, g > 0, from_queries);
+    }
+    if (sink) {
+      (*sink)(b, (H + kv) * Dh, sc.dk.data());
+      (*sink)(b, (H + KV + kv) * Dh, sc.dv.data());
     }
   });
 }
@@ -337,7 +348,8 @@ void fused_attention_forward_bf16(float*, bf16*, const bf16*, const AttentionDim
   throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
 }
 
-void fused_attention_backward_bf16(float*, const bf16*, const bf16*, const bf16*, const AttentionDims&) {
+void fused_attention_backward_bf16(float*, const bf16*, const bf16*, const bf16*, const AttentionDims&,
+                                   const HeadGradSink*) {
   throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
 }
 

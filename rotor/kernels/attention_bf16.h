@@ -6,6 +6,7 @@
 // skipped. attention.cpp uses it for the bf16 path when fused_bf16_attention_supports(d); other shapes
 // and CPUs take the oneDNN path. Layouts are those of kernels/attention.h.
 #include <cstdint>
+#include <functional>
 
 #include "rotor/core/dtype.h"
 #include "rotor/kernels/attention.h"
@@ -19,10 +20,14 @@ bool fused_bf16_attention_supports(const AttentionDims& d);
 // probs16: [B, H, T, T] (written): row t holds the t + 1 visible probabilities, then zeros.
 void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, const AttentionDims& d);
 
+// Receives one head's finished gradient: block [T, Dh] (row stride Dh) for batch row b, belonging at
+// column col of dqkv. Called once per (b, col), possibly from several threads at once.
+using HeadGradSink = std::function<void(int64_t b, int64_t col, const float* block)>;
+
 // dqkv: [B, T, (H + 2 KV) Dh] f32 (written, =); dout16: [B, T, H Dh] bf16; probs16 and qkv16 as the
-// forward pass left them.
+// forward pass left them. With a sink, the gradients go to it instead and dqkv is not touched.
 void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* probs16, const bf16* qkv16,
-                                   const AttentionDims& d);
+                                   const AttentionDims& d, const HeadGradSink* sink = nullptr);
 
 // Softmax backward of one row whose probabilities are bf16: dp16 = p * (dp - <dp, p>) * scale over
 // [0, valid), zero from valid to end. dp: f32 gradient of the probabilities.

@@ -478,14 +478,16 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
                       bf ? a.atty_16[l] : nullptr, P + lp.out_w, BT, H * Dh, C, false, bf ? a.d_atty_16 : nullptr);
     });
     timed("attention backward", [&] {
-      AttentionMatmul with_dout = amm;
-      with_dout.dout16 = bf ? a.d_atty_16 : nullptr;
-      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], bf ? nullptr : a.qkv[l], dims, with_dout);
+      AttentionMatmul grads = amm;
+      if (bf) {  // bf16 output gradient in; d(qkv) out rotated back, in bf16, with its bias gradient
+        grads.dout16 = a.d_atty_16;
+        grads.dqkv16 = a.dout_16;
+        grads.dqkv_bias = gopt(lp.qkv_b);
+        grads.rope = rope;
+      }
+      attention_backward<float>(a.d_qkv, a.d_probs, a.d_atty, a.probs[l], bf ? nullptr : a.qkv[l], dims, grads);
     });
-    if (bf)  // rotated back and prepared for the bf16 matmuls (with the bias gradient) in one pass
-      timed("rope backward", [&] { rope_qkv_backward_prepare_bf16(a.dout_16, gopt(lp.qkv_b), a.d_qkv, dims, rope); });
-    else if (rope)
-      timed("rope backward", [&] { rope_qkv_backward<float>(a.d_qkv, dims, *rope); });
+    if (!bf && rope) timed("rope backward", [&] { rope_qkv_backward<float>(a.d_qkv, dims, *rope); });
     timed("qkv matmul backward", [&] {
       matmul_backward(bf ? nullptr : a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l],
                       bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, BT, C, W, bf, bf ? a.d_norm_16 : nullptr);

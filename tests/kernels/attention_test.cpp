@@ -144,19 +144,39 @@ TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
   kernels::rope_qkv_backward<double>(dqkv.data(), d, table_for<double>(c));
   std::vector<char> workspace(kernels::attention_workspace_bytes(d));
   std::vector<bf16> saved(kernels::attention_saved_elements(d));
-  for (int mode : {0, 1, 2}) {  // f32; bf16; bf16 keeping its copies in `saved`
+  const auto rope_f = table_for<float>(c);
+  // f32; bf16; bf16 keeping its copies in `saved`; that, delivering d(qkv) rotated back in bf16 with its
+  // column sums (what the transformer's bf16 path uses)
+  for (int mode : {0, 1, 2, 3}) {
     const bool bf = mode > 0;
-    kernels::AttentionMatmul mm{bf, workspace.data(), mode == 2 ? saved.data() : nullptr};
+    kernels::AttentionMatmul mm{bf, workspace.data(), mode >= 2 ? saved.data() : nullptr};
+    std::vector<bf16> dq16(mode == 3 ? qkv.size() : 0);
+    std::vector<float> bias(d.qkv_width(), 0.25f);
+    if (mode == 3) {
+      mm.dqkv16 = dq16.data();
+      mm.dqkv_bias = bias.data();
+      mm.rope = &rope_f;  // the reference rotates back in every case
+    }
     std::vector<float> qf(qkv.begin(), qkv.end()), Rf(R.begin(), R.end()), pf, rf, dpf(dprobs.size()), dqf(qkv.size(), 0.0f);
     const auto outf = run_forward<float>(qf, c, &pf, &rf, mm);
     const auto outd = run_forward<double>(qkv, c);
     const double tol = bf ? 0.05 : 1e-4;
     for (size_t i = 0; i < outd.size(); ++i) ASSERT_NEAR(outf[i], outd[i], tol) << "forward bf16=" << bf;
     kernels::attention_backward<float>(dqf.data(), dpf.data(), Rf.data(), pf.data(), rf.data(), d, mm);
-    kernels::rope_qkv_backward<float>(dqf.data(), d, table_for<float>(c));
+    if (mode == 3) {
+      const int64_t W = d.qkv_width();
+      for (int64_t j = 0; j < W; ++j) {
+        double want = 0.25, scale = 1;
+        for (int64_t r = 0; r < d.B * d.T; ++r) want += dqkv[r * W + j], scale += std::abs(dqkv[r * W + j]);
+        EXPECT_NEAR(bias[j], want, 0.02 * scale) << "bias column " << j;
+      }
+      for (size_t i = 0; i < qkv.size(); ++i) dqf[i] = bf16_to_float(dq16[i]);
+    } else {
+      kernels::rope_qkv_backward<float>(dqf.data(), d, rope_f);
+    }
     double worst = 0;
     for (size_t i = 0; i < dqkv.size(); ++i) worst = std::max(worst, std::abs(dqf[i] - dqkv[i]) / (1 + std::abs(dqkv[i])));
-    EXPECT_LE(worst, bf ? 0.1 : 1e-4) << "bf16=" << bf;
+    EXPECT_LE(worst, bf ? 0.1 : 1e-4) << "mode " << mode;
   }
   }
 }
