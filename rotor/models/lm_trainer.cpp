@@ -104,11 +104,15 @@ double LmTrainer::train_step() {
   const optim::WarmupCosine schedule{opt_.lr, opt_.lr_min, opt_.warmup, opt_.steps};
   const double lr = schedule.at(step_);
   optim::AdamOptions adam{opt_.beta1, opt_.beta2, opt_.eps, 0.0, true};
+  // in bf16 precision AdamW also writes the bf16 weight copy the next forward pass reads
+  float* params = model_.params();
+  bf16* params16 = model_.precision() == Precision::bf16 ? model_.weights16() : nullptr;
   for (const ParameterInfo& p : model_.parameters()) {
     adam.weight_decay = p.decay ? opt_.weight_decay : 0.0;
-    optim::adam_step(model_.params() + p.offset, model_.grads() + p.offset, m_.data() + p.offset,
-                     v_.data() + p.offset, p.numel, lr, step_ + 1, adam);
+    optim::adam_step(params + p.offset, model_.grads() + p.offset, m_.data() + p.offset, v_.data() + p.offset,
+                     p.numel, lr, step_ + 1, adam, params16 ? params16 + p.offset : nullptr);
   }
+  if (params16) model_.mark_weights16_current();
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   last_cpu_seconds_ = process_cpu_seconds() - cpu0;
   ++step_;

@@ -120,6 +120,7 @@ Transformer::LayerParams Transformer::layer(int64_t l) const {
 }
 
 void Transformer::init_parameters(Rng& rng, Init scheme) {
+  weights16_current_ = false;
   const double std_out = 0.02 / std::sqrt(2.0 * double(config_.layers));
   auto ends_with = [](const std::string& s, const std::string& tail) {
     return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -301,11 +302,12 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
   const AttentionDims dims{B, T, H, KV, Dh};
   const bool bf = precision_ == Precision::bf16;
-  if (bf)
+  if (bf && !weights16_current_)
     timed("weights to bf16", [&] {
       params16_.resize(params_.size());
       float_to_bf16_buffer(params16_.data(), params_.data(), int64_t(params_.size()));
     });
+  weights16_current_ = false;  // one forward (and its backward) per update
   const float* P = params_.data();
   auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
 

@@ -46,7 +46,11 @@ class Transformer {
   const std::vector<ParameterInfo>& parameters() const { return infos_; }
   const ParameterInfo& parameter(const std::string& name) const;  // throws for an unknown name
   int64_t num_parameters() const { return static_cast<int64_t>(params_.size()); }
-  float* params() { return params_.data(); }
+  // Mutable access to the parameters marks their bf16 copy stale (see weights16()).
+  float* params() {
+    weights16_current_ = false;
+    return params_.data();
+  }
   const float* params() const { return params_.data(); }
   float* grads() { return grads_.data(); }
   const float* grads() const { return grads_.data(); }
@@ -60,6 +64,14 @@ class Transformer {
   void zero_grad();
 
   void set_precision(Precision p) { precision_ = p; }
+  // The bf16 copy of the parameters that bf16 matmuls read (same offsets as params()). An optimizer that
+  // writes it along with the parameters calls mark_weights16_current() afterwards, and the next forward
+  // pass skips its conversion; any later params() access makes the copy stale again.
+  bf16* weights16() {
+    params16_.resize(params_.size());
+    return params16_.data();
+  }
+  void mark_weights16_current() { weights16_current_ = true; }
   // Time per phase of forward/backward (disabled by default; `rotor train --profile`).
   PhaseProfile& profile() { return profile_; }
   Precision precision() const { return precision_; }
@@ -120,7 +132,8 @@ class Transformer {
   Precision precision_ = Precision::f32;
   std::vector<ParameterInfo> infos_;
   std::vector<float> params_, grads_;
-  std::vector<bf16> params16_;  // bf16 copy of params_, refreshed at each forward in bf16 mode
+  std::vector<bf16> params16_;  // bf16 copy of params_, refreshed at each bf16 forward unless current
+  bool weights16_current_ = false;
   kernels::RopeTable<float> rope_;
   std::vector<float> sinusoid_;  // [ctx, dim] when pos == sinusoidal
   std::unique_ptr<Activations> acts_;

@@ -5,11 +5,12 @@
 
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
+#include "rotor/kernels/bf16_convert.h"
 
 namespace rotor::optim {
 
 void adam_step(float* params, const float* grads, float* m, float* v, int64_t n, double lr, int64_t step,
-               const AdamOptions& opt) {
+               const AdamOptions& opt, bf16* params16) {
   ROTOR_CHECK(step >= 1, "adam: step must be >= 1, got ", step);
   const float b1 = float(opt.beta1), b2 = float(opt.beta2);
   const float step_size = float(lr / (1.0 - std::pow(opt.beta1, double(step))));
@@ -26,6 +27,7 @@ void adam_step(float* params, const float* grads, float* m, float* v, int64_t n,
     v[i] = vi;
     params[i] = params[i] * decay - step_size * mi / (std::sqrt(vi) * inv_bc2_sqrt + eps);
   }
+  if (params16) kernels::float_to_bf16_buffer(params16, params, n);  // while the values are in cache
 }
 
 }  // namespace rotor::optim

@@ -6,6 +6,8 @@
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 #include <cstdint>
 
+#include "rotor/core/dtype.h"
+
 namespace rotor::optim {
 
 struct AdamOptions {
@@ -15,7 +17,9 @@ struct AdamOptions {
 };
 
 // params, grads, m, v: [n]; step: the 1-based step number (for bias correction).
+// With params16 (n values) the updated parameters are also written rounded to bf16 there (the copy that
+// bf16 matmuls read), saving a separate conversion pass.
 void adam_step(float* params, const float* grads, float* m, float* v, int64_t n, double lr, int64_t step,
-               const AdamOptions& opt);
+               const AdamOptions& opt, bf16* params16 = nullptr);
 
 }  // namespace rotor::optim

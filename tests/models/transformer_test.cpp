@@ -105,6 +105,28 @@ TEST(TransformerModel, Bf16MatmulsStayClose) {
   EXPECT_LT(std::sqrt(num / den), 0.05);
 }
 
+// The bf16 weight copy: an optimizer that writes it and marks it current spares the conversion, but any
+// later write through params() makes the next forward convert again.
+TEST(TransformerModel, Bf16WeightCopyFollowsParameterWrites) {
+  Reference r = load_case("gpt_rope_gqa");
+  Transformer& m = *r.model;
+  m.set_precision(Precision::bf16);
+  const double before = m.forward(r.ids.data(), r.targets.data(), r.B, r.T);
+  // a stale copy marked current is used as is (the documented contract) ...
+  const int64_t n = m.num_parameters();
+  m.weights16();
+  m.mark_weights16_current();
+  EXPECT_EQ(m.forward(r.ids.data(), r.targets.data(), r.B, r.T), before);
+  // ... a params() write invalidates it: scaling the weights changes the loss
+  float* w = m.params();
+  for (int64_t i = 0; i < n; ++i) w[i] *= 0.5f;
+  const double after = m.forward(r.ids.data(), r.targets.data(), r.B, r.T);
+  EXPECT_NE(after, before);
+  // and equals what a fresh conversion gives
+  m.params();
+  EXPECT_EQ(m.forward(r.ids.data(), r.targets.data(), r.B, r.T), after);
+}
+
 TEST(TransformerModel, ConfigErrorsNameTheProblem) {
   TransformerConfig c;
   c.heads = 3;  // 256 % 3 != 0
