@@ -358,6 +358,52 @@ size_t attention_workspace_bytes(const AttentionDims& d) {
 //   out[b, t, h, :]   = out + (b T + t) H Dh + h Dh        batch stride G Dh
 
 namespace {
+// One head's gradient block [T, Dh] (row t at position t): rotated back by rope (half-split layout, full
+// rotary dimension) when given, rounded into dst (row stride ld), column sums added into sums when not
+// null. Returns false, doing nothing, for layouts it does not vectorise.
+bool head_block_to_bf16(bf16* dst, int64_t ld, float* sums, const float* block, int64_t T, int64_t Dh,
+                        const RopeTable<float>* rope) {
+#if defined(ROTOR_HAVE_AVX512)
+  constexpr int64_t kMaxVectors = 16;
+  if (Dh % 32 != 0 || Dh / 16 > kMaxVectors) return false;
+  if (rope && (rope->layout != RopeLayout::half_split || rope->rotary_dim != Dh)) return false;
+  const int64_t V = Dh / 16, pairs = Dh / 2;
+  const __mmask16 all = 0xFFFF;
+  __m512 acc[kMaxVectors];
+  for (int64_t k = 0; k < V; ++k) acc[k] = _mm512_setzero_ps();
+  for (int64_t t = 0; t < T; ++t) {
+    const float* row = block + t * Dh;
+    bf16* out = dst + t * ld;
+    if (rope) {  // inverse rotation: (x1 c + x2 s, -x1 s + x2 c)
+      const float* c = rope->cos.data() + t * pairs;
+      const float* sn = rope->sin.data() + t * pairs;
+      for (int64_t i = 0; i < pairs; i += 16) {
+        const __m512 x1 = _mm512_loadu_ps(row + i), x2 = _mm512_loadu_ps(row + pairs + i);
+        const __m512 ci = _mm512_loadu_ps(c + i), si = _mm512_loadu_ps(sn + i);
+        const __m512 o1 = _mm512_fmadd_ps(x2, si, _mm512_mul_ps(x1, ci));
+        const __m512 o2 = _mm512_fmsub_ps(x2, ci, _mm512_mul_ps(x1, si));
+        vec::store_bf16(out + i, o1, all);
+        vec::store_bf16(out + pairs + i, o2, all);
+        acc[i / 16] = _mm512_add_ps(acc[i / 16], o1);
+        acc[(pairs + i) / 16] = _mm512_add_ps(acc[(pairs + i) / 16], o2);
+      }
+    } else {
+      for (int64_t k = 0; k < V; ++k) {
+        const __m512 v = _mm512_loadu_ps(row + 16 * k);
+        vec::store_bf16(out + 16 * k, v, all);
+        acc[k] = _mm512_add_ps(acc[k], v);
+      }
+    }
+  }
+  if (sums)
+    for (int64_t k = 0; k < V; ++k) _mm512_storeu_ps(sums + 16 * k, _mm512_add_ps(_mm512_loadu_ps(sums + 16 * k), acc[k]));
+  return true;
+#else
+  (void)dst, (void)ld, (void)sums, (void)block, (void)T, (void)Dh, (void)rope;
+  return false;
+#endif
+}
+
 // The fused bf16 backward delivering d(qkv) as rope_qkv_backward_prepare_bf16 would: each head's block is
 // rotated back, rounded into mm.dqkv16 and summed into per-batch-row partial column sums, which are added
 // into mm.dqkv_bias in batch order (the same for any thread count).
@@ -367,9 +413,12 @@ void fused_backward_to_bf16(const AttentionDims& d, const AttentionMatmul& mm, c
   const int64_t W = d.qkv_width(), rotated_cols = (d.H + d.KV) * d.Dh;
   std::vector<float> partial(mm.dqkv_bias ? d.B * W : 0, 0.0f);
   const HeadGradSink sink = [&](int64_t b, int64_t col, const float* block) {
-    thread_local std::vector<float> back;
-    back.resize(d.Dh);
     float* sums = mm.dqkv_bias ? partial.data() + b * W + col : nullptr;
+    const bool rotate = mm.rope && col < rotated_cols;
+    if (head_block_to_bf16(mm.dqkv16 + b * d.T * W + col, W, sums, block, d.T, d.Dh, rotate ? mm.rope : nullptr))
+      return;
+    thread_local std::vector<float> back;  // any other layout: row by row
+    back.resize(d.Dh);
     for (int64_t t = 0; t < d.T; ++t) {
       const float* row = block + t * d.Dh;
       if (mm.rope && col < rotated_cols) {

@@ -131,7 +131,8 @@ TEST(AttentionKernel, BackwardMatchesFiniteDifferences) {
 TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
   for (const Case& c : {Case{{2, 150, 4, 2, 8}, true, RopeLayout::half_split, 1.0},
                         Case{{2, 96, 4, 2, 32}, true, RopeLayout::half_split, 1.0},
-                        Case{{1, 64, 2, 2, 64}, false, RopeLayout::half_split, 1.0}}) {
+                        Case{{1, 64, 2, 2, 64}, false, RopeLayout::half_split, 1.0},
+                        Case{{1, 64, 4, 1, 32}, true, RopeLayout::interleaved, 0.5}}) {
   SCOPED_TRACE(::testing::Message() << "T=" << c.d.T << " Dh=" << c.d.Dh << " fused="
                                   << kernels::fused_bf16_attention_supports(c.d));
   const AttentionDims& d = c.d;
