@@ -54,35 +54,36 @@ template <class In>
 void prepare_rows(bf16* dout16, float* dbias, const In* dout, const In* factor, int64_t N, int64_t C) {
   const int64_t blocks = (N + kRowBlock - 1) / kRowBlock;
   // column sums: one partial row per block of rows, added in block order (thread-count independent)
-  std::vector<float> partial(dbias ? size_t(blocks * C) : 0, 0.0f);
-  parallel_rows(blocks, kRowBlock * C, [&](int64_t blk) {
-    const int64_t r0 = blk * kRowBlock, r1 = std::min(N, r0 + kRowBlock);
-    float* sums = dbias ? partial.data() + blk * C : nullptr;
-    for (int64_t r = r0; r < r1; ++r) {  // row by row: each input row is one contiguous stream
-      const int64_t at = r * C;
-      int64_t c = 0;
+  with_zeroed_scratch<float>(dbias ? size_t(blocks * C) : 0, [&](float* partial) {
+    parallel_rows(blocks, kRowBlock * C, [&](int64_t blk) {
+      const int64_t r0 = blk * kRowBlock, r1 = std::min(N, r0 + kRowBlock);
+      float* sums = dbias ? partial + blk * C : nullptr;
+      for (int64_t r = r0; r < r1; ++r) {  // row by row: each input row is one contiguous stream
+        const int64_t at = r * C;
+        int64_t c = 0;
 #if defined(ROTOR_HAVE_AVX512)
-      for (; c < C; c += 16) {
-        const __mmask16 m = vec::tail_mask(C - c);
-        __m512 v = vec::load(dout + at + c, m);
-        if (factor) v = _mm512_mul_ps(v, vec::load(factor + at + c, m));
-        if (dout16) vec::store_bf16(dout16 + at + c, v, m);
-        if (sums) vec::store(sums + c, _mm512_add_ps(vec::load(sums + c, m), v), m);
-      }
+        for (; c < C; c += 16) {
+          const __mmask16 m = vec::tail_mask(C - c);
+          __m512 v = vec::load(dout + at + c, m);
+          if (factor) v = _mm512_mul_ps(v, vec::load(factor + at + c, m));
+          if (dout16) vec::store_bf16(dout16 + at + c, v, m);
+          if (sums) vec::store(sums + c, _mm512_add_ps(vec::load(sums + c, m), v), m);
+        }
 #endif
-      for (; c < C; ++c) {
-        const float g = factor ? as_float(dout[at + c]) * as_float(factor[at + c]) : as_float(dout[at + c]);
-        if (dout16) dout16[at + c] = float_to_bf16(g);
-        if (sums) sums[c] += g;
+        for (; c < C; ++c) {
+          const float g = factor ? as_float(dout[at + c]) * as_float(factor[at + c]) : as_float(dout[at + c]);
+          if (dout16) dout16[at + c] = float_to_bf16(g);
+          if (sums) sums[c] += g;
+        }
       }
-    }
-  });
-  if (dbias)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const float* p = partial.data() + blk * C;
+    });
+    if (dbias)
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const float* p = partial + blk * C;
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c) dbias[c] += p[c];
-    }
+        for (int64_t c = 0; c < C; ++c) dbias[c] += p[c];
+      }
+  });
 }
 
 }  // namespace
