@@ -44,12 +44,6 @@ namespace {
 // A left operand is read as words a[i * a_row + k2 * a_k] (pair k2 of row i); a right operand is
 // packed in panels of 32 columns: word (k2, n) of panel p at b[(p * K2 + k2) * 32 + n % 32].
 
-inline uint32_t word_at(const bf16* p) {
-  uint32_t w;
-  std::memcpy(&w, p, sizeof w);
-  return w;
-}
-
 // In-register transpose of a 16 x 16 tile of 32-bit words: r[i] holds row i on entry, column i on exit.
 inline void transpose16(__m512i r[16]) {
   __m512i a[16], b[16];
