@@ -179,11 +179,12 @@ inline T to_compute(In v) {
   else return T(v);
 }
 
-// out[i] = act(inp[i]); with grad, also grad[i] = act'(inp[i]).  inp, out, grad: [n]
-// T: the arithmetic type (float or double); In, Out, Grad: T, or bf16 for float.
-template <class T, class Out, class In = T, class Grad = T>
-void activation_forward_to(Activation act, Out* __restrict out, Grad* __restrict grad, const In* __restrict inp,
-                           int64_t n) {
+// The elementwise skeleton of every pointwise activation kernel: evaluates act and act' on inp[0, n)
+// (in parallel chunks) and hands the results on. On AVX-512 (T = float):
+// vec_fn.template operator()<U>(j, m, y, dy) for U vectors of 16 starting at j (lanes m of each);
+// otherwise, and for loop tails, scalar_fn(i, y, dy).
+template <class T, class In, class VecFn, class ScalarFn>
+void map_activation(Activation act, const In* __restrict inp, int64_t n, VecFn&& vec_fn, ScalarFn&& scalar_fn) {
   with_activation(act, [&](auto a) {
     constexpr Activation A = decltype(a)::value;
     chunked(n, [&](int64_t b, int64_t e) {
@@ -194,19 +195,38 @@ void activation_forward_to(Activation act, Out* __restrict out, Grad* __restrict
           __m512 x[U], y[U], dy[U];
           ROTOR_EACH(u, U) x[u] = vec::load(inp + j + 16 * u, m);
           eval_vec<A, U>(x, y, dy);
-          ROTOR_EACH(u, U) store_output(out + j + 16 * u, y[u], m);
-          if (grad) ROTOR_EACH(u, U) store_output(grad + j + 16 * u, dy[u], m);
+          vec_fn.template operator()<U>(j, m, y, dy);
         });
       }
 #endif
       for (; i < e; ++i) {
         T y = 0, dy = 0;
         eval_scalar<T>(A, to_compute<T>(inp[i]), y, dy);
-        out[i] = to_output<Out>(y);
-        if (grad) grad[i] = to_output<Grad>(dy);
+        scalar_fn(i, y, dy);
       }
     });
   });
+}
+
+// out[i] = act(inp[i]); with grad, also grad[i] = act'(inp[i]).  inp, out, grad: [n]
+// T: the arithmetic type (float or double); In, Out, Grad: T, or bf16 for float.
+template <class T, class Out, class In = T, class Grad = T>
+void activation_forward_to(Activation act, Out* __restrict out, Grad* __restrict grad, const In* __restrict inp,
+                           int64_t n) {
+  map_activation<T>(
+      act, inp, n,
+      [&]<int U>(int64_t j, auto m, const auto* y, const auto* dy) {  // float only
+#if defined(ROTOR_HAVE_AVX512)
+        if constexpr (std::is_same_v<T, float>) {
+          ROTOR_EACH(u, U) store_output(out + j + 16 * u, y[u], m);
+          if (grad) ROTOR_EACH(u, U) store_output(grad + j + 16 * u, dy[u], m);
+        }
+#endif
+      },
+      [&](int64_t i, T y, T dy) {
+        out[i] = to_output<Out>(y);
+        if (grad) grad[i] = to_output<Grad>(dy);
+      });
 }
 
 // out[n, i] = act(gate[n, i]) * up[n, i].  inp: [N, 2H] as [gate | up]  out: [N, H]
@@ -247,30 +267,18 @@ void activation_forward(Activation act, T* out, const T* inp, int64_t n) {
 
 template <class T>
 void activation_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t n) {
-  with_activation(act, [&](auto a) {
-    constexpr Activation A = decltype(a)::value;
-    chunked(n, [&](int64_t b, int64_t e) {
-      int64_t i = b;
+  map_activation<T>(
+      act, inp, n,
+      [&]<int U>(int64_t j, auto m, const auto*, const auto* dy) {  // float only
 #if defined(ROTOR_HAVE_AVX512)
-      if constexpr (std::is_same_v<T, float>) {
-        i = vector_loop(b, e, [&]<int U>(int64_t j, __mmask16 m) {
-          __m512 x[U], y[U], dy[U];
-          ROTOR_EACH(u, U) x[u] = vec::load(inp + j + 16 * u, m);
-          eval_vec<A, U>(x, y, dy);
+        if constexpr (std::is_same_v<T, float>)
           ROTOR_EACH(u, U) {
             float* d = dinp + j + 16 * u;
             vec::store(d, _mm512_fmadd_ps(vec::load(dout + j + 16 * u, m), dy[u], vec::load(d, m)), m);
           }
-        });
-      }
 #endif
-      for (; i < e; ++i) {
-        T y = 0, dy = 0;
-        eval_scalar<T>(A, inp[i], y, dy);
-        dinp[i] += dout[i] * dy;
-      }
-    });
-  });
+      },
+      [&](int64_t i, T, T dy) { dinp[i] += dout[i] * dy; });
 }
 
 template <class T>
@@ -313,10 +321,6 @@ void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_
       }
     });
   });
-}
-
-void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n) {
-  activation_forward_to<float, bf16, float, float>(act, out, nullptr, inp, n);
 }
 
 void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H) {

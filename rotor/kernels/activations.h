@@ -30,7 +30,6 @@ template <class T> void gated_forward(Activation act, T* out, const T* inp, int6
 template <class T> void gated_backward(Activation act, T* dinp, const T* dout, const T* inp, int64_t N, int64_t H);
 
 // The same forwards writing bf16 (the inputs of bf16 matmuls), from f32 inputs.
-void activation_forward_bf16(Activation act, bf16* out, const float* inp, int64_t n);
 void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, int64_t H);
 
 // Forward that also stores the derivative act'(inp), so that the backward is one multiply:
