@@ -59,8 +59,7 @@ struct Transformer::Activations {
 Transformer::Transformer(const TransformerConfig& config) : config_(config) {
   config_.validate();
   const TransformerConfig& c = config_;
-  const int64_t C = c.dim, Dh = c.head_dim(), W = (c.heads + 2 * c.kv_heads) * Dh, Hd = c.hidden();
-  const int64_t F = c.gated() ? 2 * Hd : Hd;
+  const int64_t C = c.dim, Dh = c.head_dim(), W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
   int64_t offset = 0;
   auto add = [&](const std::string& name, Shape shape, bool decay) {
     ParameterInfo p{name, shape, offset, shape_numel(shape), decay};
@@ -159,7 +158,7 @@ void Transformer::reserve(int64_t B, int64_t T) {
   if (acts_ && acts_->B >= B && acts_->T >= T) return;
   const TransformerConfig& c = config_;
   const int64_t L = c.layers, C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab;
-  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd, BT = B * T;
+  const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width(), BT = B * T;
   auto a = std::make_unique<Activations>();
   a->B = B;
   a->T = T;
@@ -299,7 +298,7 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   Activations& a = *acts_;
   const TransformerConfig& c = config_;
   const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab, BT = B * T;
-  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
+  const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
   const AttentionDims dims{B, T, H, KV, Dh};
   const bool bf = precision_ == Precision::bf16;
   if (bf && !weights16_current_)
@@ -317,9 +316,7 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     if (c.pos == PositionKind::sinusoidal) add_position_forward<float>(a.res[0], sinusoid_.data(), B, T, C);
   });
   const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
-  const Activation act = c.mlp == MlpKind::gelu || c.mlp == MlpKind::geglu ? Activation::gelu_erf
-                         : c.mlp == MlpKind::gelu_tanh                     ? Activation::gelu_tanh
-                                                                           : Activation::silu;
+  const Activation act = c.activation();
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerParams lp = layer(l);
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
@@ -418,7 +415,7 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
   Activations& a = *acts_;
   const TransformerConfig& c = config_;
   const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab, BT = B * T;
-  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
+  const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
   const AttentionDims dims{B, T, H, KV, Dh};
   const bool bf = precision_ == Precision::bf16;
   const float* P = params_.data();
@@ -427,9 +424,7 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
   auto gopt = [&](int64_t off) -> float* { return off < 0 ? nullptr : G + off; };
   auto zero = [](float* p, int64_t n) { std::memset(p, 0, sizeof(float) * n); };
   const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
-  const Activation act = c.mlp == MlpKind::gelu || c.mlp == MlpKind::geglu ? Activation::gelu_erf
-                         : c.mlp == MlpKind::gelu_tanh                     ? Activation::gelu_tanh
-                                                                           : Activation::silu;
+  const Activation act = c.activation();
   const bool ln = c.norm == NormKind::layernorm;
 
   // head and final norm

@@ -15,6 +15,11 @@ int64_t TransformerConfig::hidden() const {
   return ((h + 63) / 64) * 64;
 }
 
+kernels::Activation TransformerConfig::activation() const {
+  if (mlp == MlpKind::gelu || mlp == MlpKind::geglu) return kernels::Activation::gelu_erf;
+  return mlp == MlpKind::gelu_tanh ? kernels::Activation::gelu_tanh : kernels::Activation::silu;
+}
+
 kernels::RopeSpec TransformerConfig::rope_spec() const {
   kernels::RopeSpec s;
   s.head_dim = head_dim();

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rotor/kernels/activations.h"
 #include "rotor/kernels/rope_frequencies.h"
 
 namespace rotor::models {
@@ -38,6 +39,9 @@ struct TransformerConfig {
   int64_t head_dim() const { return attn_head_dim > 0 ? attn_head_dim : dim / heads; }
   int64_t hidden() const;           // MLP hidden width
   bool gated() const { return mlp == MlpKind::swiglu || mlp == MlpKind::geglu; }
+  int64_t qkv_width() const { return (heads + 2 * kv_heads) * head_dim(); }  // fused q|k|v projection
+  int64_t up_width() const { return gated() ? 2 * hidden() : hidden(); }     // MLP up projection ([gate|up])
+  kernels::Activation activation() const;  // the MLP's pointwise activation
   kernels::RopeSpec rope_spec() const;
   void validate() const;            // throws naming the contradictory value
 };

@@ -14,7 +14,7 @@ using namespace rotor::kernels;
 
 Transformer::Decoder::Decoder(const Transformer& model) : m_(model) {
   const TransformerConfig& c = m_.config_;
-  const int64_t C = c.dim, Dh = c.head_dim(), W = (c.heads + 2 * c.kv_heads) * Dh, Hd = c.hidden();
+  const int64_t C = c.dim, Dh = c.head_dim(), W = c.qkv_width(), Hd = c.hidden();
   k_cache_.assign(c.layers * c.kv_heads * c.ctx * Dh, 0.0f);
   v_cache_.assign(k_cache_.size(), 0.0f);
   x_.resize(C);
@@ -22,7 +22,7 @@ Transformer::Decoder::Decoder(const Transformer& model) : m_(model) {
   qkv_.resize(W);
   att_.resize(c.heads * Dh);
   tmp_.resize(C);
-  fc_.resize(c.gated() ? 2 * Hd : Hd);
+  fc_.resize(c.up_width());
   act_.resize(Hd);
   logits_.resize(c.vocab);
   mean_.resize(1);
@@ -33,7 +33,7 @@ const float* Transformer::Decoder::step(int32_t token) {
   const TransformerConfig& c = m_.config_;
   ROTOR_CHECK(pos_ < c.ctx, "decoder: the context of ", c.ctx, " tokens is full");
   const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab;
-  const int64_t W = (H + 2 * KV) * Dh, Hd = c.hidden(), F = c.gated() ? 2 * Hd : Hd;
+  const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
   ROTOR_CHECK(token >= 0 && token < V, "decoder: token id ", token, " is outside the vocabulary [0, ", V, ")");
   const float* P = m_.params_.data();
   const bool ln = c.norm == NormKind::layernorm;
@@ -49,9 +49,7 @@ const float* Transformer::Decoder::step(int32_t token) {
     for (int64_t i = 0; i < C; ++i) x_[i] += m_.param("wpe")[pos_ * C + i];
   if (c.pos == PositionKind::sinusoidal)
     for (int64_t i = 0; i < C; ++i) x_[i] += m_.sinusoid_[pos_ * C + i];
-  const Activation act = c.mlp == MlpKind::gelu || c.mlp == MlpKind::geglu ? Activation::gelu_erf
-                         : c.mlp == MlpKind::gelu_tanh                     ? Activation::gelu_tanh
-                                                                           : Activation::silu;
+  const Activation act = c.activation();
   for (int64_t l = 0; l < c.layers; ++l) {
     const LayerParams lp = m_.layer(l);
     norm(h_.data(), x_.data(), P + lp.norm1_w, opt(lp.norm1_b));
