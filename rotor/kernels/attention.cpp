@@ -123,9 +123,20 @@ void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
 }
 
 
+#if defined(ROTOR_HAVE_AVX512)
+// Sixteen pairs of a half-split head: (x1, x2) rotated by the angles whose cos/sin start at c/s, the
+// sines times sign (-1 for the inverse rotation).
+inline void rotate_pairs16(__m512 x1, __m512 x2, const float* c, const float* s, __m512 sign, __m512& o1,
+                           __m512& o2) {
+  const __m512 ci = _mm512_loadu_ps(c), si = _mm512_mul_ps(sign, _mm512_loadu_ps(s));
+  o1 = _mm512_fmsub_ps(x1, ci, _mm512_mul_ps(x2, si));
+  o2 = _mm512_fmadd_ps(x1, si, _mm512_mul_ps(x2, ci));
+}
+#endif
+
 // One qkv row at position pos: the q and k heads rotated (inverse: by -angle) from src into dst (bf16),
-// the other values rounded into dst (skipped when dst is src, a bf16 row rotated in place), and every
-// written value added into partial when not null.
+// with float src the other values rounded into dst too, and every written value added into partial when
+// not null. With bf16 src, dst is src (rotated in place) and partial is null.
 template <class In>
 void rope_row_to_bf16(bf16* dst, const In* src, const AttentionDims& d, const RopeTable<float>* rope, int64_t pos,
                       bool inverse, float* partial) {
@@ -141,10 +152,8 @@ void rope_row_to_bf16(bf16* dst, const In* src, const AttentionDims& d, const Ro
     for (int64_t h = 0; h < heads; ++h) {
       const int64_t a = h * Dh, b = a + pairs;
       for (int64_t i = 0; i < pairs; i += 16) {
-        const __m512 x1 = vec::load(src + a + i, all), x2 = vec::load(src + b + i, all);
-        const __m512 ci = _mm512_loadu_ps(c + i), si = _mm512_mul_ps(sign, _mm512_loadu_ps(s + i));
-        const __m512 o1 = _mm512_fmsub_ps(x1, ci, _mm512_mul_ps(x2, si));
-        const __m512 o2 = _mm512_fmadd_ps(x1, si, _mm512_mul_ps(x2, ci));
+        __m512 o1, o2;
+        rotate_pairs16(vec::load(src + a + i, all), vec::load(src + b + i, all), c + i, s + i, sign, o1, o2);
         vec::store_bf16(dst + a + i, o1, all);
         vec::store_bf16(dst + b + i, o2, all);
         if (partial) {
@@ -173,16 +182,11 @@ void rope_row_to_bf16(bf16* dst, const In* src, const AttentionDims& d, const Ro
     rope_rotate(buf.data(), heads, pos, *rope, inverse);
     store_row_bf16(dst, buf.data(), rotated, partial);
   }
-  const int64_t from = heads * Dh;  // the v heads (all heads without rope)
-  if (in_place && !partial) return;
+  // the v heads (all heads without rope): copied from a float source; a bf16 row is rotated in place
+  // (rope_qkv_forward_bf16, no sums) and its v heads stay as they are
   if constexpr (std::is_same_v<In, float>) {
+    const int64_t from = heads * Dh;
     store_row_bf16(dst + from, src + from, W - from, partial ? partial + from : nullptr);
-  } else {
-    for (int64_t k = from; k < W; ++k) {
-      const float v = bf16_to_float(src[k]);
-      if (!in_place) dst[k] = src[k];
-      if (partial) partial[k] += v;
-    }
   }
 }
 
@@ -369,19 +373,18 @@ bool head_block_to_bf16(bf16* dst, int64_t ld, float* sums, const float* block, 
   if (rope && (rope->layout != RopeLayout::half_split || rope->rotary_dim != Dh)) return false;
   const int64_t V = Dh / 16, pairs = Dh / 2;
   const __mmask16 all = 0xFFFF;
+  const __m512 minus = _mm512_set1_ps(-1.0f);
   __m512 acc[kMaxVectors];
   for (int64_t k = 0; k < V; ++k) acc[k] = _mm512_setzero_ps();
   for (int64_t t = 0; t < T; ++t) {
     const float* row = block + t * Dh;
     bf16* out = dst + t * ld;
-    if (rope) {  // inverse rotation: (x1 c + x2 s, -x1 s + x2 c)
+    if (rope) {  // inverse rotation
       const float* c = rope->cos.data() + t * pairs;
       const float* sn = rope->sin.data() + t * pairs;
       for (int64_t i = 0; i < pairs; i += 16) {
-        const __m512 x1 = _mm512_loadu_ps(row + i), x2 = _mm512_loadu_ps(row + pairs + i);
-        const __m512 ci = _mm512_loadu_ps(c + i), si = _mm512_loadu_ps(sn + i);
-        const __m512 o1 = _mm512_fmadd_ps(x2, si, _mm512_mul_ps(x1, ci));
-        const __m512 o2 = _mm512_fmsub_ps(x2, ci, _mm512_mul_ps(x1, si));
+        __m512 o1, o2;
+        rotate_pairs16(_mm512_loadu_ps(row + i), _mm512_loadu_ps(row + pairs + i), c + i, sn + i, minus, o1, o2);
         vec::store_bf16(out + i, o1, all);
         vec::store_bf16(out + pairs + i, o2, all);
         acc[i / 16] = _mm512_add_ps(acc[i / 16], o1);
