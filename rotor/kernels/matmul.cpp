@@ -129,10 +129,7 @@ void run_gemm(int64_t batch, int64_t M, int64_t N, int64_t K, DType in_dtype, co
   }
   ThreadMemories& m = found->second;
   const size_t scratch_bytes = mm.scratchpad.get_size();
-  if (state.scratchpad.size() < scratch_bytes) {
-    state.scratchpad.assign(scratch_bytes, 0);
-    for (auto& [key, other] : state.memories) other.scratchpad.set_data_handle(nullptr);  // re-pointed below
-  }
+  if (state.scratchpad.size() < scratch_bytes) state.scratchpad.resize(scratch_bytes);  // re-pointed below
   m.a.set_data_handle(const_cast<void*>(A));
   m.b.set_data_handle(const_cast<void*>(B));
   m.c.set_data_handle(C);
