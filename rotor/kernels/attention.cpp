@@ -343,7 +343,9 @@ template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn, bool las
 }  // namespace
 
 int64_t attention_saved_elements(const AttentionDims& d) {
-  return d.B * d.T * d.qkv_width() + d.B * d.H * d.T * d.T;
+  // bf16 qkv, then the bf16 probabilities, or for the fused path two floats per query row
+  const int64_t rows = d.B * d.H * d.T;
+  return d.B * d.T * d.qkv_width() + (fused_bf16_attention_supports(d) ? 4 * rows : rows * d.T);
 }
 
 size_t attention_workspace_bytes(const AttentionDims& d) {
@@ -411,7 +413,7 @@ bool head_block_to_bf16(bf16* dst, int64_t ld, float* sums, const float* block, 
 // rotated back, rounded into mm.dqkv16 and summed into per-batch-row partial column sums, which are added
 // into mm.dqkv_bias in batch order (the same for any thread count).
 void fused_backward_to_bf16(const AttentionDims& d, const AttentionMatmul& mm, const bf16* dout16,
-                            const bf16* probs16, const bf16* qkv16) {
+                            const float* stats, const bf16* qkv16) {
   check_rope_table(d, mm.rope);
   const int64_t W = d.qkv_width(), rotated_cols = (d.H + d.KV) * d.Dh;
   std::vector<float> partial(mm.dqkv_bias ? d.B * W : 0, 0.0f);
@@ -431,7 +433,7 @@ void fused_backward_to_bf16(const AttentionDims& d, const AttentionMatmul& mm, c
       store_row_bf16(mm.dqkv16 + (b * d.T + t) * W + col, row, d.Dh, sums);
     }
   };
-  fused_attention_backward_bf16(nullptr, dout16, probs16, qkv16, d, &sink);
+  fused_attention_backward_bf16(nullptr, dout16, stats, qkv16, d, &sink);
   if (mm.dqkv_bias)
     for (int64_t b = 0; b < d.B; ++b)
       for (int64_t c = 0; c < W; ++c) mm.dqkv_bias[c] += partial[b * W + c];
@@ -451,7 +453,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
     if (bf) {
       if (!mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       if (fused_bf16_attention_supports(d)) {
-        fused_attention_forward_bf16(out, probs16, qkv16, d);
+        fused_attention_forward_bf16(out, reinterpret_cast<float*>(probs16), qkv16, d);
         return;
       }
     }
@@ -497,8 +499,9 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
       if (!mm.saved && !mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       if (!mm.dout16) float_to_bf16_buffer(dout16, dout, d.B * T_len * H * Dh);
       if (fused_bf16_attention_supports(d)) {
-        if (mm.dqkv16) fused_backward_to_bf16(d, mm, dout16, probs16, qkv16);
-        else fused_attention_backward_bf16(dqkv, dout16, probs16, qkv16, d);
+        const float* stats = reinterpret_cast<const float*>(probs16);
+        if (mm.dqkv16) fused_backward_to_bf16(d, mm, dout16, stats, qkv16);
+        else fused_attention_backward_bf16(dqkv, dout16, stats, qkv16, d);
         return;
       }
     }

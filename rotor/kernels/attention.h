@@ -58,7 +58,8 @@ void rope_qkv_backward_prepare_bf16(bf16* dqkv16, float* dbias, const float* dqk
 
 // How the attention matmuls run. For bf16, `workspace` must hold attention_workspace_bytes(d) bytes.
 // `saved` (optional, bf16 only) holds attention_saved_elements(d) values: the forward pass leaves its
-// bf16 copies of qkv and probs there and the backward pass reuses them instead of converting again.
+// bf16 copies of qkv and probs (on the fused AVX512-BF16 path: two softmax statistics per query row, from
+// which the backward recomputes the probabilities) there and the backward pass reuses them.
 struct AttentionMatmul {
   bool bf16 = false;
   void* workspace = nullptr;

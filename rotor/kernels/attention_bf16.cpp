@@ -164,8 +164,9 @@ void pair_gemm(int64_t M, const Left& A, const uint32_t* b, int64_t K2, float* c
 constexpr int kSoftmaxRows = 4;  // score rows processed together (independent chains in flight)
 
 // Rows t0 .. t0 + 3 of a [T, T] score block (row stride T), row t visible up to t: in place
-// s <- exp(scale * (s - max)), and p16 row t = s / sum as bf16 over [0, t], zeros from t + 1 to T.
-void softmax_rows_to_bf16(float* s, int64_t t0, int64_t T, float scale, bf16* p16) {
+// s <- exp(scale * s - m) with m = scale * max, and p16 row t = s / sum as bf16 over [0, t], zeros from
+// t + 1 to T. stats row t (2 floats) gets m and 1 / sum, from which probs_rows_from_stats recomputes p16.
+void softmax_rows_to_bf16(float* s, int64_t t0, int64_t T, float scale, bf16* p16, float* stats) {
   constexpr int R = kSoftmaxRows;
   const int64_t longest = t0 + R;
   auto mask = [&](int r, int64_t j) {
@@ -178,7 +179,8 @@ void softmax_rows_to_bf16(float* s, int64_t t0, int64_t T, float scale, bf16* p1
     ROTOR_EACH(r, R) mx[r] = _mm512_mask_max_ps(mx[r], mask(r, j), mx[r], _mm512_loadu_ps(s + r * T + j));
   const __m512 vs = _mm512_set1_ps(scale);
   ROTOR_EACH(r, R) {
-    vm[r] = _mm512_set1_ps(vec::reduce_max(mx[r]) * scale);
+    stats[2 * r] = vec::reduce_max(mx[r]) * scale;
+    vm[r] = _mm512_set1_ps(stats[2 * r]);
     sum[r] = _mm512_setzero_ps();
   }
   for (int64_t j = 0; j < longest; j += 16) {
@@ -191,13 +193,42 @@ void softmax_rows_to_bf16(float* s, int64_t t0, int64_t T, float scale, bf16* p1
       sum[r] = _mm512_add_ps(sum[r], e[r]);
     }
   }
-  ROTOR_EACH(r, R) inv[r] = _mm512_set1_ps(1.0f / vec::reduce_add(sum[r]));
+  ROTOR_EACH(r, R) {
+    stats[2 * r + 1] = 1.0f / vec::reduce_add(sum[r]);
+    inv[r] = _mm512_set1_ps(stats[2 * r + 1]);
+  }
   for (int64_t j = 0; j < T; j += 16)
     ROTOR_EACH(r, R) {
       const __m512 p = j < longest ? _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), inv[r])
                                    : _mm512_setzero_ps();
       vec::store_bf16(p16 + r * T + j, p, __mmask16(0xFFFF));
     }
+}
+
+// The same rows' p16 from the scores and the stats softmax_rows_to_bf16 left: bit for bit what it wrote.
+void probs_rows_from_stats(const float* s, int64_t t0, int64_t T, float scale, const float* stats, bf16* p16) {
+  constexpr int R = kSoftmaxRows;
+  const int64_t longest = t0 + R;
+  auto mask = [&](int r, int64_t j) {
+    const int64_t left = t0 + r + 1 - j;
+    return left > 0 ? vec::tail_mask(left) : __mmask16(0);
+  };
+  const __m512 vs = _mm512_set1_ps(scale);
+  __m512 vm[R], inv[R];
+  ROTOR_EACH(r, R) {
+    vm[r] = _mm512_set1_ps(stats[2 * r]);
+    inv[r] = _mm512_set1_ps(stats[2 * r + 1]);
+  }
+  for (int64_t j = 0; j < T; j += 16) {
+    if (j >= longest) {
+      ROTOR_EACH(r, R) vec::store_bf16(p16 + r * T + j, _mm512_setzero_ps(), __mmask16(0xFFFF));
+      continue;
+    }
+    __m512 x[R], e[R];
+    ROTOR_EACH(r, R) x[r] = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(mask(r, j), s + r * T + j), vs, vm[r]);
+    vec::exp_n<R>(x, e);
+    ROTOR_EACH(r, R) vec::store_bf16(p16 + r * T + j, _mm512_maskz_mul_ps(mask(r, j), e[r], inv[r]), __mmask16(0xFFFF));
+  }
 }
 
 // The softmax backward of the same rows: ds row t = p * (dp - <dp, p>) * scale over [0, t], zeros to T.
@@ -232,17 +263,16 @@ void softmax_backward_rows_bf16(const float* dp, const bf16* p, int64_t t0, int6
 
 // Per-thread buffers, grown once.
 struct Scratch {
-  std::vector<uint32_t> b1, b2, b3, a1;  // packed right operands, interleaved left operand
-  std::vector<float> s;              // [T, T] scores / probability gradients
-  std::vector<bf16> ds;              // [T, T] score gradients
-  std::vector<float> dq, dk, dv;     // [T, Dh] head gradients handed to a sink
+  std::vector<uint32_t> b1, b2, b3, b4, a1;  // packed right operands, interleaved left operand
+  std::vector<float> s;                  // [T, T] scores / probability gradients
+  std::vector<bf16> p, ds;               // [T, T] probabilities and score gradients of one head
+  std::vector<float> dq, dk, dv;         // [T, Dh] head gradients handed to a sink
   void reserve(int64_t T, int64_t Dh) {
     for (auto* v : {&dq, &dk, &dv}) v->resize(T * Dh);
-    b1.resize(T * Dh / 2);
-    b2.resize(T * Dh / 2);
-    b3.resize(T * Dh / 2);
+    for (auto* v : {&b1, &b2, &b3, &b4}) v->resize(T * Dh / 2);
     a1.resize(T * T / 2);
     s.resize(T * T);
+    p.resize(T * T);
     ds.resize(T * T);
   }
 };
@@ -254,9 +284,18 @@ Scratch& scratch(int64_t T, int64_t Dh) {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// scores [T, T] (f32, into sc.s) = q . k^T for one head, only the key panels a query block can see;
+// kt: k^T packed by pack_k_contiguous.
+void head_scores(Scratch& sc, const bf16* q, int64_t ld, const uint32_t* kt, int64_t T, int64_t K2) {
+  const Left ql{reinterpret_cast<const uint32_t*>(q), ld / 2, 1};
+  pair_gemm(T, ql, kt, K2, sc.s.data(), T, false, [&](int64_t i0) {
+    return BlockRange{round_up(i0 + kRows, 32), 0, K2};
+  });
+}
+
 }  // namespace
 
-void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, const AttentionDims& d) {
+void fused_attention_forward_bf16(float* out, float* stats, const bf16* qkv16, const AttentionDims& d) {
   ROTOR_CHECK(fused_bf16_attention_supports(d), "attention: the fused bf16 path needs T and Dh multiples of 32");
   const int64_t T = d.T, Dh = d.Dh, H = d.H, KV = d.KV, G = d.group(), W = d.qkv_width(), K2 = Dh / 2;
   const float scale = float(1.0 / std::sqrt(double(Dh)));
@@ -264,19 +303,16 @@ void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, 
     const int64_t b = task / KV, kv = task % KV;
     Scratch& sc = scratch(T, Dh);
     const bf16* rows = qkv16 + b * T * W;
-    pack_k_contiguous(sc.b1.data(), rows + (H + kv) * Dh, W, K2, T);       // k^T for the scores
+    pack_k_contiguous(sc.b1.data(), rows + (H + kv) * Dh, W, K2, T);           // k^T for the scores
     pack_n_contiguous(sc.b2.data(), rows + (H + KV + kv) * Dh, W, T / 2, Dh);  // v for probs . v
     for (int64_t g = 0; g < G; ++g) {
       const int64_t h = kv * G + g;
-      // scores = q . k^T, only key panels that a query block can see
-      const Left q{reinterpret_cast<const uint32_t*>(rows + h * Dh), W / 2, 1};
-      pair_gemm(T, q, sc.b1.data(), K2, sc.s.data(), T, false, [&](int64_t i0) {
-        return BlockRange{round_up(i0 + kRows, 32), 0, K2};
-      });
-      bf16* p = probs16 + (b * H + h) * T * T;
-      for (int64_t t = 0; t < T; t += kSoftmaxRows) softmax_rows_to_bf16(sc.s.data() + t * T, t, T, scale, p + t * T);
+      head_scores(sc, rows + h * Dh, W, sc.b1.data(), T, K2);
+      float* st = stats + (b * H + h) * T * 2;
+      for (int64_t t = 0; t < T; t += kSoftmaxRows)
+        softmax_rows_to_bf16(sc.s.data() + t * T, t, T, scale, sc.p.data() + t * T, st + 2 * t);
       // out = probs . v over the keys a query block can see
-      const Left pl{reinterpret_cast<const uint32_t*>(p), T / 2, 1};
+      const Left pl{reinterpret_cast<const uint32_t*>(sc.p.data()), T / 2, 1};
       pair_gemm(T, pl, sc.b2.data(), T / 2, out + b * T * H * Dh + h * Dh, H * Dh, false, [&](int64_t i0) {
         return BlockRange{Dh, 0, (i0 + kRows + 1) / 2};
       });
@@ -284,12 +320,12 @@ void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, 
   });
 }
 
-void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* probs16, const bf16* qkv16,
+void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const float* stats, const bf16* qkv16,
                                    const AttentionDims& d, const HeadGradSink* sink) {
   ROTOR_CHECK(fused_bf16_attention_supports(d), "attention: the fused bf16 path needs T and Dh multiples of 32");
   const int64_t T = d.T, Dh = d.Dh, H = d.H, KV = d.KV, G = d.group(), W = d.qkv_width(), K2 = Dh / 2;
   const float scale = float(1.0 / std::sqrt(double(Dh)));
-  parallel_rows(d.B * KV, 2 * T * T * Dh, [&](int64_t task) {
+  parallel_rows(d.B * KV, 3 * T * T * Dh, [&](int64_t task) {
     const int64_t b = task / KV, kv = task % KV;
     Scratch& sc = scratch(T, Dh);
     const bf16* rows = qkv16 + b * T * W;
@@ -299,17 +335,20 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* 
     auto q_out = [&](int64_t h) { return sink ? sc.dq.data() : drows + h * Dh; };
     float* k_out = sink ? sc.dk.data() : drows + (H + kv) * Dh;
     float* v_out = sink ? sc.dv.data() : drows + (H + KV + kv) * Dh;
+    pack_k_contiguous(sc.b4.data(), rows + (H + kv) * Dh, W, K2, T);      // k^T for the scores again
     pack_n_contiguous(sc.b3.data(), rows + (H + kv) * Dh, W, T / 2, Dh);  // k for dq = dscores . k
     pack_k_contiguous(sc.b1.data(), rows + (H + KV + kv) * Dh, W, K2, T);  // v^T for dprobs = dout . v^T
     for (int64_t g = 0; g < G; ++g) {
       const int64_t h = kv * G + g;
       const bf16* dy = dout16 + b * T * H * Dh + h * Dh;
-      const bf16* p = probs16 + (b * H + h) * T * T;
+      // the forward's probabilities, recomputed from the scores and the saved row statistics
+      head_scores(sc, rows + h * Dh, W, sc.b4.data(), T, K2);
+      const float* st = stats + (b * H + h) * T * 2;
+      for (int64_t t = 0; t < T; t += kSoftmaxRows)
+        probs_rows_from_stats(sc.s.data() + t * T, t, T, scale, st + 2 * t, sc.p.data() + t * T);
+      const bf16* p = sc.p.data();
       // dprobs = dout . v^T, then dscores (bf16, scale folded in)
-      const Left dyl{reinterpret_cast<const uint32_t*>(dy), H * Dh / 2, 1};
-      pair_gemm(T, dyl, sc.b1.data(), K2, sc.s.data(), T, false, [&](int64_t i0) {
-        return BlockRange{round_up(i0 + kRows, 32), 0, K2};
-      });
+      head_scores(sc, dy, H * Dh, sc.b1.data(), T, K2);
       for (int64_t t = 0; t < T; t += kSoftmaxRows)
         softmax_backward_rows_bf16(sc.s.data() + t * T, p + t * T, t, T, scale, sc.ds.data() + t * T);
       // dq = dscores . k over visible keys
@@ -338,11 +377,11 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* 
 
 bool fused_bf16_attention_supports(const AttentionDims&) { return false; }
 
-void fused_attention_forward_bf16(float*, bf16*, const bf16*, const AttentionDims&) {
+void fused_attention_forward_bf16(float*, float*, const bf16*, const AttentionDims&) {
   throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
 }
 
-void fused_attention_backward_bf16(float*, const bf16*, const bf16*, const bf16*, const AttentionDims&,
+void fused_attention_backward_bf16(float*, const bf16*, const float*, const bf16*, const AttentionDims&,
                                    const HeadGradSink*) {
   throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
 }

@@ -1,9 +1,10 @@
 #pragma once
 // Causal attention for bf16 training, fused per (batch row, key/value head) on AVX512-BF16: the score,
 // probability-times-value and all four backward products run through one register-blocked bf16
-// dot-product kernel (vdpbf16ps, f32 accumulation), with the [T, T] scores of one head kept in a
-// per-thread buffer between the matmul and the softmax, and key blocks in the future of a query block
-// skipped. attention.cpp uses it for the bf16 path when fused_bf16_attention_supports(d); other shapes
+// dot-product kernel (vdpbf16ps, f32 accumulation), with the [T, T] scores and probabilities of one
+// head kept in per-thread buffers, and key blocks in the future of a query block skipped. As in
+// FlashAttention, the probabilities are not saved for the backward pass: it recomputes them (bit for
+// bit) from the scores and two saved numbers per row, so the saved state is O(T) per head, not O(T^2). attention.cpp uses it for the bf16 path when fused_bf16_attention_supports(d); other shapes
 // and CPUs take the oneDNN path. Layouts are those of kernels/attention.h.
 #include <cstdint>
 #include <functional>
@@ -17,16 +18,16 @@ namespace rotor::kernels {
 bool fused_bf16_attention_supports(const AttentionDims& d);
 
 // qkv16: [B, T, (H + 2 KV) Dh] bf16, q and k already rotated. out: [B, T, H Dh] f32 (written).
-// probs16: [B, H, T, T] (written): row t holds the t + 1 visible probabilities, then zeros.
-void fused_attention_forward_bf16(float* out, bf16* probs16, const bf16* qkv16, const AttentionDims& d);
+// stats: [B, H, T, 2] (written): per query row the scaled score maximum and 1 / (sum of exponentials).
+void fused_attention_forward_bf16(float* out, float* stats, const bf16* qkv16, const AttentionDims& d);
 
 // Receives one head's finished gradient: block [T, Dh] (row stride Dh) for batch row b, belonging at
 // column col of dqkv. Called once per (b, col), possibly from several threads at once.
 using HeadGradSink = std::function<void(int64_t b, int64_t col, const float* block)>;
 
-// dqkv: [B, T, (H + 2 KV) Dh] f32 (written, =); dout16: [B, T, H Dh] bf16; probs16 and qkv16 as the
+// dqkv: [B, T, (H + 2 KV) Dh] f32 (written, =); dout16: [B, T, H Dh] bf16; stats and qkv16 as the
 // forward pass left them. With a sink, the gradients go to it instead and dqkv is not touched.
-void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const bf16* probs16, const bf16* qkv16,
+void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const float* stats, const bf16* qkv16,
                                    const AttentionDims& d, const HeadGradSink* sink = nullptr);
 
 // Softmax backward of one row whose probabilities are bf16: dp16 = p * (dp - <dp, p>) * scale over
