@@ -343,9 +343,9 @@ template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn, bool las
 }  // namespace
 
 int64_t attention_saved_elements(const AttentionDims& d) {
-  // bf16 qkv, then the bf16 probabilities, or for the fused path two floats per query row
-  const int64_t rows = d.B * d.H * d.T;
-  return d.B * d.T * d.qkv_width() + (fused_bf16_attention_supports(d) ? 4 * rows : rows * d.T);
+  // bf16 qkv and probabilities. The fused path keeps only two floats per query row where the probabilities
+  // would go, but callers size buffers once for any length up to d.T, which may take the other path.
+  return d.B * d.T * d.qkv_width() + d.B * d.H * d.T * d.T;
 }
 
 size_t attention_workspace_bytes(const AttentionDims& d) {
