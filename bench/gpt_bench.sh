@@ -8,7 +8,7 @@
 # A third line per dtype compares CPU time per step of both programs (see below), which other load on
 # the machine does not distort.
 # Usage: bench/gpt_bench.sh [path/to/rotor | build-dir]
-#   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, PEER=.../torch_gpt.py
+#   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, CPU_STEPS=20, PEER=.../torch_gpt.py
 # The issue's reference figures for the peer on the target machine (f32 3527, bf16 6808 tokens/s) are
 # compared with rotor's CPU-time tokens/s as well: on a busy machine wall-clock rates of both sides
 # fall with the load, and a peer PyTorch on Debian's reference libblas3 (no OpenBLAS) is ~50x slower
@@ -65,15 +65,17 @@ for dtype in f32 bf16; do
   fi
   # CPU time per step of both sides, immune to other processes competing for the cores: the difference
   # in process CPU time (user + sys) between a run of $short and a run of $long steps, over the extra steps
-  # (start-up, data loading and the final validation cancel out).
-  short=4; long=$((4 + ${CPU_STEPS:-10}))
+  # (start-up, data loading and the final validation cancel out). Python's start-up varies by a few
+  # tenths of a second, so each length runs REPEAT times and the least CPU time of each counts.
+  short=4; long=$((4 + ${CPU_STEPS:-20}))
   cpu_of() { /usr/bin/time -f "%U %S" "$@" 2>&1 >/dev/null | tail -n 1 | awk '{ print $1 + $2 }'; }
-  tc=$(awk -v a="$(cpu_of "${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps $long --threads 1 "${torch_flag[@]}")" \
-           -v b="$(cpu_of "${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps $short --threads 1 "${torch_flag[@]}")" \
+  least_cpu() { for r in $(seq 1 "$repeat"); do cpu_of "$@"; done | sort -g | head -n 1; }
+  tc=$(awk -v a="$(least_cpu "${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps $long --threads 1 "${torch_flag[@]}")" \
+           -v b="$(least_cpu "${one[@]}" /usr/bin/python3 "$peer" --data "$data" --steps $short --threads 1 "${torch_flag[@]}")" \
            -v n=$((long - short)) 'BEGIN { printf "%.0f", 2048 * n / (a - b) }')
   rargs=(--data "$data" --threads 1 --dtype "$dtype" --init torch --lr 1e-3 --lr-min 1e-3 --warmup 0 --clip 0 --eval-every 100000)
-  rc=$(awk -v a="$(cpu_of "${one[@]}" "$rotor" train "${rargs[@]}" --steps $long)" \
-           -v b="$(cpu_of "${one[@]}" "$rotor" train "${rargs[@]}" --steps $short)" \
+  rc=$(awk -v a="$(least_cpu "${one[@]}" "$rotor" train "${rargs[@]}" --steps $long)" \
+           -v b="$(least_cpu "${one[@]}" "$rotor" train "${rargs[@]}" --steps $short)" \
            -v n=$((long - short)) 'BEGIN { printf "%.0f", 2048 * n / (a - b) }')
   echo "gpt $dtype 1 thread, CPU time per step: rotor tokens/s=$rc  torch tokens/s=$tc  ratio=$(awk -v a="$rc" -v b="$tc" 'BEGIN { printf "%.2f", a / b }')"
 done

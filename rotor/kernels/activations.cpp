@@ -333,8 +333,48 @@ void activation_forward_saving_grad(Activation act, float* out, bf16* out16, flo
   else activation_forward_to<float, bf16>(act, out16, grad, inp, n);
 }
 
-void activation_forward_saving_grad_bf16(Activation act, bf16* out16, bf16* grad16, const bf16* inp16, int64_t n) {
-  activation_forward_to<float, bf16, bf16, bf16>(act, out16, grad16, inp16, n);
+void activation_forward_bf16(Activation act, bf16* out16, const bf16* inp16, int64_t n) {
+  activation_forward_to<float, bf16, bf16, bf16>(act, out16, static_cast<bf16*>(nullptr), inp16, n);
+}
+
+void activation_backward_prepare_bf16(Activation act, bf16* dinp16, float* dbias, const bf16* dout16,
+                                      const bf16* inp16, int64_t N, int64_t C) {
+  constexpr int64_t kRowBlock = 16;  // rows per work item and per partial row of column sums
+  const int64_t blocks = (N + kRowBlock - 1) / kRowBlock;
+  with_activation(act, [&](auto a) {
+    constexpr Activation A = decltype(a)::value;
+    with_zeroed_scratch<float>(dbias ? size_t(blocks * C) : 0, [&](float* partial) {
+      parallel_rows(blocks, kRowBlock * C * 8, [&](int64_t blk) {
+        float* sums = dbias ? partial + blk * C : nullptr;
+        for (int64_t r = blk * kRowBlock; r < std::min(N, (blk + 1) * kRowBlock); ++r) {
+          const int64_t at = r * C;
+          int64_t c = 0;
+#if defined(ROTOR_HAVE_AVX512)
+          c = vector_loop(0, C, [&]<int U>(int64_t j, __mmask16 m) {
+            __m512 x[U], y[U], dy[U];
+            ROTOR_EACH(u, U) x[u] = vec::load(inp16 + at + j + 16 * u, m);
+            eval_vec<A, U>(x, y, dy);
+            ROTOR_EACH(u, U) {
+              const __m512 g = _mm512_mul_ps(vec::load(dout16 + at + j + 16 * u, m), dy[u]);
+              vec::store_bf16(dinp16 + at + j + 16 * u, g, m);
+              if (sums) vec::store(sums + j + 16 * u, _mm512_add_ps(vec::load(sums + j + 16 * u, m), g), m);
+            }
+          });
+#endif
+          for (; c < C; ++c) {
+            float y = 0, dy = 0;
+            eval_scalar<float>(A, bf16_to_float(inp16[at + c]), y, dy);
+            const float g = bf16_to_float(dout16[at + c]) * dy;
+            dinp16[at + c] = float_to_bf16(g);
+            if (sums) sums[c] += g;
+          }
+        }
+      });
+      if (dbias)
+        for (int64_t blk = 0; blk < blocks; ++blk)
+          for (int64_t c = 0; c < C; ++c) dbias[c] += partial[blk * C + c];
+    });
+  });
 }
 
 void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n) {

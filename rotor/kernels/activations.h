@@ -35,11 +35,14 @@ void gated_forward_bf16(Activation act, bf16* out, const float* inp, int64_t N, 
 // Forward that also stores the derivative act'(inp), so that the backward is one multiply:
 // out (f32) and/or out16 (bf16) may be null; grad: [n] f32.
 void activation_forward_saving_grad(Activation act, float* out, bf16* out16, float* grad, const float* inp, int64_t n);
-// The bf16 training form: the up projection's output arrives in bf16 and both the activation and its
-// derivative are kept in bf16 (as under PyTorch's bf16 autocast). out16, grad16, inp16: [n].
-void activation_forward_saving_grad_bf16(Activation act, bf16* out16, bf16* grad16, const bf16* inp16, int64_t n);
-// dinp = dout * grad, WRITTEN (not added); dinp may alias dout. (The bf16 path fuses this product into
-// prepare_output_grad_bf16, kernels/bf16_convert.h.)
+// bf16 training as under PyTorch's autocast: the up projection's output arrives in bf16; only the
+// activation is written (the backward keeps the bf16 pre-activation) ...
+void activation_forward_bf16(Activation act, bf16* out16, const bf16* inp16, int64_t n);
+// ... and the backward recomputes act' from it in f32: dinp16 = bf16(dout16 * act'(inp16)) (WRITTEN), with
+// dbias [C] += its column sums when not null (the same for any thread count). All [N, C].
+void activation_backward_prepare_bf16(Activation act, bf16* dinp16, float* dbias, const bf16* dout16,
+                                      const bf16* inp16, int64_t N, int64_t C);
+// dinp = dout * grad, WRITTEN (not added); dinp may alias dout.
 void activation_backward_from_grad(float* dinp, const float* dout, const float* grad, int64_t n);
 
 }  // namespace rotor::kernels

@@ -47,11 +47,7 @@ constexpr int64_t kRowBlock = 16;  // rows per work item (and per partial row of
 
 namespace {
 
-inline float as_float(float v) { return v; }
-inline float as_float(bf16 v) { return bf16_to_float(v); }
-
-template <class In>
-void prepare_rows(bf16* dout16, float* dbias, const In* dout, const In* factor, int64_t N, int64_t C) {
+void prepare_rows(bf16* dout16, float* dbias, const float* dout, const float* factor, int64_t N, int64_t C) {
   const int64_t blocks = (N + kRowBlock - 1) / kRowBlock;
   // column sums: one partial row per block of rows, added in block order (thread-count independent)
   with_zeroed_scratch<float>(dbias ? size_t(blocks * C) : 0, [&](float* partial) {
@@ -71,7 +67,7 @@ void prepare_rows(bf16* dout16, float* dbias, const In* dout, const In* factor, 
         }
 #endif
         for (; c < C; ++c) {
-          const float g = factor ? as_float(dout[at + c]) * as_float(factor[at + c]) : as_float(dout[at + c]);
+          const float g = factor ? dout[at + c] * factor[at + c] : dout[at + c];
           if (dout16) dout16[at + c] = float_to_bf16(g);
           if (sums) sums[c] += g;
         }
@@ -89,11 +85,6 @@ void prepare_rows(bf16* dout16, float* dbias, const In* dout, const In* factor, 
 }  // namespace
 
 void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, const float* factor, int64_t N,
-                              int64_t C) {
-  prepare_rows(dout16, dbias, dout, factor, N, C);
-}
-
-void prepare_output_grad_bf16(bf16* dout16, float* dbias, const bf16* dout, const bf16* factor, int64_t N,
                               int64_t C) {
   prepare_rows(dout16, dbias, dout, factor, N, C);
 }

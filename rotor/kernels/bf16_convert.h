@@ -19,8 +19,5 @@ namespace rotor::kernels {
 // thread count), may be null.  dout, factor: [N, C].
 void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, const float* factor, int64_t N,
                               int64_t C);
-// The same from a bf16 gradient and factor (products and sums in f32).
-void prepare_output_grad_bf16(bf16* dout16, float* dbias, const bf16* dout, const bf16* factor, int64_t N,
-                              int64_t C);
 
 }  // namespace rotor::kernels

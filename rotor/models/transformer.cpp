@@ -42,7 +42,7 @@ struct Transformer::Activations {
   std::vector<float*> act;          // [L] x [B, T, hidden]
   std::vector<float*> act_grad;     // [L] x [B, T, hidden] derivative of the (ungated) activation
   // bf16 precision, ungated MLP: the up projection's output and the activation's derivative in bf16
-  std::vector<bf16*> up_16, act_grad_16;  // [L] x [B, T, hidden]
+  std::vector<bf16*> up_16;  // [L] x [B, T, hidden] the MLP pre-activation (bf16 precision)
   bf16* d_act_16 = nullptr;               // [B, T, hidden]
   bf16* d_atty_16 = nullptr;              // [B, T, H Dh] (bf16 precision) the attention output's gradient
   bf16* d_norm_16 = nullptr;              // [B, T, C] (bf16 precision) a norm's output gradient
@@ -217,7 +217,6 @@ void Transformer::reserve(int64_t B, int64_t T) {
       per_layer16(a->norm2_16, BT * C);
       per_layer16(a->act_16, BT * Hd);
       per_layer16(a->up_16, c.gated() ? 0 : BT * Hd);
-      per_layer16(a->act_grad_16, c.gated() ? 0 : BT * Hd);
       a->d_act_16 = take16(BT * Hd);
       a->d_atty_16 = take16(BT * H * Dh);
       a->d_norm_16 = take16(BT * C);
@@ -362,7 +361,7 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     });
     timed("activation forward", [&] {
       if (mlp16)
-        activation_forward_saving_grad_bf16(act, a.act_16[l], a.act_grad_16[l], a.up_16[l], BT * Hd);
+        activation_forward_bf16(act, a.act_16[l], a.up_16[l], BT * Hd);
       else if (!c.gated())
         activation_forward_saving_grad(act, a.act[l], nullptr, a.act_grad[l], a.up[l], BT * Hd);
       else if (bf)
@@ -454,8 +453,9 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
         zero(a.d_up, BT * F);
         gated_backward<float>(act, a.d_up, a.d_act, a.up[l], BT, Hd);
       } else if (mlp16) {
-        // the up projection's bf16 output gradient (and its bias gradient) straight from d_act
-        prepare_output_grad_bf16(a.dout_16, gopt(lp.up_b), a.d_act_16, a.act_grad_16[l], BT, Hd);
+        // the up projection's bf16 output gradient (and its bias gradient) straight from d_act, with the
+        // derivative recomputed from the saved pre-activation
+        activation_backward_prepare_bf16(act, a.dout_16, gopt(lp.up_b), a.d_act_16, a.up_16[l], BT, Hd);
       } else {
         activation_backward_from_grad(a.d_up, a.d_act, a.act_grad[l], BT * Hd);
       }

@@ -100,22 +100,36 @@ TEST(ActivationKernels, SavedGradientPathMatches) {
   }
 }
 
-// The bf16 form equals the f32 saved-derivative form on the same (bf16) inputs, rounded once.
-TEST(ActivationKernels, Bf16SavedGradientMatchesF32Form) {
+// The bf16 training forms on bf16 inputs: the forward equals the f32 form rounded once; the backward
+// equals the f32 backward's dout * act'(x) rounded once, and its bias gradient the column sums of those
+// products (shapes with partial vectors and a partial block of rows).
+TEST(ActivationKernels, Bf16FormsMatchF32Forms) {
   for (Activation act : {Activation::gelu_erf, Activation::gelu_tanh, Activation::silu, Activation::relu}) {
-    Rng rng(8);
-    const int64_t n = 301;
-    std::vector<bf16> x16(n), y16(n), g16(n), y16_ref(n);
-    std::vector<float> x(n), grad(n);
-    for (int64_t i = 0; i < n; ++i) {
-      x16[i] = float_to_bf16(float(rng.normal() * 3));
-      x[i] = bf16_to_float(x16[i]);
-    }
-    kernels::activation_forward_saving_grad_bf16(act, y16.data(), g16.data(), x16.data(), n);
-    kernels::activation_forward_saving_grad(act, nullptr, y16_ref.data(), grad.data(), x.data(), n);
-    for (int64_t i = 0; i < n; ++i) {
-      ASSERT_EQ(y16[i].bits, y16_ref[i].bits) << i;
-      ASSERT_EQ(g16[i].bits, float_to_bf16(grad[i]).bits) << i;
+    for (auto [N, C] : {std::pair<int64_t, int64_t>{21, 301}, {40, 64}, {3, 5}}) {
+      SCOPED_TRACE(::testing::Message() << kernels::activation_name(act) << " " << N << "x" << C);
+      Rng rng(8);
+      const int64_t n = N * C;
+      std::vector<bf16> x16(n), y16(n), y16_ref(n), g16(n), d16(n);
+      std::vector<float> x(n), grad(n), g(n), d(n, 0.0f);
+      for (int64_t i = 0; i < n; ++i) {
+        x16[i] = float_to_bf16(float(rng.normal() * 3));
+        x[i] = bf16_to_float(x16[i]);
+        g16[i] = float_to_bf16(float(rng.normal()));
+        g[i] = bf16_to_float(g16[i]);
+      }
+      kernels::activation_forward_bf16(act, y16.data(), x16.data(), n);
+      kernels::activation_forward_saving_grad(act, nullptr, y16_ref.data(), grad.data(), x.data(), n);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(y16[i].bits, y16_ref[i].bits) << i;
+      std::vector<float> bias(C, 0.5f);
+      kernels::activation_backward_prepare_bf16(act, d16.data(), bias.data(), g16.data(), x16.data(), N, C);
+      kernels::activation_backward<float>(act, d.data(), g.data(), x.data(), n);
+      // (as values: the f32 backward adds its product to +0, which turns a -0 product into +0)
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(bf16_to_float(d16[i]), bf16_to_float(float_to_bf16(d[i]))) << i;
+      for (int64_t c = 0; c < C; ++c) {
+        double sum = 0.5, scale = 1;
+        for (int64_t r = 0; r < N; ++r) sum += d[r * C + c], scale += std::abs(d[r * C + c]);
+        ASSERT_NEAR(bias[c], sum, 1e-6 * scale) << "column " << c;
+      }
     }
   }
 }

@@ -38,25 +38,5 @@ TEST(Bf16Convert, PrepareOutputGradMatchesPlainLoop) {
   }
 }
 
-// The bf16-input form: products and sums in f32 of the exact bf16 values.
-TEST(Bf16Convert, PrepareOutputGradFromBf16Inputs) {
-  const int64_t N = 35, C = 50;
-  Rng rng(4);
-  std::vector<bf16> g(N * C), f(N * C), out(N * C);
-  for (auto& v : g) v = float_to_bf16(float(rng.normal()));
-  for (auto& v : f) v = float_to_bf16(float(rng.normal()));
-  std::vector<float> bias(C, 0.0f);
-  kernels::prepare_output_grad_bf16(out.data(), bias.data(), g.data(), f.data(), N, C);
-  for (int64_t c = 0; c < C; ++c) {
-    double sum = 0;
-    for (int64_t n = 0; n < N; ++n) {
-      const float v = bf16_to_float(g[n * C + c]) * bf16_to_float(f[n * C + c]);
-      sum += v;
-      ASSERT_EQ(out[n * C + c].bits, float_to_bf16(v).bits);
-    }
-    EXPECT_NEAR(bias[c], sum, 1e-4 * (1 + std::abs(sum)));
-  }
-}
-
 }  // namespace
 }  // namespace rotor
