@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "rotor/core/error.h"
+#include "rotor/kernels/pair_gemm.h"
 #include "rotor/kernels/parallel_rows.h"
 #include "rotor/kernels/vector_math.h"
 
@@ -39,127 +40,7 @@ bool fused_bf16_attention_supports(const AttentionDims& d) { return d.T % 32 == 
 
 namespace {
 
-// --------------------------------------------------------------------------------- pair layouts
-// vdpbf16ps multiplies 32-bit words holding two bf16 values of consecutive k (the reduction index).
-// A left operand is read as words a[i * a_row + k2 * a_k] (pair k2 of row i); a right operand is
-// packed in panels of 32 columns: word (k2, n) of panel p at b[(p * K2 + k2) * 32 + n % 32].
-
-// In-register transpose of a 16 x 16 tile of 32-bit words: r[i] holds row i on entry, column i on exit.
-inline void transpose16(__m512i r[16]) {
-  __m512i a[16], b[16];
-  for (int i = 0; i < 8; ++i) {  // interleave words of row pairs within each 128-bit lane
-    a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {  // b[4i + k], lane l: column 4l + k of rows 4i .. 4i + 3
-    b[4 * i + 0] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
-    b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
-    b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
-    b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
-  }
-  for (int k = 0; k < 4; ++k) {  // lane l of b[k], b[4 + k], b[8 + k], b[12 + k] make column 4l + k
-    const __m512i c0 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0x88), c1 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0xDD);
-    const __m512i d0 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0x88);
-    const __m512i d1 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0xDD);
-    r[k] = _mm512_shuffle_i32x4(c0, d0, 0x88);
-    r[8 + k] = _mm512_shuffle_i32x4(c0, d0, 0xDD);
-    r[4 + k] = _mm512_shuffle_i32x4(c1, d1, 0x88);
-    r[12 + k] = _mm512_shuffle_i32x4(c1, d1, 0xDD);
-  }
-}
-
-// Right operand whose pairs are contiguous in memory: element (k, n) at src[n * ld + k]. K2 is a
-// multiple of 16, N of 32: 16 x 16 word tiles are transposed in registers.
-void pack_k_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
-  for (int64_t n0 = 0; n0 < N; n0 += 16) {
-    uint32_t* out = b + (n0 / 32) * K2 * 32 + n0 % 32;
-    for (int64_t k0 = 0; k0 < K2; k0 += 16) {
-      __m512i r[16];
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + (n0 + i) * ld + 2 * k0);
-      transpose16(r);
-      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + (k0 + i) * 32, r[i]);
-    }
-  }
-}
-
-// Words (k2, n) = (src[2 k2 ld + n], src[(2 k2 + 1) ld + n]) for n in [0, N), written at
-// dst[k2 * dld + n]: rows 2 k2 and 2 k2 + 1 interleaved. N is a multiple of 32.
-void interleave_row_pairs(uint32_t* dst, int64_t dld, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
-  alignas(64) static const uint16_t lo_idx[32] = {0,  32, 1,  33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
-                                                  8,  40, 9,  41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
-  alignas(64) static const uint16_t hi_idx[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
-                                                  24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
-  const __m512i lo = _mm512_load_si512(lo_idx), hi = _mm512_load_si512(hi_idx);
-  for (int64_t k2 = 0; k2 < K2; ++k2) {
-    const bf16* r0 = src + 2 * k2 * ld;
-    const bf16* r1 = r0 + ld;
-    uint32_t* out = dst + k2 * dld;
-    for (int64_t n = 0; n < N; n += 32) {
-      const __m512i a = _mm512_loadu_si512(r0 + n), b = _mm512_loadu_si512(r1 + n);
-      _mm512_storeu_si512(out + n, _mm512_permutex2var_epi16(a, lo, b));
-      _mm512_storeu_si512(out + n + 16, _mm512_permutex2var_epi16(a, hi, b));
-    }
-  }
-}
-
-// Right operand with rows of n contiguous: element (k, n) at src[k * ld + n], packed into panels.
-void pack_n_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
-  for (int64_t p = 0; p < N / 32; ++p) interleave_row_pairs(b + p * K2 * 32, 32, src + 32 * p, ld, K2, 32);
-}
-
-// ------------------------------------------------------------------------------------ the kernel
-
-constexpr int64_t kRows = 8;  // rows of C per register block (8 x 32 accumulators in 16 registers)
-
-struct Left {
-  const uint32_t* a;
-  int64_t row, k;  // word strides
-};
-
-// C[8, 32] (=, or += with accumulate) = A[8, pairs k0..k1) . B panel.
-inline void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c,
-                       int64_t ldc, bool accumulate) {
-  __m512 acc[kRows][2];
-  for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  const uint32_t* a = A.a + i0 * A.row;
-  for (int64_t k2 = k0; k2 < k1; ++k2) {
-    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + k2 * 32);
-    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + k2 * 32 + 16);
-    const uint32_t* ak = a + k2 * A.k;
-#pragma GCC unroll 8
-    for (int i = 0; i < kRows; ++i) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(int(ak[i * A.row]));
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
-    }
-  }
-  for (int i = 0; i < kRows; ++i) {
-    float* ci = c + i * ldc;
-    if (accumulate) {
-      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
-      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
-    }
-    _mm512_storeu_ps(ci, acc[i][0]);
-    _mm512_storeu_ps(ci + 16, acc[i][1]);
-  }
-}
-
-struct BlockRange {
-  int64_t n_end;   // columns [0, n_end) (a multiple of 32)
-  int64_t k0, k1;  // pairs [k0, k1)
-};
-
-// C[M, N] (=, or +=) = A . B, rows in blocks of 8; range(i0) restricts the block starting at row i0
-// (causal structure). M is a multiple of 8, N of 32.
-template <class Range>
-void pair_gemm(int64_t M, const Left& A, const uint32_t* b, int64_t K2, float* c, int64_t ldc, bool accumulate,
-               Range&& range) {
-  for (int64_t i0 = 0; i0 < M; i0 += kRows) {
-    const BlockRange r = range(i0);
-    for (int64_t p = 0; p < r.n_end / 32; ++p)
-      block_8x32(A, i0, b + p * K2 * 32, r.k0, r.k1, c + i0 * ldc + 32 * p, ldc, accumulate);
-  }
-}
+using namespace pairs;
 
 constexpr int kSoftmaxRows = 4;  // score rows processed together (independent chains in flight)
 

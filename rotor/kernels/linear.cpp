@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "rotor/kernels/matmul.h"
+#include "rotor/kernels/pair_gemm.h"
 #include "rotor/kernels/parallel_rows.h"
 
 namespace rotor::kernels {
@@ -80,7 +81,8 @@ void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout
                                    bf16* dinp16) {
   if (dinp) gemm_bf16(false, false, N, IN, OUT, dout16, weight, dinp, !overwrite_dinp);
   if (dinp16) gemm_to_bf16(1, N, IN, OUT, dout16, row_major(N, OUT), weight, row_major(OUT, IN), dinp16, row_major(N, IN));
-  gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, true);
+  if (weight_gradient_bf16_supported(N, IN, OUT)) weight_gradient_bf16(dweight, dout16, inp, N, IN, OUT);
+  else gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, true);
 }
 
 template void add_column_sums<float>(float*, const float*, int64_t, int64_t);

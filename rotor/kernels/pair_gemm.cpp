@@ -1,0 +1,188 @@
+#include "rotor/kernels/pair_gemm.h"
+
+// GCC 12's AVX-512 headers build _mm512_undefined_epi32() as `__m512i __Y = __Y;`, which
+// -Wmaybe-uninitialized reports wherever the unpack intrinsics get inlined (a known false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <algorithm>
+#include <vector>
+
+#include "rotor/core/error.h"
+#include "rotor/kernels/parallel_rows.h"
+
+namespace rotor::kernels {
+
+#if defined(__AVX512BF16__)
+
+namespace pairs {
+namespace {
+
+// In-register transpose of a 16 x 16 tile of 32-bit words: r[i] holds row i on entry, column i on exit.
+inline void transpose16(__m512i r[16]) {
+  __m512i a[16], b[16];
+  for (int i = 0; i < 8; ++i) {  // interleave words of row pairs within each 128-bit lane
+    a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {  // b[4i + k], lane l: column 4l + k of rows 4i .. 4i + 3
+    b[4 * i + 0] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
+    b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
+    b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
+    b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
+  }
+  for (int k = 0; k < 4; ++k) {  // lane l of b[k], b[4 + k], b[8 + k], b[12 + k] make column 4l + k
+    const __m512i c0 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0x88), c1 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0xDD);
+    const __m512i d0 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0x88);
+    const __m512i d1 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0xDD);
+    r[k] = _mm512_shuffle_i32x4(c0, d0, 0x88);
+    r[8 + k] = _mm512_shuffle_i32x4(c0, d0, 0xDD);
+    r[4 + k] = _mm512_shuffle_i32x4(c1, d1, 0x88);
+    r[12 + k] = _mm512_shuffle_i32x4(c1, d1, 0xDD);
+  }
+}
+
+// vpermt2w indices interleaving two rows x, y of 32 bf16 into words (x[i], y[i]): i < 16, i >= 16.
+alignas(64) constexpr uint16_t kPairLo[32] = {0,  32, 1,  33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
+                                             8,  40, 9,  41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+alignas(64) constexpr uint16_t kPairHi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+                                             24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+
+}  // namespace
+
+void pack_k_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
+  for (int64_t n0 = 0; n0 < N; n0 += 16) {
+    uint32_t* out = b + (n0 / 32) * K2 * 32 + n0 % 32;
+    for (int64_t k0 = 0; k0 < K2; k0 += 16) {
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + (n0 + i) * ld + 2 * k0);
+      transpose16(r);
+      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + (k0 + i) * 32, r[i]);
+    }
+  }
+}
+
+void interleave_row_pairs(uint32_t* dst, int64_t dld, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
+  const __m512i lo = _mm512_load_si512(kPairLo), hi = _mm512_load_si512(kPairHi);
+  for (int64_t k2 = 0; k2 < K2; ++k2) {
+    const bf16* r0 = src + 2 * k2 * ld;
+    const bf16* r1 = r0 + ld;
+    uint32_t* out = dst + k2 * dld;
+    for (int64_t n = 0; n < N; n += 32) {
+      const __m512i a = _mm512_loadu_si512(r0 + n), b = _mm512_loadu_si512(r1 + n);
+      _mm512_storeu_si512(out + n, _mm512_permutex2var_epi16(a, lo, b));
+      _mm512_storeu_si512(out + n + 16, _mm512_permutex2var_epi16(a, hi, b));
+    }
+  }
+}
+
+void pack_n_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
+  for (int64_t p = 0; p < N / 32; ++p) interleave_row_pairs(b + p * K2 * 32, 32, src + 32 * p, ld, K2, 32);
+}
+
+void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
+                bool accumulate) {
+  __m512 acc[kRows][2];
+  for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const uint32_t* a = A.a + i0 * A.row;
+  for (int64_t k2 = k0; k2 < k1; ++k2) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + k2 * 32);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(panel + k2 * 32 + 16);
+    const uint32_t* ak = a + k2 * A.k;
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(int(ak[i * A.row]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], av, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
+    }
+  }
+  for (int i = 0; i < kRows; ++i) {
+    float* ci = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
+      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
+    }
+    _mm512_storeu_ps(ci, acc[i][0]);
+    _mm512_storeu_ps(ci + 16, acc[i][1]);
+  }
+}
+
+}  // namespace pairs
+
+namespace {
+
+using namespace pairs;
+
+// Left operand for the weight gradient: 32 rows of C are 32 consecutive columns of src (row stride ld,
+// pairs along the rows of src). Written as 4 blocks of 8 rows, [4][K2][8] words, so that the kernel
+// reads each block's pairs contiguously.
+void pack_left_blocks(uint32_t* dst, const bf16* src, int64_t K2, int64_t ld) {
+  const __m512i lo = _mm512_load_si512(kPairLo), hi = _mm512_load_si512(kPairHi);
+  for (int64_t k2 = 0; k2 < K2; ++k2) {
+    const bf16* r0 = src + 2 * k2 * ld;
+    const __m512i x = _mm512_loadu_si512(r0), y = _mm512_loadu_si512(r0 + ld);
+    const __m512i w0 = _mm512_permutex2var_epi16(x, lo, y), w1 = _mm512_permutex2var_epi16(x, hi, y);
+    uint32_t* at = dst + k2 * kRows;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(at), _mm512_castsi512_si256(w0));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + K2 * kRows), _mm512_extracti64x4_epi64(w0, 1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + 2 * K2 * kRows), _mm512_castsi512_si256(w1));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + 3 * K2 * kRows), _mm512_extracti64x4_epi64(w1, 1));
+  }
+}
+
+}  // namespace
+
+bool weight_gradient_bf16_supported(int64_t N, int64_t IN, int64_t OUT) {
+  return N > 0 && N % 2 == 0 && IN % 32 == 0 && OUT % 32 == 0 && IN > 0 && OUT > 0;
+}
+
+void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int64_t N, int64_t IN, int64_t OUT) {
+  ROTOR_CHECK(weight_gradient_bf16_supported(N, IN, OUT), "weight_gradient_bf16: unsupported sizes N=", N,
+              " IN=", IN, " OUT=", OUT);
+  const int64_t K2 = N / 2;
+  constexpr int64_t kSlice = 1024;  // reduction slice (pairs): a 128 KB slice of a right panel
+  // one kernel call per (8 rows, 32 columns) block, the reduction in slices
+  auto block = [&](const uint32_t* a_block, const uint32_t* panel, int64_t mb, int64_t p) {
+    for (int64_t k0 = 0; k0 < K2; k0 += kSlice)
+      block_8x32(Left{a_block, 1, kRows}, 0, panel, k0, std::min(K2, k0 + kSlice), dweight + mb * kRows * IN + 32 * p,
+                 IN, true);
+  };
+  // The larger operand is packed piecewise right before its products (the pieces stay in cache); the
+  // smaller one is packed whole first, into a buffer that the whole team shares.
+  thread_local std::vector<uint32_t> whole;
+  if (OUT >= IN) {  // inp packed whole; 32 rows of dweight at a time
+    whole.resize(size_t(IN * K2));
+    uint32_t* bp = whole.data();
+    parallel_rows(IN / 32, 32 * N, [&](int64_t p) { pack_n_contiguous(bp + p * K2 * 32, inp + 32 * p, IN, K2, 32); });
+    parallel_rows(OUT / 32, 32 * IN * N, [&](int64_t g) {
+      thread_local std::vector<uint32_t> piece;
+      piece.resize(size_t(32 * K2));
+      pack_left_blocks(piece.data(), dout + 32 * g, K2, OUT);
+      for (int64_t p = 0; p < IN / 32; ++p)
+        for (int64_t j = 0; j < 32 / kRows; ++j) block(piece.data() + j * K2 * kRows, bp + p * K2 * 32, 4 * g + j, p);
+    });
+  } else {  // dout packed whole; 32 columns of dweight at a time
+    whole.resize(size_t(OUT * K2));
+    uint32_t* ap = whole.data();
+    parallel_rows(OUT / 32, 32 * N, [&](int64_t g) { pack_left_blocks(ap + g * 32 * K2, dout + 32 * g, K2, OUT); });
+    parallel_rows(IN / 32, 32 * OUT * N, [&](int64_t p) {
+      thread_local std::vector<uint32_t> piece;
+      piece.resize(size_t(32 * K2));
+      pack_n_contiguous(piece.data(), inp + 32 * p, IN, K2, 32);
+      for (int64_t mb = 0; mb < OUT / kRows; ++mb) block(ap + mb * K2 * kRows, piece.data(), mb, p);
+    });
+  }
+}
+
+#else  // no AVX512-BF16 in this build
+
+bool weight_gradient_bf16_supported(int64_t, int64_t, int64_t) { return false; }
+
+void weight_gradient_bf16(float*, const bf16*, const bf16*, int64_t, int64_t, int64_t) {
+  throw Error("weight_gradient_bf16: needs a build with AVX512-BF16");
+}
+
+#endif
+
+}  // namespace rotor::kernels

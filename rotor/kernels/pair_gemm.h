@@ -1,0 +1,71 @@
+#pragma once
+// bf16 GEMM building blocks on AVX512-BF16 (vdpbf16ps: f32 accumulation of products of bf16 pairs),
+// shared by the fused attention and the linear layers' weight gradient.
+//
+// vdpbf16ps multiplies 32-bit words holding two bf16 values of consecutive k (the reduction index).
+// A left operand is read as words a[i * a_row + k2 * a_k] (pair k2 of row i); a right operand is
+// packed in panels of 32 columns: word (k2, n) of panel p at b[(p * K2 + k2) * 32 + n % 32].
+#include <cstdint>
+
+#include "rotor/core/dtype.h"
+
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
+
+namespace rotor::kernels {
+
+// dweight[OUT, IN] += dout^T . inp over N rows: the weight gradient of a linear layer (dout: [N, OUT],
+// inp: [N, IN], both bf16 row-major), f32 accumulation. Both operands are repacked into pair panels
+// (the reduction runs over the N rows), then one register-blocked kernel does the products.
+// weight_gradient_bf16_supported tells whether this build and these sizes can take it (AVX512-BF16,
+// N even, IN and OUT multiples of 32); otherwise weight_gradient_bf16 throws.
+bool weight_gradient_bf16_supported(int64_t N, int64_t IN, int64_t OUT);
+void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int64_t N, int64_t IN, int64_t OUT);
+
+#if defined(__AVX512BF16__)
+namespace pairs {
+
+// Right operand whose pairs are contiguous in memory: element (k, n) at src[n * ld + k]. K2 is a
+// multiple of 16, N of 32: 16 x 16 word tiles are transposed in registers.
+void pack_k_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N);
+
+// Words (k2, n) = (src[2 k2 ld + n], src[(2 k2 + 1) ld + n]) for n in [0, N), written at
+// dst[k2 * dld + n]: rows 2 k2 and 2 k2 + 1 interleaved. N is a multiple of 32.
+void interleave_row_pairs(uint32_t* dst, int64_t dld, const bf16* src, int64_t ld, int64_t K2, int64_t N);
+
+// Right operand with rows of n contiguous: element (k, n) at src[k * ld + n], packed into panels.
+void pack_n_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N);
+
+constexpr int64_t kRows = 8;  // rows of C per register block (8 x 32 accumulators in 16 registers)
+
+struct Left {
+  const uint32_t* a;
+  int64_t row, k;  // word strides
+};
+
+// C[8, 32] (=, or += with accumulate) = A[8, pairs k0..k1) . B panel.
+void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
+                bool accumulate);
+
+struct BlockRange {
+  int64_t n_end;   // columns [0, n_end) (a multiple of 32)
+  int64_t k0, k1;  // pairs [k0, k1)
+};
+
+// C[M, N] (=, or +=) = A . B, rows in blocks of 8; range(i0) restricts the block starting at row i0
+// (causal structure). M is a multiple of 8, N of 32.
+template <class Range>
+void pair_gemm(int64_t M, const Left& A, const uint32_t* b, int64_t K2, float* c, int64_t ldc, bool accumulate,
+               Range&& range) {
+  for (int64_t i0 = 0; i0 < M; i0 += kRows) {
+    const BlockRange r = range(i0);
+    for (int64_t p = 0; p < r.n_end / 32; ++p)
+      block_8x32(A, i0, b + p * K2 * 32, r.k0, r.k1, c + i0 * ldc + 32 * p, ldc, accumulate);
+  }
+}
+
+}  // namespace pairs
+#endif
+
+}  // namespace rotor::kernels
