@@ -7,6 +7,7 @@
 #endif
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "rotor/core/error.h"
@@ -81,8 +82,11 @@ void pack_n_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int
   for (int64_t p = 0; p < N / 32; ++p) interleave_row_pairs(b + p * K2 * 32, 32, src + 32 * p, ld, K2, 32);
 }
 
-void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
-                bool accumulate) {
+// C[8, 32] = A[8, pairs k0..k1) . B panel (+ bias[32] when not null), written as Out (bf16: rounded to
+// nearest even), or added into C (float only).
+template <class Out>
+void block_8x32_to(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, Out* c, int64_t ldc,
+                   const float* bias, bool accumulate) {
   __m512 acc[kRows][2];
   for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   const uint32_t* a = A.a + i0 * A.row;
@@ -97,22 +101,50 @@ void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, in
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
     }
   }
+  const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+  const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
   for (int i = 0; i < kRows; ++i) {
-    float* ci = c + i * ldc;
-    if (accumulate) {
-      acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(ci));
-      acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(ci + 16));
+    Out* ci = c + i * ldc;
+    __m512 v0 = _mm512_add_ps(acc[i][0], bias0), v1 = _mm512_add_ps(acc[i][1], bias1);
+    if constexpr (std::is_same_v<Out, bf16>) {
+      const __m512bh h = _mm512_cvtne2ps_pbh(v1, v0);
+      _mm512_storeu_si512(ci, (__m512i)h);
+    } else {
+      if (accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
+      }
+      _mm512_storeu_ps(ci, v0);
+      _mm512_storeu_ps(ci + 16, v1);
     }
-    _mm512_storeu_ps(ci, acc[i][0]);
-    _mm512_storeu_ps(ci + 16, acc[i][1]);
   }
+}
+
+void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
+                bool accumulate) {
+  block_8x32_to<float>(A, i0, panel, k0, k1, c, ldc, nullptr, accumulate);
 }
 
 }  // namespace pairs
 
 namespace {
-
 using namespace pairs;
+
+// C[M, N] (=, or += for float) = A[M, K] . B (+ bias) with A row-major bf16 (pairs along its rows) and B
+// packed into panels; rows in groups of 64 so that a group's rows stay in cache across all panels.
+template <class Out>
+void rows_times_panels(Out* c, const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N, const float* bias,
+                       bool accumulate) {
+  constexpr int64_t kGroup = 64;
+  const Left A{reinterpret_cast<const uint32_t*>(a), K2, 1};
+  parallel_rows((M + kGroup - 1) / kGroup, kGroup * N * K2 * 2, [&](int64_t g) {
+    const int64_t m0 = g * kGroup, m1 = std::min(M, m0 + kGroup);
+    for (int64_t p = 0; p < N / 32; ++p)
+      for (int64_t i0 = m0; i0 < m1; i0 += kRows)
+        block_8x32_to<Out>(A, i0, b + p * K2 * 32, 0, K2, c + i0 * N + 32 * p, N, bias ? bias + 32 * p : nullptr,
+                           accumulate);
+  });
+}
 
 // Left operand for the weight gradient: 32 rows of C are 32 consecutive columns of src (row stride ld,
 // pairs along the rows of src). Written as 4 blocks of 8 rows, [4][K2][8] words, so that the kernel
@@ -175,13 +207,62 @@ void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int
   }
 }
 
-#else  // no AVX512-BF16 in this build
+
+bool linear_pairs_supported(int64_t N, int64_t IN, int64_t OUT) {
+  return N > 0 && N % kRows == 0 && IN % 32 == 0 && OUT % 32 == 0 && IN > 0 && OUT > 0;
+}
+
+template <class Out>
+void linear_forward_pairs(Out* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
+                          int64_t OUT) {
+  ROTOR_CHECK(linear_pairs_supported(N, IN, OUT), "linear_forward_pairs: unsupported sizes");
+  thread_local std::vector<uint32_t> packed;
+  packed.resize(size_t(IN / 2 * OUT));
+  // weight [OUT, IN] is the right operand's transpose: its pairs (along IN) are contiguous
+  parallel_rows(OUT / 32, 32 * IN, [&](int64_t p) {
+    pack_k_contiguous(packed.data() + p * (IN / 2) * 32, weight + 32 * p * IN, IN, IN / 2, 32);
+  });
+  rows_times_panels<Out>(out, inp, N, IN / 2, packed.data(), OUT, bias, false);
+}
+
+template <class Out>
+void linear_input_grad_pairs(Out* dinp, const bf16* dout, const bf16* weight, int64_t N, int64_t IN, int64_t OUT,
+                             bool accumulate) {
+  ROTOR_CHECK(linear_pairs_supported(N, IN, OUT), "linear_input_grad_pairs: unsupported sizes");
+  thread_local std::vector<uint32_t> packed;
+  packed.resize(size_t(OUT / 2 * IN));
+  // dinp = dout . weight: weight's rows (OUT) are the reduction, its columns (IN) contiguous
+  parallel_rows(IN / 32, 32 * OUT, [&](int64_t p) {
+    pack_n_contiguous(packed.data() + p * (OUT / 2) * 32, weight + 32 * p, IN, OUT / 2, 32);
+  });
+  rows_times_panels<Out>(dinp, dout, N, OUT / 2, packed.data(), IN, nullptr, accumulate);
+}
+
+template void linear_forward_pairs<float>(float*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);
+template void linear_forward_pairs<bf16>(bf16*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);
+template void linear_input_grad_pairs<float>(float*, const bf16*, const bf16*, int64_t, int64_t, int64_t, bool);
+template void linear_input_grad_pairs<bf16>(bf16*, const bf16*, const bf16*, int64_t, int64_t, int64_t, bool);
+
+#else  // no AVX512-BF16 in this build: callers take oneDNN
 
 bool weight_gradient_bf16_supported(int64_t, int64_t, int64_t) { return false; }
+bool linear_pairs_supported(int64_t, int64_t, int64_t) { return false; }
 
 void weight_gradient_bf16(float*, const bf16*, const bf16*, int64_t, int64_t, int64_t) {
   throw Error("weight_gradient_bf16: needs a build with AVX512-BF16");
 }
+template <class Out>
+void linear_forward_pairs(Out*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t) {
+  throw Error("linear_forward_pairs: needs a build with AVX512-BF16");
+}
+template <class Out>
+void linear_input_grad_pairs(Out*, const bf16*, const bf16*, int64_t, int64_t, int64_t, bool) {
+  throw Error("linear_input_grad_pairs: needs a build with AVX512-BF16");
+}
+template void linear_forward_pairs<float>(float*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);
+template void linear_forward_pairs<bf16>(bf16*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);
+template void linear_input_grad_pairs<float>(float*, const bf16*, const bf16*, int64_t, int64_t, int64_t, bool);
+template void linear_input_grad_pairs<bf16>(bf16*, const bf16*, const bf16*, int64_t, int64_t, int64_t, bool);
 
 #endif
 

@@ -1,6 +1,8 @@
-// The bf16 pair-panel weight gradient (kernels/pair_gemm.h) against a double loop over the same bf16
-// values: both packing paths (dweight taller or wider than the other operand), several reduction slices,
-// accumulation into existing values, and the same bits at 1 and 2 threads.
+// The bf16 pair-panel linear products (kernels/pair_gemm.h) against double loops over the same bf16
+// values. Weight gradient: both packing paths (dweight taller or wider than the other operand), several
+// reduction slices, accumulation into existing values, the same bits at 1 and 2 threads. Forward and
+// input gradient: f32 results (with bias; written or added), and bf16 results equal to the f32 ones
+// rounded once.
 #include "rotor/kernels/pair_gemm.h"
 
 #include <gtest/gtest.h>
@@ -48,7 +50,63 @@ TEST(PairGemm, WeightGradientMatchesDoubleLoop) {
   }
 }
 
+std::vector<bf16> random_bf16(Rng& rng, int64_t n) {
+  std::vector<bf16> v(n);
+  for (auto& x : v) x = float_to_bf16(float(rng.normal()));
+  return v;
+}
+
+TEST(PairGemm, ForwardAndInputGradientMatchDoubleLoops) {
+  struct Case { int64_t N, IN, OUT; };
+  for (const Case& c : {Case{8, 32, 32}, Case{40, 64, 96}, Case{136, 96, 32}}) {
+    SCOPED_TRACE(::testing::Message() << "N=" << c.N << " IN=" << c.IN << " OUT=" << c.OUT);
+    if (!kernels::linear_pairs_supported(c.N, c.IN, c.OUT)) GTEST_SKIP() << "this build has no AVX512-BF16";
+    Rng rng(uint64_t(7 * c.N + c.OUT));
+    const auto x = random_bf16(rng, c.N * c.IN), w = random_bf16(rng, c.OUT * c.IN), dy = random_bf16(rng, c.N * c.OUT);
+    std::vector<float> bias(c.OUT);
+    for (auto& b : bias) b = float(rng.normal());
+    auto f = [](bf16 v) { return double(bf16_to_float(v)); };
+    // forward
+    std::vector<float> y(c.N * c.OUT);
+    std::vector<bf16> y16(c.N * c.OUT);
+    kernels::linear_forward_pairs<float>(y.data(), x.data(), w.data(), bias.data(), c.N, c.IN, c.OUT);
+    kernels::linear_forward_pairs<bf16>(y16.data(), x.data(), w.data(), bias.data(), c.N, c.IN, c.OUT);
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t o = 0; o < c.OUT; ++o) {
+        double want = bias[o], mag = std::abs(want);
+        for (int64_t i = 0; i < c.IN; ++i) {
+          want += f(x[n * c.IN + i]) * f(w[o * c.IN + i]);
+          mag += std::abs(f(x[n * c.IN + i]) * f(w[o * c.IN + i]));
+        }
+        ASSERT_NEAR(y[n * c.OUT + o], want, 1e-6 * mag) << n << "," << o;
+        ASSERT_EQ(y16[n * c.OUT + o].bits, float_to_bf16(y[n * c.OUT + o]).bits) << n << "," << o;
+      }
+    // input gradient: written, added, and in bf16
+    std::vector<float> dx(c.N * c.IN), dx_add(c.N * c.IN);
+    for (auto& v : dx_add) v = float(rng.normal());
+    const std::vector<float> start = dx_add;
+    std::vector<bf16> dx16(c.N * c.IN);
+    kernels::linear_input_grad_pairs<float>(dx.data(), dy.data(), w.data(), c.N, c.IN, c.OUT, false);
+    kernels::linear_input_grad_pairs<float>(dx_add.data(), dy.data(), w.data(), c.N, c.IN, c.OUT, true);
+    kernels::linear_input_grad_pairs<bf16>(dx16.data(), dy.data(), w.data(), c.N, c.IN, c.OUT, false);
+    for (int64_t n = 0; n < c.N; ++n)
+      for (int64_t i = 0; i < c.IN; ++i) {
+        double want = 0, mag = 0;
+        for (int64_t o = 0; o < c.OUT; ++o) {
+          want += f(dy[n * c.OUT + o]) * f(w[o * c.IN + i]);
+          mag += std::abs(f(dy[n * c.OUT + o]) * f(w[o * c.IN + i]));
+        }
+        const int64_t k = n * c.IN + i;
+        ASSERT_NEAR(dx[k], want, 1e-6 * mag) << n << "," << i;
+        ASSERT_NEAR(dx_add[k], start[k] + want, 1e-6 * (mag + std::abs(start[k]))) << n << "," << i;
+        ASSERT_EQ(dx16[k].bits, float_to_bf16(dx[k]).bits) << n << "," << i;
+      }
+  }
+}
+
 TEST(PairGemm, UnsupportedSizesAreRefused) {
+  EXPECT_FALSE(kernels::linear_pairs_supported(12, 32, 32));  // rows not a multiple of 8
+  EXPECT_FALSE(kernels::linear_pairs_supported(16, 40, 32));
   EXPECT_FALSE(kernels::weight_gradient_bf16_supported(33, 32, 32));  // odd reduction length
   EXPECT_FALSE(kernels::weight_gradient_bf16_supported(32, 48, 32));  // IN not a multiple of 32
   EXPECT_FALSE(kernels::weight_gradient_bf16_supported(32, 32, 40));  // OUT not a multiple of 32
