@@ -8,7 +8,8 @@
 # A third line per dtype compares CPU time per step of both programs (see below), which other load on
 # the machine does not distort.
 # Usage: bench/gpt_bench.sh [path/to/rotor | build-dir]
-#   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, CPU_STEPS=20, PEER=.../torch_gpt.py
+#   env: STEPS=20 (rotor), PEER_STEPS=$STEPS (torch; must be >= 4), REPEAT=2, CPU_STEPS=20, DTYPES="f32 bf16",
+#        PEER=.../torch_gpt.py
 # The reference figures for the peer on the target machine (f32 3527, bf16 6808 tokens/s) are
 # compared with rotor's CPU-time tokens/s as well: on a busy machine wall-clock rates of both sides
 # fall with the load, and a peer PyTorch on Debian's reference libblas3 (no OpenBLAS) is ~50x slower
@@ -31,7 +32,7 @@ bible "gen1:1-rev22:21" > "$data"
 one=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=passive)
 
 best() { sort -n | tail -n 1; }
-for dtype in f32 bf16; do
+for dtype in ${DTYPES:-f32 bf16}; do
   torch_flag=(); [ "$dtype" == bf16 ] && torch_flag=(--bf16)
   torch_tps=(); rotor_tps=(); rotor_cpu=(); torch_loss=""; rotor_loss=""
   for r in $(seq 1 "$repeat"); do

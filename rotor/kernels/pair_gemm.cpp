@@ -82,12 +82,13 @@ void pack_n_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int
   for (int64_t p = 0; p < N / 32; ++p) interleave_row_pairs(b + p * K2 * 32, 32, src + 32 * p, ld, K2, 32);
 }
 
-// C[8, 32] = A[8, pairs k0..k1) . B panel (+ bias[32] when not null), written as Out (bf16: rounded to
-// nearest even), or added into C (float only).
-template <class Out>
-void block_8x32_to(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, Out* c, int64_t ldc,
-                   const float* bias, bool accumulate) {
+// C[8, 32] = A[8, pairs k0..k1) . B panel, in registers; epi(acc) stores it (acc[i][h]: row i, columns
+// 16 h .. 16 h + 15). One function per epilogue, so that the epilogue is inlined after the loop.
+template <class Epi>
+__attribute__((noinline)) void block_8x32_with(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0,
+                                               int64_t k1, const Epi& epi) {
   __m512 acc[kRows][2];
+#pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   const uint32_t* a = A.a + i0 * A.row;
   for (int64_t k2 = k0; k2 < k1; ++k2) {
@@ -101,15 +102,22 @@ void block_8x32_to(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0,
       acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
     }
   }
-  const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-  const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
-  for (int i = 0; i < kRows; ++i) {
-    Out* ci = c + i * ldc;
-    __m512 v0 = _mm512_add_ps(acc[i][0], bias0), v1 = _mm512_add_ps(acc[i][1], bias1);
-    if constexpr (std::is_same_v<Out, bf16>) {
-      const __m512bh h = _mm512_cvtne2ps_pbh(v1, v0);
-      _mm512_storeu_si512(ci, (__m512i)h);
-    } else {
+  epi(acc);
+}
+
+// Epilogue: C (row stride ldc) = acc (+ bias[32] when not null), or += acc (+ bias) with accumulate.
+struct StoreF32 {
+  float* c;
+  int64_t ldc;
+  const float* bias;
+  bool accumulate;
+  __attribute__((always_inline)) void operator()(__m512 (&acc)[kRows][2]) const {
+    const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      float* ci = c + i * ldc;
+      __m512 v0 = _mm512_add_ps(acc[i][0], bias0), v1 = _mm512_add_ps(acc[i][1], bias1);
       if (accumulate) {
         v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
         v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
@@ -118,11 +126,11 @@ void block_8x32_to(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0,
       _mm512_storeu_ps(ci + 16, v1);
     }
   }
-}
+};
 
 void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
                 bool accumulate) {
-  block_8x32_to<float>(A, i0, panel, k0, k1, c, ldc, nullptr, accumulate);
+  block_8x32_with(A, i0, panel, k0, k1, StoreF32{c, ldc, nullptr, accumulate});
 }
 
 }  // namespace pairs
@@ -130,19 +138,49 @@ void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, in
 namespace {
 using namespace pairs;
 
-// C[M, N] (=, or += for float) = A[M, K] . B (+ bias) with A row-major bf16 (pairs along its rows) and B
-// packed into panels; rows in groups of 64 so that a group's rows stay in cache across all panels.
-template <class Out>
-void rows_times_panels(Out* c, const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N, const float* bias,
-                       bool accumulate) {
-  constexpr int64_t kGroup = 64;
+// Rounds two vectors of 16 floats to 32 bf16 (nearest even) at p.
+inline void store_bf16x32(bf16* p, __m512 lo, __m512 hi) {
+  _mm512_storeu_si512(p, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+// 32 bf16 at p as two vectors of 16 floats.
+inline void load_bf16x32(const bf16* p, __m512& lo, __m512& hi) {
+  const __m512i v = _mm512_loadu_si512(p);
+  lo = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(v)), 16));
+  hi = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(v, 1)), 16));
+}
+
+constexpr int64_t kGroup = 64;  // rows per task of rows_times_panels
+
+// C[M, N] = A[M, K] . B with A row-major bf16 (pairs along its rows) and B packed into panels; rows in
+// groups of kGroup (one task each) so that a group's rows stay in cache across all panels. store(acc, i0,
+// p, g) writes the block at rows i0.. and panel p, of group g.
+template <class Store>
+void rows_times_panels(const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N, const Store& store) {
   const Left A{reinterpret_cast<const uint32_t*>(a), K2, 1};
   parallel_rows((M + kGroup - 1) / kGroup, kGroup * N * K2 * 2, [&](int64_t g) {
     const int64_t m0 = g * kGroup, m1 = std::min(M, m0 + kGroup);
     for (int64_t p = 0; p < N / 32; ++p)
       for (int64_t i0 = m0; i0 < m1; i0 += kRows)
-        block_8x32_to<Out>(A, i0, b + p * K2 * 32, 0, K2, c + i0 * N + 32 * p, N, bias ? bias + 32 * p : nullptr,
-                           accumulate);
+        block_8x32_with(A, i0, b + p * K2 * 32, 0, K2, [&](__m512 (&acc)[kRows][2]) __attribute__((always_inline)) { store(acc, i0, p, g); });
+  });
+}
+
+// The plain outputs: f32 (= or +=) or bf16, plus an optional bias.
+template <class Out>
+void rows_times_panels_to(Out* c, const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N,
+                          const float* bias, bool accumulate) {
+  rows_times_panels(a, M, K2, b, N, [&](__m512 (&acc)[kRows][2], int64_t i0, int64_t p, int64_t)
+                                        __attribute__((always_inline)) {
+    const float* bp = bias ? bias + 32 * p : nullptr;
+    if constexpr (std::is_same_v<Out, float>) {
+      StoreF32{c + i0 * N + 32 * p, N, bp, accumulate}(acc);
+    } else {
+      const __m512 bias0 = bp ? _mm512_loadu_ps(bp) : _mm512_setzero_ps();
+      const __m512 bias1 = bp ? _mm512_loadu_ps(bp + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+      for (int i = 0; i < kRows; ++i)
+        store_bf16x32(c + (i0 + i) * N + 32 * p, _mm512_add_ps(acc[i][0], bias0), _mm512_add_ps(acc[i][1], bias1));
+    }
   });
 }
 
@@ -222,7 +260,7 @@ void linear_forward_pairs(Out* out, const bf16* inp, const bf16* weight, const f
   parallel_rows(OUT / 32, 32 * IN, [&](int64_t p) {
     pack_k_contiguous(packed.data() + p * (IN / 2) * 32, weight + 32 * p * IN, IN, IN / 2, 32);
   });
-  rows_times_panels<Out>(out, inp, N, IN / 2, packed.data(), OUT, bias, false);
+  rows_times_panels_to<Out>(out, inp, N, IN / 2, packed.data(), OUT, bias, false);
 }
 
 template <class Out>
@@ -235,7 +273,7 @@ void linear_input_grad_pairs(Out* dinp, const bf16* dout, const bf16* weight, in
   parallel_rows(IN / 32, 32 * OUT, [&](int64_t p) {
     pack_n_contiguous(packed.data() + p * (OUT / 2) * 32, weight + 32 * p, IN, OUT / 2, 32);
   });
-  rows_times_panels<Out>(dinp, dout, N, OUT / 2, packed.data(), IN, nullptr, accumulate);
+  rows_times_panels_to<Out>(dinp, dout, N, OUT / 2, packed.data(), IN, nullptr, accumulate);
 }
 
 template void linear_forward_pairs<float>(float*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);
