@@ -445,6 +445,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   check_attention_dims(d);
   const bool bf = std::is_same_v<T, float> && mm.bf16;
   ROTOR_CHECK(!bf || mm.workspace, "attention: bf16 matmuls need a workspace");
+  ROTOR_CHECK(bf || !mm.out16, "attention: a bf16 output needs bf16 matmuls");
   const int64_t G = d.group(), T_len = d.T, Dh = d.Dh, H = d.H, KV = d.KV, W = d.qkv_width();
   const T scale = T(1.0 / std::sqrt(double(Dh)));
   bf16* qkv16 = bf ? (mm.saved ? mm.saved : static_cast<bf16*>(mm.workspace)) : nullptr;
@@ -453,7 +454,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
     if (bf) {
       if (!mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       if (fused_bf16_attention_supports(d)) {
-        fused_attention_forward_bf16(out, reinterpret_cast<float*>(probs16), qkv16, d);
+        fused_attention_forward_bf16(mm.out16 ? nullptr : out, mm.out16, reinterpret_cast<float*>(probs16), qkv16, d);
         return;
       }
     }
@@ -477,6 +478,8 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
                       b * T_len * W + (H + KV) * Dh, {W, 1, Dh}, out + (b * T_len + t0) * H * Dh + g * Dh,
                       {H * Dh, 1, G * Dh}, false);
   });
+  if constexpr (std::is_same_v<T, float>)
+    if (mm.out16) float_to_bf16_buffer(mm.out16, out, d.B * T_len * H * Dh);
 }
 
 template <class T>

@@ -67,6 +67,9 @@ struct AttentionMatmul {
   // The bf16 qkv (at the start of `saved`, else of `workspace`) was already written by
   // rope_qkv_forward_bf16: the forward pass does not convert (or read) the f32 qkv.
   bool qkv16_ready = false;
+  // Forward only (bf16): deliver the output in bf16 here ([B, T, H Dh]); `out` is then scratch (the
+  // fused path does not write it).
+  rotor::bf16* out16 = nullptr;
   // Backward only: the output gradient already in bf16 ([B, T, H Dh]); the f32 dout is then not read.
   const rotor::bf16* dout16 = nullptr;
   // Backward only: also deliver d(qkv) as rope_qkv_backward_prepare_bf16 would (rotated back by `rope`

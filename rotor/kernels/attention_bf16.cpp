@@ -176,8 +176,9 @@ void head_scores(Scratch& sc, const bf16* q, int64_t ld, const uint32_t* kt, int
 
 }  // namespace
 
-void fused_attention_forward_bf16(float* out, float* stats, const bf16* qkv16, const AttentionDims& d) {
+void fused_attention_forward_bf16(float* out, bf16* out16, float* stats, const bf16* qkv16, const AttentionDims& d) {
   ROTOR_CHECK(fused_bf16_attention_supports(d), "attention: the fused bf16 path needs T and Dh multiples of 32");
+  ROTOR_CHECK((out != nullptr) != (out16 != nullptr), "attention: give exactly one of the f32 and bf16 outputs");
   const int64_t T = d.T, Dh = d.Dh, H = d.H, KV = d.KV, G = d.group(), W = d.qkv_width(), K2 = Dh / 2;
   const float scale = float(1.0 / std::sqrt(double(Dh)));
   parallel_rows(d.B * KV, T * T * Dh, [&](int64_t task) {
@@ -194,9 +195,10 @@ void fused_attention_forward_bf16(float* out, float* stats, const bf16* qkv16, c
         softmax_rows_to_bf16(sc.s.data() + t * T, t, T, scale, sc.p.data() + t * T, st + 2 * t);
       // out = probs . v over the keys a query block can see
       const Left pl{reinterpret_cast<const uint32_t*>(sc.p.data()), T / 2, 1};
-      pair_gemm(T, pl, sc.b2.data(), T / 2, out + b * T * H * Dh + h * Dh, H * Dh, false, [&](int64_t i0) {
-        return BlockRange{Dh, 0, (i0 + kRows + 1) / 2};
-      });
+      auto visible = [&](int64_t i0) { return BlockRange{Dh, 0, (i0 + kRows + 1) / 2}; };
+      const int64_t at = b * T * H * Dh + h * Dh;
+      if (out16) pair_gemm(T, pl, sc.b2.data(), T / 2, out16 + at, H * Dh, false, visible);
+      else pair_gemm(T, pl, sc.b2.data(), T / 2, out + at, H * Dh, false, visible);
     }
   });
 }
@@ -258,7 +260,7 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const float*
 
 bool fused_bf16_attention_supports(const AttentionDims&) { return false; }
 
-void fused_attention_forward_bf16(float*, float*, const bf16*, const AttentionDims&) {
+void fused_attention_forward_bf16(float*, bf16*, float*, const bf16*, const AttentionDims&) {
   throw Error("attention: the fused bf16 path needs a build with AVX512-BF16");
 }
 

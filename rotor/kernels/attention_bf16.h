@@ -17,9 +17,10 @@ namespace rotor::kernels {
 // True when this build has AVX512-BF16 and T and Dh are multiples of 32.
 bool fused_bf16_attention_supports(const AttentionDims& d);
 
-// qkv16: [B, T, (H + 2 KV) Dh] bf16, q and k already rotated. out: [B, T, H Dh] f32 (written).
-// stats: [B, H, T, 2] (written): per query row the scaled score maximum and 1 / (sum of exponentials).
-void fused_attention_forward_bf16(float* out, float* stats, const bf16* qkv16, const AttentionDims& d);
+// qkv16: [B, T, (H + 2 KV) Dh] bf16, q and k already rotated. out: [B, T, H Dh] f32, or out16 in bf16
+// (exactly one of them; written). stats: [B, H, T, 2] (written): per query row the scaled score maximum
+// and 1 / (sum of exponentials).
+void fused_attention_forward_bf16(float* out, bf16* out16, float* stats, const bf16* qkv16, const AttentionDims& d);
 
 // Receives one head's finished gradient: block [T, Dh] (row stride Dh) for batch row b, belonging at
 // column col of dqkv. Called once per (b, col), possibly from several threads at once.

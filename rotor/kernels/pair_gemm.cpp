@@ -128,26 +128,35 @@ struct StoreF32 {
   }
 };
 
+// Epilogue: C (row stride ldc) = bf16(acc (+ bias[32] when not null)), rounded to nearest even.
+struct StoreBf16 {
+  bf16* c;
+  int64_t ldc;
+  const float* bias;
+  __attribute__((always_inline)) void operator()(__m512 (&acc)[kRows][2]) const {
+    const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_add_ps(acc[i][1], bias1), _mm512_add_ps(acc[i][0], bias0));
+      _mm512_storeu_si512(c + i * ldc, (__m512i)h);
+    }
+  }
+};
+
 void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
                 bool accumulate) {
   block_8x32_with(A, i0, panel, k0, k1, StoreF32{c, ldc, nullptr, accumulate});
+}
+
+void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, bf16* c, int64_t ldc) {
+  block_8x32_with(A, i0, panel, k0, k1, StoreBf16{c, ldc, nullptr});
 }
 
 }  // namespace pairs
 
 namespace {
 using namespace pairs;
-
-// Rounds two vectors of 16 floats to 32 bf16 (nearest even) at p.
-inline void store_bf16x32(bf16* p, __m512 lo, __m512 hi) {
-  _mm512_storeu_si512(p, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-}
-// 32 bf16 at p as two vectors of 16 floats.
-inline void load_bf16x32(const bf16* p, __m512& lo, __m512& hi) {
-  const __m512i v = _mm512_loadu_si512(p);
-  lo = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(v)), 16));
-  hi = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(v, 1)), 16));
-}
 
 constexpr int64_t kGroup = 64;  // rows per task of rows_times_panels
 
@@ -175,11 +184,7 @@ void rows_times_panels_to(Out* c, const bf16* a, int64_t M, int64_t K2, const ui
     if constexpr (std::is_same_v<Out, float>) {
       StoreF32{c + i0 * N + 32 * p, N, bp, accumulate}(acc);
     } else {
-      const __m512 bias0 = bp ? _mm512_loadu_ps(bp) : _mm512_setzero_ps();
-      const __m512 bias1 = bp ? _mm512_loadu_ps(bp + 16) : _mm512_setzero_ps();
-#pragma GCC unroll 8
-      for (int i = 0; i < kRows; ++i)
-        store_bf16x32(c + (i0 + i) * N + 32 * p, _mm512_add_ps(acc[i][0], bias0), _mm512_add_ps(acc[i][1], bias1));
+      StoreBf16{c + i0 * N + 32 * p, N, bp}(acc);
     }
   });
 }

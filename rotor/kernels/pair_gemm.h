@@ -8,6 +8,7 @@
 // A left operand is read as words a[i * a_row + k2 * a_k] (pair k2 of row i); a right operand is
 // packed in panels of 32 columns: word (k2, n) of panel p at b[(p * K2 + k2) * 32 + n % 32].
 #include <cstdint>
+#include <type_traits>
 
 #include "rotor/core/dtype.h"
 
@@ -59,24 +60,29 @@ struct Left {
   int64_t row, k;  // word strides
 };
 
-// C[8, 32] (=, or += with accumulate) = A[8, pairs k0..k1) . B panel.
+// C[8, 32] (=, or += with accumulate) = A[8, pairs k0..k1) . B panel; the bf16 form writes the result
+// rounded to nearest even.
 void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, float* c, int64_t ldc,
                 bool accumulate);
+void block_8x32(const Left& A, int64_t i0, const uint32_t* panel, int64_t k0, int64_t k1, bf16* c, int64_t ldc);
 
 struct BlockRange {
   int64_t n_end;   // columns [0, n_end) (a multiple of 32)
   int64_t k0, k1;  // pairs [k0, k1)
 };
 
-// C[M, N] (=, or +=) = A . B, rows in blocks of 8; range(i0) restricts the block starting at row i0
-// (causal structure). M is a multiple of 8, N of 32.
-template <class Range>
-void pair_gemm(int64_t M, const Left& A, const uint32_t* b, int64_t K2, float* c, int64_t ldc, bool accumulate,
+// C[M, N] (=, or += for float with accumulate) = A . B, rows in blocks of 8; range(i0) restricts the block
+// starting at row i0 (causal structure). M is a multiple of 8, N of 32. Out: float or bf16.
+template <class Out, class Range>
+void pair_gemm(int64_t M, const Left& A, const uint32_t* b, int64_t K2, Out* c, int64_t ldc, bool accumulate,
                Range&& range) {
   for (int64_t i0 = 0; i0 < M; i0 += kRows) {
     const BlockRange r = range(i0);
-    for (int64_t p = 0; p < r.n_end / 32; ++p)
-      block_8x32(A, i0, b + p * K2 * 32, r.k0, r.k1, c + i0 * ldc + 32 * p, ldc, accumulate);
+    for (int64_t p = 0; p < r.n_end / 32; ++p) {
+      Out* at = c + i0 * ldc + 32 * p;
+      if constexpr (std::is_same_v<Out, bf16>) block_8x32(A, i0, b + p * K2 * 32, r.k0, r.k1, at, ldc);
+      else block_8x32(A, i0, b + p * K2 * 32, r.k0, r.k1, at, ldc, accumulate);
+    }
   }
 }
 

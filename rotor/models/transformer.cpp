@@ -341,11 +341,14 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
         if (bf) rope_qkv_forward_bf16(a.attn_saved[l], dims, *rope);
         else rope_qkv_forward<float>(a.qkv[l], dims, *rope);
       });
-    timed("attention forward", [&] {
-      attention_forward<float>(a.atty[l], a.probs[l], bf ? nullptr : a.qkv[l], dims, amm);
+    timed("attention forward", [&] {  // bf16: the output comes in bf16, the out projection's input
+      AttentionMatmul fwd = amm;
+      fwd.out16 = bf ? a.atty_16[l] : nullptr;
+      attention_forward<float>(a.atty[l], a.probs[l], bf ? nullptr : a.qkv[l], dims, fwd);
     });
     timed("out matmul forward", [&] {
-      matmul_forward(a.tmp, a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT, H * Dh, C);
+      matmul_forward(a.tmp, bf ? nullptr : a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT,
+                     H * Dh, C);
     });
     timed("norm forward", [&] {  // res_mid = res + attention output, fused
       norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res[l], P + lp.norm2_w,

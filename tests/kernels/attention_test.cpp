@@ -182,6 +182,26 @@ TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
   }
 }
 
+// A bf16 output (the out projection's input in bf16 training) is the f32 output rounded once, on the
+// fused path (T, Dh multiples of 32) and on the oneDNN path.
+TEST(AttentionKernel, Bf16OutputIsTheRoundedF32Output) {
+  for (const Case& c : {Case{{2, 64, 4, 2, 32}, true, RopeLayout::half_split, 1.0},
+                        Case{{1, 40, 2, 1, 8}, true, RopeLayout::half_split, 1.0}}) {
+    SCOPED_TRACE(::testing::Message() << "T=" << c.d.T << " Dh=" << c.d.Dh);
+    const AttentionDims& d = c.d;
+    Rng rng(21);
+    auto qkv = testing::random_vector(rng, d.B * d.T * d.qkv_width());
+    std::vector<float> qf(qkv.begin(), qkv.end());
+    std::vector<char> workspace(kernels::attention_workspace_bytes(d));
+    const auto f32 = run_forward<float>(qf, c, nullptr, nullptr, {true, workspace.data()});
+    std::vector<bf16> out16(f32.size());
+    kernels::AttentionMatmul mm{true, workspace.data()};
+    mm.out16 = out16.data();
+    run_forward<float>(qf, c, nullptr, nullptr, mm);
+    for (size_t i = 0; i < f32.size(); ++i) ASSERT_EQ(bf16_to_float(out16[i]), bf16_to_float(float_to_bf16(f32[i]))) << i;
+  }
+}
+
 TEST(AttentionKernel, DecodeWithCacheMatchesFullForward) {
   const Case c{{1, 20, 4, 2, 8}, true, RopeLayout::half_split, 1.0};
   const AttentionDims& d = c.d;
