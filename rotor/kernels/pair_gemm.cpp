@@ -259,26 +259,30 @@ template <class Out>
 void linear_forward_pairs(Out* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
                           int64_t OUT) {
   ROTOR_CHECK(linear_pairs_supported(N, IN, OUT), "linear_forward_pairs: unsupported sizes");
-  thread_local std::vector<uint32_t> packed;
-  packed.resize(size_t(IN / 2 * OUT));
+  // the calling thread's buffer, shared with the team through this pointer (a thread_local named inside
+  // the parallel region would be each worker's own)
+  thread_local std::vector<uint32_t> buffer;
+  buffer.resize(size_t(IN / 2 * OUT));
+  uint32_t* packed = buffer.data();
   // weight [OUT, IN] is the right operand's transpose: its pairs (along IN) are contiguous
   parallel_rows(OUT / 32, 32 * IN, [&](int64_t p) {
-    pack_k_contiguous(packed.data() + p * (IN / 2) * 32, weight + 32 * p * IN, IN, IN / 2, 32);
+    pack_k_contiguous(packed + p * (IN / 2) * 32, weight + 32 * p * IN, IN, IN / 2, 32);
   });
-  rows_times_panels_to<Out>(out, inp, N, IN / 2, packed.data(), OUT, bias, false);
+  rows_times_panels_to<Out>(out, inp, N, IN / 2, packed, OUT, bias, false);
 }
 
 template <class Out>
 void linear_input_grad_pairs(Out* dinp, const bf16* dout, const bf16* weight, int64_t N, int64_t IN, int64_t OUT,
                              bool accumulate) {
   ROTOR_CHECK(linear_pairs_supported(N, IN, OUT), "linear_input_grad_pairs: unsupported sizes");
-  thread_local std::vector<uint32_t> packed;
-  packed.resize(size_t(OUT / 2 * IN));
+  thread_local std::vector<uint32_t> buffer;  // shared through `packed`, as above
+  buffer.resize(size_t(OUT / 2 * IN));
+  uint32_t* packed = buffer.data();
   // dinp = dout . weight: weight's rows (OUT) are the reduction, its columns (IN) contiguous
   parallel_rows(IN / 32, 32 * OUT, [&](int64_t p) {
-    pack_n_contiguous(packed.data() + p * (OUT / 2) * 32, weight + 32 * p, IN, OUT / 2, 32);
+    pack_n_contiguous(packed + p * (OUT / 2) * 32, weight + 32 * p, IN, OUT / 2, 32);
   });
-  rows_times_panels_to<Out>(dinp, dout, N, OUT / 2, packed.data(), IN, nullptr, accumulate);
+  rows_times_panels_to<Out>(dinp, dout, N, OUT / 2, packed, IN, nullptr, accumulate);
 }
 
 template void linear_forward_pairs<float>(float*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);

@@ -104,6 +104,37 @@ TEST(PairGemm, ForwardAndInputGradientMatchDoubleLoops) {
   }
 }
 
+// With two threads (sizes above the parallel threshold, so the packing and the products are split):
+// the same bits as with one.
+TEST(PairGemm, TwoThreadsGiveTheSameBits) {
+  const int64_t N = 64, IN = 256, OUT = 320;
+  if (!kernels::linear_pairs_supported(N, IN, OUT)) GTEST_SKIP() << "this build has no AVX512-BF16";
+  Rng rng(17);
+  const auto x = random_bf16(rng, N * IN), w = random_bf16(rng, OUT * IN), dy = random_bf16(rng, N * OUT);
+  std::vector<float> bias(OUT, 0.125f);
+  auto run = [&](int threads) {
+    const int before = num_threads();
+    set_num_threads(threads);
+    std::vector<float> y(N * OUT), dx(N * IN), dw(OUT * IN, 0.0f);
+    std::vector<bf16> y16(N * OUT), dx16(N * IN);
+    kernels::linear_forward_pairs<float>(y.data(), x.data(), w.data(), bias.data(), N, IN, OUT);
+    kernels::linear_forward_pairs<bf16>(y16.data(), x.data(), w.data(), bias.data(), N, IN, OUT);
+    kernels::linear_input_grad_pairs<float>(dx.data(), dy.data(), w.data(), N, IN, OUT, false);
+    kernels::linear_input_grad_pairs<bf16>(dx16.data(), dy.data(), w.data(), N, IN, OUT, false);
+    kernels::weight_gradient_bf16(dw.data(), dy.data(), x.data(), N, IN, OUT);
+    set_num_threads(before);
+    std::vector<float> all = y;
+    all.insert(all.end(), dx.begin(), dx.end());
+    all.insert(all.end(), dw.begin(), dw.end());
+    for (bf16 v : y16) all.push_back(bf16_to_float(v));
+    for (bf16 v : dx16) all.push_back(bf16_to_float(v));
+    return all;
+  };
+  const auto one = run(1), two = run(2);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], two[i]) << i;
+}
+
 TEST(PairGemm, UnsupportedSizesAreRefused) {
   EXPECT_FALSE(kernels::linear_pairs_supported(12, 32, 32));  // rows not a multiple of 8
   EXPECT_FALSE(kernels::linear_pairs_supported(16, 40, 32));
