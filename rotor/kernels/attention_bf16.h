@@ -1,11 +1,12 @@
 #pragma once
 // Causal attention for bf16 training, fused per (batch row, key/value head) on AVX512-BF16: the score,
-// probability-times-value and all four backward products run through one register-blocked bf16
-// dot-product kernel (vdpbf16ps, f32 accumulation), with the [T, T] scores and probabilities of one
-// head kept in per-thread buffers, and key blocks in the future of a query block skipped. As in
-// FlashAttention, the probabilities are not saved for the backward pass: it recomputes them (bit for
-// bit) from the scores and two saved numbers per row, so the saved state is O(T) per head, not O(T^2). attention.cpp uses it for the bf16 path when fused_bf16_attention_supports(d); other shapes
-// and CPUs take the oneDNN path. Layouts are those of kernels/attention.h.
+// probability-times-value and all backward products run through the register-blocked bf16 kernel of
+// kernels/pair_gemm.h (vdpbf16ps, f32 accumulation), with the [T, T] scores and probabilities of one head
+// kept in per-thread buffers, and key blocks in the future of a query block skipped. As in FlashAttention,
+// the probabilities are not written for the backward pass: it recomputes them (bit for bit) from the
+// scores and two saved numbers per row, O(T) per head instead of O(T^2). attention.cpp uses it for the
+// bf16 path when fused_bf16_attention_supports(d); other shapes and CPUs take the oneDNN path. Layouts
+// are those of kernels/attention.h.
 #include <cstdint>
 #include <functional>
 
