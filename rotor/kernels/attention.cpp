@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "rotor/core/error.h"
-#include "rotor/kernels/attention_bf16.h"
+#include "rotor/kernels/attention_fused.h"
 #include "rotor/kernels/bf16_convert.h"
 #include "rotor/kernels/matmul.h"
 #include "rotor/kernels/parallel_rows.h"
@@ -450,14 +450,18 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   const T scale = T(1.0 / std::sqrt(double(Dh)));
   bf16* qkv16 = bf ? (mm.saved ? mm.saved : static_cast<bf16*>(mm.workspace)) : nullptr;
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (bf) {
       if (!mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
       if (fused_bf16_attention_supports(d)) {
         fused_attention_forward_bf16(mm.out16 ? nullptr : out, mm.out16, reinterpret_cast<float*>(probs16), qkv16, d);
         return;
       }
+    } else if (fused_f32_attention_supports(d)) {  // probs then holds two floats per query row
+      fused_attention_forward_f32(out, probs, qkv, d);
+      return;
     }
+  }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16};
   // One query tile at a time (scores, softmax, weighted values) so that its probabilities stay in cache.
   for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
@@ -496,7 +500,7 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   bf16* probs16 = bf ? qkv16 + d.B * T_len * W : nullptr;
   bf16* dprobs16 = bf ? work + d.B * T_len * W + n_probs : nullptr;
   bf16* dout16 = bf ? (mm.dout16 ? const_cast<bf16*>(mm.dout16) : dprobs16 + n_probs) : nullptr;
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (bf) {
       // probs16 is the forward's; so is qkv16 when saved or written by rope_qkv_forward_bf16
       if (!mm.saved && !mm.qkv16_ready) float_to_bf16_buffer(qkv16, qkv, d.B * T_len * W);
@@ -507,7 +511,11 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
         else fused_attention_backward_bf16(dqkv, dout16, stats, qkv16, d);
         return;
       }
+    } else if (fused_f32_attention_supports(d)) {  // probs holds the forward's row statistics
+      fused_attention_backward_f32(dqkv, dout, probs, qkv, d);
+      return;
     }
+  }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16}, DP{dprobs, dprobs16}, DY{dout, dout16};
   const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};
   // Tiles from the last (all keys visible) down, so that the first visit of each key/value head writes

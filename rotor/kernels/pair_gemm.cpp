@@ -1,17 +1,12 @@
 #include "rotor/kernels/pair_gemm.h"
 
-// GCC 12's AVX-512 headers build _mm512_undefined_epi32() as `__m512i __Y = __Y;`, which
-// -Wmaybe-uninitialized reports wherever the unpack intrinsics get inlined (a known false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <algorithm>
 #include <type_traits>
 #include <vector>
 
 #include "rotor/core/error.h"
 #include "rotor/kernels/parallel_rows.h"
+#include "rotor/kernels/vector_math.h"
 
 namespace rotor::kernels {
 
@@ -19,30 +14,6 @@ namespace rotor::kernels {
 
 namespace pairs {
 namespace {
-
-// In-register transpose of a 16 x 16 tile of 32-bit words: r[i] holds row i on entry, column i on exit.
-inline void transpose16(__m512i r[16]) {
-  __m512i a[16], b[16];
-  for (int i = 0; i < 8; ++i) {  // interleave words of row pairs within each 128-bit lane
-    a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {  // b[4i + k], lane l: column 4l + k of rows 4i .. 4i + 3
-    b[4 * i + 0] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
-    b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
-    b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
-    b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
-  }
-  for (int k = 0; k < 4; ++k) {  // lane l of b[k], b[4 + k], b[8 + k], b[12 + k] make column 4l + k
-    const __m512i c0 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0x88), c1 = _mm512_shuffle_i32x4(b[k], b[4 + k], 0xDD);
-    const __m512i d0 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0x88);
-    const __m512i d1 = _mm512_shuffle_i32x4(b[8 + k], b[12 + k], 0xDD);
-    r[k] = _mm512_shuffle_i32x4(c0, d0, 0x88);
-    r[8 + k] = _mm512_shuffle_i32x4(c0, d0, 0xDD);
-    r[4 + k] = _mm512_shuffle_i32x4(c1, d1, 0x88);
-    r[12 + k] = _mm512_shuffle_i32x4(c1, d1, 0xDD);
-  }
-}
 
 // vpermt2w indices interleaving two rows x, y of 32 bf16 into words (x[i], y[i]): i < 16, i >= 16.
 alignas(64) constexpr uint16_t kPairLo[32] = {0,  32, 1,  33, 2,  34, 3,  35, 4,  36, 5,  37, 6,  38, 7,  39,
@@ -58,7 +29,7 @@ void pack_k_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int
     for (int64_t k0 = 0; k0 < K2; k0 += 16) {
       __m512i r[16];
       for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + (n0 + i) * ld + 2 * k0);
-      transpose16(r);
+      vec::transpose16(r);
       for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + (k0 + i) * 32, r[i]);
     }
   }

@@ -1,7 +1,7 @@
 #pragma once
 // bf16 GEMMs on AVX512-BF16 (vdpbf16ps: f32 accumulation of products of bf16 pairs) with one
 // register-blocked kernel: the linear layers' three products in bf16 training, and the building blocks
-// of the fused attention (kernels/attention_bf16.cpp). On this Zen 5 machine they run 5-10% faster than
+// of the fused attention (kernels/attention_fused.cpp). On this Zen 5 machine they run 5-10% faster than
 // oneDNN 2.6's brgemm on the transformer's shapes (README).
 //
 // vdpbf16ps multiplies 32-bit words holding two bf16 values of consecutive k (the reduction index).

@@ -1,11 +1,12 @@
 #include "rotor/kernels/attention.h"
-#include "rotor/kernels/attention_bf16.h"
+#include "rotor/kernels/attention_fused.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "rotor/core/error.h"
+#include "rotor/core/threads.h"
 #include "tests/kernels/finite_difference.h"
 
 namespace rotor {
@@ -200,6 +201,30 @@ TEST(AttentionKernel, Bf16OutputIsTheRoundedF32Output) {
     run_forward<float>(qf, c, nullptr, nullptr, mm);
     for (size_t i = 0; i < f32.size(); ++i) ASSERT_EQ(bf16_to_float(out16[i]), bf16_to_float(float_to_bf16(f32[i]))) << i;
   }
+}
+
+// The fused f32 path (T, Dh multiples of 32) keeps two numbers per query row instead of the probabilities
+// and recomputes them in the backward; its results are the same at 1 and 2 threads and match the double
+// reference (FloatAndBf16BackwardMatchDouble covers the accuracy).
+TEST(AttentionKernel, FusedF32SameBitsAtOneAndTwoThreads) {
+  const AttentionDims d{2, 64, 4, 2, 32};
+  if (!kernels::fused_f32_attention_supports(d)) GTEST_SKIP() << "this build has no AVX-512";
+  Rng rng(31);
+  const auto qkv = testing::random_vector(rng, d.B * d.T * d.qkv_width());
+  const auto dy = testing::random_vector(rng, d.B * d.T * d.H * d.Dh);
+  std::vector<float> qf(qkv.begin(), qkv.end()), dyf(dy.begin(), dy.end());
+  auto run = [&](int threads) {
+    const int before = num_threads();
+    set_num_threads(threads);
+    std::vector<float> out(dyf.size()), probs(d.B * d.H * d.T * d.T), dprobs(probs.size()), dqkv(qf.size());
+    kernels::attention_forward<float>(out.data(), probs.data(), qf.data(), d);
+    kernels::attention_backward<float>(dqkv.data(), dprobs.data(), dyf.data(), probs.data(), qf.data(), d);
+    set_num_threads(before);
+    out.insert(out.end(), dqkv.begin(), dqkv.end());
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], two[i]) << i;
 }
 
 TEST(AttentionKernel, DecodeWithCacheMatchesFullForward) {

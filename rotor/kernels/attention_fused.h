@@ -32,6 +32,13 @@ using HeadGradSink = std::function<void(int64_t b, int64_t col, const float* blo
 void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const float* stats, const bf16* qkv16,
                                    const AttentionDims& d, const HeadGradSink* sink = nullptr);
 
+// The same fused attention in f32 (AVX-512 FMAs), for T and Dh multiples of 32: out [B, T, H Dh] and
+// stats [B, H, T, 2] written as above; the backward writes dqkv (=) from dout [B, T, H Dh] f32.
+bool fused_f32_attention_supports(const AttentionDims& d);
+void fused_attention_forward_f32(float* out, float* stats, const float* qkv, const AttentionDims& d);
+void fused_attention_backward_f32(float* dqkv, const float* dout, const float* stats, const float* qkv,
+                                  const AttentionDims& d);
+
 // Softmax backward of one row whose probabilities are bf16: dp16 = p * (dp - <dp, p>) * scale over
 // [0, valid), zero from valid to end. dp: f32 gradient of the probabilities.
 void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, int64_t end, float scale, bf16* dp16);
