@@ -37,6 +37,14 @@ void softmax_backward_row_bf16(const float* dp, const bf16* p, int64_t valid, in
 #if defined(ROTOR_HAVE_AVX512)
 namespace {
 
+// The calling thread's buffers (grown once) of a fused attention path.
+template <class Scratch>
+Scratch& thread_scratch(int64_t T, int64_t Dh) {
+  thread_local Scratch sc;
+  sc.reserve(T, Dh);
+  return sc;
+}
+
 constexpr int kSoftmaxRows = 4;  // score rows processed together (independent chains in flight)
 
 // 16 values of a probability (or score-gradient) row: f32, or rounded to bf16.
@@ -156,7 +164,7 @@ namespace {
 
 using namespace pairs;
 
-// Per-thread buffers, grown once.
+// Per-thread buffers of the bf16 path.
 struct Scratch {
   std::vector<uint32_t> b1, b2, b3, b4, a1;  // packed right operands, interleaved left operand
   std::vector<float> s;                  // [T, T] scores / probability gradients
@@ -171,11 +179,6 @@ struct Scratch {
     ds.resize(T * T);
   }
 };
-Scratch& scratch(int64_t T, int64_t Dh) {
-  thread_local Scratch sc;
-  sc.reserve(T, Dh);
-  return sc;
-}
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -197,7 +200,7 @@ void fused_attention_forward_bf16(float* out, bf16* out16, float* stats, const b
   const float scale = float(1.0 / std::sqrt(double(Dh)));
   parallel_rows(d.B * KV, T * T * Dh, [&](int64_t task) {
     const int64_t b = task / KV, kv = task % KV;
-    Scratch& sc = scratch(T, Dh);
+    Scratch& sc = thread_scratch<Scratch>(T, Dh);
     const bf16* rows = qkv16 + b * T * W;
     pack_k_contiguous(sc.b1.data(), rows + (H + kv) * Dh, W, K2, T);           // k^T for the scores
     pack_n_contiguous(sc.b2.data(), rows + (H + KV + kv) * Dh, W, T / 2, Dh);  // v for probs . v
@@ -224,7 +227,7 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const float*
   const float scale = float(1.0 / std::sqrt(double(Dh)));
   parallel_rows(d.B * KV, 3 * T * T * Dh, [&](int64_t task) {
     const int64_t b = task / KV, kv = task % KV;
-    Scratch& sc = scratch(T, Dh);
+    Scratch& sc = thread_scratch<Scratch>(T, Dh);
     const bf16* rows = qkv16 + b * T * W;
     float* drows = sink ? nullptr : dqkv + b * T * W;
     // where each head's gradient goes: into dqkv's columns, or [T, Dh] thread buffers for the sink
@@ -345,11 +348,6 @@ struct ScratchF32 {
     p.resize(T * T);
   }
 };
-ScratchF32& scratch_f32(int64_t T, int64_t Dh) {
-  thread_local ScratchF32 sc;
-  sc.reserve(T, Dh);
-  return sc;
-}
 
 // C [T, T] = left [T, Dh] (row stride ld) . right^T, right^T given as [Dh, T] (row stride T): only the
 // 32-column panels a block of 8 query rows can see.
@@ -384,7 +382,7 @@ void fused_attention_forward_f32(float* out, float* stats, const float* qkv, con
   const float scale = float(1.0 / std::sqrt(double(Dh)));
   parallel_rows(d.B * KV, T * T * Dh, [&](int64_t task) {
     const int64_t b = task / KV, kv = task % KV;
-    ScratchF32& sc = scratch_f32(T, Dh);
+    ScratchF32& sc = thread_scratch<ScratchF32>(T, Dh);
     const float* rows = qkv + b * T * W;
     transpose_head(sc.kt.data(), rows + (H + kv) * Dh, W, T, Dh);
     for (int64_t g = 0; g < G; ++g) {
@@ -405,7 +403,7 @@ void fused_attention_backward_f32(float* dqkv, const float* dout, const float* s
   const float scale = float(1.0 / std::sqrt(double(Dh)));
   parallel_rows(d.B * KV, 3 * T * T * Dh, [&](int64_t task) {
     const int64_t b = task / KV, kv = task % KV;
-    ScratchF32& sc = scratch_f32(T, Dh);
+    ScratchF32& sc = thread_scratch<ScratchF32>(T, Dh);
     const float* rows = qkv + b * T * W;
     float* drows = dqkv + b * T * W;
     const float* k = rows + (H + kv) * Dh;
