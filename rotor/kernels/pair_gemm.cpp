@@ -131,31 +131,24 @@ using namespace pairs;
 
 constexpr int64_t kGroup = 64;  // rows per task of rows_times_panels
 
-// C[M, N] = A[M, K] . B with A row-major bf16 (pairs along its rows) and B packed into panels; rows in
-// groups of kGroup (one task each) so that a group's rows stay in cache across all panels. store(acc, i0,
-// p, g) writes the block at rows i0.. and panel p, of group g.
-template <class Store>
-void rows_times_panels(const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N, const Store& store) {
+// C[M, N] (=, or += for float with accumulate) = A[M, K] . B (+ bias [N] when not null), with A row-major
+// bf16 (pairs along its rows) and B packed into panels; f32 or bf16 results. Rows in groups of kGroup
+// (one task each) so that a group's rows stay in cache across all panels.
+template <class Out>
+void rows_times_panels(Out* c, const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N, const float* bias,
+                       bool accumulate) {
   const Left A{reinterpret_cast<const uint32_t*>(a), K2, 1};
   parallel_rows((M + kGroup - 1) / kGroup, kGroup * N * K2 * 2, [&](int64_t g) {
     const int64_t m0 = g * kGroup, m1 = std::min(M, m0 + kGroup);
-    for (int64_t p = 0; p < N / 32; ++p)
-      for (int64_t i0 = m0; i0 < m1; i0 += kRows)
-        block_8x32_with(A, i0, b + p * K2 * 32, 0, K2, [&](__m512 (&acc)[kRows][2]) __attribute__((always_inline)) { store(acc, i0, p, g); });
-  });
-}
-
-// The plain outputs: f32 (= or +=) or bf16, plus an optional bias.
-template <class Out>
-void rows_times_panels_to(Out* c, const bf16* a, int64_t M, int64_t K2, const uint32_t* b, int64_t N,
-                          const float* bias, bool accumulate) {
-  rows_times_panels(a, M, K2, b, N, [&](__m512 (&acc)[kRows][2], int64_t i0, int64_t p, int64_t)
-                                        __attribute__((always_inline)) {
-    const float* bp = bias ? bias + 32 * p : nullptr;
-    if constexpr (std::is_same_v<Out, float>) {
-      StoreF32{c + i0 * N + 32 * p, N, bp, accumulate}(acc);
-    } else {
-      StoreBf16{c + i0 * N + 32 * p, N, bp}(acc);
+    for (int64_t p = 0; p < N / 32; ++p) {
+      const float* bp = bias ? bias + 32 * p : nullptr;
+      for (int64_t i0 = m0; i0 < m1; i0 += kRows) {
+        Out* at = c + i0 * N + 32 * p;
+        if constexpr (std::is_same_v<Out, float>)
+          block_8x32_with(A, i0, b + p * K2 * 32, 0, K2, StoreF32{at, N, bp, accumulate});
+        else
+          block_8x32_with(A, i0, b + p * K2 * 32, 0, K2, StoreBf16{at, N, bp});
+      }
     }
   });
 }
@@ -239,7 +232,7 @@ void linear_forward_pairs(Out* out, const bf16* inp, const bf16* weight, const f
   parallel_rows(OUT / 32, 32 * IN, [&](int64_t p) {
     pack_k_contiguous(packed + p * (IN / 2) * 32, weight + 32 * p * IN, IN, IN / 2, 32);
   });
-  rows_times_panels_to<Out>(out, inp, N, IN / 2, packed, OUT, bias, false);
+  rows_times_panels<Out>(out, inp, N, IN / 2, packed, OUT, bias, false);
 }
 
 template <class Out>
@@ -253,7 +246,7 @@ void linear_input_grad_pairs(Out* dinp, const bf16* dout, const bf16* weight, in
   parallel_rows(IN / 32, 32 * OUT, [&](int64_t p) {
     pack_n_contiguous(packed + p * (OUT / 2) * 32, weight + 32 * p, IN, OUT / 2, 32);
   });
-  rows_times_panels_to<Out>(dinp, dout, N, OUT / 2, packed, IN, nullptr, accumulate);
+  rows_times_panels<Out>(dinp, dout, N, OUT / 2, packed, IN, nullptr, accumulate);
 }
 
 template void linear_forward_pairs<float>(float*, const bf16*, const bf16*, const float*, int64_t, int64_t, int64_t);
