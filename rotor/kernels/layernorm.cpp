@@ -137,12 +137,32 @@ inline T as_t(D v) {
   else return T(v);
 }
 
+// The finished input-gradient row dx [C] as the next linear layer's prepared output gradient: rounded
+// into out16, added into sums (its bias-gradient partial row) when not null.
+inline void prepare_row(const float* dx, int64_t C, bf16* out16, float* sums) {
+  int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+  for (; i < C; i += 16) {
+    const __mmask16 m = vec::tail_mask(C - i);
+    const __m512 v = vec::load(dx + i, m);
+    vec::store_bf16(out16 + i, v, m);
+    if (sums) vec::store(sums + i, _mm512_add_ps(vec::load(sums + i, m), v), m);
+  }
+#endif
+  for (; i < C; ++i) {
+    out16[i] = float_to_bf16(dx[i]);
+    if (sums) sums[i] += dx[i];
+  }
+}
+
 template <class T, class D>
 void layernorm_backward_impl(T* dinp, T* dweight, T* dbias, const D* dout, const T* inp, const T* weight, const T* mean,
-                        const T* rstd, int64_t N, int64_t C) {
-  // partial layout: [dweight (C) | dbias (C)]
-  std::vector<T> sums(2 * C, T(0));
-  rows_with_column_sums<T>(N, 2 * C, 4 * C, sums.data(), [&](int64_t n, T* partial) {
+                        const T* rstd, int64_t N, int64_t C, const PreparedGradient* next = nullptr) {
+  // partial layout: [dweight (C) | dbias (C) | next->dbias (C, when asked for)]
+  const bool next_bias = next && next->dbias;
+  const int64_t width = next_bias ? 3 * C : 2 * C;
+  std::vector<T> sums(width, T(0));
+  rows_with_column_sums<T>(N, width, 4 * C, sums.data(), [&](int64_t n, T* partial) {
     const T* x = inp + n * C;
     const D* dy = dout + n * C;
     T* dx = dinp + n * C;
@@ -167,16 +187,24 @@ void layernorm_backward_impl(T* dinp, T* dweight, T* dbias, const D* dout, const
       pb[i] += as_t<T>(dy[i]);
       dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
     }
+    if constexpr (std::is_same_v<T, float>)
+      if (next) prepare_row(dx, C, next->dout16 + n * C, next_bias ? partial + 2 * C : nullptr);
   });
   for (int64_t i = 0; i < C; ++i) dweight[i] += sums[i];
   if (dbias)
     for (int64_t i = 0; i < C; ++i) dbias[i] += sums[C + i];
+  if (next_bias)
+    for (int64_t i = 0; i < C; ++i) next->dbias[i] += sums[2 * C + i];
 }
 
 template <class T, class D>
 void rmsnorm_backward_impl(T* dinp, T* dweight, const D* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
-                      int64_t C) {
-  rows_with_column_sums<T>(N, C, 3 * C, dweight, [&](int64_t n, T* pw) {
+                      int64_t C, const PreparedGradient* next = nullptr) {
+  // partial layout: [dweight (C) | next->dbias (C, when asked for)]; without the latter the sums go
+  // straight into dweight
+  const bool next_bias = next && next->dbias;
+  std::vector<T> sums(next_bias ? 2 * C : 0, T(0));
+  rows_with_column_sums<T>(N, next_bias ? 2 * C : C, 3 * C, next_bias ? sums.data() : dweight, [&](int64_t n, T* pw) {
     const T* x = inp + n * C;
     const D* dy = dout + n * C;
     T* dx = dinp + n * C;
@@ -191,7 +219,14 @@ void rmsnorm_backward_impl(T* dinp, T* dweight, const D* dout, const T* inp, con
       pw[i] += as_t<T>(dy[i]) * xhat;
       dx[i] += s * (as_t<T>(dy[i]) * weight[i] - xhat * dot);
     }
+    if constexpr (std::is_same_v<T, float>)
+      if (next) prepare_row(dx, C, next->dout16 + n * C, next_bias ? pw + C : nullptr);
   });
+  if (next_bias)
+    for (int64_t i = 0; i < C; ++i) {
+      dweight[i] += sums[i];
+      next->dbias[i] += sums[C + i];
+    }
 }
 }  // namespace
 
@@ -202,8 +237,9 @@ void layernorm_backward(T* dinp, T* dweight, T* dbias, const T* dout, const T* i
 }
 
 void layernorm_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout, const float* inp,
-                             const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C) {
-  layernorm_backward_impl(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+                             const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C,
+                             const PreparedGradient* next) {
+  layernorm_backward_impl(dinp, dweight, dbias, dout, inp, weight, mean, rstd, N, C, next);
 }
 
 template <class T>
@@ -213,8 +249,8 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
 }
 
 void rmsnorm_backward_bf16(float* dinp, float* dweight, const bf16* dout, const float* inp, const float* weight,
-                           const float* rstd, int64_t N, int64_t C) {
-  rmsnorm_backward_impl(dinp, dweight, dout, inp, weight, rstd, N, C);
+                           const float* rstd, int64_t N, int64_t C, const PreparedGradient* next) {
+  rmsnorm_backward_impl(dinp, dweight, dout, inp, weight, rstd, N, C, next);
 }
 
 #define ROTOR_INSTANTIATE(T)                                                                                     \

@@ -29,11 +29,20 @@ template <class T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int64_t N,
                       int64_t C);
 
+// For the bf16 backwards below: once a row of dinp is final (after this backward's addition), also write it
+// as the prepared output gradient of the linear layer whose output fed the residual stream, as
+// prepare_output_grad_bf16 (kernels/bf16_convert.h) would: dout16 [N, C] = bf16(dinp), dbias [C] += its
+// column sums (when not null; the same for any thread count).
+struct PreparedGradient {
+  bf16* dout16;
+  float* dbias;
+};
 // The same backwards reading a bf16 output gradient (what a bf16 matmul's input gradient is written as).
 void layernorm_backward_bf16(float* dinp, float* dweight, float* dbias, const bf16* dout, const float* inp,
-                             const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C);
+                             const float* weight, const float* mean, const float* rstd, int64_t N, int64_t C,
+                             const PreparedGradient* next = nullptr);
 void rmsnorm_backward_bf16(float* dinp, float* dweight, const bf16* dout, const float* inp, const float* weight,
-                           const float* rstd, int64_t N, int64_t C);
+                           const float* rstd, int64_t N, int64_t C, const PreparedGradient* next = nullptr);
 // The same forwards writing bf16 outputs (the inputs of bf16 matmuls) from f32 inputs.
 void layernorm_forward_bf16(bf16* out, float* mean, float* rstd, const float* inp, const float* weight,
                             const float* bias, int64_t N, int64_t C, double eps, const float* residual = nullptr,

@@ -253,13 +253,14 @@ void Transformer::norm_forward(float* out, bf16* out16, float* mean, float* rstd
 
 void Transformer::norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp,
                                 const float* w, const float* mean, const float* rstd, int64_t N,
-                                const bf16* dout16) const {
+                                const bf16* dout16, const PreparedGradient* next) const {
   const int64_t C = config_.dim;
+  ROTOR_CHECK(!next || dout16, "transformer: a prepared gradient comes from the bf16 norm backward only");
   if (config_.norm == NormKind::layernorm) {
-    if (dout16) layernorm_backward_bf16(dinp, dw, db, dout16, inp, w, mean, rstd, N, C);
+    if (dout16) layernorm_backward_bf16(dinp, dw, db, dout16, inp, w, mean, rstd, N, C, next);
     else layernorm_backward<float>(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
   } else {
-    if (dout16) rmsnorm_backward_bf16(dinp, dw, dout16, inp, w, rstd, N, C);
+    if (dout16) rmsnorm_backward_bf16(dinp, dw, dout16, inp, w, rstd, N, C, next);
     else rmsnorm_backward<float>(dinp, dw, dout, inp, w, rstd, N, C);
   }
 }
@@ -447,9 +448,13 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
     // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
     const bool mlp16 = bf && !c.gated();
+    // bf16: below the last layer, the norm1 backward of the layer above prepared d_res (and this bias
+    // gradient) into dout_16
+    const bool down_prepared = bf && l < c.layers - 1;
     timed("down matmul backward", [&] {
       matmul_backward(mlp16 ? nullptr : a.d_act, G + lp.down_w, gopt(lp.down_b), a.d_res, a.act[l],
-                      bf ? a.act_16[l] : nullptr, P + lp.down_w, BT, Hd, C, false, mlp16 ? a.d_act_16 : nullptr);
+                      bf ? a.act_16[l] : nullptr, P + lp.down_w, BT, Hd, C, down_prepared,
+                      mlp16 ? a.d_act_16 : nullptr);
     });
     timed("activation backward", [&] {
       if (c.gated()) {
@@ -468,14 +473,16 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
                       bf ? a.norm2_16[l] : nullptr, P + lp.up_w, BT, C, F, bf && !c.gated(),
                       bf ? a.d_norm_16 : nullptr);
     });
+    // bf16: the norm backward also prepares the finished d_res as the out projection's output gradient
+    const PreparedGradient to_out{a.dout_16, gopt(lp.out_b)};
     timed("norm backward", [&] {
       norm_backward(a.d_res, G + lp.norm2_w, gopt(lp.norm2_b), a.d_norm, a.res_mid[l], P + lp.norm2_w, a.mean2[l],
-                    a.rstd2[l], BT, bf ? a.d_norm_16 : nullptr);
+                    a.rstd2[l], BT, bf ? a.d_norm_16 : nullptr, bf ? &to_out : nullptr);
     });
     // attention half: res_mid = res[l] + out(attention(qkv(norm1(res[l]))))
     timed("out matmul backward", [&] {  // in bf16 precision the attention takes its output gradient in bf16
       matmul_backward(bf ? nullptr : a.d_atty, G + lp.out_w, gopt(lp.out_b), a.d_res, a.atty[l],
-                      bf ? a.atty_16[l] : nullptr, P + lp.out_w, BT, H * Dh, C, false, bf ? a.d_atty_16 : nullptr);
+                      bf ? a.atty_16[l] : nullptr, P + lp.out_w, BT, H * Dh, C, bf, bf ? a.d_atty_16 : nullptr);
     });
     timed("attention backward", [&] {
       AttentionMatmul grads = amm;
@@ -492,9 +499,11 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       matmul_backward(bf ? nullptr : a.d_norm, G + lp.qkv_w, gopt(lp.qkv_b), a.d_qkv, a.norm1[l],
                       bf ? a.norm1_16[l] : nullptr, P + lp.qkv_w, BT, C, W, bf, bf ? a.d_norm_16 : nullptr);
     });
+    // bf16: ... and here as the output gradient of the down projection of the layer below
+    const PreparedGradient to_down{a.dout_16, l > 0 ? gopt(layer(l - 1).down_b) : nullptr};
     timed("norm backward", [&] {
       norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],
-                    a.rstd1[l], BT, bf ? a.d_norm_16 : nullptr);
+                    a.rstd1[l], BT, bf ? a.d_norm_16 : nullptr, bf && l > 0 ? &to_down : nullptr);
     });
     (void)opt;
   }

@@ -19,6 +19,7 @@
 #include "rotor/core/rng.h"
 #include "rotor/core/tensor.h"
 #include "rotor/kernels/attention.h"
+#include "rotor/kernels/layernorm.h"
 #include "rotor/models/transformer_config.h"
 
 namespace rotor::models {
@@ -116,9 +117,11 @@ class Transformer {
   // With residual, normalizes inp + residual and writes that sum to sum_out (fused residual connection).
   void norm_forward(float* out, bf16* out16, float* mean, float* rstd, const float* inp, const float* w,
                     const float* b, int64_t N, const float* residual = nullptr, float* sum_out = nullptr) const;
-  // With dout16 the output gradient is read in bf16 from there (dout unused).
+  // With dout16 the output gradient is read in bf16 from there (dout unused); `next` (bf16 only) also
+  // prepares the finished dinp as a linear layer's output gradient (kernels/layernorm.h).
   void norm_backward(float* dinp, float* dw, float* db, const float* dout, const float* inp, const float* w,
-                     const float* mean, const float* rstd, int64_t N, const bf16* dout16 = nullptr) const;
+                     const float* mean, const float* rstd, int64_t N, const bf16* dout16 = nullptr,
+                     const kernels::PreparedGradient* next = nullptr) const;
   void matmul_forward(float* out, const float* inp, const bf16* inp16, const float* w, const float* b, int64_t N,
                       int64_t IN, int64_t OUT);
   // dinp is overwritten (=); parameter gradients are added. In bf16 precision dout is prepared into the

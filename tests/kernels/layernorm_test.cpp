@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "rotor/kernels/bf16_convert.h"
 #include "tests/kernels/finite_difference.h"
 
 namespace rotor {
@@ -132,6 +133,51 @@ TEST(LayerNormKernels, Bf16GradientBackwardMatchesF32) {
   kernels::rmsnorm_backward_bf16(rdx2.data(), rdw2.data(), g16.data(), x.data(), w.data(), s.data(), N, C);
   EXPECT_TRUE(close(rdx, rdx2));
   EXPECT_TRUE(close(rdw, rdw2));
+}
+
+// With a PreparedGradient the bf16 backwards also leave the finished input gradient prepared as the next
+// linear layer's output gradient: the same bits and (up to summation order) the same bias gradient as
+// prepare_output_grad_bf16 on the result. N spans more than one block of rows.
+TEST(LayerNormKernels, Bf16BackwardPreparesTheNextGradient) {
+  const int64_t N = 70, C = 40;
+  Rng rng(32);
+  std::vector<float> x(N * C), w(C), b(C), y(N * C), m(N), s(N);
+  std::vector<bf16> g16(N * C);
+  for (auto* v : {&x, &w, &b})
+    for (auto& e : *v) e = float(rng.normal());
+  for (auto& e : g16) e = float_to_bf16(float(rng.normal()));
+  std::vector<float> dx0(N * C);
+  for (auto& e : dx0) e = float(rng.normal());
+  for (bool rms : {false, true}) {
+    SCOPED_TRACE(rms ? "rmsnorm" : "layernorm");
+    if (rms) kernels::rmsnorm_forward<float>(y.data(), s.data(), x.data(), w.data(), N, C, 1e-6);
+    else kernels::layernorm_forward<float>(y.data(), m.data(), s.data(), x.data(), w.data(), b.data(), N, C, 1e-5);
+    std::vector<float> dx = dx0, dx_ref = dx0, dw(C, 0.0f), db(C, 0.0f), dw_ref(C, 0.0f), db_ref(C, 0.0f);
+    std::vector<float> next_bias(C, 0.25f), next_bias_ref(C, 0.25f);
+    std::vector<bf16> next16(N * C), next16_ref(N * C);
+    const kernels::PreparedGradient next{next16.data(), next_bias.data()};
+    if (rms) {
+      kernels::rmsnorm_backward_bf16(dx.data(), dw.data(), g16.data(), x.data(), w.data(), s.data(), N, C, &next);
+      kernels::rmsnorm_backward_bf16(dx_ref.data(), dw_ref.data(), g16.data(), x.data(), w.data(), s.data(), N, C);
+    } else {
+      kernels::layernorm_backward_bf16(dx.data(), dw.data(), db.data(), g16.data(), x.data(), w.data(), m.data(),
+                                       s.data(), N, C, &next);
+      kernels::layernorm_backward_bf16(dx_ref.data(), dw_ref.data(), db_ref.data(), g16.data(), x.data(), w.data(),
+                                       m.data(), s.data(), N, C);
+    }
+    kernels::prepare_output_grad_bf16(next16_ref.data(), next_bias_ref.data(), dx_ref.data(), nullptr, N, C);
+    for (int64_t i = 0; i < N * C; ++i) {
+      ASSERT_EQ(dx[i], dx_ref[i]) << i;
+      ASSERT_EQ(next16[i].bits, next16_ref[i].bits) << i;
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      ASSERT_NEAR(dw[c], dw_ref[c], 1e-5 * (1 + std::abs(dw_ref[c]))) << c;
+      ASSERT_EQ(db[c], db_ref[c]) << c;
+      double scale = 1;
+      for (int64_t r = 0; r < N; ++r) scale += std::abs(dx_ref[r * C + c]);
+      ASSERT_NEAR(next_bias[c], next_bias_ref[c], 1e-6 * scale) << c;
+    }
+  }
 }
 
 }  // namespace
