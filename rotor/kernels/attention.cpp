@@ -105,23 +105,6 @@ template <class T> void rope_qkv_backward(T* dqkv, const AttentionDims& d, const
 }
 
 namespace {
-// Rounds one row of floats to bf16 (and adds it into sums when not null).
-void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
-  int64_t i = 0;
-#if defined(ROTOR_HAVE_AVX512)
-  for (; i < n; i += 16) {
-    const __mmask16 m = vec::tail_mask(n - i);
-    const __m512 v = vec::load(row + i, m);
-    vec::store_bf16(dst + i, v, m);
-    if (sums) vec::store(sums + i, _mm512_add_ps(vec::load(sums + i, m), v), m);
-  }
-#endif
-  for (; i < n; ++i) {
-    dst[i] = float_to_bf16(row[i]);
-    if (sums) sums[i] += row[i];
-  }
-}
-
 
 #if defined(ROTOR_HAVE_AVX512)
 // Sixteen pairs of a half-split head: (x1, x2) rotated by the angles whose cos/sin start at c/s, the

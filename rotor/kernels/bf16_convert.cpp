@@ -89,4 +89,20 @@ void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, con
   prepare_rows(dout16, dbias, dout, factor, N, C);
 }
 
+void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums) {
+  int64_t i = 0;
+#if defined(ROTOR_HAVE_AVX512)
+  for (; i < n; i += 16) {
+    const __mmask16 m = vec::tail_mask(n - i);
+    const __m512 v = vec::load(row + i, m);
+    vec::store_bf16(dst + i, v, m);
+    if (sums) vec::store(sums + i, _mm512_add_ps(vec::load(sums + i, m), v), m);
+  }
+#endif
+  for (; i < n; ++i) {
+    dst[i] = float_to_bf16(row[i]);
+    if (sums) sums[i] += row[i];
+  }
+}
+
 }  // namespace rotor::kernels

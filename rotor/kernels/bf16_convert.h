@@ -19,5 +19,7 @@ namespace rotor::kernels {
 // thread count), may be null.  dout, factor: [N, C].
 void prepare_output_grad_bf16(bf16* dout16, float* dbias, const float* dout, const float* factor, int64_t N,
                               int64_t C);
+// One row of the same: dst [n] = bf16(row), sums [n] += row when not null.
+void store_row_bf16(bf16* dst, const float* row, int64_t n, float* sums);
 
 }  // namespace rotor::kernels

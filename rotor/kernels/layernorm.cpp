@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "rotor/kernels/bf16_convert.h"
 #include "rotor/kernels/parallel_rows.h"
 #include "rotor/kernels/vector_math.h"
 
@@ -137,24 +138,6 @@ inline T as_t(D v) {
   else return T(v);
 }
 
-// The finished input-gradient row dx [C] as the next linear layer's prepared output gradient: rounded
-// into out16, added into sums (its bias-gradient partial row) when not null.
-inline void prepare_row(const float* dx, int64_t C, bf16* out16, float* sums) {
-  int64_t i = 0;
-#if defined(ROTOR_HAVE_AVX512)
-  for (; i < C; i += 16) {
-    const __mmask16 m = vec::tail_mask(C - i);
-    const __m512 v = vec::load(dx + i, m);
-    vec::store_bf16(out16 + i, v, m);
-    if (sums) vec::store(sums + i, _mm512_add_ps(vec::load(sums + i, m), v), m);
-  }
-#endif
-  for (; i < C; ++i) {
-    out16[i] = float_to_bf16(dx[i]);
-    if (sums) sums[i] += dx[i];
-  }
-}
-
 template <class T, class D>
 void layernorm_backward_impl(T* dinp, T* dweight, T* dbias, const D* dout, const T* inp, const T* weight, const T* mean,
                         const T* rstd, int64_t N, int64_t C, const PreparedGradient* next = nullptr) {
@@ -188,7 +171,7 @@ void layernorm_backward_impl(T* dinp, T* dweight, T* dbias, const D* dout, const
       dx[i] += s * (dnorm - dnorm_mean - xhat * dnorm_xhat_mean);
     }
     if constexpr (std::is_same_v<T, float>)
-      if (next) prepare_row(dx, C, next->dout16 + n * C, next_bias ? partial + 2 * C : nullptr);
+      if (next) store_row_bf16(next->dout16 + n * C, dx, C, next_bias ? partial + 2 * C : nullptr);
   });
   for (int64_t i = 0; i < C; ++i) dweight[i] += sums[i];
   if (dbias)
@@ -220,7 +203,7 @@ void rmsnorm_backward_impl(T* dinp, T* dweight, const D* dout, const T* inp, con
       dx[i] += s * (as_t<T>(dy[i]) * weight[i] - xhat * dot);
     }
     if constexpr (std::is_same_v<T, float>)
-      if (next) prepare_row(dx, C, next->dout16 + n * C, next_bias ? pw + C : nullptr);
+      if (next) store_row_bf16(next->dout16 + n * C, dx, C, next_bias ? pw + C : nullptr);
   });
   if (next_bias)
     for (int64_t i = 0; i < C; ++i) {
