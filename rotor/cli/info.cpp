@@ -5,6 +5,8 @@
 
 #include "rotor/cli/command.h"
 #include "rotor/core/threads.h"
+#include "rotor/kernels/matmul.h"
+#include "rotor/kernels/pair_gemm.h"
 
 namespace {
 
@@ -17,8 +19,14 @@ void setup(CLI::App& cmd) {
     std::printf("rotor 0.1.0\n");
     std::printf("threads: %d\n", rotor::num_threads());
     std::printf("oneDNN: %d.%d.%d\n", v->major, v->minor, v->patch);
-    std::printf("cpu: avx2=%d avx512f=%d avx512bf16=%d\n", __builtin_cpu_supports("avx2"),
-                __builtin_cpu_supports("avx512f"), __builtin_cpu_supports("avx512bf16"));
+    std::printf("cpu: avx2=%d avx512f=%d avx512bf16=%d amx-bf16=%d\n", __builtin_cpu_supports("avx2") != 0,
+                __builtin_cpu_supports("avx512f") != 0, __builtin_cpu_supports("avx512bf16") != 0,
+                __builtin_cpu_supports("amx-bf16") != 0);
+    std::printf("oneDNN isa: %s\n", rotor::kernels::onednn_isa_name());
+    std::printf("bf16 linear layers: %s\n",
+                rotor::kernels::onednn_uses_amx()                       ? "oneDNN (AMX)"
+                : rotor::kernels::linear_pairs_supported(8, 32, 32)     ? "rotor's AVX512-BF16 kernels (oneDNN for other sizes)"
+                                                                        : "oneDNN");
   });
 }
 

@@ -8,6 +8,16 @@
 
 namespace rotor::kernels {
 
+namespace {
+// rotor's own bf16 kernels for these sizes, unless oneDNN has AMX (kernels/matmul.h)
+bool own_bf16_linear(int64_t N, int64_t IN, int64_t OUT) {
+  return !onednn_uses_amx() && linear_pairs_supported(N, IN, OUT);
+}
+bool own_bf16_weight_gradient(int64_t N, int64_t IN, int64_t OUT) {
+  return !onednn_uses_amx() && weight_gradient_bf16_supported(N, IN, OUT);
+}
+}  // namespace
+
 template <class T> void add_column_sums(T* sums, const T* x, int64_t N, int64_t C) {
   rows_with_column_sums<T>(N, C, C, sums, [&](int64_t n, T* p) {
     const T* row = x + n * C;
@@ -60,7 +70,7 @@ void linear_backward<double>(double* dinp, double* dweight, double* dbias, const
 
 void linear_forward_bf16(float* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
                          int64_t OUT) {
-  if (linear_pairs_supported(N, IN, OUT)) return linear_forward_pairs<float>(out, inp, weight, bias, N, IN, OUT);
+  if (own_bf16_linear(N, IN, OUT)) return linear_forward_pairs<float>(out, inp, weight, bias, N, IN, OUT);
   gemm(1, N, OUT, IN, DType::bf16, inp, row_major(N, IN), weight, transposed(IN, OUT), out, row_major(N, OUT), false,
        bias);
 }
@@ -74,14 +84,14 @@ void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float
 
 void linear_forward_bf16_out(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
                              int64_t OUT) {
-  if (linear_pairs_supported(N, IN, OUT)) return linear_forward_pairs<bf16>(out, inp, weight, bias, N, IN, OUT);
+  if (own_bf16_linear(N, IN, OUT)) return linear_forward_pairs<bf16>(out, inp, weight, bias, N, IN, OUT);
   gemm_to_bf16(1, N, OUT, IN, inp, row_major(N, IN), weight, transposed(IN, OUT), out, row_major(N, OUT), bias);
 }
 
 void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
                                    const bf16* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp,
                                    bf16* dinp16) {
-  if (linear_pairs_supported(N, IN, OUT)) {
+  if (own_bf16_linear(N, IN, OUT)) {
     if (dinp) linear_input_grad_pairs<float>(dinp, dout16, weight, N, IN, OUT, !overwrite_dinp);
     if (dinp16) linear_input_grad_pairs<bf16>(dinp16, dout16, weight, N, IN, OUT, false);
   } else {
@@ -89,7 +99,7 @@ void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout
     if (dinp16)
       gemm_to_bf16(1, N, IN, OUT, dout16, row_major(N, OUT), weight, row_major(OUT, IN), dinp16, row_major(N, IN));
   }
-  if (weight_gradient_bf16_supported(N, IN, OUT)) weight_gradient_bf16(dweight, dout16, inp, N, IN, OUT);
+  if (own_bf16_weight_gradient(N, IN, OUT)) weight_gradient_bf16(dweight, dout16, inp, N, IN, OUT);
   else gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, true);
 }
 

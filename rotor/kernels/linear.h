@@ -2,7 +2,7 @@
 // Fully connected layer y = x W^T + b with PyTorch's weight layout, over raw buffers.
 // float goes through oneDNN (kernels/matmul.h); double is a plain loop used by gradient checks;
 // the bf16 forms take bf16 copies of activations and weights and accumulate in f32: through rotor's own
-// kernel (kernels/pair_gemm.h) where the CPU and the sizes allow, otherwise oneDNN.
+// kernel (kernels/pair_gemm.h) where the CPU and the sizes allow and oneDNN has no AMX, otherwise oneDNN.
 // Backward kernels ADD into dinp, dweight and dbias.
 #include <cstdint>
 

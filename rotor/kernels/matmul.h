@@ -50,4 +50,11 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // Number of primitives currently cached (for tests).
 int64_t matmul_cache_size();
 
+// Whether oneDNN runs bf16 matmuls on AMX tiles here (its effective ISA, which the CPU and
+// ONEDNN_MAX_CPU_ISA decide). Where it does, the bf16 linear layers take oneDNN instead of rotor's own
+// AVX512-BF16 kernels (kernels/linear.cpp): AMX multiplies several times faster than vdpbf16ps.
+bool onednn_uses_amx();
+// oneDNN's effective ISA by name ("avx512_core_bf16", "avx512_core_amx", ...), for `rotor info`.
+const char* onednn_isa_name();
+
 }  // namespace rotor::kernels

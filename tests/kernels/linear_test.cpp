@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 
 #include "rotor/kernels/bf16_convert.h"
@@ -25,10 +26,13 @@ TEST(LinearKernel, DoubleBackwardMatchesFiniteDifferences) {
   testing::expect_gradients_match({{"x", &x, &dx}, {"weight", &w, &dw}, {"bias", &b, &db}}, loss);
 }
 
-// The oneDNN float path (and its bf16 form) against the double loops.
-TEST(LinearKernel, FloatAndBf16MatchDouble) {
+// The float path (and its bf16 form) against the double loops, at odd sizes and at sizes that are
+// multiples of 32 (the sizes rotor's own bf16 kernels take).
+class LinearSizes : public ::testing::TestWithParam<std::array<int64_t, 3>> {};
+
+TEST_P(LinearSizes, FloatAndBf16MatchDouble) {
   Rng rng(11);
-  const int64_t N = 70, IN = 48, OUT = 33;
+  const auto [N, IN, OUT] = GetParam();
   auto x = testing::random_vector(rng, N * IN), w = testing::random_vector(rng, OUT * IN),
        b = testing::random_vector(rng, OUT), g = testing::random_vector(rng, N * OUT);
   std::vector<double> out(N * OUT), dx(N * IN, 0.0), dw(OUT * IN, 0.0), db(OUT, 0.0);
@@ -48,7 +52,7 @@ TEST(LinearKernel, FloatAndBf16MatchDouble) {
   kernels::float_to_bf16_buffer(w16.data(), wf.data(), OUT * IN);
   kernels::float_to_bf16_buffer(g16.data(), gf.data(), N * OUT);
   kernels::linear_forward_bf16(of.data(), x16.data(), w16.data(), bf.data(), N, IN, OUT);
-  // bf16 has an 8-bit mantissa: relative error ~ 2^-8 per operand, over IN = 48 terms
+  // bf16 has an 8-bit mantissa: relative error ~ 2^-8 per operand, over IN terms
   for (int64_t i = 0; i < N * OUT; ++i) ASSERT_NEAR(of[i], out[i], 0.1 * (1 + std::abs(out[i])));
   std::fill(dxf.begin(), dxf.end(), 0.0f);
   std::fill(dwf.begin(), dwf.end(), 0.0f);
@@ -58,6 +62,10 @@ TEST(LinearKernel, FloatAndBf16MatchDouble) {
   for (int64_t i = 0; i < OUT * IN; ++i) ASSERT_NEAR(dwf[i], dw[i], 0.2 * (1 + std::abs(dw[i])));
   for (int64_t i = 0; i < OUT; ++i) ASSERT_NEAR(dbf[i], db[i], 1e-4 * (1 + std::abs(db[i])));
 }
+
+INSTANTIATE_TEST_SUITE_P(LinearKernel, LinearSizes,
+                         ::testing::Values(std::array<int64_t, 3>{70, 48, 33}, std::array<int64_t, 3>{64, 64, 96},
+                                           std::array<int64_t, 3>{40, 128, 32}));
 
 }  // namespace
 }  // namespace rotor

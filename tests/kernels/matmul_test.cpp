@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "rotor/core/rng.h"
 
@@ -94,6 +95,18 @@ TEST(Matmul, AccumulateAndCache) {
   EXPECT_EQ(matmul_cache_size(), before + 1);  // second call reuses the primitive
   gemm_f32(true, false, 2, 2, 2, a.data(), b.data(), c.data(), false);
   EXPECT_FLOAT_EQ(c[0], 1 * 5 + 3 * 7);
+}
+
+// The AMX query follows oneDNN's effective ISA, and oneDNN reports AMX only where the CPU has it.
+TEST(Matmul, AmxQueryAgreesWithTheCpu) {
+  __builtin_cpu_init();
+  EXPECT_EQ(onednn_uses_amx(), std::string(onednn_isa_name()) == "avx512_core_amx");
+  if (!__builtin_cpu_supports("amx-bf16")) {
+    EXPECT_FALSE(onednn_uses_amx());
+  }
+  if (!__builtin_cpu_supports("avx512bf16")) {
+    EXPECT_STRNE(onednn_isa_name(), "avx512_core_bf16");
+  }
 }
 
 TEST(Matmul, RejectsMismatchedShapes) {
