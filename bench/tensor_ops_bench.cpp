@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rotor/autograd/ops.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 #include "rotor/kernels/elementwise.h"
+#include "rotor/kernels/linear.h"
+#include "rotor/kernels/matmul.h"
 #include "rotor/kernels/reduce.h"
 #include "rotor/kernels/softmax.h"
 
@@ -97,6 +100,26 @@ int main(int argc, char** argv) {
       ag::Var o = ag::scaled_dot_product_attention(heads(0), heads(1), heads(2), {true, 0, Tensor()});
       ag::reshape(ag::permute(o, {0, 2, 1, 3}), {B, T, H * Dh}).backward(seed);
     }, 5);
+  }
+  {
+    // The linear layers' three products at the GPT's shapes (2048 tokens; qkv, out, up, down), f32:
+    // forward with bias, input gradient, weight gradient (as kernels::linear_backward runs them).
+    const int64_t N = 2048;
+    for (const auto& [IN, OUT] : {std::pair<int64_t, int64_t>{256, 768}, {256, 256}, {256, 1024}, {1024, 256}}) {
+      const Tensor x = randn({N, IN}, rng), w = randn({OUT, IN}, rng), bias = randn({OUT}, rng),
+                   dy = randn({N, OUT}, rng);
+      Tensor y = Tensor::empty({N, OUT}), dx = Tensor::empty({N, IN}), dw = Tensor::zeros({OUT, IN});
+      const std::string shape = std::to_string(N) + "x" + std::to_string(IN) + "x" + std::to_string(OUT);
+      time_it(("linear_fwd_" + shape).c_str(), [&] {
+        k::linear_forward<float>(y.data<float>(), x.data<float>(), w.data<float>(), bias.data<float>(), N, IN, OUT);
+      });
+      time_it(("linear_dx_" + shape).c_str(), [&] {
+        k::gemm_f32(false, false, N, IN, OUT, dy.data<float>(), w.data<float>(), dx.data<float>(), false);
+      });
+      time_it(("linear_dw_" + shape).c_str(), [&] {
+        k::gemm_f32(true, false, OUT, IN, N, dy.data<float>(), x.data<float>(), dw.data<float>(), true);
+      });
+    }
   }
   return 0;
 }

@@ -78,3 +78,14 @@ def attention_step():
 
 time_it("attention_fused_fwd_bwd_8x256x4x64", attention_step, 5)
 time_it("attention_composite_fwd_bwd_8x256x4x64", attention_step, 5)
+
+
+# The linear layers' three products at the GPT's shapes (see tensor_ops_bench.cpp): what F.linear's
+# forward and autograd's backward call.
+N = 2048
+for IN, OUT in ((256, 768), (256, 256), (256, 1024), (1024, 256)):
+    xl, wl, bl, dyl = torch.randn(N, IN), torch.randn(OUT, IN), torch.randn(OUT), torch.randn(N, OUT)
+    shape = f"{N}x{IN}x{OUT}"
+    time_it(f"linear_fwd_{shape}", lambda: torch.addmm(bl, xl, wl.t()))
+    time_it(f"linear_dx_{shape}", lambda: dyl.mm(wl))
+    time_it(f"linear_dw_{shape}", lambda: dyl.t().mm(xl))

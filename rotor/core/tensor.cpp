@@ -1,5 +1,7 @@
 #include "rotor/core/tensor.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -44,7 +46,23 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
+namespace {
+// glibc serves allocations above its mmap threshold with fresh mappings, which every use then faults in
+// page by page (and its dynamic threshold is undone when the heap top is trimmed). Tensors of up to 32 MB
+// (glibc's ceiling for the threshold) come from the heap instead, and freed memory stays with the process
+// for the next tensor of the step, as in PyTorch's caching allocators.
+bool tune_malloc() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
+  return true;
+}
+}  // namespace
+
 Storage::Storage(size_t bytes) : bytes_(bytes) {
+  static const bool tuned = tune_malloc();
+  (void)tuned;
   const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
   data_ = std::aligned_alloc(64, rounded);
   if (!data_) throw Error(cat("out of memory allocating ", bytes, " bytes"));

@@ -205,32 +205,55 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   Shape a_full = batch_shape, b_full = batch_shape;
   a_full.insert(a_full.end(), {M, K});
   b_full.insert(b_full.end(), {K, N});
-  Tensor ae = a.expand(a_full), be = b.expand(b_full);
-  // Flatten batch dims into one when their strides allow; else copy to contiguous.
-  auto as_3d = [&](Tensor t, int64_t rows, int64_t cols) -> Tensor {
-    t = usable_matrix(t);
-    Tensor flat;
-    try {
-      flat = t.view({batch, rows, cols});
-    } catch (const Error&) {
-      // A batch that is broadcast everywhere has stride 0 in all batch dims: keep it that way.
-      bool all_zero = true;
-      for (int64_t d = 0; d + 2 < t.dim(); ++d) all_zero = all_zero && (t.stride(d) == 0 || t.size(d) == 1);
-      if (all_zero) {
-        Tensor m = t;
-        while (m.dim() > 2) m = m.select(0, 0);
-        return m.unsqueeze(0).expand({batch, rows, cols});
-      }
-      flat = t.contiguous().view({batch, rows, cols});
+  Tensor ae = usable_matrix(a.expand(a_full)), be = usable_matrix(b.expand(b_full));
+  // oneDNN takes one batch stride per operand. Batch dims [k, nb) that merge into one for both operands
+  // (broadcast dims have stride 0) become that batch; the outer dims [0, k) are looped over, one call
+  // each, instead of copying a strided operand (attention's heads are views of [B, T, H, Dh] rows).
+  const int64_t nb = static_cast<int64_t>(batch_shape.size());
+  auto merges = [&](const Tensor& t, int64_t k) {
+    int64_t stride = 0, span = 0;  // innermost stride and size of the run merged so far
+    for (int64_t d = nb - 1; d >= k; --d) {
+      if (t.size(d) == 1) continue;
+      if (span == 0) stride = t.stride(d), span = t.size(d);
+      else if (t.stride(d) != stride * span) return false;
+      else span *= t.size(d);
     }
-    return flat;
+    return true;
   };
-  Tensor a3 = as_3d(ae, M, K), b3 = as_3d(be, K, N);
+  int64_t k = 0;
+  while (k < nb && !(merges(ae, k) && merges(be, k))) ++k;
+  int64_t outer = 1;
+  for (int64_t d = 0; d < k; ++d) outer *= batch_shape[d];
+  if (outer > 256 && M * N * K < (int64_t(1) << 18)) {  // many small products: one copy, one call
+    ae = ae.contiguous();
+    be = be.contiguous();
+    k = 0;
+    outer = 1;
+  }
+  const int64_t inner = batch / outer;
   auto layout = [&](const Tensor& t) {
-    return MatrixLayout{t.stride(1), t.stride(2), t.size(0) == 1 ? 0 : t.stride(0)};
+    int64_t bs = 0;
+    for (int64_t d = nb - 1; d >= k && inner > 1; --d)
+      if (t.size(d) > 1) {
+        bs = t.stride(d);
+        break;
+      }
+    return MatrixLayout{t.stride(-2), t.stride(-1), bs};
   };
-  gemm(batch, M, N, K, a.dtype(), a3.raw_data(), layout(a3), b3.raw_data(), layout(b3), out.data<float>(),
-       MatrixLayout{N, 1, M * N});
+  const MatrixLayout la = layout(ae), lb = layout(be);
+  const size_t esize = dtype_size(a.dtype());
+  for (int64_t o = 0; o < outer; ++o) {
+    int64_t off_a = 0, off_b = 0, rest = o;
+    for (int64_t d = k - 1; d >= 0; --d) {
+      const int64_t i = rest % batch_shape[d];
+      rest /= batch_shape[d];
+      off_a += i * ae.stride(d);
+      off_b += i * be.stride(d);
+    }
+    gemm(inner, M, N, K, a.dtype(), static_cast<const char*>(ae.raw_data()) + off_a * esize, la,
+         static_cast<const char*>(be.raw_data()) + off_b * esize, lb, out.data<float>() + o * inner * M * N,
+         MatrixLayout{N, 1, M * N});
+  }
   if (a_vec && b_vec) return out.view({});
   if (a_vec) {
     Shape s = batch_shape;
