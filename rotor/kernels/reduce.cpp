@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "rotor/core/threads.h"
 #include "rotor/kernels/elementwise.h"
 #include "rotor/kernels/strided_loop.h"
+#include "rotor/kernels/vector_math.h"
 
 namespace rotor::kernels {
 
@@ -37,6 +39,28 @@ struct Combine {
   }
 };
 
+// Sum (in double) of a unit-stride run. For floats, four vector accumulators, so that the additions are
+// not serialised on one register (the compiler's `omp simd reduction` keeps one).
+template <class T>
+double sum_run(const T* q, int64_t n) {
+#if defined(ROTOR_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {
+    __m512d a[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+#pragma GCC unroll 4
+      for (int l = 0; l < 4; ++l) a[l] = _mm512_add_pd(a[l], _mm512_cvtps_pd(_mm256_loadu_ps(q + i + 8 * l)));
+    double s = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a[0], a[1]), _mm512_add_pd(a[2], a[3])));
+    for (; i < n; ++i) s += static_cast<double>(q[i]);
+    return s;
+  }
+#endif
+  double s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(q[i]);
+  return s;
+}
+
 // Accumulate elements with flat indices [e0, e1) of the plan's index space, starting from `base`.
 template <class T>
 double accumulate_range(const StridedPlan<1>& p, const T* x, int64_t e0, int64_t e1, double acc, Combine c) {
@@ -53,10 +77,7 @@ double accumulate_range(const StridedPlan<1>& p, const T* x, int64_t e0, int64_t
     const int64_t stop = std::min<int64_t>(len, col + (e1 - e));
     const T* q = x + off;
     if (c.kind == Kind::sum && st == 1) {
-      double s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = col; i < stop; ++i) s += static_cast<double>(q[i]);
-      acc += s;
+      acc += sum_run(q + col, stop - col);
     } else if (st == 1) {
       // max/min over a unit-stride run: vector reduction, NaN tracked separately (it must win).
       T m = static_cast<T>(c.init());

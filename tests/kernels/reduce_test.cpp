@@ -129,6 +129,27 @@ TEST(Reduce, SumToShapeInvertsBroadcast) {
   EXPECT_THROW(sum_to_shape(g, {5}), Error);
 }
 
+// max/min over long unit-stride rows (the vector path with its tail): a NaN anywhere in a row wins,
+// in the unrolled body or in the tail; other rows are exact.
+TEST(Reduce, LongRowsPropagateNaN) {
+  const int64_t C = 1000;  // 15 blocks of 64 and a tail of 40
+  Tensor x = random_tensor({4, C}, DType::f32, 23);
+  float* p = x.data<float>();
+  p[0 * C + 70] = NAN;    // row 0: in the body
+  p[1 * C + 990] = NAN;   // row 1: in the tail
+  p[3 * C + 999] = 1e30f; // row 3: the largest element last
+  for (bool is_max : {true, false}) {
+    const Tensor y = is_max ? max(x, {1}) : min(x, {1});
+    EXPECT_TRUE(std::isnan(y.at({0})));
+    EXPECT_TRUE(std::isnan(y.at({1})));
+    for (int64_t r : {2, 3}) {
+      double want = is_max ? -INFINITY : INFINITY;
+      for (int64_t i = 0; i < C; ++i) want = is_max ? std::max<double>(want, p[r * C + i]) : std::min<double>(want, p[r * C + i]);
+      EXPECT_EQ(y.at({r}), want);
+    }
+  }
+}
+
 TEST(Reduce, EdgeCases) {
   const Tensor inf = Tensor::full({2, 3}, -INFINITY, DType::f32);
   EXPECT_TRUE(std::isinf(logsumexp(inf, {1}).at({0})));
