@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
   time_it("sum_cols_4096x1024", [&] { k::sum(a, {0}); });
   time_it("sum_all_4M", [&] { k::sum(a); });
   time_it("max_rows_4096x1024", [&] { k::max(a, {1}); });
+  time_it("contiguous_transposed_1024x4096", [&] { (void)a.transpose(0, 1).contiguous(); });
+  {
+    const Tensor heads = randn({8, 256, 4, 64}, rng);
+    time_it("contiguous_permuted_8x4x256x64", [&] { (void)heads.permute({0, 2, 1, 3}).contiguous(); });
+  }
   time_it("softmax_rows_4096x1024", [&] { k::softmax(a, -1); });
   time_it("softmax_cols_4096x1024", [&] { k::softmax(a, 0); });
 

@@ -1,6 +1,10 @@
 #include "rotor/core/tensor.h"
 
+#include "rotor/core/strided_loop.h"
+
 #include <malloc.h>
+
+#include <array>
 
 #include <algorithm>
 #include <cstdlib>
@@ -318,32 +322,54 @@ void store_double(void* base, int64_t off, DType t, double v) {
 
 }  // namespace
 
+namespace {
+
+// dst (elements of type E, offsets and strides in elements) = src along one run of the strided plan.
+template <class E>
+void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Shape& dst_strides,
+                    const Shape& src_strides) {
+  E* d = static_cast<E*>(dbase);
+  const E* x = static_cast<const E*>(sbase);
+  const auto plan = detail::make_plan<2>(shape, {dst_strides, src_strides});
+  detail::strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
+    E* dp = d + off[0];
+    const E* xp = x + off[1];
+    if (st[0] == 1 && st[1] == 1) std::memcpy(dp, xp, static_cast<size_t>(n) * sizeof(E));
+    else
+      for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = xp[i * st[1]];
+  });
+}
+
+}  // namespace
+
 void Tensor::copy_(const Tensor& src) {
   ROTOR_CHECK(defined() && src.defined(), "copy_: undefined tensor");
   const Tensor s = src.expand(shape_);
   const size_t es = dtype_size(dtype_);
-  // Fast path: same dtype, both contiguous.
-  if (s.dtype_ == dtype_ && s.is_contiguous() && is_contiguous()) {
-    std::memmove(raw_data(), s.raw_data(), nbytes());
-    return;
+  void* dbase = static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(es);
+  const void* sbase = s.raw_data();
+  if (s.dtype_ == dtype_) {
+    if (s.is_contiguous() && is_contiguous()) {
+      std::memmove(dbase, sbase, nbytes());
+      return;
+    }
+    // Walk both views along one strided plan (runs merged where both are dense; transposed layouts in
+    // tiles), copying elements of the dtype's width.
+    switch (es) {
+      case 1: return copy_same_type<uint8_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 2: return copy_same_type<uint16_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 4: return copy_same_type<uint32_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 8: return copy_same_type<uint64_t>(dbase, sbase, shape_, strides_, s.strides_);
+      default: break;
+    }
   }
-  // Walk both views in the same row-major order.
+  // Converting copy: element by element through double, both views in the same row-major order.
   std::vector<int64_t> src_offsets;
   src_offsets.reserve(static_cast<size_t>(numel()));
   for_each_offset(s.shape_, s.strides_, 0, [&](int64_t o) { src_offsets.push_back(o); });
-  const void* sbase = s.raw_data();
-  void* dbase = static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(es);
   size_t i = 0;
-  if (s.dtype_ == dtype_) {
-    const size_t ses = es;
-    for_each_offset(shape_, strides_, 0, [&](int64_t o) {
-      std::memcpy(static_cast<char*>(dbase) + o * static_cast<int64_t>(es),
-                  static_cast<const char*>(sbase) + src_offsets[i++] * static_cast<int64_t>(ses), es);
-    });
-  } else {
-    for_each_offset(shape_, strides_, 0,
-                    [&](int64_t o) { store_double(dbase, o, dtype_, load_as_double(sbase, src_offsets[i++], s.dtype_)); });
-  }
+  for_each_offset(shape_, strides_, 0,
+                  [&](int64_t o) { store_double(dbase, o, dtype_, load_as_double(sbase, src_offsets[i++], s.dtype_)); });
 }
 
 void Tensor::fill_(double value) {

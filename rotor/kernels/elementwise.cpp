@@ -5,7 +5,7 @@
 
 #include "rotor/kernels/activations.h"
 #include "rotor/kernels/fast_math.h"
-#include "rotor/kernels/strided_loop.h"
+#include "rotor/core/strided_loop.h"
 
 namespace rotor::kernels {
 

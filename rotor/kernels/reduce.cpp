@@ -9,7 +9,7 @@
 
 #include "rotor/core/threads.h"
 #include "rotor/kernels/elementwise.h"
-#include "rotor/kernels/strided_loop.h"
+#include "rotor/core/strided_loop.h"
 #include "rotor/kernels/vector_math.h"
 
 namespace rotor::kernels {

@@ -82,6 +82,38 @@ TEST(Tensor, ContiguousCopiesOnlyWhenNeeded) {
   EXPECT_EQ(c.at({3, 2}), t.at({2, 3}));
 }
 
+// copy_ over every layout the strided walk distinguishes (dense runs, transposed tiles with ragged
+// edges, permutations, broadcasts, offsets, a strided destination), for each element width.
+TEST(Tensor, CopyMatchesElementwiseForEveryLayoutAndWidth) {
+  for (DType dt : {DType::u8, DType::bf16, DType::f32, DType::i64}) {
+    const Tensor t = iota({5, 37, 21}).to(dt);  // (u8 and bf16 keep whatever they keep: copies compare bits)
+    const Tensor wide = iota({3, 100, 70}).to(dt);
+    std::vector<Tensor> sources = {
+        wide.transpose(1, 2),                               // [3, 70, 100]: 16 x 16 tiles, ragged edges
+        t.transpose(1, 2),                                  // [5, 21, 37]: short strides, row by row
+        t.permute({1, 0, 2}),                               // dense runs of 21
+        t.permute({2, 1, 0}),                               // fully reversed strides
+        t.slice(1, 3, 30, 2).transpose(0, 2),               // slice with offset and step
+        t.select(2, 4).unsqueeze(2).expand({5, 37, 6}),      // broadcast (stride 0)
+    };
+    for (const Tensor& src : sources) {
+      const Tensor c = src.contiguous();
+      ASSERT_TRUE(c.is_contiguous());
+      ASSERT_EQ(c.shape(), src.shape());
+      for (int64_t i = 0; i < src.size(0); ++i)
+        for (int64_t j = 0; j < src.size(1); ++j)
+          for (int64_t k = 0; k < src.size(2); ++k) ASSERT_EQ(c.at({i, j, k}), src.at({i, j, k})) << dtype_name(dt);
+      // the same values written through a transposed destination view
+      Tensor dst_storage = Tensor::zeros({src.size(2), src.size(1), src.size(0)}, dt);
+      Tensor dst = dst_storage.permute({2, 1, 0});
+      dst.copy_(src);
+      for (int64_t i = 0; i < src.size(0); ++i)
+        for (int64_t j = 0; j < src.size(1); ++j)
+          for (int64_t k = 0; k < src.size(2); ++k) ASSERT_EQ(dst_storage.at({k, j, i}), src.at({i, j, k}));
+    }
+  }
+}
+
 TEST(Tensor, DTypeConversionRoundTrips) {
   Tensor t = Tensor::from_vector(std::vector<float>{1.0f, -2.5f, 3.14159f, 65504.0f}, {4});
   Tensor b = t.to(DType::bf16);

@@ -1,5 +1,5 @@
 #pragma once
-// Internal helper for kernels: walk N operands that share one (broadcast) shape but have their own
+// Internal helper for kernels and Tensor::copy_: walk N operands that share one (broadcast) shape but have their own
 // strides, calling an inner-loop functor once per run along the innermost dimension.
 // Dimensions of size 1 are dropped and adjacent dimensions that are contiguous for every operand are
 // merged first, so a dense tensor becomes one long run and the functor sees unit strides.
@@ -12,7 +12,7 @@
 #include "rotor/core/tensor.h"
 #include "rotor/core/threads.h"
 
-namespace rotor::kernels::detail {
+namespace rotor::detail {
 
 template <size_t N>
 struct StridedPlan {
@@ -86,7 +86,7 @@ void run_rows(const StridedPlan<N>& p, const std::array<int64_t, N>& base, int64
 // Returns false (doing nothing) when the layout does not call for tiling.
 template <size_t N, class F>
 bool try_tiled(const StridedPlan<N>& p, const std::array<int64_t, N>& base, F& inner) {
-  constexpr int64_t kTile = 64, kTileRows = 16, kTileCols = 8;
+  constexpr int64_t kTile = 64, kTileRows = 16, kTileCols = 16;
   const int64_t nd = static_cast<int64_t>(p.shape.size());
   if (nd < 2) return false;
   const int64_t R = p.shape[nd - 2], L = p.shape[nd - 1];
@@ -140,4 +140,4 @@ void strided_for(const StridedPlan<N>& p, const std::array<int64_t, N>& base, F&
   }
 }
 
-}  // namespace rotor::kernels::detail
+}  // namespace rotor::detail
