@@ -57,23 +57,26 @@ TEST(Matmul, MatchesReferenceForViewsAndBroadcast) {
 TEST(Matmul, UnmergeableBatchDimsMatchReference) {
   Rng rng(4);
   const int64_t B = 3, T = 9, H = 4, D = 8;
-  const Tensor rows = random_tensor({B, T, 2 * H * D}, rng);
-  const Tensor q = rows.narrow(2, 0, H * D).view({B, T, H, D}).permute({0, 2, 1, 3});      // [B, H, T, D]
-  const Tensor kt = rows.narrow(2, H * D, H * D).view({B, T, H, D}).permute({0, 2, 3, 1});  // [B, H, D, T]
-  const Tensor shared = random_tensor({B, 1, D, 5}, rng).expand({B, H, D, 5});             // stride 0 in H
-  struct Case { Tensor a, b; };
-  for (const Case& c : {Case{q, kt}, Case{q, shared}}) {
-    const Tensor out = matmul(c.a, c.b);
-    const int64_t N = c.b.size(-1);
-    ASSERT_EQ(out.shape(), (Shape{B, H, T, N}));
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t i = 0; i < T; ++i)
-          for (int64_t j = 0; j < N; ++j) {
-            double want = 0;
-            for (int64_t d = 0; d < D; ++d) want += double(c.a.at({b, h, i, d})) * c.b.at({b, h, d, j});
-            ASSERT_NEAR(out.at({b, h, i, j}), want, 1e-4 * (1 + std::fabs(want)));
-          }
+  const Tensor rows32 = random_tensor({B, T, 2 * H * D}, rng), shared32 = random_tensor({B, 1, D, 5}, rng);
+  for (DType dt : {DType::f32, DType::bf16}) {  // element offsets scale with the element size
+    const Tensor rows = rows32.to(dt);
+    const Tensor q = rows.narrow(2, 0, H * D).view({B, T, H, D}).permute({0, 2, 1, 3});      // [B, H, T, D]
+    const Tensor kt = rows.narrow(2, H * D, H * D).view({B, T, H, D}).permute({0, 2, 3, 1});  // [B, H, D, T]
+    const Tensor shared = shared32.to(dt).expand({B, H, D, 5});                             // stride 0 in H
+    struct Case { Tensor a, b; };
+    for (const Case& c : {Case{q, kt}, Case{q, shared}}) {
+      const Tensor out = matmul(c.a, c.b);
+      const int64_t N = c.b.size(-1);
+      ASSERT_EQ(out.shape(), (Shape{B, H, T, N}));
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t i = 0; i < T; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              double want = 0;
+              for (int64_t d = 0; d < D; ++d) want += double(c.a.at({b, h, i, d})) * c.b.at({b, h, d, j});
+              ASSERT_NEAR(out.at({b, h, i, j}), want, 1e-4 * (1 + std::fabs(want)));  // f32 sums of the same products
+            }
+    }
   }
 }
 
