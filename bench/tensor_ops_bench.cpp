@@ -107,6 +107,16 @@ int main(int argc, char** argv) {
     }, 5);
   }
   {
+    // A 3x3 convolution layer (padding 1) forward + backward: [8, 64, 32, 32] -> [8, 64, 32, 32].
+    ag::Var x(randn({8, 64, 32, 32}, rng), true), w(k::mul_scalar(randn({64, 64, 3, 3}, rng), 0.05), true),
+        cb(Tensor::zeros({64}), true);
+    const Tensor seed = randn({8, 64, 32, 32}, rng);
+    time_it("conv2d_3x3_fwd_bwd_8x64x32x32", [&] {
+      for (ag::Var* p : {&x, &w, &cb}) p->zero_grad();
+      ag::conv2d(x, w, cb, {{1, 1}, {1, 1}, {1, 1}}).backward(seed);
+    }, 5);
+  }
+  {
     // The linear layers' three products at the GPT's shapes (2048 tokens; qkv, out, up, down), f32:
     // forward with bias, input gradient, weight gradient (as kernels::linear_backward runs them).
     const int64_t N = 2048;

@@ -82,6 +82,19 @@ def attention_step():
 time_it("attention_fused_fwd_bwd_8x256x4x64", attention_step, 5)
 time_it("attention_composite_fwd_bwd_8x256x4x64", attention_step, 5)
 
+xc = torch.randn(8, 64, 32, 32, requires_grad=True)
+wc = (torch.randn(64, 64, 3, 3) * 0.05).requires_grad_()
+bc = torch.zeros(64, requires_grad=True)
+seed_conv = torch.randn(8, 64, 32, 32)
+
+
+def conv_step():
+    for p in (xc, wc, bc):
+        p.grad = None
+    F.conv2d(xc, wc, bc, padding=1).backward(seed_conv)
+
+
+time_it("conv2d_3x3_fwd_bwd_8x64x32x32", conv_step, 5)
 
 # The linear layers' three products at the GPT's shapes (see tensor_ops_bench.cpp): what F.linear's
 # forward and autograd's backward call.

@@ -1,6 +1,7 @@
 #include "rotor/core/tensor.h"
 
 #include "rotor/core/strided_loop.h"
+#include "rotor/core/transpose16.h"
 
 #include <malloc.h>
 
@@ -324,6 +325,52 @@ void store_double(void* base, int64_t off, DType t, double v) {
 
 namespace {
 
+#if defined(__AVX512F__)
+// 32-bit elements whose last two plan dimensions are transposed between src and dst (dst unit-stride
+// along the last, src along the second-last): 16 x 16 tiles transposed in registers, masked at the
+// ragged edges. Returns false when the layout is not that one.
+bool copy_transposed_words(uint32_t* d, const uint32_t* x, const detail::StridedPlan<2>& p) {
+  const int64_t nd = static_cast<int64_t>(p.shape.size());
+  if (nd < 2) return false;
+  const int64_t R = p.shape[nd - 2], L = p.shape[nd - 1];
+  const int64_t dR = p.strides[0][nd - 2], sL = p.strides[1][nd - 1];
+  if (p.strides[0][nd - 1] != 1 || p.strides[1][nd - 2] != 1 || R < 16 || L < 16) return false;
+  // tasks of 256 dst rows: each src row is read 1 KB at a time (16 tiles), which keeps TLB misses down
+  // when both strides span pages, while the 256 dst lines being filled (16 KB) stay in L1 (measured on
+  // [4096, 1024]^T: 64 rows 4.5 ms, 256 rows 3.2 ms, 512 rows 2.7 ms, all 1024 rows 6.9 ms; PyTorch 3.4)
+  constexpr int64_t kRows = 256;
+  const int64_t outer = p.numel / (R * L), tiles_i = (R + kRows - 1) / kRows;
+  auto task = [&](int64_t t) {
+    int64_t o = t / tiles_i, od = 0, os = 0;
+    for (int64_t dim = nd - 3; dim >= 0; --dim) {
+      const int64_t c = o % p.shape[dim];
+      o /= p.shape[dim];
+      od += c * p.strides[0][dim];
+      os += c * p.strides[1][dim];
+    }
+    const int64_t r0 = (t % tiles_i) * kRows, r1 = std::min(R, r0 + kRows);
+    for (int64_t j0 = 0; j0 < L; j0 += 16) {
+      const int64_t nj = std::min<int64_t>(16, L - j0);
+      const __mmask16 mj = static_cast<__mmask16>((1u << nj) - 1u);
+      for (int64_t i0 = r0; i0 < r1; i0 += 16) {
+        const int64_t ni = std::min<int64_t>(16, r1 - i0);
+        const __mmask16 mi = static_cast<__mmask16>((1u << ni) - 1u);
+        __m512i r[16];
+        for (int64_t jj = 0; jj < 16; ++jj)  // column j0 + jj of dst = a unit-stride run of src
+          r[jj] = jj < nj ? _mm512_maskz_loadu_epi32(mi, x + os + (j0 + jj) * sL + i0) : _mm512_setzero_si512();
+        simd::transpose16(r);
+        for (int64_t ii = 0; ii < ni; ++ii) _mm512_mask_storeu_epi32(d + od + (i0 + ii) * dR + j0, mj, r[ii]);
+      }
+    }
+  };
+  const int64_t tasks = outer * tiles_i;
+  const bool parallel = p.numel >= kParallelThreshold && tasks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel();
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t t = 0; t < tasks; ++t) task(t);
+  return true;
+}
+#endif
+
 // dst (elements of type E, offsets and strides in elements) = src along one run of the strided plan.
 template <class E>
 void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Shape& dst_strides,
@@ -331,6 +378,10 @@ void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Sh
   E* d = static_cast<E*>(dbase);
   const E* x = static_cast<const E*>(sbase);
   const auto plan = detail::make_plan<2>(shape, {dst_strides, src_strides});
+#if defined(__AVX512F__)
+  if constexpr (sizeof(E) == 4)
+    if (copy_transposed_words(d, x, plan)) return;
+#endif
   detail::strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
     E* dp = d + off[0];
     const E* xp = x + off[1];
@@ -339,6 +390,7 @@ void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Sh
       for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = xp[i * st[1]];
   });
 }
+
 
 }  // namespace
 
