@@ -5,6 +5,7 @@
 #include "rotor/autograd/linalg.h"
 #include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
+#include "rotor/kernels/conv.h"
 #include "rotor/kernels/im2col.h"
 
 namespace rotor::autograd {
@@ -59,6 +60,34 @@ std::array<int64_t, 2> default_stride(std::array<int64_t, 2> stride, std::array<
   return {stride[0] > 0 ? stride[0] : kernel[0], stride[1] > 0 ? stride[1] : kernel[1]};
 }
 
+// f32 on oneDNN's convolution primitives (kernels/conv.h): forward, and backward data and weights (bias).
+Var conv2d_f32(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o) {
+  const int64_t N = x.size(0), O = weight.size(0);
+  const k::Conv2dGeometry g = geometry(x.size(1), x.size(2), x.size(3), {weight.size(2), weight.size(3)}, o, "conv2d");
+  const bool has_b = bias.defined();
+  if (has_b)
+    ROTOR_CHECK(bias.dim() == 1 && bias.size(0) == O, "conv2d: bias ", shape_str(bias.shape()), " for ", O, " outputs");
+  const Tensor xv = x.value().contiguous(), wv = weight.value().contiguous();
+  const Tensor bv = has_b ? bias.value().contiguous() : Tensor();
+  Tensor y = Tensor::empty({N, O, g.out_h(), g.out_w()});
+  k::conv2d_forward_f32(y.data<float>(), xv.data<float>(), wv.data<float>(), has_b ? bv.data<float>() : nullptr, N, O,
+                        g);
+  std::vector<Var> inputs{x, weight};
+  if (has_b) inputs.push_back(bias);
+  const bool need_dx = x.requires_grad();
+  return record("conv2d", y, inputs, [=](const Tensor& g_in) {
+    const Tensor dy = g_in.dtype() == DType::f32 ? g_in.contiguous() : g_in.to(DType::f32);
+    Tensor dx = need_dx ? Tensor::empty(xv.shape()) : Tensor(), dw = Tensor::empty(wv.shape());
+    Tensor db = has_b ? Tensor::empty({O}) : Tensor();
+    if (need_dx) k::conv2d_backward_data_f32(dx.data<float>(), dy.data<float>(), wv.data<float>(), N, O, g);
+    k::conv2d_backward_weights_f32(dw.data<float>(), has_b ? db.data<float>() : nullptr, dy.data<float>(),
+                                   xv.data<float>(), N, O, g);
+    std::vector<Tensor> grads{dx, dw};
+    if (has_b) grads.push_back(db);
+    return grads;
+  });
+}
+
 }  // namespace
 
 // y = im2col(x); dx = col2im(dy).
@@ -87,6 +116,9 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions
   ROTOR_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(1), "conv2d: input ",
               shape_str(x.shape()), " and weight ", shape_str(weight.shape()), " do not fit ([N, C, H, W], [O, C, KH, KW])");
   const int64_t N = x.size(0), O = weight.size(0);
+  if (x.dtype() == DType::f32 && weight.dtype() == DType::f32 && (!bias.defined() || bias.dtype() == DType::f32))
+    return conv2d_f32(x, weight, bias, o);
+  // f64 (the gradient checks' reference): unfold and a GEMM
   Var cols = unfold2d(x, {weight.size(2), weight.size(3)}, o);           // [N, C KH KW, L]
   Var y = matmul(reshape(weight, {O, -1}), cols);                        // [N, O, L]
   if (bias.defined()) {
