@@ -117,6 +117,26 @@ int main(int argc, char** argv) {
     }, 5);
   }
   {
+    // A stride-2 4x4 transposed convolution (padding 1) [8, 64, 16, 16] -> [8, 32, 32, 32], 2x2 max pooling
+    // and 2x nearest upsampling, forward + backward.
+    ag::Var x(randn({8, 64, 16, 16}, rng), true), w(k::mul_scalar(randn({64, 32, 4, 4}, rng), 0.05), true),
+        b(Tensor::zeros({32}), true), xp(randn({8, 64, 32, 32}, rng), true);
+    const Tensor seed = randn({8, 32, 32, 32}, rng), seed_pool = randn({8, 64, 16, 16}, rng),
+                 seed_up = randn({8, 64, 32, 32}, rng);
+    time_it("conv_transpose2d_4x4_s2_fwd_bwd_8x64x16x16", [&] {
+      for (ag::Var* p : {&x, &w, &b}) p->zero_grad();
+      ag::conv_transpose2d(x, w, b, {{2, 2}, {1, 1}, {1, 1}}).backward(seed);
+    }, 5);
+    time_it("max_pool2d_2x2_fwd_bwd_8x64x32x32", [&] {
+      xp.zero_grad();
+      ag::max_pool2d(xp, {2, 2}).backward(seed_pool);
+    });
+    time_it("upsample_nearest_2x_fwd_bwd_8x64x16x16", [&] {
+      x.zero_grad();
+      ag::upsample_nearest2d(x, {2, 2}).backward(seed_up);
+    });
+  }
+  {
     // The linear layers' three products at the GPT's shapes (2048 tokens; qkv, out, up, down), f32:
     // forward with bias, input gradient, weight gradient (as kernels::linear_backward runs them).
     const int64_t N = 2048;

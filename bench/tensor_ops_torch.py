@@ -96,6 +96,33 @@ def conv_step():
 
 time_it("conv2d_3x3_fwd_bwd_8x64x32x32", conv_step, 5)
 
+xt = torch.randn(8, 64, 16, 16, requires_grad=True)
+wt = (torch.randn(64, 32, 4, 4) * 0.05).requires_grad_()
+bt = torch.zeros(32, requires_grad=True)
+xpool = torch.randn(8, 64, 32, 32, requires_grad=True)
+seed_t, seed_pool, seed_up = torch.randn(8, 32, 32, 32), torch.randn(8, 64, 16, 16), torch.randn(8, 64, 32, 32)
+
+
+def conv_transpose_step():
+    for p in (xt, wt, bt):
+        p.grad = None
+    F.conv_transpose2d(xt, wt, bt, stride=2, padding=1).backward(seed_t)
+
+
+def pool_step():
+    xpool.grad = None
+    F.max_pool2d(xpool, 2).backward(seed_pool)
+
+
+def upsample_step():
+    xt.grad = None
+    F.interpolate(xt, scale_factor=2, mode="nearest").backward(seed_up)
+
+
+time_it("conv_transpose2d_4x4_s2_fwd_bwd_8x64x16x16", conv_transpose_step, 5)
+time_it("max_pool2d_2x2_fwd_bwd_8x64x32x32", pool_step)
+time_it("upsample_nearest_2x_fwd_bwd_8x64x16x16", upsample_step)
+
 # The linear layers' three products at the GPT's shapes (see tensor_ops_bench.cpp): what F.linear's
 # forward and autograd's backward call.
 N = 2048

@@ -164,15 +164,39 @@ Var conv_transpose2d(const Var& x, const Var& weight, const Var& bias, const Con
 }
 
 namespace {
+template <class T>
+Var pool_typed(const Var& x, const Tensor& xv, const k::Conv2dGeometry& g, bool is_max) {
+  const int64_t N = x.size(0), C = x.size(1), planes = N * C;
+  const DType dt = xv.dtype();
+  Tensor y = Tensor::empty({N, C, g.out_h(), g.out_w()}, dt);
+  if (!is_max) {
+    k::avg_pool2d_forward<T>(y.data<T>(), xv.data<T>(), planes, g);
+    return record("avg_pool2d", y, {x}, [=](const Tensor& dy_in) {
+      const Tensor dy = dy_in.dtype() == dt ? dy_in.contiguous() : dy_in.to(dt);
+      Tensor dx = Tensor::zeros(xv.shape(), dt);
+      k::avg_pool2d_backward<T>(dx.data<T>(), dy.data<T>(), planes, g);
+      return std::vector<Tensor>{dx};
+    });
+  }
+  Tensor argmax = Tensor::empty(y.shape(), DType::i32);
+  k::max_pool2d_forward<T>(y.data<T>(), argmax.data<int32_t>(), xv.data<T>(), planes, g);
+  return record("max_pool2d", y, {x}, [=](const Tensor& dy_in) {
+    const Tensor dy = dy_in.dtype() == dt ? dy_in.contiguous() : dy_in.to(dt);
+    Tensor dx = Tensor::zeros(xv.shape(), dt);
+    k::max_pool2d_backward<T>(dx.data<T>(), dy.data<T>(), argmax.data<int32_t>(), planes, g);
+    return std::vector<Tensor>{dx};
+  });
+}
+
+// Max or average over kernel windows, one kernel pass each way (kernels/im2col.h).
 Var pool(const Var& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride, bool is_max) {
   ROTOR_CHECK(x.dim() == 4, "pool2d: input must be [N, C, H, W], got ", shape_str(x.shape()));
-  const int64_t N = x.size(0), C = x.size(1);
   Conv2dOptions o;
   o.stride = default_stride(stride, kernel);
   const k::Conv2dGeometry g = geometry(1, x.size(2), x.size(3), kernel, o, "pool2d");
-  Var cols = unfold2d(reshape(x, {N * C, 1, x.size(2), x.size(3)}), kernel, o);  // [N C, KH KW, L]
-  Var r = is_max ? max(cols, {1}) : mean(cols, {1});
-  return reshape(r, {N, C, g.out_h(), g.out_w()});
+  const DType dt = x.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  const Tensor xv = x.value().dtype() == dt ? x.value().contiguous() : x.value().to(dt);
+  return dt == DType::f64 ? pool_typed<double>(x, xv, g, is_max) : pool_typed<float>(x, xv, g, is_max);
 }
 }  // namespace
 
@@ -183,9 +207,28 @@ Var avg_pool2d(const Var& x, std::array<int64_t, 2> kernel, std::array<int64_t, 
   return pool(x, kernel, stride, false);
 }
 
+namespace {
+template <class T>
+Var upsample_typed(const Var& x, const Tensor& xv, std::array<int64_t, 2> f) {
+  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  const DType dt = xv.dtype();
+  Tensor y = Tensor::empty({N, C, H * f[0], W * f[1]}, dt);
+  k::upsample_nearest2d_forward<T>(y.data<T>(), xv.data<T>(), N * C, H, W, f[0], f[1]);
+  return record("upsample_nearest2d", y, {x}, [=](const Tensor& dy_in) {
+    const Tensor dy = dy_in.dtype() == dt ? dy_in.contiguous() : dy_in.to(dt);
+    Tensor dx = Tensor::empty({N, C, H, W}, dt);
+    k::upsample_nearest2d_backward<T>(dx.data<T>(), dy.data<T>(), N * C, H, W, f[0], f[1]);
+    return std::vector<Tensor>{dx};
+  });
+}
+}  // namespace
+
 Var upsample_nearest2d(const Var& x, std::array<int64_t, 2> f) {
   ROTOR_CHECK(x.dim() == 4 && f[0] > 0 && f[1] > 0, "upsample_nearest2d: input ", shape_str(x.shape()),
               " must be [N, C, H, W] and factors positive");
+  if (x.dtype() == DType::f64) return upsample_typed<double>(x, x.value().contiguous(), f);
+  if (x.dtype() == DType::f32) return upsample_typed<float>(x, x.value().contiguous(), f);
+  // other dtypes keep theirs: a broadcast view, copied by reshape
   const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
   Var e = expand(reshape(x, {N, C, H, 1, W, 1}), {N, C, H, f[0], W, f[1]});
   return reshape(e, {N, C, H * f[0], W * f[1]});

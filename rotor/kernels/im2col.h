@@ -21,4 +21,23 @@ template <class T> void im2col(const T* x, const Conv2dGeometry& g, T* cols);
 // x (+=) from cols.
 template <class T> void col2im(const T* cols, const Conv2dGeometry& g, T* x);
 
+// Pooling over the windows of `planes` images [H, W] each (g.C is ignored; padding and dilation as in
+// the geometry). Max: y [planes, OH, OW] and argmax (the index h * W + w of each maximum in its plane:
+// the first in window order on ties, as PyTorch picks; a NaN wins, as in PyTorch); its backward adds
+// dy into dx at those indices. Average: the mean over each window (padding counted as zeros, PyTorch's
+// count_include_pad); its backward spreads dy evenly. dx is added to (+=).
+template <class T>
+void max_pool2d_forward(T* y, int32_t* argmax, const T* x, int64_t planes, const Conv2dGeometry& g);
+template <class T>
+void max_pool2d_backward(T* dx, const T* dy, const int32_t* argmax, int64_t planes, const Conv2dGeometry& g);
+template <class T> void avg_pool2d_forward(T* y, const T* x, int64_t planes, const Conv2dGeometry& g);
+template <class T> void avg_pool2d_backward(T* dx, const T* dy, int64_t planes, const Conv2dGeometry& g);
+
+// Nearest-neighbour upsampling of `planes` images [H, W] by integer factors: y [planes, H fh, W fw]
+// (written); the backward sums each fh x fw block of dy into dx (written).
+template <class T> void upsample_nearest2d_forward(T* y, const T* x, int64_t planes, int64_t H, int64_t W, int64_t fh,
+                                                   int64_t fw);
+template <class T> void upsample_nearest2d_backward(T* dx, const T* dy, int64_t planes, int64_t H, int64_t W,
+                                                    int64_t fh, int64_t fw);
+
 }  // namespace rotor::kernels

@@ -70,5 +70,21 @@ TEST(Conv2d, F32WeightGradientWithoutInputGradient) {
   expect_close(w32.grad(), w64.grad(), "weight gradient");
 }
 
+// Max pooling on ties sends the gradient to the first maximum in window order (PyTorch's choice) and
+// lets a NaN through.
+TEST(Pool2d, MaxTiesAndNaN) {
+  for (DType dt : {DType::f32, DType::f64}) {
+    // one plane [2, 4]: window 0 holds a tie (3 at (0, 0) and (1, 1)), window 1 a NaN
+    Var x(Tensor::from_vector(std::vector<double>{3, 1, 2, NAN, 0, 3, 5, 4}, {1, 1, 2, 4}).to(dt), true);
+    Var y = max_pool2d(x, {2, 2});
+    ASSERT_EQ(y.shape(), (Shape{1, 1, 1, 2}));
+    EXPECT_EQ(y.value().at({0, 0, 0, 0}), 3.0);
+    EXPECT_TRUE(std::isnan(y.value().at({0, 0, 0, 1})));
+    y.backward(Tensor::from_vector(std::vector<double>{1, 1}, {1, 1, 1, 2}).to(dt));
+    const auto g = x.grad().to_double_vector();
+    EXPECT_EQ(g, (std::vector<double>{1, 0, 0, 1, 0, 0, 0, 0}));
+  }
+}
+
 }  // namespace
 }  // namespace rotor::autograd
