@@ -72,6 +72,18 @@ int main(int argc, char** argv) {
     });
   }
   {
+    ag::Var x(randn({2048, 1024}, rng), true);
+    const Tensor seed = randn({2048, 1024}, rng);
+    time_it("sigmoid_fwd_bwd_2048x1024", [&] {
+      x.zero_grad();
+      ag::sigmoid(x).backward(seed);
+    });
+    time_it("tanh_fwd_bwd_2048x1024", [&] {
+      x.zero_grad();
+      ag::tanh(x).backward(seed);
+    });
+  }
+  {
     ag::Var logits(randn({2048, 4096}, rng), true);
     std::vector<int64_t> t(2048);
     for (auto& v : t) v = static_cast<int64_t>(rng.uniform_int(4096));

@@ -43,6 +43,18 @@ bb = torch.randn(768, requires_grad=True)
 seed = torch.randn(4096, 768)
 time_it("layer_norm_fwd_bwd_4096x768", lambda: F.layer_norm(x, (768,), w, bb).backward(seed))
 
+xa = torch.randn(2048, 1024, requires_grad=True)
+seed_a = torch.randn(2048, 1024)
+
+
+def act_step(f):
+    xa.grad = None
+    f(xa).backward(seed_a)
+
+
+time_it("sigmoid_fwd_bwd_2048x1024", lambda: act_step(torch.sigmoid))
+time_it("tanh_fwd_bwd_2048x1024", lambda: act_step(torch.tanh))
+
 logits = torch.randn(2048, 4096, requires_grad=True)
 targets = torch.randint(0, 4096, (2048,))
 time_it("cross_entropy_fwd_bwd_2048x4096", lambda: F.cross_entropy(logits, targets).backward())

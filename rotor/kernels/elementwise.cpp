@@ -17,9 +17,11 @@ namespace {
 
 Tensor converted(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.to(dt); }
 
-// out[i] = f(x[i]) over out's shape (x broadcasts to it).
+// out[i] = f(x[i]) over out's shape (x broadcasts to it). Flattened: f and the math it calls are inlined
+// into the loops (GCC otherwise left fast_exp & co. as calls in some instantiations, keeping them scalar:
+// a sigmoid backward ran 20x slower than its forward).
 template <class TO, class TX, class F>
-void map1(const Tensor& x, Tensor& out, F f) {
+__attribute__((flatten)) void map1(const Tensor& x, Tensor& out, F f) {
   const Tensor xe = x.expand(out.shape());
   const auto plan = make_plan<2>(out.shape(), {out.strides(), xe.strides()});
   TO* o = static_cast<TO*>(out.raw_data());
@@ -38,7 +40,7 @@ void map1(const Tensor& x, Tensor& out, F f) {
 
 // out[i] = f(a[i], b[i]) over out's shape.
 template <class TO, class TI, class F>
-void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+__attribute__((flatten)) void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const Tensor ae = a.expand(out.shape()), be = b.expand(out.shape());
   const auto plan = make_plan<3>(out.shape(), {out.strides(), ae.strides(), be.strides()});
   TO* o = static_cast<TO*>(out.raw_data());
