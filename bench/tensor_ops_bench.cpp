@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
       x.zero_grad();
       ag::tanh(x).backward(seed);
     });
+    Tensor mask = Tensor::empty({2048, 1024}, DType::u8);  // a random mask (dropout-like)
+    for (int64_t i = 0; i < mask.numel(); ++i) mask.data<uint8_t>()[i] = static_cast<uint8_t>(rng.uniform_int(2));
+    time_it("masked_fill_fwd_bwd_2048x1024", [&] {
+      x.zero_grad();
+      ag::masked_fill(x, mask, -1e9).backward(seed);
+    });
   }
   {
     ag::Var logits(randn({2048, 4096}, rng), true);

@@ -54,6 +54,8 @@ def act_step(f):
 
 time_it("sigmoid_fwd_bwd_2048x1024", lambda: act_step(torch.sigmoid))
 time_it("tanh_fwd_bwd_2048x1024", lambda: act_step(torch.tanh))
+mask_a = torch.randint(0, 2, (2048, 1024)).bool()
+time_it("masked_fill_fwd_bwd_2048x1024", lambda: act_step(lambda t: t.masked_fill(mask_a, -1e9)))
 
 logits = torch.randn(2048, 4096, requires_grad=True)
 targets = torch.randint(0, 4096, (2048,))
