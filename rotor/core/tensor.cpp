@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <type_traits>
 
 namespace rotor {
 
@@ -392,6 +393,46 @@ void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Sh
 }
 
 
+// Element conversions through double, as load_as_double / store_double do one element at a time.
+template <class T> double widen(T v) {
+  if constexpr (std::is_same_v<T, bf16>) return bf16_to_float(v);
+  else if constexpr (std::is_same_v<T, f16>) return f16_to_float(v);
+  else return static_cast<double>(v);
+}
+template <class T> T narrow_to(double v) {
+  if constexpr (std::is_same_v<T, bf16>) return float_to_bf16(static_cast<float>(v));
+  else if constexpr (std::is_same_v<T, f16>) return float_to_f16(static_cast<float>(v));
+  else return static_cast<T>(v);
+}
+
+template <class F> void visit_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::f32: return f(float{});
+    case DType::bf16: return f(bf16{});
+    case DType::f16: return f(f16{});
+    case DType::f64: return f(double{});
+    case DType::i32: return f(int32_t{});
+    case DType::i64: return f(int64_t{});
+    case DType::u8: return f(uint8_t{});
+  }
+}
+
+// dst = src converted, both walked along one strided plan.
+template <class D, class S>
+void convert(void* dbase, const void* sbase, const Shape& shape, const Shape& dst_strides, const Shape& src_strides) {
+  D* d = static_cast<D*>(dbase);
+  const S* x = static_cast<const S*>(sbase);
+  const auto plan = detail::make_plan<2>(shape, {dst_strides, src_strides});
+  detail::strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
+    D* dp = d + off[0];
+    const S* xp = x + off[1];
+    if (st[0] == 1 && st[1] == 1)
+      for (int64_t i = 0; i < n; ++i) dp[i] = narrow_to<D>(widen(xp[i]));
+    else
+      for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = narrow_to<D>(widen(xp[i * st[1]]));
+  });
+}
+
 }  // namespace
 
 void Tensor::copy_(const Tensor& src) {
@@ -415,13 +456,12 @@ void Tensor::copy_(const Tensor& src) {
       default: break;
     }
   }
-  // Converting copy: element by element through double, both views in the same row-major order.
-  std::vector<int64_t> src_offsets;
-  src_offsets.reserve(static_cast<size_t>(numel()));
-  for_each_offset(s.shape_, s.strides_, 0, [&](int64_t o) { src_offsets.push_back(o); });
-  size_t i = 0;
-  for_each_offset(shape_, strides_, 0,
-                  [&](int64_t o) { store_double(dbase, o, dtype_, load_as_double(sbase, src_offsets[i++], s.dtype_)); });
+  // Converting copy: each element through double, as load_as_double / store_double convert one element.
+  visit_dtype(dtype_, [&](auto d) {
+    visit_dtype(s.dtype_, [&](auto x) {
+      convert<decltype(d), decltype(x)>(dbase, sbase, shape_, strides_, s.strides_);
+    });
+  });
 }
 
 void Tensor::fill_(double value) {

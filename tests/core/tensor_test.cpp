@@ -103,6 +103,11 @@ TEST(Tensor, CopyMatchesElementwiseForEveryLayoutAndWidth) {
       for (int64_t i = 0; i < src.size(0); ++i)
         for (int64_t j = 0; j < src.size(1); ++j)
           for (int64_t k = 0; k < src.size(2); ++k) ASSERT_EQ(c.at({i, j, k}), src.at({i, j, k})) << dtype_name(dt);
+      // a converting copy walks the same layouts (f64 holds every value of these types exactly)
+      const Tensor wide64 = src.to(DType::f64);
+      for (int64_t i = 0; i < src.size(0); ++i)
+        for (int64_t j = 0; j < src.size(1); ++j)
+          for (int64_t k = 0; k < src.size(2); ++k) ASSERT_EQ(wide64.at({i, j, k}), src.at({i, j, k}));
       // the same values written through a transposed destination view
       Tensor dst_storage = Tensor::zeros({src.size(2), src.size(1), src.size(0)}, dt);
       Tensor dst = dst_storage.permute({2, 1, 0});
