@@ -387,6 +387,7 @@ void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Sh
     E* dp = d + off[0];
     const E* xp = x + off[1];
     if (st[0] == 1 && st[1] == 1) std::memcpy(dp, xp, static_cast<size_t>(n) * sizeof(E));
+    else if (st[0] == 1 && st[1] == 0) std::fill_n(dp, n, xp[0]);  // a broadcast value
     else
       for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = xp[i * st[1]];
   });
