@@ -21,7 +21,7 @@ void setup(CLI::App& cmd) {
     std::printf("oneDNN: %d.%d.%d\n", v->major, v->minor, v->patch);
     std::printf("cpu: avx2=%d avx512f=%d avx512bf16=%d amx-bf16=%d\n", __builtin_cpu_supports("avx2") != 0,
                 __builtin_cpu_supports("avx512f") != 0, __builtin_cpu_supports("avx512bf16") != 0,
-                __builtin_cpu_supports("amx-bf16") != 0);
+                rotor::kernels::cpu_has_amx_bf16());
     std::printf("oneDNN isa: %s\n", rotor::kernels::onednn_isa_name());
     std::printf("bf16 linear layers: %s\n",
                 rotor::kernels::onednn_uses_amx()                       ? "oneDNN (AMX)"

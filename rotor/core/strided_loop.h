@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "rotor/core/tensor.h"
 #include "rotor/core/threads.h"
@@ -43,6 +44,26 @@ StridedPlan<N> make_plan(const Shape& shape, const std::array<Shape, N>& strides
     for (size_t k = 0; k < N; ++k) p.strides[k].push_back(0);
   }
   return p;
+}
+
+// The same plan with the dimensions first put in the order of the first operand's strides (largest
+// first; the same permutation for every operand), so that the walk follows that operand's memory: for
+// elementwise maps, whose result does not depend on the order, when the output is laid out like
+// permuted inputs. (Reductions keep make_plan's logical order.)
+template <size_t N>
+StridedPlan<N> make_plan_in_memory_order(const Shape& shape, const std::array<Shape, N>& strides) {
+  const size_t n = shape.size();
+  std::vector<size_t> order(n);
+  for (size_t d = 0; d < n; ++d) order[d] = d;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return strides[0][a] > strides[0][b]; });
+  Shape s(n);
+  std::array<Shape, N> st;
+  for (size_t k = 0; k < N; ++k) st[k].resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    s[i] = shape[order[i]];
+    for (size_t k = 0; k < N; ++k) st[k][i] = strides[k][order[i]];
+  }
+  return make_plan<N>(s, st);
 }
 
 // Calls inner(count, offsets, inner_strides) for rows [row_begin, row_end) of the plan, where a row is

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <type_traits>
+#include <vector>
 
 #include "rotor/kernels/activations.h"
 #include "rotor/kernels/fast_math.h"
@@ -11,6 +13,7 @@
 namespace rotor::kernels {
 
 using detail::make_plan;
+using detail::make_plan_in_memory_order;
 using detail::strided_for;
 
 namespace {
@@ -18,16 +21,18 @@ namespace {
 
 Tensor converted(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.to(dt); }
 
-// out[i] = f(x[i]) over out's shape (x broadcasts to it). Flattened: f and the math it calls are inlined
-// into the loops (GCC otherwise left fast_exp & co. as calls in some instantiations, keeping them scalar:
-// a sigmoid backward ran 20x slower than its forward).
+// out[i] = f(x[i]) over out's shape (x broadcasts to it). The run functions are flattened: f and the math
+// it calls are inlined into the loops (GCC otherwise left fast_exp & co. as calls in some instantiations,
+// keeping them scalar: a sigmoid backward ran 20x slower than its forward). Only the run functions: a
+// flattened map would inline the whole strided walk too, which took GCC over 20 minutes under ASan.
 template <class TO, class TX, class F>
-__attribute__((flatten)) void map1(const Tensor& x, Tensor& out, F f) {
+void map1(const Tensor& x, Tensor& out, F f) {
   const Tensor xe = x.expand(out.shape());
-  const auto plan = make_plan<2>(out.shape(), {out.strides(), xe.strides()});
+  const auto plan = make_plan_in_memory_order<2>(out.shape(), {out.strides(), xe.strides()});
   TO* o = static_cast<TO*>(out.raw_data());
   const TX* xp = static_cast<const TX*>(xe.raw_data());
-  strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
+  strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st)
+                                 __attribute__((flatten)) {
     TO* op = o + off[0];
     const TX* xq = xp + off[1];
     if (st[0] == 1 && st[1] == 1) {
@@ -41,13 +46,14 @@ __attribute__((flatten)) void map1(const Tensor& x, Tensor& out, F f) {
 
 // out[i] = f(a[i], b[i]) over out's shape.
 template <class TO, class TI, class F>
-__attribute__((flatten)) void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+void map2(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   const Tensor ae = a.expand(out.shape()), be = b.expand(out.shape());
-  const auto plan = make_plan<3>(out.shape(), {out.strides(), ae.strides(), be.strides()});
+  const auto plan = make_plan_in_memory_order<3>(out.shape(), {out.strides(), ae.strides(), be.strides()});
   TO* o = static_cast<TO*>(out.raw_data());
   const TI* ap = static_cast<const TI*>(ae.raw_data());
   const TI* bp = static_cast<const TI*>(be.raw_data());
-  strided_for(plan, {0, 0, 0}, [&](int64_t n, const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& st) {
+  strided_for(plan, {0, 0, 0}, [&](int64_t n, const std::array<int64_t, 3>& off, const std::array<int64_t, 3>& st)
+                                    __attribute__((flatten)) {
     TO* op = o + off[0];
     const TI* aq = ap + off[1];
     const TI* bq = bp + off[2];
@@ -80,6 +86,13 @@ void activation_unary(UnaryOp op, const Tensor& x, const Tensor* dy, Tensor& out
   const Activation act = op == UnaryOp::gelu_erf    ? Activation::gelu_erf
                          : op == UnaryOp::gelu_tanh ? Activation::gelu_tanh
                                                     : Activation::silu;
+  if (!out.is_contiguous()) {  // laid out like its inputs (output_like): the kernels run in memory order
+    ROTOR_CHECK(x.strides() == out.strides() && (!dy || dy->strides() == out.strides()),
+                "activation: output and inputs differ in layout");
+    if (!dy) return activation_forward<T>(act, out.data<T>(), x.data<T>(), out.numel());
+    std::fill_n(out.data<T>(), out.numel(), T(0));  // the backward kernel adds
+    return activation_backward<T>(act, out.data<T>(), dy->data<T>(), x.data<T>(), out.numel());
+  }
   const Tensor xc = x.expand(out.shape()).contiguous();
   if (!dy) {
     activation_forward<T>(act, out.data<T>(), xc.data<T>(), out.numel());
@@ -190,10 +203,45 @@ DType compute_dtype(const Tensor& a, const Tensor& b) {
   return compute_dtype(a) == DType::f64 || compute_dtype(b) == DType::f64 ? DType::f64 : DType::f32;
 }
 
+namespace {
+
+// A new output of `shape` laid out like the inputs when they all have that shape and one dense but
+// permuted layout (transposed operands, say): the loops then walk memory in order, as PyTorch's do, instead
+// of transposing on the fly. Otherwise (broadcasts, mixed layouts) a contiguous one.
+Tensor output_like(const Shape& shape, DType dt, std::initializer_list<std::reference_wrapper<const Tensor>> inputs) {
+  const Tensor* first = nullptr;
+  for (const Tensor& t : inputs) {
+    if (t.shape() != shape) return Tensor::empty(shape, dt);
+    if (!first) first = &t;
+    else if (t.strides() != first->strides()) return Tensor::empty(shape, dt);
+  }
+  if (!first || first->is_contiguous()) return Tensor::empty(shape, dt);
+  const Shape& st = first->strides();
+  const size_t n = shape.size();
+  std::vector<int64_t> order(n);  // dims by decreasing stride
+  for (size_t d = 0; d < n; ++d) order[d] = static_cast<int64_t>(d);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return st[a] > st[b]; });
+  int64_t dense = 1;  // the stride a dense layout has next
+  for (size_t k = n; k-- > 0;) {
+    const int64_t d = order[k];
+    if (shape[d] == 1) continue;
+    if (st[d] != dense) return Tensor::empty(shape, dt);
+    dense *= shape[d];
+  }
+  Shape stored(n), back(n);
+  for (size_t k = 0; k < n; ++k) {
+    stored[k] = shape[order[k]];
+    back[order[k]] = static_cast<int64_t>(k);
+  }
+  return Tensor::empty(stored, dt).permute(back);
+}
+
+}  // namespace
+
 Tensor unary(UnaryOp op, const Tensor& x_in) {
   const DType dt = compute_dtype(x_in);
   const Tensor x = converted(x_in, dt);
-  Tensor out = Tensor::empty(x.shape(), dt);
+  Tensor out = output_like(x.shape(), dt, {x});
   if (dt == DType::f64) unary_typed<double>(op, x, out);
   else unary_typed<float>(op, x, out);
   return out;
@@ -202,7 +250,7 @@ Tensor unary(UnaryOp op, const Tensor& x_in) {
 Tensor unary_backward(UnaryOp op, const Tensor& x_in, const Tensor& dy_in) {
   const DType dt = compute_dtype(x_in, dy_in);
   const Tensor x = converted(x_in, dt), dy = converted(dy_in, dt);
-  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), dy.shape()), dt);
+  Tensor out = output_like(broadcast_shapes(x.shape(), dy.shape()), dt, {x, dy});
   if (dt == DType::f64) unary_backward_typed<double>(op, x, dy, out);
   else unary_backward_typed<float>(op, x, dy, out);
   return out;
@@ -220,7 +268,7 @@ void binary_into(BinaryOp op, const Tensor& a_in, const Tensor& b_in, Tensor& ou
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), compute_dtype(a, b));
+  Tensor out = output_like(broadcast_shapes(a.shape(), b.shape()), compute_dtype(a, b), {a, b});
   binary_into(op, a, b, out);
   return out;
 }
@@ -241,7 +289,7 @@ Tensor mul_scalar(const Tensor& x, double s) { return affine(x, s, 0.0); }
 Tensor affine(const Tensor& x_in, double a, double b) {
   const DType dt = compute_dtype(x_in);
   const Tensor x = converted(x_in, dt);
-  Tensor out = Tensor::empty(x.shape(), dt);
+  Tensor out = output_like(x.shape(), dt, {x});
   if (dt == DType::f64) {
     map1<double, double>(x, out, [a, b](double v) { return a * v + b; });
   } else {
@@ -254,7 +302,7 @@ Tensor affine(const Tensor& x_in, double a, double b) {
 Tensor pow_scalar(const Tensor& x_in, double p) {
   const DType dt = compute_dtype(x_in);
   const Tensor x = converted(x_in, dt);
-  Tensor out = Tensor::empty(x.shape(), dt);
+  Tensor out = output_like(x.shape(), dt, {x});
   if (dt == DType::f64) map1<double, double>(x, out, [p](double v) { return std::pow(v, p); });
   else map1<float, float>(x, out, [pf = static_cast<float>(p)](float v) { return std::pow(v, pf); });
   return out;
@@ -264,7 +312,7 @@ Tensor clamp(const Tensor& x_in, double lo, double hi) {
   ROTOR_CHECK(!(lo > hi), "clamp: lower bound ", lo, " is above upper bound ", hi);
   const DType dt = compute_dtype(x_in);
   const Tensor x = converted(x_in, dt);
-  Tensor out = Tensor::empty(x.shape(), dt);
+  Tensor out = output_like(x.shape(), dt, {x});
   if (dt == DType::f64) {
     map1<double, double>(x, out, [lo, hi](double v) { return v < lo ? lo : (v > hi ? hi : v); });
   } else {
@@ -277,7 +325,7 @@ Tensor clamp(const Tensor& x_in, double lo, double hi) {
 Tensor clamp_backward(const Tensor& x_in, double lo, double hi, const Tensor& dy_in) {
   const DType dt = compute_dtype(x_in, dy_in);
   const Tensor x = converted(x_in, dt), dy = converted(dy_in, dt);
-  Tensor out = Tensor::empty(broadcast_shapes(x.shape(), dy.shape()), dt);
+  Tensor out = output_like(broadcast_shapes(x.shape(), dy.shape()), dt, {x, dy});
   if (dt == DType::f64) {
     map2<double, double>(x, dy, out, [lo, hi](double v, double g) { return v >= lo && v <= hi ? g : 0.0; });
   } else {
@@ -290,7 +338,7 @@ Tensor clamp_backward(const Tensor& x_in, double lo, double hi, const Tensor& dy
 Tensor compare(CompareOp op, const Tensor& a_in, const Tensor& b_in) {
   const DType dt = compute_dtype(a_in, b_in);
   const Tensor a = converted(a_in, dt), b = converted(b_in, dt);
-  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape()), DType::u8);
+  Tensor out = output_like(broadcast_shapes(a.shape(), b.shape()), DType::u8, {a, b});
   if (dt == DType::f64) compare_typed<double>(op, a, b, out);
   else compare_typed<float>(op, a, b, out);
   return out;
@@ -302,9 +350,9 @@ Tensor where(const Tensor& cond_in, const Tensor& a_in, const Tensor& b_in) {
   const DType dt = compute_dtype(a_in, b_in);
   const Tensor a = converted(a_in, dt), b = converted(b_in, dt);
   const Shape shape = broadcast_shapes(broadcast_shapes(a.shape(), b.shape()), cond.shape());
-  Tensor out = Tensor::empty(shape, dt);
+  Tensor out = output_like(shape, dt, {cond, a, b});
   const Tensor ce = cond.expand(shape), ae = a.expand(shape), be = b.expand(shape);
-  const auto plan = make_plan<4>(shape, {out.strides(), ce.strides(), ae.strides(), be.strides()});
+  const auto plan = make_plan_in_memory_order<4>(shape, {out.strides(), ce.strides(), ae.strides(), be.strides()});
   auto run = [&](auto* o, auto* ap, auto* bp) {
     const uint8_t* cp = ce.data<uint8_t>();
     strided_for(plan, {0, 0, 0, 0},

@@ -2,8 +2,11 @@
 // Elementwise kernels over strided views with NumPy broadcasting.
 //
 // Types: arithmetic runs in f64 when any floating input is f64, otherwise in f32; bf16, f16 and integer
-// inputs are converted to that type first. Results are new contiguous tensors of the broadcast shape
-// (the `_into` forms write into an existing view instead). Dense operands take a unit-stride loop;
+// inputs are converted to that type first. Results are new tensors of the broadcast shape (the `_into`
+// forms write into an existing view instead): contiguous, except that when every input has the result's
+// shape and one dense but permuted layout (transposed operands), the result takes that layout, as in
+// PyTorch, so that the loop walks memory in order; `copy` always returns a contiguous tensor. Callers that
+// need raw row-major buffers call contiguous(). Dense operands take a unit-stride loop;
 // large tensors are split across OpenMP threads (each element is computed by exactly one thread, so
 // results do not depend on the thread count).
 #include "rotor/core/tensor.h"

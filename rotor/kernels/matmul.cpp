@@ -2,6 +2,10 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -277,6 +281,16 @@ bool onednn_uses_amx() {
   static const bool amx = (unsigned(dnnl_get_effective_cpu_isa()) & unsigned(dnnl_cpu_isa_avx512_core_amx)) ==
                           unsigned(dnnl_cpu_isa_avx512_core_amx);
   return amx;
+}
+
+bool cpu_has_amx_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (d >> 22) & 1u;  // EDX bit 22: AMX-BF16
+#else
+  return false;
+#endif
 }
 
 const char* onednn_isa_name() {

@@ -56,5 +56,7 @@ int64_t matmul_cache_size();
 bool onednn_uses_amx();
 // oneDNN's effective ISA by name ("avx512_core_bf16", "avx512_core_amx", ...), for `rotor info`.
 const char* onednn_isa_name();
+// Whether the CPU reports AMX-BF16 (CPUID leaf 7: what oneDNN's AMX path needs, before the OS grants it).
+bool cpu_has_amx_bf16();
 
 }  // namespace rotor::kernels

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rotor/autograd/ops.h"
+#include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 
 namespace rotor::autograd {
@@ -144,6 +145,35 @@ TEST(Autograd, CheckpointGivesParameterGradients) {
   const auto cw = w.grad().to_double_vector(), cx = x.grad().to_double_vector();
   for (size_t i = 0; i < gw.size(); ++i) EXPECT_NEAR(cw[i], gw[i], 1e-14);
   for (size_t i = 0; i < gx.size(); ++i) EXPECT_NEAR(cx[i], gx[i], 1e-14);
+}
+
+// Elementwise results of transposed operands keep their permuted layout (kernels/elementwise.h); ops
+// that read raw row-major buffers must see the same values and send back the same gradients as for a
+// contiguous copy.
+TEST(Autograd, PermutedElementwiseResultsFeedEveryKindOfOp) {
+  Rng rng(12);
+  std::vector<double> v(16 * 24);
+  for (auto& x : v) x = rng.normal();
+  const Tensor stored = Tensor::from_vector(v, {24, 16});
+  auto build = [&](bool permuted, Var& leaf) {
+    leaf = Var(permuted ? stored.transpose(0, 1) : stored.transpose(0, 1).contiguous(), true);  // [16, 24]
+    Var y = mul(leaf, add(leaf, 0.5));  // permuted layout when the leaf is
+    EXPECT_EQ(y.value().is_contiguous(), !permuted);
+    Var w(Tensor::from_vector(std::vector<double>(24 * 5, 0.1), {5, 24}));
+    std::vector<int64_t> t(16);
+    for (int64_t i = 0; i < 16; ++i) t[i] = i % 24;
+    const Tensor targets = Tensor::from_vector(t, {16});
+    return add(add(sum(layer_norm(y, Var(), Var())), sum(linear(y, w, Var()))),
+               add(cross_entropy(y, targets), sum(softmax(y, -1))));
+  };
+  Var a, b;
+  Var la = build(true, a), lb = build(false, b);
+  EXPECT_NEAR(la.value().item(), lb.value().item(), 1e-12);
+  la.backward();
+  lb.backward();
+  const auto ga = a.grad().to_double_vector(), gb = b.grad().to_double_vector();
+  ASSERT_EQ(ga.size(), gb.size());
+  for (size_t i = 0; i < ga.size(); ++i) ASSERT_NEAR(ga[i], gb[i], 1e-12) << i;
 }
 
 TEST(Autograd, BadInputsThrowNamingTheProblem) {

@@ -54,7 +54,10 @@ TEST(Elementwise, UnaryMatchesReferenceOnStridedViews) {
       const Tensor x = random_tensor({3, 5, 7}, dt, 11, /*transposed=*/true, pos ? 0.2 : -3, pos ? 3 : 3);
       const Tensor y = unary(op, x);
       EXPECT_EQ(y.dtype(), dt == DType::f64 ? DType::f64 : DType::f32);
-      EXPECT_TRUE(y.is_contiguous());
+      // the result takes the layout of its (densely transposed) input; a converted bf16 input is a new
+      // contiguous tensor, and so is the result
+      if (dt == DType::bf16) EXPECT_TRUE(y.is_contiguous());
+      else EXPECT_EQ(y.strides(), x.strides());
       const double tol = dt == DType::f64 ? 1e-12 : 2e-6;
       for_each_index(x.shape(), [&](const std::vector<int64_t>& i) {
         const double ref = reference_unary(op, x.at(i));
@@ -62,6 +65,30 @@ TEST(Elementwise, UnaryMatchesReferenceOnStridedViews) {
       });
     }
   }
+}
+
+// Inputs sharing one dense permuted layout give a result in that layout (computed in memory order);
+// mixed layouts or a broadcast give a contiguous result. Values are the same either way.
+TEST(Elementwise, ResultLayoutFollowsDensePermutedInputs) {
+  const Tensor a = random_tensor({6, 40, 33}, DType::f32, 3).permute({2, 0, 1});  // [33, 6, 40], dense
+  const Tensor b = random_tensor({6, 40, 33}, DType::f32, 4).permute({2, 0, 1});
+  const Tensor c = random_tensor({33, 6, 40}, DType::f32, 5);                      // contiguous
+  const Tensor same = binary(BinaryOp::mul, a, b), mixed = binary(BinaryOp::mul, a, c);
+  EXPECT_EQ(same.strides(), a.strides());
+  EXPECT_TRUE(mixed.is_contiguous());
+  EXPECT_TRUE(binary(BinaryOp::add, a, Tensor::ones({40})).is_contiguous());  // a broadcast operand
+  EXPECT_EQ(compare(CompareOp::gt, a, b).strides(), a.strides());
+  for_each_index(a.shape(), [&](const std::vector<int64_t>& i) {
+    ASSERT_EQ(same.at(i), static_cast<float>(a.at(i)) * static_cast<float>(b.at(i)));
+    ASSERT_EQ(mixed.at(i), static_cast<float>(a.at(i)) * static_cast<float>(c.at(i)));
+  });
+  // a sliced (not dense) view keeps the contiguous result
+  const Tensor sliced = a.slice(0, 0, 32, 2);
+  EXPECT_TRUE(unary(UnaryOp::exp, sliced).is_contiguous());
+  // consumers that need row-major data get it from contiguous()
+  const Tensor rows = same.contiguous();
+  EXPECT_TRUE(rows.is_contiguous());
+  EXPECT_EQ(rows.at({5, 4, 3}), same.at({5, 4, 3}));
 }
 
 TEST(Elementwise, BinaryBroadcastsLikeNumpy) {

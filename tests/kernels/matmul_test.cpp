@@ -129,7 +129,7 @@ TEST(Matmul, AccumulateAndCache) {
 TEST(Matmul, AmxQueryAgreesWithTheCpu) {
   __builtin_cpu_init();
   EXPECT_EQ(onednn_uses_amx(), std::string(onednn_isa_name()) == "avx512_core_amx");
-  if (!__builtin_cpu_supports("amx-bf16")) {
+  if (!cpu_has_amx_bf16()) {
     EXPECT_FALSE(onednn_uses_amx());
   }
   if (!__builtin_cpu_supports("avx512bf16")) {
