@@ -23,10 +23,11 @@ void setup(CLI::App& cmd) {
                 __builtin_cpu_supports("avx512f") != 0, __builtin_cpu_supports("avx512bf16") != 0,
                 rotor::kernels::cpu_has_amx_bf16());
     std::printf("oneDNN isa: %s\n", rotor::kernels::onednn_isa_name());
-    std::printf("bf16 linear layers: %s\n",
-                rotor::kernels::onednn_uses_amx()                       ? "oneDNN (AMX)"
-                : rotor::kernels::linear_pairs_supported(8, 32, 32)     ? "rotor's AVX512-BF16 kernels (oneDNN for other sizes)"
-                                                                        : "oneDNN");
+    const char* bf16_path = rotor::kernels::onednn_uses_amx() ? "oneDNN (AMX)"
+                            : rotor::kernels::linear_pairs_supported(8, 32, 32)
+                                ? "rotor's AVX512-BF16 kernels (oneDNN for other sizes)"
+                                : "oneDNN";
+    std::printf("bf16 linear layers: %s\n", bf16_path);
   });
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Internal helper for kernels and Tensor::copy_: walk N operands that share one (broadcast) shape but have their own
-// strides, calling an inner-loop functor once per run along the innermost dimension.
+// Internal helper for kernels and Tensor::copy_: walk N operands that share one (broadcast) shape but
+// have their own strides, calling an inner-loop functor once per run along the innermost dimension.
 // Dimensions of size 1 are dropped and adjacent dimensions that are contiguous for every operand are
 // merged first, so a dense tensor becomes one long run and the functor sees unit strides.
 #include <omp.h>

@@ -383,7 +383,8 @@ void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Sh
   if constexpr (sizeof(E) == 4)
     if (copy_transposed_words(d, x, plan)) return;
 #endif
-  detail::strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
+  using Offsets = std::array<int64_t, 2>;
+  detail::strided_for(plan, {0, 0}, [&](int64_t n, const Offsets& off, const Offsets& st) {
     E* dp = d + off[0];
     const E* xp = x + off[1];
     if (st[0] == 1 && st[1] == 1) std::memcpy(dp, xp, static_cast<size_t>(n) * sizeof(E));
@@ -424,7 +425,8 @@ void convert(void* dbase, const void* sbase, const Shape& shape, const Shape& ds
   D* d = static_cast<D*>(dbase);
   const S* x = static_cast<const S*>(sbase);
   const auto plan = detail::make_plan<2>(shape, {dst_strides, src_strides});
-  detail::strided_for(plan, {0, 0}, [&](int64_t n, const std::array<int64_t, 2>& off, const std::array<int64_t, 2>& st) {
+  using Offsets = std::array<int64_t, 2>;
+  detail::strided_for(plan, {0, 0}, [&](int64_t n, const Offsets& off, const Offsets& st) {
     D* dp = d + off[0];
     const S* xp = x + off[1];
     if (st[0] == 1 && st[1] == 1)
