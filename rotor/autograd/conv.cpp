@@ -76,7 +76,7 @@ Var conv2d_f32(const Var& x, const Var& weight, const Var& bias, const Conv2dOpt
   if (has_b) inputs.push_back(bias);
   const bool need_dx = x.requires_grad();
   return record("conv2d", y, inputs, [=](const Tensor& g_in) {
-    const Tensor dy = g_in.dtype() == DType::f32 ? g_in.contiguous() : g_in.to(DType::f32);
+    const Tensor dy = g_in.to(DType::f32);  // contiguous
     Tensor dx = need_dx ? Tensor::empty(xv.shape()) : Tensor(), dw = Tensor::empty(wv.shape());
     Tensor db = has_b ? Tensor::empty({O}) : Tensor();
     if (need_dx) k::conv2d_backward_data_f32(dx.data<float>(), dy.data<float>(), wv.data<float>(), N, O, g);
@@ -172,7 +172,7 @@ Var pool_typed(const Var& x, const Tensor& xv, const k::Conv2dGeometry& g, bool 
   if (!is_max) {
     k::avg_pool2d_forward<T>(y.data<T>(), xv.data<T>(), planes, g);
     return record("avg_pool2d", y, {x}, [=](const Tensor& dy_in) {
-      const Tensor dy = dy_in.dtype() == dt ? dy_in.contiguous() : dy_in.to(dt);
+      const Tensor dy = dy_in.to(dt);
       Tensor dx = Tensor::zeros(xv.shape(), dt);
       k::avg_pool2d_backward<T>(dx.data<T>(), dy.data<T>(), planes, g);
       return std::vector<Tensor>{dx};
@@ -181,7 +181,7 @@ Var pool_typed(const Var& x, const Tensor& xv, const k::Conv2dGeometry& g, bool 
   Tensor argmax = Tensor::empty(y.shape(), DType::i32);
   k::max_pool2d_forward<T>(y.data<T>(), argmax.data<int32_t>(), xv.data<T>(), planes, g);
   return record("max_pool2d", y, {x}, [=](const Tensor& dy_in) {
-    const Tensor dy = dy_in.dtype() == dt ? dy_in.contiguous() : dy_in.to(dt);
+    const Tensor dy = dy_in.to(dt);
     Tensor dx = Tensor::zeros(xv.shape(), dt);
     k::max_pool2d_backward<T>(dx.data<T>(), dy.data<T>(), argmax.data<int32_t>(), planes, g);
     return std::vector<Tensor>{dx};
@@ -195,7 +195,7 @@ Var pool(const Var& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> str
   o.stride = default_stride(stride, kernel);
   const k::Conv2dGeometry g = geometry(1, x.size(2), x.size(3), kernel, o, "pool2d");
   const DType dt = x.dtype() == DType::f64 ? DType::f64 : DType::f32;
-  const Tensor xv = x.value().dtype() == dt ? x.value().contiguous() : x.value().to(dt);
+  const Tensor xv = x.value().to(dt);  // contiguous
   return dt == DType::f64 ? pool_typed<double>(x, xv, g, is_max) : pool_typed<float>(x, xv, g, is_max);
 }
 }  // namespace
@@ -215,7 +215,7 @@ Var upsample_typed(const Var& x, const Tensor& xv, std::array<int64_t, 2> f) {
   Tensor y = Tensor::empty({N, C, H * f[0], W * f[1]}, dt);
   k::upsample_nearest2d_forward<T>(y.data<T>(), xv.data<T>(), N * C, H, W, f[0], f[1]);
   return record("upsample_nearest2d", y, {x}, [=](const Tensor& dy_in) {
-    const Tensor dy = dy_in.dtype() == dt ? dy_in.contiguous() : dy_in.to(dt);
+    const Tensor dy = dy_in.to(dt);
     Tensor dx = Tensor::empty({N, C, H, W}, dt);
     k::upsample_nearest2d_backward<T>(dx.data<T>(), dy.data<T>(), N * C, H, W, f[0], f[1]);
     return std::vector<Tensor>{dx};

@@ -50,12 +50,18 @@ StridedPlan<N> make_plan(const Shape& shape, const std::array<Shape, N>& strides
 // first; the same permutation for every operand), so that the walk follows that operand's memory: for
 // elementwise maps, whose result does not depend on the order, when the output is laid out like
 // permuted inputs. (Reductions keep make_plan's logical order.)
+// The dimensions ordered by decreasing stride (ties keep their order): a dense layout's memory order.
+inline std::vector<int64_t> dims_by_decreasing_stride(const Shape& strides) {
+  std::vector<int64_t> order(strides.size());
+  for (size_t d = 0; d < order.size(); ++d) order[d] = static_cast<int64_t>(d);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return strides[a] > strides[b]; });
+  return order;
+}
+
 template <size_t N>
 StridedPlan<N> make_plan_in_memory_order(const Shape& shape, const std::array<Shape, N>& strides) {
   const size_t n = shape.size();
-  std::vector<size_t> order(n);
-  for (size_t d = 0; d < n; ++d) order[d] = d;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return strides[0][a] > strides[0][b]; });
+  const std::vector<int64_t> order = dims_by_decreasing_stride(strides[0]);
   Shape s(n);
   std::array<Shape, N> st;
   for (size_t k = 0; k < N; ++k) st[k].resize(n);

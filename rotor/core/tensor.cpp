@@ -1,17 +1,16 @@
 #include "rotor/core/tensor.h"
 
-#include "rotor/core/strided_loop.h"
-#include "rotor/core/transpose16.h"
-
 #include <malloc.h>
 
-#include <array>
-
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <type_traits>
+
+#include "rotor/core/strided_loop.h"
+#include "rotor/core/transpose16.h"
 
 namespace rotor {
 
@@ -350,19 +349,9 @@ bool copy_transposed_words(uint32_t* d, const uint32_t* x, const detail::Strided
       os += c * p.strides[1][dim];
     }
     const int64_t r0 = (t % tiles_i) * kRows, r1 = std::min(R, r0 + kRows);
-    for (int64_t j0 = 0; j0 < L; j0 += 16) {
-      const int64_t nj = std::min<int64_t>(16, L - j0);
-      const __mmask16 mj = static_cast<__mmask16>((1u << nj) - 1u);
-      for (int64_t i0 = r0; i0 < r1; i0 += 16) {
-        const int64_t ni = std::min<int64_t>(16, r1 - i0);
-        const __mmask16 mi = static_cast<__mmask16>((1u << ni) - 1u);
-        __m512i r[16];
-        for (int64_t jj = 0; jj < 16; ++jj)  // column j0 + jj of dst = a unit-stride run of src
-          r[jj] = jj < nj ? _mm512_maskz_loadu_epi32(mi, x + os + (j0 + jj) * sL + i0) : _mm512_setzero_si512();
-        simd::transpose16(r);
-        for (int64_t ii = 0; ii < ni; ++ii) _mm512_mask_storeu_epi32(d + od + (i0 + ii) * dR + j0, mj, r[ii]);
-      }
-    }
+    for (int64_t j0 = 0; j0 < L; j0 += 16)  // dst columns j0.. = unit-stride runs of src, 16 at a time
+      simd::transpose_block(d + od + r0 * dR + j0, dR, x + os + j0 * sL + r0, sL, std::min<int64_t>(16, L - j0),
+                            r1 - r0);
   };
   const int64_t tasks = outer * tiles_i;
   const bool parallel = p.numel >= kParallelThreshold && tasks > 1 && omp_get_max_threads() > 1 && !omp_in_parallel();
@@ -371,29 +360,6 @@ bool copy_transposed_words(uint32_t* d, const uint32_t* x, const detail::Strided
   return true;
 }
 #endif
-
-// dst (elements of type E, offsets and strides in elements) = src along one run of the strided plan.
-template <class E>
-void copy_same_type(void* dbase, const void* sbase, const Shape& shape, const Shape& dst_strides,
-                    const Shape& src_strides) {
-  E* d = static_cast<E*>(dbase);
-  const E* x = static_cast<const E*>(sbase);
-  const auto plan = detail::make_plan<2>(shape, {dst_strides, src_strides});
-#if defined(__AVX512F__)
-  if constexpr (sizeof(E) == 4)
-    if (copy_transposed_words(d, x, plan)) return;
-#endif
-  using Offsets = std::array<int64_t, 2>;
-  detail::strided_for(plan, {0, 0}, [&](int64_t n, const Offsets& off, const Offsets& st) {
-    E* dp = d + off[0];
-    const E* xp = x + off[1];
-    if (st[0] == 1 && st[1] == 1) std::memcpy(dp, xp, static_cast<size_t>(n) * sizeof(E));
-    else if (st[0] == 1 && st[1] == 0) std::fill_n(dp, n, xp[0]);  // a broadcast value
-    else
-      for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = xp[i * st[1]];
-  });
-}
-
 
 // Element conversions through double, as load_as_double / store_double do one element at a time.
 template <class T> double widen(T v) {
@@ -419,20 +385,35 @@ template <class F> void visit_dtype(DType t, F&& f) {
   }
 }
 
-// dst = src converted, both walked along one strided plan.
+// dst = src (converted when the types differ), both walked along one strided plan: runs merged where
+// both views are dense, transposed layouts in tiles.
 template <class D, class S>
-void convert(void* dbase, const void* sbase, const Shape& shape, const Shape& dst_strides, const Shape& src_strides) {
+void copy_runs(void* dbase, const void* sbase, const Shape& shape, const Shape& dst_strides, const Shape& src_strides) {
   D* d = static_cast<D*>(dbase);
   const S* x = static_cast<const S*>(sbase);
   const auto plan = detail::make_plan<2>(shape, {dst_strides, src_strides});
+  constexpr bool same = std::is_same_v<D, S>;
+#if defined(__AVX512F__)
+  if constexpr (same && sizeof(D) == 4)
+    if (copy_transposed_words(reinterpret_cast<uint32_t*>(d), reinterpret_cast<const uint32_t*>(x), plan)) return;
+#endif
   using Offsets = std::array<int64_t, 2>;
+  auto one = [](S v) {
+    if constexpr (same) return v;
+    else return narrow_to<D>(widen(v));
+  };
   detail::strided_for(plan, {0, 0}, [&](int64_t n, const Offsets& off, const Offsets& st) {
     D* dp = d + off[0];
     const S* xp = x + off[1];
-    if (st[0] == 1 && st[1] == 1)
-      for (int64_t i = 0; i < n; ++i) dp[i] = narrow_to<D>(widen(xp[i]));
-    else
-      for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = narrow_to<D>(widen(xp[i * st[1]]));
+    if (st[0] == 1 && st[1] == 1) {
+      if constexpr (same) std::memcpy(dp, xp, static_cast<size_t>(n) * sizeof(D));
+      else
+        for (int64_t i = 0; i < n; ++i) dp[i] = one(xp[i]);
+    } else if (st[0] == 1 && st[1] == 0) {
+      std::fill_n(dp, n, one(xp[0]));  // a broadcast value
+    } else {
+      for (int64_t i = 0; i < n; ++i) dp[i * st[0]] = one(xp[i * st[1]]);
+    }
   });
 }
 
@@ -449,20 +430,19 @@ void Tensor::copy_(const Tensor& src) {
       std::memmove(dbase, sbase, nbytes());
       return;
     }
-    // Walk both views along one strided plan (runs merged where both are dense; transposed layouts in
-    // tiles), copying elements of the dtype's width.
+    // same-width elements are copied as raw words
     switch (es) {
-      case 1: return copy_same_type<uint8_t>(dbase, sbase, shape_, strides_, s.strides_);
-      case 2: return copy_same_type<uint16_t>(dbase, sbase, shape_, strides_, s.strides_);
-      case 4: return copy_same_type<uint32_t>(dbase, sbase, shape_, strides_, s.strides_);
-      case 8: return copy_same_type<uint64_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 1: return copy_runs<uint8_t, uint8_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 2: return copy_runs<uint16_t, uint16_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 4: return copy_runs<uint32_t, uint32_t>(dbase, sbase, shape_, strides_, s.strides_);
+      case 8: return copy_runs<uint64_t, uint64_t>(dbase, sbase, shape_, strides_, s.strides_);
       default: break;
     }
   }
   // Converting copy: each element through double, as load_as_double / store_double convert one element.
   visit_dtype(dtype_, [&](auto d) {
     visit_dtype(s.dtype_, [&](auto x) {
-      convert<decltype(d), decltype(x)>(dbase, sbase, shape_, strides_, s.strides_);
+      copy_runs<decltype(d), decltype(x)>(dbase, sbase, shape_, strides_, s.strides_);
     });
   });
 }

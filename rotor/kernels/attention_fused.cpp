@@ -329,13 +329,7 @@ __attribute__((noinline)) void block_f32(const float* a, int64_t a_row, int64_t 
 
 // dst [Dh, T] (row stride T) = the transpose of src [T, Dh] (row stride ld); T and Dh multiples of 16.
 void transpose_head(float* dst, const float* src, int64_t ld, int64_t T, int64_t Dh) {
-  for (int64_t t0 = 0; t0 < T; t0 += 16)
-    for (int64_t d0 = 0; d0 < Dh; d0 += 16) {
-      __m512i r[16];
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + (t0 + i) * ld + d0);
-      vec::transpose16(r);
-      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(dst + (d0 + i) * T + t0, r[i]);
-    }
+  vec::transpose_block(reinterpret_cast<uint32_t*>(dst), T, reinterpret_cast<const uint32_t*>(src), ld, T, Dh);
 }
 
 struct ScratchF32 {

@@ -12,7 +12,6 @@
 
 namespace rotor::kernels {
 
-using detail::make_plan;
 using detail::make_plan_in_memory_order;
 using detail::strided_for;
 
@@ -218,9 +217,7 @@ Tensor output_like(const Shape& shape, DType dt, std::initializer_list<std::refe
   if (!first || first->is_contiguous()) return Tensor::empty(shape, dt);
   const Shape& st = first->strides();
   const size_t n = shape.size();
-  std::vector<int64_t> order(n);  // dims by decreasing stride
-  for (size_t d = 0; d < n; ++d) order[d] = static_cast<int64_t>(d);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return st[a] > st[b]; });
+  const std::vector<int64_t> order = detail::dims_by_decreasing_stride(st);
   int64_t dense = 1;  // the stride a dense layout has next
   for (size_t k = n; k-- > 0;) {
     const int64_t d = order[k];

@@ -24,15 +24,10 @@ alignas(64) constexpr uint16_t kPairHi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20
 }  // namespace
 
 void pack_k_contiguous(uint32_t* b, const bf16* src, int64_t ld, int64_t K2, int64_t N) {
-  for (int64_t n0 = 0; n0 < N; n0 += 16) {
-    uint32_t* out = b + (n0 / 32) * K2 * 32 + n0 % 32;
-    for (int64_t k0 = 0; k0 < K2; k0 += 16) {
-      __m512i r[16];
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(src + (n0 + i) * ld + 2 * k0);
-      vec::transpose16(r);
-      for (int i = 0; i < 16; ++i) _mm512_storeu_si512(out + (k0 + i) * 32, r[i]);
-    }
-  }
+  // 16 columns at a time: their pairs (words along the rows of src) become rows of the panel
+  const uint32_t* words = reinterpret_cast<const uint32_t*>(src);
+  for (int64_t n0 = 0; n0 < N; n0 += 16)
+    vec::transpose_block(b + (n0 / 32) * K2 * 32 + n0 % 32, 32, words + n0 * (ld / 2), ld / 2, 16, K2);
 }
 
 void interleave_row_pairs(uint32_t* dst, int64_t dld, const bf16* src, int64_t ld, int64_t K2, int64_t N) {

@@ -145,8 +145,9 @@ inline void store_bf16(void* p, __m512 v, __mmask16 m) {
 inline float reduce_add(__m512 v) { return _mm512_reduce_add_ps(v); }
 inline float reduce_max(__m512 v) { return _mm512_reduce_max_ps(v); }
 
-// In-register transpose of a 16 x 16 tile of 32-bit words (rotor/core/transpose16.h).
+// Transposes of 32-bit words in 16 x 16 register tiles (rotor/core/transpose16.h).
 using rotor::simd::transpose16;
+using rotor::simd::transpose_block;
 
 #endif
 
