@@ -61,6 +61,50 @@ double sum_run(const T* q, int64_t n) {
   return s;
 }
 
+// Max (is_max) or min of a unit-stride run, and whether it holds a NaN (which must win). For floats, four
+// vector accumulators (the compiler's `omp simd reduction` keeps one, serialising the compares).
+template <class T>
+T extreme_run(const T* q, int64_t n, bool is_max, T init, bool& nan) {
+  T m = init;
+  int64_t i = 0;
+  int any_nan = 0;
+#if defined(ROTOR_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {
+    if (n >= 64) {
+      __m512 a[4];
+      __mmask16 un = 0;
+      for (auto& v : a) v = _mm512_set1_ps(init);
+      for (; i + 64 <= n; i += 64)
+#pragma GCC unroll 4
+        for (int l = 0; l < 4; ++l) {
+          const __m512 v = _mm512_loadu_ps(q + i + 16 * l);
+          un |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+          a[l] = is_max ? _mm512_max_ps(v, a[l]) : _mm512_min_ps(v, a[l]);
+        }
+      const __m512 r = is_max ? _mm512_max_ps(_mm512_max_ps(a[0], a[1]), _mm512_max_ps(a[2], a[3]))
+                              : _mm512_min_ps(_mm512_min_ps(a[0], a[1]), _mm512_min_ps(a[2], a[3]));
+      m = is_max ? _mm512_reduce_max_ps(r) : _mm512_reduce_min_ps(r);
+      any_nan = un != 0;
+    }
+  }
+#endif
+  if (is_max) {
+#pragma omp simd reduction(max : m) reduction(| : any_nan)
+    for (int64_t j = i; j < n; ++j) {
+      m = q[j] > m ? q[j] : m;
+      any_nan |= q[j] != q[j];
+    }
+  } else {
+#pragma omp simd reduction(min : m) reduction(| : any_nan)
+    for (int64_t j = i; j < n; ++j) {
+      m = q[j] < m ? q[j] : m;
+      any_nan |= q[j] != q[j];
+    }
+  }
+  nan = any_nan != 0;
+  return m;
+}
+
 // Accumulate elements with flat indices [e0, e1) of the plan's index space, starting from `base`.
 template <class T>
 double accumulate_range(const StridedPlan<1>& p, const T* x, int64_t e0, int64_t e1, double acc, Combine c) {
@@ -80,21 +124,8 @@ double accumulate_range(const StridedPlan<1>& p, const T* x, int64_t e0, int64_t
       acc += sum_run(q + col, stop - col);
     } else if (st == 1) {
       // max/min over a unit-stride run: vector reduction, NaN tracked separately (it must win).
-      T m = static_cast<T>(c.init());
-      int nan = 0;
-      if (c.kind == Kind::max) {
-#pragma omp simd reduction(max : m) reduction(| : nan)
-        for (int64_t i = col; i < stop; ++i) {
-          m = q[i] > m ? q[i] : m;
-          nan |= q[i] != q[i];
-        }
-      } else {
-#pragma omp simd reduction(min : m) reduction(| : nan)
-        for (int64_t i = col; i < stop; ++i) {
-          m = q[i] < m ? q[i] : m;
-          nan |= q[i] != q[i];
-        }
-      }
+      bool nan = false;
+      const T m = extreme_run(q + col, stop - col, c.kind == Kind::max, static_cast<T>(c.init()), nan);
       acc = nan ? std::numeric_limits<double>::quiet_NaN() : c(acc, static_cast<double>(m));
     } else {
       for (int64_t i = col; i < stop; ++i) acc = c(acc, static_cast<double>(q[i * st]));
