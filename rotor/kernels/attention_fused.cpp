@@ -182,6 +182,14 @@ struct Scratch {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// dst [T/2, T] (words) = the row pairs of src [T, T] interleaved, as the dk and dv products read them: a
+// key block i0 .. i0 + 7 takes the query pairs k2 >= i0 / 2, so pair row k2 is read up to column 2 k2 + 7
+// and only that much (rounded up to 32 columns) is interleaved; src is zero right of the diagonal.
+void causal_row_pairs(uint32_t* dst, const bf16* src, int64_t T) {
+  for (int64_t k2 = 0; k2 < T / 2; ++k2)
+    interleave_row_pairs(dst + k2 * T, T, src + 2 * k2 * T, T, 1, std::min(T, round_up(2 * k2 + kRows, 32)));
+}
+
 // scores [T, T] (f32, into sc.s) = q . k^T for one head, only the key panels a query block can see;
 // kt: k^T packed by pack_k_contiguous.
 void head_scores(Scratch& sc, const bf16* q, int64_t ld, const uint32_t* kt, int64_t T, int64_t K2) {
@@ -259,10 +267,10 @@ void fused_attention_backward_bf16(float* dqkv, const bf16* dout16, const float*
       if (sink) (*sink)(b, h * Dh, sc.dq.data());
       // dk = dscores^T . q and dv = probs^T . dout: key block j0 gets contributions from queries >= j0
       auto from_queries = [&](int64_t j0) { return BlockRange{Dh, j0 / 2, T / 2}; };
-      interleave_row_pairs(sc.a1.data(), T, sc.ds.data(), T, T / 2, T);
+      causal_row_pairs(sc.a1.data(), sc.ds.data(), T);
       pack_n_contiguous(sc.b2.data(), rows + h * Dh, W, T / 2, Dh);
       pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, k_out, ld, g > 0, from_queries);
-      interleave_row_pairs(sc.a1.data(), T, p, T, T / 2, T);
+      causal_row_pairs(sc.a1.data(), p, T);
       pack_n_contiguous(sc.b2.data(), dy, H * Dh, T / 2, Dh);
       pair_gemm(T, Left{sc.a1.data(), 1, T}, sc.b2.data(), T / 2, v_out, ld, g > 0, from_queries);
     }
