@@ -49,7 +49,8 @@ std::string default_corpus() {
 
 struct Args {
   std::string data, out, resume, init = "torch", dtype = "bf16", norm = "layernorm", mlp = "gelu", pos = "rope";
-  int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, steps = 600, warmup = -1;
+  int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, grad_accum = 1, steps = 600,
+          warmup = -1;
   int64_t eval_every = 100, stop_at = 0;
   double lr = 1e-3, lr_min = -1, clip = 1.0, weight_decay = 0.1;
   uint64_t seed = 1;
@@ -63,7 +64,7 @@ void run(const Args& a, CLI::App& cmd) {
   TrainOptions opt;
   if (resuming) {
     for (const char* flag : {"--layers", "--dim", "--heads", "--kv-heads", "--ctx", "--norm", "--mlp", "--pos",
-                             "--tied", "--dtype", "--batch", "--lr", "--seed", "--warmup", "--clip", "--init",
+                             "--tied", "--dtype", "--batch", "--grad-accum", "--lr", "--seed", "--warmup", "--clip", "--init",
                              "--weight-decay"})
       ROTOR_CHECK(cmd.count(flag) == 0, "--resume continues the run in ", a.resume, " with its own settings; ", flag,
                   " cannot be changed");
@@ -93,6 +94,7 @@ void run(const Args& a, CLI::App& cmd) {
     config.bias = config.norm == NormKind::layernorm;
     config.validate();
     opt.batch = a.batch;
+    opt.grad_accum = a.grad_accum;
     opt.steps = a.steps;
     opt.warmup = a.warmup >= 0 ? a.warmup : std::min<int64_t>(100, a.steps / 10);
     opt.lr = a.lr;
@@ -118,14 +120,15 @@ void run(const Args& a, CLI::App& cmd) {
                 " steps; pass --steps larger than that to continue");
   }
   int64_t params = model.num_parameters();
+  const std::string accumulated = opt.grad_accum > 1 ? cat(" x ", opt.grad_accum, " accumulated") : "";
   std::fprintf(stderr, "rotor train: %s, %lld parameters, %lld layers x %lld wide, %lld heads (%lld kv), ctx %lld, "
-               "batch %lld, %s, %d threads\n",
+               "batch %lld%s, %s, %d threads\n",
                data.c_str(), (long long)params, (long long)config.layers, (long long)config.dim,
                (long long)config.heads, (long long)config.kv_heads, (long long)config.ctx, (long long)opt.batch,
-               opt.precision == Precision::bf16 ? "bf16" : "f32", rotor::num_threads());
+               accumulated.c_str(), opt.precision == Precision::bf16 ? "bf16" : "f32", rotor::num_threads());
   cli::Progress progress("train", opt.steps);
   std::vector<double> step_seconds, step_cpu_seconds;
-  const double tokens_per_step = double(opt.batch * config.ctx);
+  const double tokens_per_step = double(opt.batch * opt.grad_accum * config.ctx);
   double smooth_loss = std::nan("");
   const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
   const int64_t profile_from = trainer.step() + 3;  // the first steps allocate and create primitives
@@ -183,7 +186,10 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--kv-heads", a.kv_heads, "key/value heads (grouped-query attention; default: --heads)")
       ->check(CLI::PositiveNumber);
   cmd.add_option("--ctx", a.ctx, "context length (tokens per sequence)")->check(CLI::PositiveNumber);
-  cmd.add_option("--batch", a.batch, "sequences per step")->check(CLI::PositiveNumber);
+  cmd.add_option("--batch", a.batch, "sequences per forward/backward pass")->check(CLI::PositiveNumber);
+  cmd.add_option("--grad-accum", a.grad_accum,
+                 "gradient accumulation: passes of --batch sequences averaged per optimizer step (default 1)")
+      ->check(CLI::PositiveNumber);
   cmd.add_option("--steps", a.steps, "total optimizer steps")->check(CLI::PositiveNumber);
   cmd.add_option("--lr", a.lr, "peak learning rate");
   cmd.add_option("--lr-min", a.lr_min, "final learning rate of the cosine schedule (default: lr/10)");

@@ -30,7 +30,7 @@ double process_cpu_seconds() {
 }  // namespace
 
 nlohmann::json train_options_to_json(const TrainOptions& o) {
-  return {{"batch", o.batch},   {"steps", o.steps},         {"warmup", o.warmup},       {"eval_every", o.eval_every},
+  return {{"batch", o.batch},   {"grad_accum", o.grad_accum}, {"steps", o.steps},         {"warmup", o.warmup},       {"eval_every", o.eval_every},
           {"eval_batches", o.eval_batches}, {"lr", o.lr},    {"lr_min", o.lr_min},       {"weight_decay", o.weight_decay},
           {"beta1", o.beta1},   {"beta2", o.beta2},         {"eps", o.eps},             {"clip", o.clip},
           {"seed", o.seed},     {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"},
@@ -40,12 +40,13 @@ nlohmann::json train_options_to_json(const TrainOptions& o) {
 TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& where) {
   ROTOR_CHECK(j.is_object(), where, ": training options must be a JSON object");
   TrainOptions o;
-  static const std::set<std::string> known = {"batch", "steps", "warmup", "eval_every", "eval_batches", "lr", "lr_min",
+  static const std::set<std::string> known = {"batch", "grad_accum", "steps", "warmup", "eval_every", "eval_batches", "lr", "lr_min",
                                               "weight_decay", "beta1", "beta2", "eps", "clip", "seed", "dtype", "init"};
   for (auto it = j.begin(); it != j.end(); ++it)
     ROTOR_CHECK(known.count(it.key()), where, ": unknown training option '", it.key(), "'");
   try {
     o.batch = j.value("batch", o.batch);
+    o.grad_accum = j.value("grad_accum", o.grad_accum);  // runs saved before the option: 1
     o.steps = j.value("steps", o.steps);
     o.warmup = j.value("warmup", o.warmup);
     o.eval_every = j.value("eval_every", o.eval_every);
@@ -71,6 +72,7 @@ TrainOptions train_options_from_json(const nlohmann::json& j, const std::string&
 LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOptions& opt)
     : model_(model), corpus_(corpus), opt_(opt), rng_(opt.seed) {
   ROTOR_CHECK(opt.batch >= 1, "--batch must be >= 1, got ", opt.batch);
+  ROTOR_CHECK(opt.grad_accum >= 1, "--grad-accum must be >= 1, got ", opt.grad_accum);
   ROTOR_CHECK(opt.steps >= 1, "--steps must be >= 1, got ", opt.steps);
   ROTOR_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "--lr must be a positive number, got ", opt.lr);
   corpus.check_context(model.config().ctx);
@@ -93,11 +95,23 @@ double LmTrainer::train_step() {
     auto zero_scope = model_.profile().time("zero gradients");
     model_.zero_grad();
   }
-  const double loss = model_.forward_backward(x_.data(), y_.data(), B, T);
-  ROTOR_CHECK(std::isfinite(loss), "training: loss is ", loss, " at step ", step_ + 1,
-              " (the run diverged; try a lower --lr)");
+  // the backward passes add into the gradients: their sum over the micro-batches, then / grad_accum
+  double loss = 0;
+  for (int64_t micro = 0; micro < opt_.grad_accum; ++micro) {
+    if (micro > 0) sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
+    const double part = model_.forward_backward(x_.data(), y_.data(), B, T);
+    ROTOR_CHECK(std::isfinite(part), "training: loss is ", part, " at step ", step_ + 1,
+                " (the run diverged; try a lower --lr)");
+    loss += part;
+  }
   const int64_t n = model_.num_parameters();
   auto update_scope = model_.profile().time("gradient norm and AdamW");
+  if (opt_.grad_accum > 1) {
+    loss /= double(opt_.grad_accum);
+    const float inv = 1.0f / float(opt_.grad_accum);
+    float* g = model_.grads();
+    for (int64_t i = 0; i < n; ++i) g[i] *= inv;
+  }
   const double norm = opt_.clip > 0 ? optim::clip_global_norm(model_.grads(), n, opt_.clip)
                                     : optim::global_norm(model_.grads(), n);
   ROTOR_CHECK(std::isfinite(norm), "training: gradient norm is ", norm, " at step ", step_ + 1);

@@ -23,7 +23,8 @@
 namespace rotor::models {
 
 struct TrainOptions {
-  int64_t batch = 8;
+  int64_t batch = 8;          // sequences per forward/backward pass (micro-batch)
+  int64_t grad_accum = 1;     // micro-batches whose gradients are averaged per optimizer step
   int64_t steps = 1000;       // total steps of the run
   int64_t warmup = 0;         // linear warmup steps
   int64_t eval_every = 100;   // validation (and checkpoint) interval
@@ -50,8 +51,9 @@ class LmTrainer {
   // Parameters are initialised from opt.seed; the batch generator is seeded from it as well.
   LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOptions& opt);
 
-  // One optimizer step on a fresh random batch. Returns the training loss; throws rotor::Error when
-  // the loss is not finite.
+  // One optimizer step on grad_accum fresh random micro-batches (the gradient of their mean loss; the
+  // same windows, in the same order, as one batch of grad_accum * batch sequences). Returns the mean
+  // training loss; throws rotor::Error when a loss is not finite.
   double train_step();
   // Mean loss over opt.eval_batches fixed validation windows (the same windows every call).
   double validation_loss();

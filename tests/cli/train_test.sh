@@ -23,6 +23,18 @@ grep -q "<svg" "$tmp/straight/loss.svg" || fail "loss.svg is not an SVG"
 cmp -s "$tmp/straight/metrics.csv" "$tmp/resumed/metrics.csv" || fail "resumed loss curve differs: $(diff "$tmp/straight/metrics.csv" "$tmp/resumed/metrics.csv")"
 cmp -s "$tmp/straight/model.safetensors" "$tmp/resumed/model.safetensors" || fail "resumed parameters differ"
 
+# gradient accumulation: 2 passes of --batch 2 per step, resumed mid-run, equal the uninterrupted run
+# (grad_accum is kept with the run's options), and the run is not the one without accumulation
+acc=(--data "$tmp/text.txt" --layers 1 --dim 32 --heads 4 --ctx 32 --batch 2 --grad-accum 2 --eval-every 3 --threads 1)
+"$rotor" train "${acc[@]}" --steps 6 --out "$tmp/acc" >/dev/null 2>"$tmp/log3" || fail "accumulating run failed: $(cat "$tmp/log3")"
+grep -q "batch 2 x 2 accumulated" "$tmp/log3" || fail "the run does not report its accumulation: $(head -n 1 "$tmp/log3")"
+"$rotor" train "${acc[@]}" --steps 6 --stop-at 3 --out "$tmp/acc2" >/dev/null 2>&1 || fail "accumulating first half failed"
+"$rotor" train --data "$tmp/text.txt" --threads 1 --resume "$tmp/acc2" >/dev/null 2>&1 || fail "accumulating resume failed"
+cmp -s "$tmp/acc/metrics.csv" "$tmp/acc2/metrics.csv" || fail "resumed accumulating run differs: $(diff "$tmp/acc/metrics.csv" "$tmp/acc2/metrics.csv")"
+"$rotor" train --data "$tmp/text.txt" --layers 1 --dim 32 --heads 4 --ctx 32 --batch 2 --eval-every 3 --threads 1 \
+  --steps 6 --out "$tmp/noacc" >/dev/null 2>&1 || fail "run without accumulation failed"
+! cmp -s "$tmp/acc/metrics.csv" "$tmp/noacc/metrics.csv" || fail "--grad-accum 2 changed nothing"
+
 # sampling is deterministic for a seed and continues the prompt
 s1=$("$rotor" sample --model "$tmp/straight" --prompt "And God" --tokens 40 --seed 3 --top-k 20 --top-p 0.9 --threads 1) || fail "sample failed"
 s2=$("$rotor" sample --model "$tmp/straight" --prompt "And God" --tokens 40 --seed 3 --top-k 20 --top-p 0.9 --threads 1)
