@@ -22,4 +22,8 @@ bool register_command(const std::string& name, const std::string& description, C
 // Adds --threads (default: ROTOR_NUM_THREADS or all cores) and applies it before the callback runs.
 void add_threads_option(CLI::App& cmd, int& threads);
 
+// Option check for counts (--layers, --batch, --threads ...): a whole number >= 1. Its error reads
+// "--batch: must be a whole number >= 1, got '0'" (CLI11's PositiveNumber prints a range up to 1.8e308).
+extern const CLI::Validator positive;
+
 }  // namespace rotor::cli

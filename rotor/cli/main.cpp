@@ -2,7 +2,9 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <string>
 #include <new>
+#include <stdexcept>
 
 #include "rotor/cli/command.h"
 #include "rotor/core/error.h"
@@ -26,9 +28,24 @@ bool register_command(const std::string& name, const std::string& description, C
   return true;
 }
 
+const CLI::Validator positive(
+    [](std::string& text) -> std::string {
+      long long v = 0;
+      size_t used = 0;
+      try {
+        v = std::stoll(text, &used);
+      } catch (const std::out_of_range&) {
+        return "'" + text + "' is too large";
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      return used == text.size() && used > 0 && v >= 1 ? "" : "must be a whole number >= 1, got '" + text + "'";
+    },
+    "POSITIVE");
+
 void add_threads_option(CLI::App& cmd, int& threads) {
   cmd.add_option("--threads", threads, "threads to use (default: $ROTOR_NUM_THREADS or all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive);
   cmd.preparse_callback([&threads](size_t) { threads = 0; });
   cmd.parse_complete_callback([&threads] { rotor::set_num_threads(threads); });
 }

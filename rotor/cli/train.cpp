@@ -180,17 +180,17 @@ void run(const Args& a, CLI::App& cmd) {
 void setup(CLI::App& cmd) {
   static Args a;
   cmd.add_option("--data", a.data, "training text, read as bytes (default: the King James Bible via `bible`)");
-  cmd.add_option("--layers", a.layers, "transformer blocks")->check(CLI::PositiveNumber);
-  cmd.add_option("--dim", a.dim, "model width")->check(CLI::PositiveNumber);
-  cmd.add_option("--heads", a.heads, "attention heads")->check(CLI::PositiveNumber);
+  cmd.add_option("--layers", a.layers, "transformer blocks")->check(rotor::cli::positive);
+  cmd.add_option("--dim", a.dim, "model width")->check(rotor::cli::positive);
+  cmd.add_option("--heads", a.heads, "attention heads")->check(rotor::cli::positive);
   cmd.add_option("--kv-heads", a.kv_heads, "key/value heads (grouped-query attention; default: --heads)")
-      ->check(CLI::PositiveNumber);
-  cmd.add_option("--ctx", a.ctx, "context length (tokens per sequence)")->check(CLI::PositiveNumber);
-  cmd.add_option("--batch", a.batch, "sequences per forward/backward pass")->check(CLI::PositiveNumber);
+      ->check(rotor::cli::positive);
+  cmd.add_option("--ctx", a.ctx, "context length (tokens per sequence)")->check(rotor::cli::positive);
+  cmd.add_option("--batch", a.batch, "sequences per forward/backward pass")->check(rotor::cli::positive);
   cmd.add_option("--grad-accum", a.grad_accum,
                  "gradient accumulation: passes of --batch sequences averaged per optimizer step (default 1)")
-      ->check(CLI::PositiveNumber);
-  cmd.add_option("--steps", a.steps, "total optimizer steps")->check(CLI::PositiveNumber);
+      ->check(rotor::cli::positive);
+  cmd.add_option("--steps", a.steps, "total optimizer steps")->check(rotor::cli::positive);
   cmd.add_option("--lr", a.lr, "peak learning rate");
   cmd.add_option("--lr-min", a.lr_min, "final learning rate of the cosine schedule (default: lr/10)");
   cmd.add_option("--warmup", a.warmup, "linear warmup steps (default: min(100, steps/10))");
@@ -208,7 +208,7 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--out", a.out, "run directory (config.json, model.safetensors, metrics.csv, loss.svg)");
   cmd.add_option("--resume", a.resume, "continue the run saved in this directory");
   cmd.add_option("--stop-at", a.stop_at, "stop (and save) after this step of the --steps schedule; continue later with --resume")
-      ->check(CLI::PositiveNumber);
+      ->check(rotor::cli::positive);
   rotor::cli::add_threads_option(cmd, a.threads);
   cmd.callback([&cmd] { run(a, cmd); });
 }

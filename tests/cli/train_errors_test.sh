@@ -32,7 +32,8 @@ expect_error "unknown norm" "$rotor" train "${small[@]}" --norm batchnorm --step
 expect_error "not a multiple of kv_heads" "$rotor" train --data "$tmp/text.txt" --kv-heads 3 --heads 4 --dim 16 --steps 1 --threads 1
 expect_error "cannot be changed" "$rotor" train --data "$tmp/text.txt" --resume "$tmp/run" --dim 64 --steps 8 --threads 1
 expect_error "cannot be changed" "$rotor" train --data "$tmp/text.txt" --resume "$tmp/run" --grad-accum 2 --steps 8 --threads 1
-expect_error "grad-accum" "$rotor" train "${small[@]}" --grad-accum 0 --steps 1
+expect_error "grad-accum: must be a whole number >= 1, got .0." "$rotor" train "${small[@]}" --grad-accum 0 --steps 1
+expect_error "threads: must be a whole number >= 1, got .1.5." "$rotor" train "${small[@]}" --threads 1.5 --steps 1
 expect_error "already holds 4 steps" "$rotor" train --data "$tmp/text.txt" --resume "$tmp/run" --steps 4 --threads 1
 # a diverging run stops with a NaN/inf loss error and does not overwrite the existing run
 expect_error "loss is" "$rotor" train "${small[@]}" --lr 1e30 --clip 0 --warmup 0 --steps 50 --eval-every 40 --out "$tmp/run"
