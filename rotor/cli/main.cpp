@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <exception>
 #include <map>
-#include <string>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "rotor/cli/command.h"
 #include "rotor/core/error.h"

@@ -64,8 +64,8 @@ void run(const Args& a, CLI::App& cmd) {
   TrainOptions opt;
   if (resuming) {
     for (const char* flag : {"--layers", "--dim", "--heads", "--kv-heads", "--ctx", "--norm", "--mlp", "--pos",
-                             "--tied", "--dtype", "--batch", "--grad-accum", "--lr", "--seed", "--warmup", "--clip", "--init",
-                             "--weight-decay"})
+                             "--tied", "--dtype", "--batch", "--grad-accum", "--lr", "--seed", "--warmup", "--clip",
+                             "--init", "--weight-decay"})
       ROTOR_CHECK(cmd.count(flag) == 0, "--resume continues the run in ", a.resume, " with its own settings; ", flag,
                   " cannot be changed");
     const std::string cpath = a.resume + "/config.json", spath = a.resume + "/trainer_state.json";

@@ -30,18 +30,30 @@ double process_cpu_seconds() {
 }  // namespace
 
 nlohmann::json train_options_to_json(const TrainOptions& o) {
-  return {{"batch", o.batch},   {"grad_accum", o.grad_accum}, {"steps", o.steps},         {"warmup", o.warmup},       {"eval_every", o.eval_every},
-          {"eval_batches", o.eval_batches}, {"lr", o.lr},    {"lr_min", o.lr_min},       {"weight_decay", o.weight_decay},
-          {"beta1", o.beta1},   {"beta2", o.beta2},         {"eps", o.eps},             {"clip", o.clip},
-          {"seed", o.seed},     {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"},
+  return {{"batch", o.batch},
+          {"grad_accum", o.grad_accum},
+          {"steps", o.steps},
+          {"warmup", o.warmup},
+          {"eval_every", o.eval_every},
+          {"eval_batches", o.eval_batches},
+          {"lr", o.lr},
+          {"lr_min", o.lr_min},
+          {"weight_decay", o.weight_decay},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"eps", o.eps},
+          {"clip", o.clip},
+          {"seed", o.seed},
+          {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"},
           {"init", o.init == Transformer::Init::torch ? "torch" : "gpt2"}};
 }
 
 TrainOptions train_options_from_json(const nlohmann::json& j, const std::string& where) {
   ROTOR_CHECK(j.is_object(), where, ": training options must be a JSON object");
   TrainOptions o;
-  static const std::set<std::string> known = {"batch", "grad_accum", "steps", "warmup", "eval_every", "eval_batches", "lr", "lr_min",
-                                              "weight_decay", "beta1", "beta2", "eps", "clip", "seed", "dtype", "init"};
+  static const std::set<std::string> known = {"batch", "grad_accum", "steps", "warmup", "eval_every", "eval_batches",
+                                              "lr",    "lr_min",     "weight_decay", "beta1", "beta2", "eps",
+                                              "clip",  "seed",       "dtype", "init"};
   for (auto it = j.begin(); it != j.end(); ++it)
     ROTOR_CHECK(known.count(it.key()), where, ": unknown training option '", it.key(), "'");
   try {
