@@ -30,21 +30,10 @@ double process_cpu_seconds() {
 }  // namespace
 
 nlohmann::json train_options_to_json(const TrainOptions& o) {
-  return {{"batch", o.batch},
-          {"grad_accum", o.grad_accum},
-          {"steps", o.steps},
-          {"warmup", o.warmup},
-          {"eval_every", o.eval_every},
-          {"eval_batches", o.eval_batches},
-          {"lr", o.lr},
-          {"lr_min", o.lr_min},
-          {"weight_decay", o.weight_decay},
-          {"beta1", o.beta1},
-          {"beta2", o.beta2},
-          {"eps", o.eps},
-          {"clip", o.clip},
-          {"seed", o.seed},
-          {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"},
+  return {{"batch", o.batch},   {"grad_accum", o.grad_accum}, {"steps", o.steps},   {"warmup", o.warmup},
+          {"eval_every", o.eval_every}, {"eval_batches", o.eval_batches}, {"lr", o.lr}, {"lr_min", o.lr_min},
+          {"weight_decay", o.weight_decay}, {"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps},
+          {"clip", o.clip},     {"seed", o.seed},         {"dtype", o.precision == Precision::bf16 ? "bf16" : "f32"},
           {"init", o.init == Transformer::Init::torch ? "torch" : "gpt2"}};
 }
 

@@ -301,12 +301,15 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
   const AttentionDims dims{B, T, H, KV, Dh};
   const bool bf = precision_ == Precision::bf16;
-  if (bf && !weights16_current_)
+  if (bf && !weights16_current_) {
     timed("weights to bf16", [&] {
       params16_.resize(params_.size());
       float_to_bf16_buffer(params16_.data(), params_.data(), int64_t(params_.size()));
     });
-  weights16_current_ = false;  // one forward (and its backward) per update
+    // current until the next params() access: further passes before an update (gradient accumulation,
+    // validation batches) read it as is
+    weights16_current_ = true;
+  }
   const float* P = params_.data();
   auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
 

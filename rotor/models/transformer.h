@@ -67,7 +67,8 @@ class Transformer {
   void set_precision(Precision p) { precision_ = p; }
   // The bf16 copy of the parameters that bf16 matmuls read (same offsets as params()). An optimizer that
   // writes it along with the parameters calls mark_weights16_current() afterwards, and the next forward
-  // pass skips its conversion; any later params() access makes the copy stale again.
+  // pass skips its conversion (a forward that converts leaves the copy current as well); any later
+  // params() access makes the copy stale again, so fetch params() again before writing through it.
   bf16* weights16() {
     params16_.resize(params_.size());
     return params16_.data();
