@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ccache pkg-config       # toolchain
-  libdnnl-dev                                   # oneDNN: GEMM (f32, bf16 on AMX)
+  libdnnl-dev ocl-icd-opencl-dev                # oneDNN: GEMM (f32, bf16 on AMX); its CMake package needs OpenCL
   libcli11-dev nlohmann-json3-dev               # command line, JSON
   libgtest-dev libgmock-dev libbenchmark-dev    # tests, benchmarks
   libicu-dev                                    # Unicode properties for the tokenizer
