@@ -74,34 +74,27 @@ __attribute__((always_inline)) inline void eval_vec(const __m512* x, __m512* y, 
       dy[u] = _mm512_fmadd_ps(x[u], pdf, cdf);
     }
   } else if constexpr (A == Activation::gelu_tanh) {
-    // tanh(u) = 1 - 2 / (e^{2u} + 1)
-    __m512 x2[U], two_u[U], e[U];
+    __m512 x2[U], arg[U], th[U];
     ROTOR_EACH(u, U) {
       x2[u] = _mm512_mul_ps(x[u], x[u]);
-      const __m512 arg = _mm512_mul_ps(_mm512_set1_ps(float(kSqrt2OverPi)),
-                                       _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluTanhCubic)), x2[u]),
-                                                       x[u], x[u]));
-      two_u[u] = _mm512_add_ps(arg, arg);
+      arg[u] = _mm512_mul_ps(_mm512_set1_ps(float(kSqrt2OverPi)),
+                             _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(float(kGeluTanhCubic)), x2[u]), x[u], x[u]));
     }
-    vec::exp_n<U>(two_u, e);
+    vec::tanh_n<U>(arg, th);
     ROTOR_EACH(u, U) {
-      const __m512 th =
-          _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e[u], one)));
-      const __m512 opt = _mm512_add_ps(one, th);
+      const __m512 opt = _mm512_add_ps(one, th[u]);
       y[u] = _mm512_mul_ps(_mm512_mul_ps(half, x[u]), opt);
       const __m512 du = _mm512_mul_ps(_mm512_set1_ps(float(kSqrt2OverPi)),
                                       _mm512_fmadd_ps(_mm512_set1_ps(float(3 * kGeluTanhCubic)), x2[u], one));
-      const __m512 sech2 = _mm512_fnmadd_ps(th, th, one);
+      const __m512 sech2 = _mm512_fnmadd_ps(th[u], th[u], one);
       dy[u] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_mul_ps(half, x[u]), sech2), du, _mm512_mul_ps(half, opt));
     }
   } else {  // silu
-    __m512 neg[U], e[U];
-    ROTOR_EACH(u, U) neg[u] = _mm512_sub_ps(_mm512_setzero_ps(), x[u]);
-    vec::exp_n<U>(neg, e);
+    __m512 sg[U];
+    vec::sigmoid_n<U>(x, sg);
     ROTOR_EACH(u, U) {
-      const __m512 sg = _mm512_div_ps(one, _mm512_add_ps(one, e[u]));
-      y[u] = _mm512_mul_ps(x[u], sg);
-      dy[u] = _mm512_mul_ps(sg, _mm512_fmadd_ps(x[u], _mm512_sub_ps(one, sg), one));
+      y[u] = _mm512_mul_ps(x[u], sg[u]);
+      dy[u] = _mm512_mul_ps(sg[u], _mm512_fmadd_ps(x[u], _mm512_sub_ps(one, sg[u]), one));
     }
   }
 }

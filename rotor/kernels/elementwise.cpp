@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "rotor/kernels/activations.h"
-#include "rotor/kernels/fast_math.h"
+#include "rotor/kernels/vector_math.h"
 #include "rotor/core/strided_loop.h"
 
 namespace rotor::kernels {
@@ -21,7 +21,7 @@ namespace {
 Tensor converted(const Tensor& t, DType dt) { return t.dtype() == dt ? t : t.to(dt); }
 
 // out[i] = f(x[i]) over out's shape (x broadcasts to it). The run functions are flattened: f and the math
-// it calls are inlined into the loops (GCC otherwise left fast_exp & co. as calls in some instantiations,
+// it calls are inlined into the loops (GCC otherwise left vec::exp & co. as calls in some instantiations,
 // keeping them scalar: a sigmoid backward ran 20x slower than its forward). Only the run functions: a
 // flattened map would inline the whole strided walk too, which took GCC over 20 minutes under ASan.
 template <class TO, class TX, class F>

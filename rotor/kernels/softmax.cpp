@@ -2,11 +2,12 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "rotor/core/threads.h"
 #include "rotor/kernels/elementwise.h"
-#include "rotor/kernels/fast_math.h"
+#include "rotor/kernels/vector_math.h"
 
 namespace rotor::kernels {
 namespace {
@@ -35,6 +36,38 @@ void for_each_row(const RowLayout& r, F&& row) {
   for (int64_t i = 0; i < rows; ++i) row((i / r.inner) * r.n * r.inner + (i % r.inner), r.inner);
 }
 
+// sum_i e^{x[i] - m} over [0, n) (accumulated in double), storing the exponentials in y unless y is null.
+template <class T>
+double exp_shifted_sum(const T* x, T m, T* y, int64_t n) {
+#if defined(ROTOR_HAVE_AVX512)
+  if constexpr (std::is_same_v<T, float>) {  // the explicit AVX-512 exp (the same bits as math_of's)
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    const __m512 vm = _mm512_set1_ps(m);
+    for (int64_t i = 0; i < n; i += 16) {
+      const __mmask16 k = vec::tail_mask(n - i);
+      const __m512 e = _mm512_maskz_mov_ps(k, vec::exp(_mm512_sub_ps(vec::load(x + i, k), vm)));
+      if (y) vec::store(y + i, e, k);
+      lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+      hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+  }
+#endif
+  double sum = 0;
+  if (y) {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) {
+      const T e = math_of<T>::exp(x[i] - m);
+      y[i] = e;
+      sum += e;
+    }
+  } else {
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < n; ++i) sum += math_of<T>::exp(x[i] - m);
+  }
+  return sum;
+}
+
 // Softmax of rows along the axis. Contiguous rows (inner == 1) are one vector loop each; otherwise
 // each outer slab [n, inner] is processed with `inner` columns side by side (unit stride).
 template <class T>
@@ -48,20 +81,12 @@ void softmax_rows(const RowLayout& r, const T* x, T* y, bool log) {
 #pragma omp simd reduction(max : m)
       for (int64_t i = 0; i < r.n; ++i) m = xr[i] > m ? xr[i] : m;
       if (!std::isfinite(m)) m = 0;
-      double sum = 0;
+      const double sum = exp_shifted_sum<T>(xr, m, log ? nullptr : yr, r.n);
       if (log) {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t i = 0; i < r.n; ++i) sum += M::exp(xr[i] - m);
         const T lse = static_cast<T>(std::log(sum)) + m;
 #pragma omp simd
         for (int64_t i = 0; i < r.n; ++i) yr[i] = xr[i] - lse;
       } else {
-#pragma omp simd reduction(+ : sum)
-        for (int64_t i = 0; i < r.n; ++i) {
-          const T e = M::exp(xr[i] - m);
-          yr[i] = e;
-          sum += e;
-        }
         const T inv = static_cast<T>(1.0 / sum);
 #pragma omp simd
         for (int64_t i = 0; i < r.n; ++i) yr[i] *= inv;
