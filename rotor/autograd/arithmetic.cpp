@@ -195,19 +195,22 @@ Var masked_fill(const Var& x, const Tensor& mask, double value) {
 
 void register_arithmetic_gradchecks(GradcheckRegistry& r) {
   const std::vector<std::vector<Shape>> binary_shapes = {
-      {{3, 4}, {3, 4}}, {{2, 3, 4}, {4}}, {{3, 1}, {1, 5}}, {{}, {2, 3}}, {{2, 1, 3}, {4, 1}}};
+      {{3, 4}, {3, 4}}, {{2, 3, 4}, {4}}, {{3, 1}, {1, 5}}, {{}, {2, 3}}, {{2, 1, 3}, {4, 1}}, {{4, 1, 5}, {3, 5}}};
   auto bin = [&](const char* name, std::function<Var(const Var&, const Var&)> f, InputDomain d = InputDomain::normal) {
-    r.add({name, "broadcast", binary_shapes, [f](const VarList& in) { return f(in[0], in[1]); }, d});
+    r.add(GradcheckCase{name, "broadcast", binary_shapes, [f](const VarList& in) { return f(in[0], in[1]); }, d}
+              .with_broadcasting());
   };
   bin("add", [](const Var& a, const Var& b) { return add(a, b); });
   bin("sub", [](const Var& a, const Var& b) { return sub(a, b); });
   bin("mul", [](const Var& a, const Var& b) { return mul(a, b); });
   bin("div", [](const Var& a, const Var& b) { return div(a, b); }, InputDomain::positive);
   bin("pow", [](const Var& a, const Var& b) { return pow(a, b); }, InputDomain::positive);
-  r.add({"maximum", "broadcast", {{{3, 4}, {3, 4}}, {{2, 3}, {3}}},
-         [](const VarList& in) { return maximum(in[0], in[1]); }, InputDomain::distinct});
-  r.add({"minimum", "broadcast", {{{3, 4}, {3, 4}}, {{2, 3}, {3}}},
-         [](const VarList& in) { return minimum(in[0], in[1]); }, InputDomain::distinct});
+  r.add(GradcheckCase{"maximum", "broadcast", {{{3, 4}, {3, 4}}, {{2, 3}, {3}}, {{4, 1, 5}, {3, 5}}},
+                      [](const VarList& in) { return maximum(in[0], in[1]); }, InputDomain::distinct}
+            .with_broadcasting());
+  r.add(GradcheckCase{"minimum", "broadcast", {{{3, 4}, {3, 4}}, {{2, 3}, {3}}, {{4, 1, 5}, {3, 5}}},
+                      [](const VarList& in) { return minimum(in[0], in[1]); }, InputDomain::distinct}
+            .with_broadcasting());
 
   const std::vector<std::vector<Shape>> unary_shapes = {{{5}}, {{3, 4}}, {{2, 3, 4}}, {{}}};
   auto un = [&](const char* name, std::function<Var(const Var&)> f, InputDomain d = InputDomain::normal) {
@@ -242,8 +245,9 @@ void register_arithmetic_gradchecks(GradcheckRegistry& r) {
   un("softplus", [](const Var& x) { return softplus(x); }, InputDomain::away_from_zero);
   // Bounds at +-0.15 sit between the distinct grid values, away from the kinks.
   const Tensor mask = Tensor::from_vector(std::vector<int32_t>{1, 0, 0, 1}, {4, 1});
-  r.add({"where", "broadcast mask", {{{4, 3}, {3}}, {{4, 1}, {4, 2}}},
-         [mask](const VarList& in) { return where(mask, in[0], in[1]); }});
+  r.add(GradcheckCase{"where", "broadcast mask", {{{4, 3}, {3}}, {{4, 1}, {4, 2}}, {{2, 1, 3}, {4, 3}}},
+                      [mask](const VarList& in) { return where(mask, in[0], in[1]); }}
+            .with_broadcasting());
   r.add({"masked_fill", "broadcast mask", {{{4, 3}}, {{2, 4, 5}}},
          [mask](const VarList& in) { return masked_fill(in[0], mask, -2.5); }});
   r.add({"clamp", "unary", {{{4, 5}}, {{7}}}, [](const VarList& in) { return clamp(in[0], -0.15, 0.15); },

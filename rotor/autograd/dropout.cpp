@@ -29,7 +29,7 @@ Var dropout(const Var& x, double p, Rng& rng, bool training) {
 
 void register_dropout_gradchecks(GradcheckRegistry& r) {
   // A fresh generator per evaluation gives the same mask in every forward of the check.
-  r.add({"dropout", "p=0.3", {{{4, 5}}},
+  r.add({"dropout", "p=0.3", {{{4, 5}}, {{2, 3, 4}}},
          [](const VarList& in) {
            Rng rng(7);
            return dropout(in[0], 0.3, rng);

@@ -12,6 +12,23 @@
 //   3. runs the forward again on f32 copies of the inputs and compares it with the f64 forward, which
 //      checks the f32 kernels against the f64 path.
 //
+//   4. where the case has a bf16 kernel path (bf16_fn), runs it on bf16-rounded inputs and compares its
+//      forward and gradients with the f64 path on the same inputs, within bounds derived from bf16
+//      rounding (see GradcheckCase::bf16_fn);
+//   5. checks that a case flagged `broadcasting` has a shape set that broadcasts.
+//
+// Adding an op. Register at least one case per op, with several shape sets (including a scalar or size-1
+// dimension where the op allows one). Flag `broadcasting` on the cases of an op that broadcasts its inputs
+// and give them shape sets like {{4, 1, 5}, {3, 5}}. Name the backward kernels the op runs in `kernels`.
+// If the op has a bf16 kernel, give `bf16_fn` and the number of bf16 roundings on its path. For example:
+//   r.add(GradcheckCase{"my_add", "broadcast", {{{3, 4}, {3, 4}}, {{4, 1, 5}, {3, 5}}},
+//                       [](const VarList& in) { return my_add(in[0], in[1]); }}
+//             .with_broadcasting()
+//             .with_kernels({"my_add_backward"}));
+// tests/autograd/gradcheck_test.cpp fails when an op recorded on the tape (a `record("name", ...)` or
+// `unary_op("name", ...)` in rotor/) has no case, when a backward kernel is not covered, or when an op
+// listed there as broadcasting has no broadcasting case.
+//
 // The registry is open. Library ops add a `register_<family>_gradchecks(GradcheckRegistry&)` function
 // next to their code and list it in gradcheck_registry() (gradcheck.cpp); built-ins are registered the
 // first time gradcheck_registry() is called. Code outside rotor/autograd (e.g. kernels wrapped by another
@@ -48,6 +65,32 @@ struct GradcheckCase {
   double tolerance = 1e-6;              // on |analytic - numeric| / max(1, |numeric|)
   double f32_tolerance = 1e-4;          // on the f32 forward vs the f64 forward, relative to max |y|
   bool check_f32 = true;                // compare the f32 forward with the f64 one
+  // --- added fields (all defaulted, so the brace forms above keep compiling) ---
+  // The case broadcasts inputs against each other; run_gradcheck fails it unless some shape set really
+  // broadcasts (an input whose shape differs from the output's and broadcasts to it, e.g. [4, 1, 5] vs
+  // [3, 5]). Every op that broadcasts must have such a case (tests/autograd/gradcheck_test.cpp).
+  bool broadcasting = false;
+  // The op's bf16 kernel path, for ops that have one: called with f32 inputs holding bf16-rounded values
+  // (and requiring grad), it runs the bf16 kernels and returns an f32 output. Its forward, and its input
+  // gradients when the output requires grad, are compared with fn's in f64 on the same rounded inputs
+  // (the output weights rounded to bf16 too), element by element within
+  //   bf16_roundings * 2^-8 * (|ref| + rms(ref)) + f32_tolerance * max |ref|
+  // where bf16_roundings counts the bf16 roundings on the path from the inputs to the output (each loses
+  // at most 2^-8 of the value it rounds: of the element itself, or inside a sum of the sum's typical size).
+  std::function<Var(const VarList&)> bf16_fn = nullptr;
+  double bf16_roundings = 1;
+  // The kernel functions this case exercises (e.g. "layernorm_backward"): every backward kernel declared
+  // in rotor/kernels/*.h must be covered by some case (tests/autograd/gradcheck_test.cpp).
+  std::vector<std::string> kernels = {};
+
+  // Chainable setters for the added fields: r.add(GradcheckCase{...}.with_broadcasting());
+  GradcheckCase& with_broadcasting() { broadcasting = true; return *this; }
+  GradcheckCase& with_kernels(std::vector<std::string> names) { kernels = std::move(names); return *this; }
+  GradcheckCase& with_bf16(std::function<Var(const VarList&)> f, double roundings) {
+    bf16_fn = std::move(f);
+    bf16_roundings = roundings;
+    return *this;
+  }
 };
 
 class GradcheckRegistry {
@@ -55,6 +98,10 @@ class GradcheckRegistry {
   void add(GradcheckCase c);
   const std::vector<GradcheckCase>& cases() const { return cases_; }
   std::vector<std::string> op_names() const;  // distinct op names, in registration order
+  // Adds `kernels` to every case of `op` (registered before): for ops registered in one file whose kernels
+  // are declared in another (kernel_gradchecks.cpp declares the autograd ops' kernels).
+  void add_kernels(const std::string& op, const std::vector<std::string>& kernels);
+  std::vector<std::string> covered_kernels() const;  // the union of the cases' `kernels`
 
  private:
   std::vector<GradcheckCase> cases_;
@@ -86,5 +133,6 @@ void register_attention_gradchecks(GradcheckRegistry& r);
 void register_fused_attention_gradchecks(GradcheckRegistry& r);
 void register_checkpoint_gradchecks(GradcheckRegistry& r);
 void register_conv_gradchecks(GradcheckRegistry& r);
+void register_kernel_gradchecks(GradcheckRegistry& r);  // the transformer's kernels (kernel_gradchecks.cpp)
 
 }  // namespace rotor::autograd

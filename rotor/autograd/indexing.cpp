@@ -130,13 +130,13 @@ Var gather(const Var& x, int64_t dim, const Tensor& index) {
 }
 
 void register_indexing_gradchecks(GradcheckRegistry& r) {
-  r.add({"embedding", "repeated ids", {{{5, 3}}}, [](const VarList& in) {
+  r.add({"embedding", "repeated ids", {{{5, 3}}, {{6, 1}}}, [](const VarList& in) {
            return embedding(in[0], Tensor::from_vector(std::vector<int64_t>{4, 0, 2, 0, 1, 4}, {2, 3}));
          }});
-  r.add({"index_select", "dim 1", {{{3, 4, 2}}}, [](const VarList& in) {
+  r.add({"index_select", "dim 1", {{{3, 4, 2}}, {{1, 5}}}, [](const VarList& in) {
            return index_select(in[0], 1, Tensor::from_vector(std::vector<int64_t>{3, 0, 3}, {3}));
          }});
-  r.add({"gather", "dim 1", {{{3, 4}}}, [](const VarList& in) {
+  r.add({"gather", "dim 1", {{{3, 4}}, {{3, 5}}}, [](const VarList& in) {
            return gather(in[0], 1, Tensor::from_vector(std::vector<int64_t>{1, 1, 0, 3, 2, 2}, {3, 2}));
          }});
 }

@@ -91,9 +91,10 @@ void register_linalg_gradchecks(GradcheckRegistry& r) {
          [](const VarList& in) { return matmul(in[0], in[1]); }});
   r.add({"matmul", "vector", {{{4}, {4, 3}}, {{2, 4}, {4}}, {{4}, {4}}},
          [](const VarList& in) { return matmul(in[0], in[1]); }});
-  r.add({"matmul", "batched broadcast", {{{2, 3, 4}, {4, 5}}, {{2, 1, 3, 4}, {3, 4, 2}}, {{3, 4}, {2, 4, 3}}},
-         [](const VarList& in) { return matmul(in[0], in[1]); }});
-  r.add({"bmm", "batched", {{{2, 3, 4}, {2, 4, 5}}}, [](const VarList& in) { return bmm(in[0], in[1]); }});
+  r.add(GradcheckCase{"matmul", "batched broadcast", {{{2, 3, 4}, {4, 5}}, {{2, 1, 3, 4}, {3, 4, 2}}, {{3, 4}, {2, 4, 3}}},
+                      [](const VarList& in) { return matmul(in[0], in[1]); }}
+            .with_broadcasting());
+  r.add({"bmm", "batched", {{{2, 3, 4}, {2, 4, 5}}, {{1, 1, 3}, {1, 3, 2}}}, [](const VarList& in) { return bmm(in[0], in[1]); }});
   r.add({"linear", "with bias", {{{2, 3, 4}, {5, 4}, {5}}, {{4}, {3, 4}, {3}}},
          [](const VarList& in) { return linear(in[0], in[1], in[2]); }});
   r.add({"linear", "without bias", {{{3, 4}, {5, 4}}}, [](const VarList& in) { return linear(in[0], in[1]); }});

@@ -96,9 +96,10 @@ void register_loss_gradchecks(GradcheckRegistry& r) {
   r.add({"cross_entropy", "none", {{{2, 3, 5}}}, [targets](const VarList& in) {
            return cross_entropy(in[0], targets, {-100, 0.2, Reduction::none});
          }});
-  r.add({"mse_loss", "broadcast", {{{3, 4}, {3, 4}}, {{2, 3}, {3}}},
-         [](const VarList& in) { return mse_loss(in[0], in[1]); }});
-  r.add({"binary_cross_entropy_with_logits", "mean", {{{3, 4}, {3, 4}}},
+  r.add(GradcheckCase{"mse_loss", "broadcast", {{{3, 4}, {3, 4}}, {{2, 3}, {3}}, {{4, 1, 5}, {3, 5}}},
+                      [](const VarList& in) { return mse_loss(in[0], in[1]); }}
+            .with_broadcasting());
+  r.add({"binary_cross_entropy_with_logits", "mean", {{{3, 4}, {3, 4}}, {{2, 3, 2}, {2, 3, 2}}},
          [](const VarList& in) { return binary_cross_entropy_with_logits(in[0], sigmoid(in[1])); },
          InputDomain::away_from_zero});
 }

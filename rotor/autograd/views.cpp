@@ -150,20 +150,20 @@ std::vector<Var> chunk(const Var& x, int64_t chunks, int64_t dim) {
 void register_view_gradchecks(GradcheckRegistry& r) {
   // Each view is followed by a multiplication with a fixed pattern so that the gradient layout matters.
   r.add({"reshape", "split and merge", {{{2, 3, 4}}, {{6, 4}}}, [](const VarList& in) { return reshape(in[0], {4, -1, 2}); }});
-  r.add({"flatten", "inner dims", {{{2, 3, 4}}}, [](const VarList& in) { return flatten(in[0], 1); }});
+  r.add({"flatten", "inner dims", {{{2, 3, 4}}, {{3, 1, 2, 2}}}, [](const VarList& in) { return flatten(in[0], 1); }});
   r.add({"transpose", "last two", {{{2, 3, 4}}, {{3, 5}}}, [](const VarList& in) { return transpose(in[0], 0, -1); }});
-  r.add({"permute", "3-d", {{{2, 3, 4}}}, [](const VarList& in) { return permute(in[0], {2, 0, 1}); }});
+  r.add({"permute", "3-d", {{{2, 3, 4}}, {{1, 5, 2}}}, [](const VarList& in) { return permute(in[0], {2, 0, 1}); }});
   r.add({"slice", "stepped", {{{5, 6}}, {{3, 7, 2}}}, [](const VarList& in) { return slice(in[0], 1, 1, -1, 2); }});
-  r.add({"select", "middle", {{{3, 4, 2}}}, [](const VarList& in) { return select(in[0], 1, -2); }});
+  r.add({"select", "middle", {{{3, 4, 2}}, {{1, 2, 5}}}, [](const VarList& in) { return select(in[0], 1, -2); }});
   r.add({"expand", "broadcast", {{{3, 1}}, {{1}}}, [](const VarList& in) {
            return expand(in[0], in[0].dim() == 2 ? Shape{2, 3, 4} : Shape{5});
          }});
-  r.add({"unsqueeze", "middle", {{{3, 4}}}, [](const VarList& in) { return unsqueeze(in[0], 1); }});
-  r.add({"squeeze", "middle", {{{3, 1, 4}}}, [](const VarList& in) { return squeeze(in[0], 1); }});
-  r.add({"contiguous", "copy", {{{3, 4}}}, [](const VarList& in) { return contiguous(in[0]); }});
-  r.add({"cat", "three inputs", {{{2, 3}, {2, 1}, {2, 4}}}, [](const VarList& in) { return cat(in, 1); }});
-  r.add({"stack", "new middle dim", {{{2, 3}, {2, 3}}}, [](const VarList& in) { return stack(in, 1); }});
-  r.add({"split", "uneven pieces", {{{5, 3}}}, [](const VarList& in) {
+  r.add({"unsqueeze", "middle", {{{3, 4}}, {{5}}}, [](const VarList& in) { return unsqueeze(in[0], 1); }});
+  r.add({"squeeze", "middle", {{{3, 1, 4}}, {{2, 1}}}, [](const VarList& in) { return squeeze(in[0], 1); }});
+  r.add({"contiguous", "copy", {{{3, 4}}, {{2, 3, 2}}}, [](const VarList& in) { return contiguous(in[0]); }});
+  r.add({"cat", "three inputs", {{{2, 3}, {2, 1}, {2, 4}}, {{3, 1, 2}, {3, 2, 2}, {3, 1, 2}}}, [](const VarList& in) { return cat(in, 1); }});
+  r.add({"stack", "new middle dim", {{{2, 3}, {2, 3}}, {{4}, {4}}}, [](const VarList& in) { return stack(in, 1); }});
+  r.add({"split", "uneven pieces", {{{5, 3}}, {{6}}}, [](const VarList& in) {
            auto parts = split(in[0], 2, 0);
            return cat({parts[2], parts[0]}, 0);
          }});

@@ -10,7 +10,7 @@
 namespace rotor::autograd {
 namespace {
 
-const bool registered = (gradcheck_registry().add({"external_softplus", "static registration", {{{3, 4}}},
+const bool registered = (gradcheck_registry().add({"external_softplus", "static registration", {{{3, 4}}, {{5}}},
                                                    [](const VarList& in) { return log(add(exp(in[0]), 1.0)); }}),
                          true);
 
