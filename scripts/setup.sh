@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ccache pkg-config       # toolchain
   libdnnl-dev ocl-icd-opencl-dev                # oneDNN: GEMM (f32, bf16 on AMX); its CMake package needs OpenCL
   libcli11-dev nlohmann-json3-dev               # command line, JSON
+  libpugixml-dev                                # VOC XML annotations (rotor map)
   libgtest-dev libgmock-dev libbenchmark-dev    # tests, benchmarks
   libicu-dev                                    # Unicode properties for the tokenizer
   clang libclang-rt-14-dev                      # libFuzzer targets
