@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""Reference weights, inputs, outputs and gradients for rotor's sequence mixers (rotor/nn), computed by
+PyTorch. Run with Debian's python3 (python3-torch) from the repository root:
+
+    /usr/bin/python3 tests/nn/make_mixer_reference.py      # (re)writes tests/nn/data/mixer_*.safetensors
+
+Recurrent networks are torch.nn.RNN / LSTM / GRU themselves (batch_first). For each case NAME it writes
+  mixer_NAME_state.safetensors: the module's state_dict exactly as torch names it, F32
+  mixer_NAME_ref.safetensors:   inputs (x, h0, c0), the loss weights (seed_*), outputs (out, h_n, c_n)
+                                and gradients (grad.x, grad.h0, grad.<param>), F64
+The weights and inputs are drawn in f32 and the reference is computed in f64 from those same values, so
+rotor's f32 run is compared against an exact answer. The checked scalar is
+    sum(out * seed_out) + sum(h_n * seed_h) [+ sum(c_n * seed_c)].
+safetensors is written with struct + json (Debian has no `safetensors` package) as in
+tests/io/make_reference.py: u64 little-endian header size, JSON header, data.
+"""
+import json
+import os
+import struct
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")
+
+
+def write_safetensors(path, tensors):
+    """tensors: dict name -> torch tensor (f32 or f64), written in name order."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous()
+        dtype = {torch.float32: "F32", torch.float64: "F64"}[t.dtype]
+        raw = t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def f32_randn(g, *shape):
+    return torch.randn(*shape, generator=g).float()
+
+
+def recurrent_case(name, cls, layers, bias, seed, nonlinearity=None, B=2, T=6, I=3, H=5):
+    g = torch.Generator().manual_seed(seed)
+    kwargs = {"nonlinearity": nonlinearity} if nonlinearity else {}
+    torch.manual_seed(seed)
+    m32 = cls(I, H, num_layers=layers, bias=bias, batch_first=True, **kwargs)  # f32 init, torch's own
+    state = {k: v.detach().clone() for k, v in m32.state_dict().items()}
+    m = cls(I, H, num_layers=layers, bias=bias, batch_first=True, **kwargs).double()
+    m.load_state_dict({k: v.double() for k, v in state.items()})
+    lstm = cls is torch.nn.LSTM
+    x = f32_randn(g, B, T, I).double().requires_grad_(True)
+    h0 = f32_randn(g, layers, B, H).double().requires_grad_(True)
+    c0 = f32_randn(g, layers, B, H).double().requires_grad_(True) if lstm else None
+    out, hn = m(x, (h0, c0) if lstm else h0)
+    h_n, c_n = hn if lstm else (hn, None)
+    seeds = {"seed_out": torch.randn(out.shape, generator=g, dtype=torch.float64),
+             "seed_h": torch.randn(h_n.shape, generator=g, dtype=torch.float64)}
+    loss = (out * seeds["seed_out"]).sum() + (h_n * seeds["seed_h"]).sum()
+    if lstm:
+        seeds["seed_c"] = torch.randn(c_n.shape, generator=g, dtype=torch.float64)
+        loss = loss + (c_n * seeds["seed_c"]).sum()
+    loss.backward()
+    ref = {"x": x, "h0": h0, "out": out, "h_n": h_n, "grad.x": x.grad, "grad.h0": h0.grad, **seeds}
+    if lstm:
+        ref.update({"c0": c0, "c_n": c_n, "grad.c0": c0.grad})
+    for k, p in m.named_parameters():
+        ref["grad." + k] = p.grad
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_state.safetensors"), state)
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
+    recurrent_case("rnn_relu", torch.nn.RNN, layers=1, bias=False, seed=12, nonlinearity="relu")
+    recurrent_case("lstm", torch.nn.LSTM, layers=2, bias=True, seed=13)
+    recurrent_case("gru", torch.nn.GRU, layers=2, bias=True, seed=14)
+    recurrent_case("gru_nobias", torch.nn.GRU, layers=1, bias=False, seed=15)
+
+
+if __name__ == "__main__":
+    main()
