@@ -4,13 +4,17 @@ PyTorch. Run with Debian's python3 (python3-torch) from the repository root:
 
     /usr/bin/python3 tests/nn/make_mixer_reference.py      # (re)writes tests/nn/data/mixer_*.safetensors
 
-Recurrent networks are torch.nn.RNN / LSTM / GRU themselves (batch_first). For each case NAME it writes
+Recurrent networks are torch.nn.RNN / LSTM / GRU themselves (batch_first); the attention mixers are written
+from their papers' equations in their plain quadratic (explicitly masked) form, which rotor computes
+differently (prefix sums, chunks). For each recurrent case NAME it writes
   mixer_NAME_state.safetensors: the module's state_dict exactly as torch names it, F32
   mixer_NAME_ref.safetensors:   inputs (x, h0, c0), the loss weights (seed_*), outputs (out, h_n, c_n)
                                 and gradients (grad.x, grad.h0, grad.<param>), F64
 The weights and inputs are drawn in f32 and the reference is computed in f64 from those same values, so
 rotor's f32 run is compared against an exact answer. The checked scalar is
     sum(out * seed_out) + sum(h_n * seed_h) [+ sum(c_n * seed_c)].
+The mixer functions (linear, linear_rope) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
+out and grad.<input>, for sum(out * seed_out).
 safetensors is written with struct + json (Debian has no `safetensors` package) as in
 tests/io/make_reference.py: u64 little-endian header size, JSON header, data.
 """
@@ -79,6 +83,42 @@ def recurrent_case(name, cls, layers, bias, seed, nonlinearity=None, B=2, T=6, I
     write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
 
 
+def rope_pairs(x, theta=10000.0):
+    """RoFormer's rotation: pair (2i, 2i+1) at position p turned by p * theta^(-2i/D). x: [B, H, T, D]."""
+    T, D = x.shape[2], x.shape[3]
+    freq = theta ** (-torch.arange(0, D, 2, dtype=torch.float64) / D)      # [D/2]
+    angle = torch.arange(T, dtype=torch.float64)[:, None] * freq[None, :]  # [T, D/2]
+    c, s = torch.cos(angle), torch.sin(angle)
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    return torch.stack([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1).reshape(x.shape)
+
+
+def linear_attention_reference(q, k, v, rope):
+    """Causal linear attention written as the explicit sums of Katharopoulos et al. (eq. 9) with
+    phi = elu + 1 and, with rope, RoFormer's eq. 19 (rotation in the numerator only)."""
+    fq, fk = torch.nn.functional.elu(q) + 1, torch.nn.functional.elu(k) + 1
+    rq, rk = (rope_pairs(fq), rope_pairs(fk)) if rope else (fq, fk)
+    T = q.shape[2]
+    keep = torch.tril(torch.ones(T, T, dtype=torch.float64))  # n <= m
+    num = ((rq @ rk.transpose(-1, -2)) * keep) @ v
+    den = ((fq @ fk.transpose(-1, -2)) * keep).sum(-1, keepdim=True)
+    return num / den
+
+
+def function_case(name, fn, shapes, seed):
+    """Inputs drawn in f32, reference in f64: inputs, seed_out, out, grad.<input>."""
+    g = torch.Generator().manual_seed(seed)
+    inputs = {k: f32_randn(g, *shape).double().requires_grad_(True) for k, shape in shapes.items()}
+    out = fn(**inputs)
+    seed_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    (out * seed_out).sum().backward()
+    ref = {"out": out, "seed_out": seed_out}
+    for k, t in inputs.items():
+        ref[k] = t
+        ref["grad." + k] = t.grad
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
@@ -86,6 +126,9 @@ def main():
     recurrent_case("lstm", torch.nn.LSTM, layers=2, bias=True, seed=13)
     recurrent_case("gru", torch.nn.GRU, layers=2, bias=True, seed=14)
     recurrent_case("gru_nobias", torch.nn.GRU, layers=1, bias=False, seed=15)
+    qkv = {"q": (2, 2, 9, 4), "k": (2, 2, 9, 4), "v": (2, 2, 9, 3)}
+    function_case("linear", lambda q, k, v: linear_attention_reference(q, k, v, False), qkv, seed=21)
+    function_case("linear_rope", lambda q, k, v: linear_attention_reference(q, k, v, True), qkv, seed=22)
 
 
 if __name__ == "__main__":
