@@ -13,7 +13,7 @@ differently (prefix sums, chunks). For each recurrent case NAME it writes
 The weights and inputs are drawn in f32 and the reference is computed in f64 from those same values, so
 rotor's f32 run is compared against an exact answer. The checked scalar is
     sum(out * seed_out) + sum(h_n * seed_h) [+ sum(c_n * seed_c)].
-The mixer functions (linear, linear_rope) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
+The mixer functions (linear, linear_rope, s4d) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
 out and grad.<input>, for sum(out * seed_out).
 safetensors is written with struct + json (Debian has no `safetensors` package) as in
 tests/io/make_reference.py: u64 little-endian header size, JSON header, data.
@@ -119,6 +119,20 @@ def function_case(name, fn, shapes, seed):
     write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
 
 
+def s4d_reference(u, log_dt, log_A_real, A_imag, C, D):
+    """S4D (Gu et al. 2022) with torch's complex numbers: ZOH, kernel K_l = 2 Re(sum_n C_n Bbar_n Abar_n^l),
+    applied as a causal convolution by FFT (zero-padded to 2T). u: [B, T, H]."""
+    T = u.shape[1]
+    A = -torch.exp(log_A_real) + 1j * A_imag                 # [H, N]
+    dtA = A * torch.exp(log_dt)[:, None]
+    CB = torch.view_as_complex(C) * (torch.exp(dtA) - 1) / A  # [H, N]
+    l = torch.arange(T, dtype=torch.float64)
+    K = 2 * (CB[:, :, None] * torch.exp(dtA[:, :, None] * l)).sum(1).real  # [H, T]
+    uf = torch.fft.rfft(u.transpose(1, 2), n=2 * T)          # [B, H, T+1]
+    y = torch.fft.irfft(uf * torch.fft.rfft(K, n=2 * T), n=2 * T)[..., :T]
+    return y.transpose(1, 2) + u * D
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
@@ -128,6 +142,8 @@ def main():
     recurrent_case("gru_nobias", torch.nn.GRU, layers=1, bias=False, seed=15)
     qkv = {"q": (2, 2, 9, 4), "k": (2, 2, 9, 4), "v": (2, 2, 9, 3)}
     function_case("linear", lambda q, k, v: linear_attention_reference(q, k, v, False), qkv, seed=21)
+    function_case("s4d", s4d_reference, {"u": (2, 12, 3), "log_dt": (3,), "log_A_real": (3, 4), "A_imag": (3, 4),
+                                         "C": (3, 4, 2), "D": (3,)}, seed=23)
     function_case("linear_rope", lambda q, k, v: linear_attention_reference(q, k, v, True), qkv, seed=22)
 
 
