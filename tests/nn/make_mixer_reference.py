@@ -6,7 +6,7 @@ PyTorch. Run with Debian's python3 (python3-torch) from the repository root:
 
 Recurrent networks are torch.nn.RNN / LSTM / GRU themselves (batch_first); the attention mixers are written
 from their papers' equations in their plain quadratic (explicitly masked) form, which rotor computes
-differently (prefix sums, chunks). For each recurrent case NAME it writes
+differently (prefix sums, chunks). For each recurrent case and the Mamba block (NAME = mamba) it writes
   mixer_NAME_state.safetensors: the module's state_dict exactly as torch names it, F32
   mixer_NAME_ref.safetensors:   inputs (x, h0, c0), the loss weights (seed_*), outputs (out, h_n, c_n)
                                 and gradients (grad.x, grad.h0, grad.<param>), F64
@@ -133,6 +133,52 @@ def s4d_reference(u, log_dt, log_A_real, A_imag, C, D):
     return y.transpose(1, 2) + u * D
 
 
+def mamba_reference(x, p, d_conv):
+    """The Mamba block (Gu & Dao 2023, section 3 and the reference mamba_simple.py) written with torch ops:
+    depthwise causal conv by F.conv1d(groups=E), the selective scan as its sequential recurrence."""
+    F = torch.nn.functional
+    E = p["D"].shape[0]
+    N = p["A_log"].shape[1]
+    R = p["dt_proj.weight"].shape[1]
+    T = x.shape[1]
+    xz = x @ p["in_proj.weight"].T
+    xi, z = xz[..., :E], xz[..., E:]
+    xc = F.conv1d(xi.transpose(1, 2), p["conv1d.weight"], p["conv1d.bias"], padding=d_conv - 1, groups=E)
+    xc = F.silu(xc[..., :T].transpose(1, 2))                                   # [B, T, E]
+    dbc = xc @ p["x_proj.weight"].T
+    delta = F.softplus(dbc[..., :R] @ p["dt_proj.weight"].T + p["dt_proj.bias"])
+    Bm, Cm = dbc[..., R:R + N], dbc[..., R + N:]
+    A = -torch.exp(p["A_log"])
+    h = torch.zeros(x.shape[0], E, N, dtype=x.dtype)
+    ys = []
+    for t in range(T):
+        d = delta[:, t, :, None]
+        h = torch.exp(d * A) * h + d * Bm[:, t, None, :] * xc[:, t, :, None]
+        ys.append((h * Cm[:, t, None, :]).sum(-1) + p["D"] * xc[:, t])
+    y = torch.stack(ys, 1) * F.silu(z)
+    return y @ p["out_proj.weight"].T
+
+
+def mamba_case(name, d_model, E, N, R, K, seed, B=2, T=9):
+    g = torch.Generator().manual_seed(seed)
+    shapes = {"in_proj.weight": (2 * E, d_model), "conv1d.weight": (E, 1, K), "conv1d.bias": (E,),
+              "x_proj.weight": (R + 2 * N, E), "dt_proj.weight": (E, R), "dt_proj.bias": (E,),
+              "out_proj.weight": (d_model, E)}
+    state = {k: f32_randn(g, *s) * 0.5 for k, s in shapes.items()}
+    state["A_log"] = torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(E, 1)
+    state["D"] = torch.ones(E)
+    params = {k: v.double().requires_grad_(True) for k, v in state.items()}
+    x = f32_randn(g, B, T, d_model).double().requires_grad_(True)
+    out = mamba_reference(x, params, K)
+    seed_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    (out * seed_out).sum().backward()
+    ref = {"x": x, "out": out, "seed_out": seed_out, "grad.x": x.grad}
+    for k, t in params.items():
+        ref["grad." + k] = t.grad
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_state.safetensors"), state)
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
@@ -144,6 +190,7 @@ def main():
     function_case("linear", lambda q, k, v: linear_attention_reference(q, k, v, False), qkv, seed=21)
     function_case("s4d", s4d_reference, {"u": (2, 12, 3), "log_dt": (3,), "log_A_real": (3, 4), "A_imag": (3, 4),
                                          "C": (3, 4, 2), "D": (3,)}, seed=23)
+    mamba_case("mamba", d_model=4, E=8, N=3, R=2, K=3, seed=24)
     function_case("linear_rope", lambda q, k, v: linear_attention_reference(q, k, v, True), qkv, seed=22)
 
 
