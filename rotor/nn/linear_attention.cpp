@@ -51,19 +51,25 @@ void check_qkv(const Var& q, const Var& k, const Var& v, int64_t rank) {
 
 }  // namespace
 
-// q, k: [B, H, D], v: [B, H, Dv] -> [B, H, Dv].
-Var linear_attention_step(const Var& q, const Var& k, const Var& v, LinearAttentionState& state,
-                          const LinearAttentionOptions& o) {
-  check_qkv(q, k, v, 3);
-  const Var fq = elu_plus_one(ag::unsqueeze(q, 2)), fk = elu_plus_one(ag::unsqueeze(k, 2));  // [B, H, 1, D]
+// fq, fk: [B, H, F], v: [B, H, Dv] -> [B, H, Dv].
+Var feature_attention_step(const Var& fq_t, const Var& fk_t, const Var& v, LinearAttentionState& state,
+                           const LinearAttentionOptions& o) {
+  check_qkv(fq_t, fk_t, v, 3);
+  const Var fq = ag::unsqueeze(fq_t, 2), fk = ag::unsqueeze(fk_t, 2);  // [B, H, 1, F]
   const Var rk = rotated(fk, state.position, o), rq = rotated(fq, state.position, o);
-  const Var kv = ag::matmul(ag::transpose(rk, 2, 3), ag::unsqueeze(v, 2));  // [B, H, D, Dv]
-  const Var kz = ag::transpose(fk, 2, 3);                                    // [B, H, D, 1]
+  const Var kv = ag::matmul(ag::transpose(rk, 2, 3), ag::unsqueeze(v, 2));  // [B, H, F, Dv]
+  const Var kz = ag::transpose(fk, 2, 3);                                    // [B, H, F, 1]
   state.s = state.s.defined() ? state.s + kv : kv;
   state.z = state.z.defined() ? state.z + kz : kz;
   ++state.position;
   const Var num = ag::matmul(rq, state.s), den = ag::matmul(fq, state.z);  // [B, H, 1, Dv], [B, H, 1, 1]
   return ag::squeeze(num / den, 2);
+}
+
+// q, k: [B, H, D], v: [B, H, Dv] -> [B, H, Dv].
+Var linear_attention_step(const Var& q, const Var& k, const Var& v, LinearAttentionState& state,
+                          const LinearAttentionOptions& o) {
+  return feature_attention_step(elu_plus_one(q), elu_plus_one(k), v, state, o);
 }
 
 Var causal_linear_attention_recurrent(const Var& q, const Var& k, const Var& v, const LinearAttentionOptions& o) {
@@ -78,13 +84,20 @@ Var causal_linear_attention_recurrent(const Var& q, const Var& k, const Var& v, 
 Var causal_linear_attention_chunked(const Var& q, const Var& k, const Var& v, int64_t chunk,
                                     const LinearAttentionOptions& o) {
   check_qkv(q, k, v, 4);
+  return causal_feature_attention_chunked(elu_plus_one(q), elu_plus_one(k), v, chunk, o);
+}
+
+// fq, fk: [B, H, T, F], v: [B, H, T, Dv] -> [B, H, T, Dv].
+Var causal_feature_attention_chunked(const Var& q, const Var& k, const Var& v, int64_t chunk,
+                                     const LinearAttentionOptions& o) {
+  check_qkv(q, k, v, 4);
   ROTOR_CHECK(chunk > 0, "linear attention: chunk size must be positive, got ", chunk);
   const int64_t T = q.size(2);
   Var s, z;  // prefix state before the chunk: [B, H, D, Dv], [B, H, D, 1]
   std::vector<Var> outputs;
   for (int64_t t0 = 0; t0 < T; t0 += chunk) {
     const int64_t L = std::min(chunk, T - t0);
-    const Var fq = elu_plus_one(ag::narrow(q, 2, t0, L)), fk = elu_plus_one(ag::narrow(k, 2, t0, L));  // [B, H, L, D]
+    const Var fq = ag::narrow(q, 2, t0, L), fk = ag::narrow(k, 2, t0, L);  // [B, H, L, F]
     const Var vc = ag::narrow(v, 2, t0, L);                                                            // [B, H, L, Dv]
     const Var rq = rotated(fq, t0, o), rk = rotated(fk, t0, o);
     std::vector<float> future(static_cast<size_t>(L * L), 0.0f);  // 1 where key n is after query m

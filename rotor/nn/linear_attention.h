@@ -35,6 +35,15 @@ struct LinearAttentionState {
   int64_t position = 0;  // tokens seen so far
 };
 
+// The causal kernel-attention core on feature-mapped queries and keys (shared with Performer):
+// fq, fk: [B, H, T, F] (positive features), v: [B, H, T, Dv] -> [B, H, T, Dv], chunked as above; RoPE (when
+// on) rotates the features in the numerator.
+Var causal_feature_attention_chunked(const Var& fq, const Var& fk, const Var& v, int64_t chunk,
+                                     const LinearAttentionOptions& o = {});
+// One token of the core: fq, fk: [B, H, F], v: [B, H, Dv] -> [B, H, Dv]; advances `state`.
+Var feature_attention_step(const Var& fq, const Var& fk, const Var& v, LinearAttentionState& state,
+                           const LinearAttentionOptions& o = {});
+
 // One token. q, k: [B, H, D], v: [B, H, Dv] -> [B, H, Dv]; advances `state`.
 Var linear_attention_step(const Var& q, const Var& k, const Var& v, LinearAttentionState& state,
                           const LinearAttentionOptions& o = {});

@@ -13,7 +13,7 @@ differently (prefix sums, chunks). For each recurrent case and the Mamba block (
 The weights and inputs are drawn in f32 and the reference is computed in f64 from those same values, so
 rotor's f32 run is compared against an exact answer. The checked scalar is
     sum(out * seed_out) + sum(h_n * seed_h) [+ sum(c_n * seed_c)].
-The mixer functions (linear, linear_rope, s4d) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
+The mixer functions (linear, linear_rope, performer, s4d) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
 out and grad.<input>, for sum(out * seed_out).
 safetensors is written with struct + json (Debian has no `safetensors` package) as in
 tests/io/make_reference.py: u64 little-endian header size, JSON header, data.
@@ -179,6 +179,21 @@ def mamba_case(name, d_model, E, N, R, K, seed, B=2, T=9):
     write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
 
 
+def performer_reference(q, k, v, w):
+    """FAVOR+ (Choromanski et al. 2021, eq. 5 and section 2.4 with the positive features of Lemma 1):
+    phi(x) = exp(w x' - |x'|^2/2)/sqrt(M), x' = x / D^(1/4), then the explicit causal sums."""
+    D, M = q.shape[-1], w.shape[0]
+
+    def phi(x):
+        x = x / D ** 0.25
+        return torch.exp(x @ w.T - (x * x).sum(-1, keepdim=True) / 2) / M ** 0.5
+
+    fq, fk = phi(q), phi(k)
+    T = q.shape[2]
+    a = (fq @ fk.transpose(-1, -2)) * torch.tril(torch.ones(T, T, dtype=torch.float64))
+    return (a @ v) / a.sum(-1, keepdim=True)
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
@@ -191,6 +206,8 @@ def main():
     function_case("s4d", s4d_reference, {"u": (2, 12, 3), "log_dt": (3,), "log_A_real": (3, 4), "A_imag": (3, 4),
                                          "C": (3, 4, 2), "D": (3,)}, seed=23)
     mamba_case("mamba", d_model=4, E=8, N=3, R=2, K=3, seed=24)
+    function_case("performer", performer_reference, {"q": (1, 2, 9, 4), "k": (1, 2, 9, 4), "v": (1, 2, 9, 3),
+                                                      "w": (6, 4)}, seed=25)
     function_case("linear_rope", lambda q, k, v: linear_attention_reference(q, k, v, True), qkv, seed=22)
 
 
