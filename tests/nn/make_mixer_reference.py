@@ -6,7 +6,7 @@ PyTorch. Run with Debian's python3 (python3-torch) from the repository root:
 
 Recurrent networks are torch.nn.RNN / LSTM / GRU themselves (batch_first); the attention mixers are written
 from their papers' equations in their plain quadratic (explicitly masked) form, which rotor computes
-differently (prefix sums, chunks). For each recurrent case and the Mamba block (NAME = mamba) it writes
+differently (prefix sums, chunks). For each recurrent case and the Mamba and FLASH blocks (NAME = mamba, flash) it writes
   mixer_NAME_state.safetensors: the module's state_dict exactly as torch names it, F32
   mixer_NAME_ref.safetensors:   inputs (x, h0, c0), the loss weights (seed_*), outputs (out, h_n, c_n)
                                 and gradients (grad.x, grad.h0, grad.<param>), F64
@@ -194,6 +194,47 @@ def performer_reference(q, k, v, w):
     return (a @ v) / a.sum(-1, keepdim=True)
 
 
+def flash_reference(x, p, C, n):
+    """FLASH (Hua et al. 2022, sections 2-3): GAU with squared-ReLU scores inside chunks of C, linear
+    attention across chunks, written as explicit per-pair weights over the whole sequence: token j
+    contributes to token m (j <= m) with relu(q_quad_m.k_quad_j/sqrt(s) + rel_bias[m-j])^2 / C when both
+    are in one chunk, with q_lin_m.k_lin_j / n when j's chunk is earlier."""
+    F = torch.nn.functional
+    T = x.shape[1]
+    e = p["hidden.weight"].shape[0] // 2
+    s = p["qk.weight"].shape[0]
+    h = F.silu(x @ p["hidden.weight"].T + p["hidden.bias"])
+    u, v = h[..., :e], h[..., e:]
+    z = F.silu(x @ p["qk.weight"].T + p["qk.bias"])
+    qq, ql, kq, kl = (z * p["gamma"][r] + p["beta"][r] for r in range(4))
+    idx = torch.arange(T)
+    same = (idx[:, None] // C) == (idx[None, :] // C)
+    causal = idx[None, :] <= idx[:, None]
+    lag = (idx[:, None] - idx[None, :]).clamp(0, C - 1)
+    quad = F.relu(qq @ kq.transpose(1, 2) / s ** 0.5 + p["rel_bias"][lag]) ** 2 / C
+    lin = (ql @ kl.transpose(1, 2)) / n
+    w = torch.where(same & causal, quad, torch.where(causal, lin, torch.zeros_like(lin)))
+    mixed = u * (w @ v)
+    return mixed @ p["out.weight"].T + p["out.bias"]
+
+
+def flash_case(name, d, e, s, C, n, seed, B=2, T=11):
+    g = torch.Generator().manual_seed(seed)
+    shapes = {"hidden.weight": (2 * e, d), "hidden.bias": (2 * e,), "qk.weight": (s, d), "qk.bias": (s,),
+              "gamma": (4, s), "beta": (4, s), "rel_bias": (C,), "out.weight": (d, e), "out.bias": (d,)}
+    state = {k: f32_randn(g, *sh) * 0.7 for k, sh in shapes.items()}
+    params = {k: v.double().requires_grad_(True) for k, v in state.items()}
+    x = f32_randn(g, B, T, d).double().requires_grad_(True)
+    out = flash_reference(x, params, C, n)
+    seed_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    (out * seed_out).sum().backward()
+    ref = {"x": x, "out": out, "seed_out": seed_out, "grad.x": x.grad}
+    for k, t in params.items():
+        ref["grad." + k] = t.grad
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_state.safetensors"), state)
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
@@ -208,6 +249,7 @@ def main():
     mamba_case("mamba", d_model=4, E=8, N=3, R=2, K=3, seed=24)
     function_case("performer", performer_reference, {"q": (1, 2, 9, 4), "k": (1, 2, 9, 4), "v": (1, 2, 9, 3),
                                                       "w": (6, 4)}, seed=25)
+    flash_case("flash", d=4, e=8, s=5, C=4, n=16, seed=26)
     function_case("linear_rope", lambda q, k, v: linear_attention_reference(q, k, v, True), qkv, seed=22)
 
 
