@@ -133,6 +133,21 @@ def s4d_reference(u, log_dt, log_A_real, A_imag, C, D):
     return y.transpose(1, 2) + u * D
 
 
+def block_case(name, state, fn, x32, g):
+    """A block with a state dict (f32 values): the reference in f64 from those values, fn(x, params) -> out.
+    Writes the state dict and x, seed_out, out, grad.x, grad.<param>."""
+    params = {k: v.double().requires_grad_(True) for k, v in state.items()}
+    x = x32.double().requires_grad_(True)
+    out = fn(x, params)
+    seed_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    (out * seed_out).sum().backward()
+    ref = {"x": x, "out": out, "seed_out": seed_out, "grad.x": x.grad}
+    for k, t in params.items():
+        ref["grad." + k] = t.grad
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_state.safetensors"), state)
+    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+
+
 def mamba_reference(x, p, d_conv):
     """The Mamba block (Gu & Dao 2023, section 3 and the reference mamba_simple.py) written with torch ops:
     depthwise causal conv by F.conv1d(groups=E), the selective scan as its sequential recurrence."""
@@ -167,16 +182,7 @@ def mamba_case(name, d_model, E, N, R, K, seed, B=2, T=9):
     state = {k: f32_randn(g, *s) * 0.5 for k, s in shapes.items()}
     state["A_log"] = torch.log(torch.arange(1, N + 1, dtype=torch.float32)).repeat(E, 1)
     state["D"] = torch.ones(E)
-    params = {k: v.double().requires_grad_(True) for k, v in state.items()}
-    x = f32_randn(g, B, T, d_model).double().requires_grad_(True)
-    out = mamba_reference(x, params, K)
-    seed_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
-    (out * seed_out).sum().backward()
-    ref = {"x": x, "out": out, "seed_out": seed_out, "grad.x": x.grad}
-    for k, t in params.items():
-        ref["grad." + k] = t.grad
-    write_safetensors(os.path.join(DATA, f"mixer_{name}_state.safetensors"), state)
-    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+    block_case(name, state, lambda x, p: mamba_reference(x, p, K), f32_randn(g, B, T, d_model), g)
 
 
 def performer_reference(q, k, v, w):
@@ -223,16 +229,7 @@ def flash_case(name, d, e, s, C, n, seed, B=2, T=11):
     shapes = {"hidden.weight": (2 * e, d), "hidden.bias": (2 * e,), "qk.weight": (s, d), "qk.bias": (s,),
               "gamma": (4, s), "beta": (4, s), "rel_bias": (C,), "out.weight": (d, e), "out.bias": (d,)}
     state = {k: f32_randn(g, *sh) * 0.7 for k, sh in shapes.items()}
-    params = {k: v.double().requires_grad_(True) for k, v in state.items()}
-    x = f32_randn(g, B, T, d).double().requires_grad_(True)
-    out = flash_reference(x, params, C, n)
-    seed_out = torch.randn(out.shape, generator=g, dtype=torch.float64)
-    (out * seed_out).sum().backward()
-    ref = {"x": x, "out": out, "seed_out": seed_out, "grad.x": x.grad}
-    for k, t in params.items():
-        ref["grad." + k] = t.grad
-    write_safetensors(os.path.join(DATA, f"mixer_{name}_state.safetensors"), state)
-    write_safetensors(os.path.join(DATA, f"mixer_{name}_ref.safetensors"), {k: v.double() for k, v in ref.items()})
+    block_case(name, state, lambda x, p: flash_reference(x, p, C, n), f32_randn(g, B, T, d), g)
 
 
 def main():

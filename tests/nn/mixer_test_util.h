@@ -5,9 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 
+#include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/reduction.h"
 #include "rotor/io/safetensors.h"
+#include "rotor/nn/init.h"
+#include "rotor/nn/module.h"
 
 namespace rotor::nn::testing {
 
@@ -40,6 +45,36 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   double d = 0;
   for (size_t i = 0; i < x.size(); ++i) d = std::max(d, std::fabs(x[i] - y[i]));
   return d;
+}
+
+// A mixer `forward` ([B, T, F] -> [B, T, ...]) is causal: redrawing x from position t0 on leaves every
+// output before t0 bit-identical, and changes some output at or after t0 by more than `seen`.
+inline void expect_causal(const std::function<Tensor(const Tensor&)>& forward, const Tensor& x, int64_t t0, Rng& rng,
+                          double seen = 1e-5) {
+  const int64_t T = x.size(1);
+  Tensor changed = x.clone();
+  Shape tail = x.shape();
+  tail[1] = T - t0;
+  changed.narrow(1, t0, T - t0).copy_(normal_tensor(tail, 0, 1, rng, x.dtype()));
+  const Tensor a = forward(x), b = forward(changed);
+  EXPECT_EQ(max_abs_diff(a.narrow(1, 0, t0), b.narrow(1, 0, t0)), 0.0) << "an output before " << t0 << " moved";
+  EXPECT_GT(max_abs_diff(a.narrow(1, t0, T - t0), b.narrow(1, t0, T - t0)), seen) << "the change was not seen";
+}
+
+// A block whose PyTorch state dict is mixer_NAME_state and reference mixer_NAME_ref (x, out, seed_out,
+// grad.x, grad.<param>): loads the state dict (strict), runs `forward` and compares the output and every
+// gradient, relative `rel`.
+inline void expect_block_matches_reference(Module& m, const std::function<autograd::Var(const autograd::Var&)>& forward,
+                                           const std::string& name, DType dtype, double rel) {
+  const io::TensorMap state = mixer_file(name + "_state"), ref = mixer_file(name + "_ref");
+  m.load_state_dict(state);
+  m.zero_grad();
+  autograd::Var x(entry(ref, "x").to(dtype), true);
+  autograd::Var y = forward(x);
+  expect_rel_close(y.value(), entry(ref, "out"), rel, "out");
+  autograd::sum(y * autograd::Var(entry(ref, "seed_out").to(dtype))).backward();
+  expect_rel_close(x.grad(), entry(ref, "grad.x"), rel, "grad x");
+  for (const auto& [param, p] : m.named_parameters()) expect_rel_close(p.grad(), entry(ref, "grad." + param), rel, "grad " + param);
 }
 
 }  // namespace rotor::nn::testing

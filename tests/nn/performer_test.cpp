@@ -99,11 +99,8 @@ TEST(Performer, IsCausalAndDecodesStepByStep) {
   Rng rng(64);
   Performer m(8, 2, 16, rng, 3);
   const Tensor x = normal_tensor({2, 7, 8}, 0, 1, rng);
-  Tensor changed = x.clone();
-  changed.narrow(1, 4, 3).copy_(normal_tensor({2, 3, 8}, 0, 1, rng));
-  const Tensor a = m.forward(Var(x)).value(), b = m.forward(Var(changed)).value();
-  EXPECT_EQ(max_abs_diff(a.narrow(1, 0, 4), b.narrow(1, 0, 4)), 0.0);
-  EXPECT_GT(max_abs_diff(a.narrow(1, 4, 3), b.narrow(1, 4, 3)), 1e-4);
+  expect_causal([&](const Tensor& in) { return m.forward(Var(in)).value(); }, x, 4, rng);
+  const Tensor a = m.forward(Var(x)).value();
   LinearAttentionState s;
   for (int64_t t = 0; t < 7; ++t)
     EXPECT_LE(max_abs_diff(m.step(Var(x.select(1, t).contiguous()), s).value(), a.select(1, t)), 1e-5) << t;
