@@ -123,14 +123,7 @@ Var causal_feature_attention_chunked(const Var& q, const Var& k, const Var& v, i
 
 LinearAttention::LinearAttention(int64_t dim, int64_t heads, const LinearAttentionOptions& options, Rng& rng,
                                  int64_t chunk, DType dtype)
-    : q_(add_module("q", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      k_(add_module("k", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      v_(add_module("v", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      out_(add_module("out", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      heads_(heads),
-      chunk_(chunk),
-      options_(options) {
-  ROTOR_CHECK(heads > 0 && dim % heads == 0, "LinearAttention: width ", dim, " is not divisible by ", heads, " heads");
+    : HeadProjections(dim, heads, rng, dtype, "LinearAttention"), chunk_(chunk), options_(options) {
   ROTOR_CHECK(!options.rope || (dim / heads) % 2 == 0, "LinearAttention: RoPE needs an even head width, got ",
               dim / heads);
   ROTOR_CHECK(chunk > 0, "LinearAttention: chunk size must be positive, got ", chunk);
@@ -138,23 +131,15 @@ LinearAttention::LinearAttention(int64_t dim, int64_t heads, const LinearAttenti
 
 // x: [B, T, dim] -> [B, T, dim].
 Var LinearAttention::forward(const Var& x, Form form) const {
-  ROTOR_CHECK(x.dim() == 3, "LinearAttention: input must be [B, T, dim], got ", shape_str(x.shape()));
-  const int64_t B = x.size(0), T = x.size(1), D = x.size(2), Dh = D / heads_;
-  auto split = [&](const Var& y) { return ag::permute(ag::reshape(y, {B, T, heads_, Dh}), {0, 2, 1, 3}); };
-  const Var q = split(q_->forward(x)), k = split(k_->forward(x)), v = split(v_->forward(x));  // [B, H, T, Dh]
-  const Var heads = form == Form::recurrent ? causal_linear_attention_recurrent(q, k, v, options_)
-                                            : causal_linear_attention_chunked(q, k, v, chunk_, options_);
-  return out_->forward(ag::reshape(ag::permute(heads, {0, 2, 1, 3}), {B, T, D}));
+  const Heads h = project(x);  // [B, H, T, Dh]
+  return output(form == Form::recurrent ? causal_linear_attention_recurrent(h.q, h.k, h.v, options_)
+                                        : causal_linear_attention_chunked(h.q, h.k, h.v, chunk_, options_));
 }
 
 // x: [B, dim] -> [B, dim].
 Var LinearAttention::step(const Var& x, LinearAttentionState& state) const {
-  ROTOR_CHECK(x.dim() == 2, "LinearAttention: step input must be [B, dim], got ", shape_str(x.shape()));
-  const int64_t B = x.size(0), D = x.size(1), Dh = D / heads_;
-  auto split = [&](const Var& y) { return ag::reshape(y, {B, heads_, Dh}); };
-  const Var y = linear_attention_step(split(q_->forward(x)), split(k_->forward(x)), split(v_->forward(x)), state,
-                                      options_);
-  return out_->forward(ag::reshape(y, {B, D}));
+  const Heads h = project_step(x);  // [B, H, Dh]
+  return output_step(linear_attention_step(h.q, h.k, h.v, state, options_));
 }
 
 }  // namespace rotor::nn

@@ -13,7 +13,7 @@
 // Every op is an autograd op, so the backward (BPTT through the prefix sums) is the tape's.
 #include <memory>
 
-#include "rotor/nn/layers.h"
+#include "rotor/nn/head_projections.h"
 
 namespace rotor::nn {
 
@@ -55,7 +55,7 @@ Var causal_linear_attention_chunked(const Var& q, const Var& k, const Var& v, in
 
 // The token mixer: q, k, v, out projections ([dim, dim] with bias, names q.*, k.*, v.*, out.*), heads split
 // from the width, causal linear attention between them.
-class LinearAttention : public Module {
+class LinearAttention : public HeadProjections {
  public:
   enum class Form { recurrent, chunked };
   LinearAttention(int64_t dim, int64_t heads, const LinearAttentionOptions& options, Rng& rng,
@@ -66,8 +66,7 @@ class LinearAttention : public Module {
   Var step(const Var& x, LinearAttentionState& state) const;
 
  private:
-  std::shared_ptr<Linear> q_, k_, v_, out_;
-  int64_t heads_, chunk_;
+  int64_t chunk_;
   LinearAttentionOptions options_;
 };
 

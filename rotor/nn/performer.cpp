@@ -59,13 +59,7 @@ Var performer_attention(const Var& q, const Var& k, const Var& v, const Var& w, 
 }
 
 Performer::Performer(int64_t dim, int64_t heads, int64_t features, Rng& rng, int64_t chunk, DType dtype)
-    : q_(add_module("q", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      k_(add_module("k", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      v_(add_module("v", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      out_(add_module("out", std::make_shared<Linear>(dim, dim, true, rng, dtype))),
-      heads_(heads),
-      chunk_(chunk) {
-  ROTOR_CHECK(heads > 0 && dim % heads == 0, "Performer: width ", dim, " is not divisible by ", heads, " heads");
+    : HeadProjections(dim, heads, rng, dtype, "Performer"), chunk_(chunk) {
   ROTOR_CHECK(features > 0, "Performer: the number of random features must be positive, got ", features);
   ROTOR_CHECK(chunk > 0, "Performer: chunk size must be positive, got ", chunk);
   w_ = orthogonal_random_features(features, dim / heads, rng, dtype);
@@ -75,24 +69,15 @@ void Performer::redraw(Rng& rng) { w_ = orthogonal_random_features(w_.size(0), w
 
 // x: [B, T, dim] -> [B, T, dim].
 Var Performer::forward(const Var& x) const {
-  ROTOR_CHECK(x.dim() == 3, "Performer: input must be [B, T, dim], got ", shape_str(x.shape()));
-  const int64_t B = x.size(0), T = x.size(1), D = x.size(2), Dh = D / heads_;
-  auto split = [&](const Var& y) { return ag::permute(ag::reshape(y, {B, T, heads_, Dh}), {0, 2, 1, 3}); };
-  const Var heads = performer_attention(split(q_->forward(x)), split(k_->forward(x)), split(v_->forward(x)), Var(w_),
-                                        chunk_);
-  return out_->forward(ag::reshape(ag::permute(heads, {0, 2, 1, 3}), {B, T, D}));
+  const Heads h = project(x);  // [B, H, T, Dh]
+  return output(performer_attention(h.q, h.k, h.v, Var(w_), chunk_));
 }
 
 // x: [B, dim] -> [B, dim].
 Var Performer::step(const Var& x, LinearAttentionState& state) const {
-  ROTOR_CHECK(x.dim() == 2, "Performer: step input must be [B, dim], got ", shape_str(x.shape()));
-  const int64_t B = x.size(0), D = x.size(1), Dh = D / heads_;
-  auto features = [&](const Var& y) {  // [B, dim] -> [B, H, M]
-    return ag::squeeze(favor_features(ag::reshape(y, {B, heads_, 1, Dh}), Var(w_)), 2);
-  };
-  const Var y = feature_attention_step(features(q_->forward(x)), features(k_->forward(x)),
-                                       ag::reshape(v_->forward(x), {B, heads_, Dh}), state);
-  return out_->forward(ag::reshape(y, {B, D}));
+  const Heads h = project_step(x);  // [B, H, Dh]
+  auto features = [&](const Var& y) { return ag::squeeze(favor_features(ag::unsqueeze(y, 2), Var(w_)), 2); };  // [B, H, M]
+  return output_step(feature_attention_step(features(h.q), features(h.k), h.v, state));
 }
 
 }  // namespace rotor::nn

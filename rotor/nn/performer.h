@@ -10,7 +10,7 @@
 // applied (the features are exp of O(|x|) arguments; inputs are projections of normalised activations).
 #include <memory>
 
-#include "rotor/nn/layers.h"
+#include "rotor/nn/head_projections.h"
 #include "rotor/nn/linear_attention.h"
 
 namespace rotor::nn {
@@ -22,7 +22,7 @@ Var favor_features(const Var& x, const Var& w);
 // q, k: [B, H, T, D], v: [B, H, T, Dv], w: [M, D] -> [B, H, T, Dv], causal, chunked.
 Var performer_attention(const Var& q, const Var& k, const Var& v, const Var& w, int64_t chunk);
 
-class Performer : public Module {
+class Performer : public HeadProjections {
  public:
   // Projections q.*, k.*, v.*, out.* ([dim, dim] with bias); `features` random features per head (shared).
   Performer(int64_t dim, int64_t heads, int64_t features, Rng& rng, int64_t chunk = 64, DType dtype = DType::f32);
@@ -35,9 +35,8 @@ class Performer : public Module {
   const Tensor& projection() const { return w_; }
 
  private:
-  std::shared_ptr<Linear> q_, k_, v_, out_;
   Tensor w_;  // [M, Dh]
-  int64_t heads_, chunk_;
+  int64_t chunk_;
 };
 
 }  // namespace rotor::nn

@@ -13,7 +13,7 @@ differently (prefix sums, chunks). For each recurrent case and the Mamba and FLA
 The weights and inputs are drawn in f32 and the reference is computed in f64 from those same values, so
 rotor's f32 run is compared against an exact answer. The checked scalar is
     sum(out * seed_out) + sum(h_n * seed_h) [+ sum(c_n * seed_c)].
-The mixer functions (linear, linear_rope, performer, s4d) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
+The mixer functions (linear, linear_rope, performer, s4d, local, strided, fixed) write only mixer_NAME_ref.safetensors: inputs (q, k, v), seed_out,
 out and grad.<input>, for sum(out * seed_out).
 safetensors is written with struct + json (Debian has no `safetensors` package) as in
 tests/io/make_reference.py: u64 little-endian header size, JSON header, data.
@@ -232,6 +232,25 @@ def flash_case(name, d, e, s, C, n, seed, B=2, T=11):
     block_case(name, state, lambda x, p: flash_reference(x, p, C, n), f32_randn(g, B, T, d), g)
 
 
+def pattern_mask(kind, T, l, c=1):
+    """Which keys j each query i sees (Child et al. 2019, sec. 4.2; a sliding window for local), causal."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    causal = j <= i
+    if kind == "local":
+        return causal & (i - j < l)
+    if kind == "strided":
+        return causal & ((i - j < l) | ((i - j) % l == 0))
+    return causal & ((i // l == j // l) | (j % l >= l - c))  # fixed
+
+
+def pattern_reference(q, k, v, kind, l, c=1):
+    """Dense softmax attention with the pattern as a mask (-inf outside it)."""
+    scores = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+    scores = scores.masked_fill(~pattern_mask(kind, q.shape[2], l, c), float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     recurrent_case("rnn", torch.nn.RNN, layers=2, bias=True, seed=11)
@@ -247,6 +266,10 @@ def main():
     function_case("performer", performer_reference, {"q": (1, 2, 9, 4), "k": (1, 2, 9, 4), "v": (1, 2, 9, 3),
                                                       "w": (6, 4)}, seed=25)
     flash_case("flash", d=4, e=8, s=5, C=4, n=16, seed=26)
+    qkv10 = {"q": (1, 2, 10, 4), "k": (1, 2, 10, 4), "v": (1, 2, 10, 3)}
+    function_case("local", lambda q, k, v: pattern_reference(q, k, v, "local", 3), qkv10, seed=27)
+    function_case("strided", lambda q, k, v: pattern_reference(q, k, v, "strided", 3), qkv10, seed=28)
+    function_case("fixed", lambda q, k, v: pattern_reference(q, k, v, "fixed", 4, 2), qkv10, seed=29)
     function_case("linear_rope", lambda q, k, v: linear_attention_reference(q, k, v, True), qkv, seed=22)
 
 

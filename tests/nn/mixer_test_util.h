@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/reduction.h"
@@ -75,6 +76,20 @@ inline void expect_block_matches_reference(Module& m, const std::function<autogr
   autograd::sum(y * autograd::Var(entry(ref, "seed_out").to(dtype))).backward();
   expect_rel_close(x.grad(), entry(ref, "grad.x"), rel, "grad x");
   for (const auto& [param, p] : m.named_parameters()) expect_rel_close(p.grad(), entry(ref, "grad." + param), rel, "grad " + param);
+}
+
+// A function of named inputs with reference mixer_NAME_ref (the inputs, out, seed_out, grad.<input>):
+// runs `fn` on the inputs (in `dtype`) and compares the output and each input's gradient, relative `rel`.
+inline void expect_function_matches_reference(
+    const std::string& name, const std::vector<std::string>& inputs,
+    const std::function<autograd::Var(const std::vector<autograd::Var>&)>& fn, DType dtype, double rel) {
+  const io::TensorMap ref = mixer_file(name + "_ref");
+  std::vector<autograd::Var> in;
+  for (const auto& n : inputs) in.emplace_back(entry(ref, n).to(dtype), true);
+  autograd::Var y = fn(in);
+  expect_rel_close(y.value(), entry(ref, "out"), rel, "out");
+  autograd::sum(y * autograd::Var(entry(ref, "seed_out").to(dtype))).backward();
+  for (size_t i = 0; i < in.size(); ++i) expect_rel_close(in[i].grad(), entry(ref, "grad." + inputs[i]), rel, "grad " + inputs[i]);
 }
 
 }  // namespace rotor::nn::testing

@@ -28,20 +28,13 @@ void register_performer_gradchecks(ag::GradcheckRegistry& r) {
 const bool registered = (register_performer_gradchecks(ag::gradcheck_registry()), true);
 
 TEST(Performer, MatchesTorchReference) {
-  const io::TensorMap ref = mixer_file("performer_ref");
   for (DType dtype : {DType::f32, DType::f64})
     for (int64_t chunk : {4, 16}) {
       SCOPED_TRACE(cat(dtype_name(dtype), " chunk ", chunk));
-      const double rel = dtype == DType::f32 ? 1e-4 : 1e-10;
-      Var q(entry(ref, "q").to(dtype), true), k(entry(ref, "k").to(dtype), true), v(entry(ref, "v").to(dtype), true);
-      Var w(entry(ref, "w").to(dtype), true);
-      Var y = performer_attention(q, k, v, w, chunk);
-      expect_rel_close(y.value(), entry(ref, "out"), rel, "out");
-      ag::sum(y * Var(entry(ref, "seed_out").to(dtype))).backward();
-      expect_rel_close(q.grad(), entry(ref, "grad.q"), rel, "grad q");
-      expect_rel_close(k.grad(), entry(ref, "grad.k"), rel, "grad k");
-      expect_rel_close(v.grad(), entry(ref, "grad.v"), rel, "grad v");
-      expect_rel_close(w.grad(), entry(ref, "grad.w"), rel, "grad w");
+      expect_function_matches_reference(
+          "performer", {"q", "k", "v", "w"},
+          [chunk](const auto& in) { return performer_attention(in[0], in[1], in[2], in[3], chunk); }, dtype,
+          dtype == DType::f32 ? 1e-4 : 1e-10);
     }
 }
 
