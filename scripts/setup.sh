@@ -7,8 +7,11 @@ packages=(
   build-essential cmake ccache pkg-config       # toolchain
   libdnnl-dev ocl-icd-opencl-dev                # oneDNN: GEMM (f32, bf16 on AMX); its CMake package needs OpenCL
   libcli11-dev nlohmann-json3-dev               # command line, JSON
+  libpugixml-dev                                # VOC XML annotations (rotor map)
   libgtest-dev libgmock-dev libbenchmark-dev    # tests, benchmarks
   libicu-dev                                    # Unicode properties for the tokenizer
+  zlib1g-dev                                    # gzip-compressed IDX files
+  dataset-fashion-mnist                         # Fashion-MNIST (IDX, gzip) for rotor vision
   clang libclang-rt-14-dev                      # libFuzzer targets
   bible-kjv                                     # the demo's training text
   python3                                       # tests/cli/plot_test.sh parses the SVG with xml.etree

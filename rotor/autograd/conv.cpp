@@ -1,5 +1,7 @@
 #include "rotor/autograd/conv.h"
 
+#include <functional>
+
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/linalg.h"
@@ -112,7 +114,31 @@ Var fold2d(const Var& cols, std::array<int64_t, 2> image, std::array<int64_t, 2>
                 [N, g](const Tensor& dy) { return std::vector<Tensor>{unfold_tensor(dy, N, g)}; });
 }
 
+// Grouped convolution: the input channels, the weight's first dimension and the bias split into
+// `groups` equal parts, each part convolved on its own, the outputs concatenated along channels.
+static Var grouped(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o, const char* what,
+            const std::function<Var(const Var&, const Var&, const Var&, const Conv2dOptions&)>& one) {
+  const int64_t G = o.groups;
+  ROTOR_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) % G == 0 && weight.size(0) % G == 0, what, ": input ",
+              shape_str(x.shape()), " and weight ", shape_str(weight.shape()), " do not split into ", G, " groups");
+  Conv2dOptions single = o;
+  single.groups = 1;
+  const std::vector<Var> xs = split(x, x.size(1) / G, 1), ws = split(weight, weight.size(0) / G, 0);
+  const std::vector<Var> bs = bias.defined() ? split(bias, bias.size(0) / G, 0) : std::vector<Var>(G);
+  std::vector<Var> ys;
+  for (int64_t g = 0; g < G; ++g) ys.push_back(one(xs[g], ws[g], bs[g], single));
+  return cat(ys, 1);
+}
+
 Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o) {
+  ROTOR_CHECK(o.groups >= 1, "conv2d: groups must be >= 1, got ", o.groups);
+  if (o.groups > 1) {
+    ROTOR_CHECK(bias.defined() == false || (bias.dim() == 1 && bias.size(0) == weight.size(0)), "conv2d: bias ",
+                shape_str(bias.shape()), " for ", weight.size(0), " outputs");
+    return grouped(x, weight, bias, o, "conv2d", [](const Var& a, const Var& b, const Var& c, const Conv2dOptions& s) {
+      return conv2d(a, b, c, s);
+    });
+  }
   ROTOR_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(1), "conv2d: input ",
               shape_str(x.shape()), " and weight ", shape_str(weight.shape()), " do not fit ([N, C, H, W], [O, C, KH, KW])");
   const int64_t N = x.size(0), O = weight.size(0);
@@ -141,6 +167,16 @@ Var conv1d(const Var& x, const Var& weight, const Var& bias, int64_t stride, int
 
 Var conv_transpose2d(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o,
                      std::array<int64_t, 2> output_padding) {
+  ROTOR_CHECK(o.groups >= 1, "conv_transpose2d: groups must be >= 1, got ", o.groups);
+  if (o.groups > 1) {
+    const int64_t G = o.groups;
+    ROTOR_CHECK(bias.defined() == false || (bias.dim() == 1 && bias.size(0) == weight.size(1) * G),
+                "conv_transpose2d: bias ", shape_str(bias.shape()), " for ", weight.size(1) * G, " outputs");
+    return grouped(x, weight, bias, o, "conv_transpose2d",
+                   [output_padding](const Var& a, const Var& b, const Var& c, const Conv2dOptions& s) {
+                     return conv_transpose2d(a, b, c, s, output_padding);
+                   });
+  }
   ROTOR_CHECK(x.dim() == 4 && weight.dim() == 4 && x.size(1) == weight.size(0), "conv_transpose2d: input ",
               shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
               " do not fit ([N, Cin, H, W], [Cin, Cout, KH, KW])");
@@ -246,6 +282,21 @@ void register_conv_gradchecks(GradcheckRegistry& r) {
   r.add({"conv2d", "bias", {{{2, 3, 5, 4}, {4, 3, 3, 2}, {4}}},
          [strided](const VarList& in) { return conv2d(in[0], in[1], in[2], strided); }});
   r.add({"conv2d", "plain", {{{1, 2, 4, 4}, {3, 2, 2, 2}}}, [](const VarList& in) { return conv2d(in[0], in[1]); }});
+  r.add({"conv2d", "groups 2, stride, dilation", {{{2, 4, 6, 5}, {6, 2, 3, 2}, {6}}, {{1, 6, 5, 5}, {3, 2, 2, 2}, {3}}},
+         [](const VarList& in) {
+           Conv2dOptions o;
+           o.stride = {1, 2};
+           o.padding = {1, 1};
+           o.dilation = {2, 1};
+           o.groups = in[0].size(1) == 4 ? 2 : 3;
+           return conv2d(in[0], in[1], in[2], o);
+         }});
+  r.add({"conv_transpose2d", "groups 2", {{{2, 4, 3, 3}, {4, 3, 2, 2}, {6}}}, [](const VarList& in) {
+           Conv2dOptions o;
+           o.stride = {2, 1};
+           o.groups = 2;
+           return conv_transpose2d(in[0], in[1], in[2], o);
+         }});
   r.add({"conv1d", "padding", {{{2, 3, 7}, {2, 3, 3}, {2}}},
          [](const VarList& in) { return conv1d(in[0], in[1], in[2], 2, 1); }});
   r.add({"conv_transpose2d", "stride 2, output padding", {{{2, 3, 3, 2}, {3, 2, 3, 3}, {2}}}, [](const VarList& in) {

@@ -14,6 +14,7 @@ struct Conv2dOptions {
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> padding{0, 0};   // zeros on each side
   std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;  // channels split into groups convolved separately (conv2d: weight [O, C / groups, KH, KW])
 };
 
 // x: [N, C, H, W] -> [N, C * KH * KW, OH * OW], OH = (H + 2 PH - DH (KH - 1) - 1) / SH + 1.
@@ -21,12 +22,12 @@ Var unfold2d(const Var& x, std::array<int64_t, 2> kernel, const Conv2dOptions& o
 // cols: [N, C * KH * KW, OH * OW] -> [N, C, H, W] (overlaps add up); the adjoint of unfold2d.
 Var fold2d(const Var& cols, std::array<int64_t, 2> image, std::array<int64_t, 2> kernel, const Conv2dOptions& o = {});
 
-// x: [N, C, H, W], weight: [O, C, KH, KW], bias: [O] or undefined -> [N, O, OH, OW].
+// x: [N, C, H, W], weight: [O, C / groups, KH, KW], bias: [O] or undefined -> [N, O, OH, OW].
 Var conv2d(const Var& x, const Var& weight, const Var& bias = Var(), const Conv2dOptions& o = {});
 // x: [N, C, L], weight: [O, C, K], bias: [O] or undefined -> [N, O, OL].
 Var conv1d(const Var& x, const Var& weight, const Var& bias = Var(), int64_t stride = 1, int64_t padding = 0,
            int64_t dilation = 1);
-// x: [N, Cin, H, W], weight: [Cin, Cout, KH, KW] (PyTorch's layout), bias: [Cout] -> [N, Cout, OH, OW] with
+// x: [N, Cin, H, W], weight: [Cin, Cout / groups, KH, KW] (PyTorch's layout), bias: [Cout] -> [N, Cout, OH, OW] with
 // OH = (H - 1) SH - 2 PH + DH (KH - 1) + output_padding + 1.
 Var conv_transpose2d(const Var& x, const Var& weight, const Var& bias = Var(), const Conv2dOptions& o = {},
                      std::array<int64_t, 2> output_padding = {0, 0});

@@ -55,6 +55,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_fused_attention_gradchecks(*r);
     register_checkpoint_gradchecks(*r);
     register_conv_gradchecks(*r);
+    register_upsampling_gradchecks(*r);
     register_kernel_gradchecks(*r);
     return r;
   }();

@@ -133,6 +133,7 @@ void register_attention_gradchecks(GradcheckRegistry& r);
 void register_fused_attention_gradchecks(GradcheckRegistry& r);
 void register_checkpoint_gradchecks(GradcheckRegistry& r);
 void register_conv_gradchecks(GradcheckRegistry& r);
+void register_upsampling_gradchecks(GradcheckRegistry& r);
 void register_kernel_gradchecks(GradcheckRegistry& r);  // the transformer's kernels (kernel_gradchecks.cpp)
 
 }  // namespace rotor::autograd

@@ -4,6 +4,7 @@
 #include "rotor/autograd/attention.h"
 #include "rotor/autograd/checkpoint.h"
 #include "rotor/autograd/conv.h"
+#include "rotor/autograd/upsampling.h"
 #include "rotor/autograd/dropout.h"
 #include "rotor/autograd/fused_attention.h"
 #include "rotor/autograd/indexing.h"

@@ -1,9 +1,9 @@
 // `rotor logits`: the float32 logits [T, vocab] of one token sequence, as an NPY file, for checking
 // rotor against other implementations. Reads rotor run directories and Hugging Face LLaMA checkpoints.
-#include <sstream>
 #include <vector>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/token_ids.h"
 #include "rotor/core/error.h"
 #include "rotor/io/npy.h"
 #include "rotor/models/hf_llama.h"
@@ -19,28 +19,8 @@ struct Args {
   int threads = 0;
 };
 
-std::vector<int32_t> parse_ids(const std::string& text) {
-  std::vector<int32_t> ids;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    ROTOR_CHECK(used == item.size() && !item.empty(), "--ids: '", item, "' is not an integer token id");
-    ROTOR_CHECK(v >= 0 && v <= INT32_MAX, "--ids: token id ", v, " is out of range");
-    ids.push_back(static_cast<int32_t>(v));
-  }
-  ROTOR_CHECK(!ids.empty(), "--ids: no token ids given");
-  return ids;
-}
-
 void run(const Args& a) {
-  const std::vector<int32_t> ids = parse_ids(a.ids);
+  const std::vector<int32_t> ids = rotor::cli::parse_token_ids(a.ids);
   if (models::is_hf_model_directory(a.model)) {  // a Hugging Face LLaMA checkpoint directory
     io::save_npy(a.out, models::hf_llama_sequence_logits(a.model, std::vector<int64_t>(ids.begin(), ids.end())));
     return;

@@ -1,14 +1,19 @@
-// `rotor sample`: generates text from a trained byte-level transformer with the KV cache, with
-// temperature, top-k and top-p (nucleus) sampling.
+// `rotor sample`: generates from a trained byte-level transformer or a Hugging Face LLaMA directory with
+// a KV cache, greedy or with temperature, top-k and top-p (nucleus) sampling. The prompt is text or token
+// ids (--ids); the last two stderr lines are prompt_tokens/s=N and decode_tokens/s=N.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <vector>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/token_ids.h"
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
+#include "rotor/models/hf_llama.h"
+#include "rotor/models/hf_llama_generator.h"
 #include "rotor/models/lm_trainer.h"
 
 namespace {
@@ -16,20 +21,38 @@ namespace {
 using namespace rotor;
 
 struct Args {
-  std::string model, prompt = "\n";
+  std::string model, prompt = "\n", ids, dtype = "f32", kv_dtype = "f32";
   int64_t tokens = 200, top_k = 0;
   double temperature = 0.8, top_p = 1.0;
   uint64_t seed = 1;
   int threads = 0;
+  bool ignore_eos = false;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The closing lines of every run (stderr): prompt tokens per second, then generated tokens per second
+// after the first (each of those is one decoding step).
+void report_speed(int64_t prompt_tokens, double prompt_seconds, int64_t steps, double decode_seconds) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "prompt_tokens/s=%.1f\n", prompt_seconds > 0 ? prompt_tokens / prompt_seconds : 0.0);
+  std::fprintf(stderr, "decode_tokens/s=%.1f\n", decode_seconds > 0 ? steps / decode_seconds : 0.0);
+}
+
+DType weight_dtype(const std::string& name, const char* option) {
+  ROTOR_CHECK(name == "f32" || name == "bf16", option, ": unknown dtype '", name, "' (f32 or bf16)");
+  return name == "f32" ? DType::f32 : DType::bf16;
+}
 
 // Picks a token from logits: temperature 0 is greedy; otherwise softmax(logits / T) restricted to the
 // top-k tokens and to the smallest set whose probability reaches top-p.
 int32_t pick(const float* logits, int64_t V, const Args& a, Rng& rng) {
+  if (a.temperature == 0) return static_cast<int32_t>(std::max_element(logits, logits + V) - logits);  // first max
   std::vector<int32_t> order(V);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return logits[x] > logits[y]; });
-  if (a.temperature == 0) return order[0];
   const int64_t k = a.top_k > 0 ? std::min<int64_t>(a.top_k, V) : V;
   std::vector<double> p(k);
   double sum = 0;
@@ -53,11 +76,45 @@ int32_t pick(const float* logits, int64_t V, const Args& a, Rng& rng) {
   return order[keep - 1];
 }
 
+// A Hugging Face LLaMA directory: the prompt (ids) runs through each layer at once, then one token per step.
+// Prints the generated ids, comma-separated, on stdout.
+void run_hf(const Args& a) {
+  const DType wdt = weight_dtype(a.dtype, "--dtype"), kvdt = weight_dtype(a.kv_dtype, "--kv-dtype");
+  ROTOR_CHECK(!a.ids.empty(), a.model, ": give the prompt as token ids (--ids)");
+  const std::vector<int32_t> prompt = cli::parse_token_ids(a.ids);
+  const models::HfLlamaModel hf = models::load_hf_llama(a.model);
+  const int64_t P = static_cast<int64_t>(prompt.size()), ctx = P + a.tokens;
+  ROTOR_CHECK(ctx <= hf.config.max_positions, "--tokens: the prompt (", P, " tokens) and ", a.tokens,
+              " new tokens exceed max_position_embeddings (", hf.config.max_positions, ")");
+  models::HfLlamaGenerator gen(hf, ctx, wdt, kvdt);
+  Rng rng(a.seed);
+  std::vector<int32_t> out;
+  auto t0 = std::chrono::steady_clock::now();
+  const float* logits = a.tokens > 0 ? gen.forward(prompt.data(), P) : nullptr;
+  const double prompt_seconds = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  int64_t steps = 0;
+  for (int64_t i = 0; i < a.tokens; ++i) {
+    const int32_t next = pick(logits, gen.vocab(), a, rng);
+    out.push_back(next);
+    if (i + 1 == a.tokens) break;
+    logits = gen.forward(&next, 1);
+    ++steps;
+  }
+  const double decode_seconds = seconds_since(t0);
+  for (size_t i = 0; i < out.size(); ++i) std::printf(i ? ",%d" : "%d", out[i]);
+  std::printf("\n");
+  report_speed(P, prompt_seconds, steps, decode_seconds);
+}
+
 void run(const Args& a) {
   ROTOR_CHECK(a.temperature >= 0 && std::isfinite(a.temperature), "--temperature must be >= 0, got ", a.temperature);
   ROTOR_CHECK(a.top_p > 0 && a.top_p <= 1, "--top-p must be in (0, 1], got ", a.top_p);
   ROTOR_CHECK(a.top_k >= 0, "--top-k must be >= 0, got ", a.top_k);
   ROTOR_CHECK(a.tokens >= 0, "--tokens must be >= 0, got ", a.tokens);
+  if (models::is_hf_model_directory(a.model)) return run_hf(a);
+  ROTOR_CHECK(a.ids.empty() && a.dtype == "f32" && a.kv_dtype == "f32", a.model,
+              ": --ids, --dtype and --kv-dtype apply to Hugging Face LLaMA directories");
   auto model = models::load_model(a.model);
   const auto& c = model->config();
   ROTOR_CHECK(c.vocab == 256, a.model, ": sample generates bytes and needs a 256-token vocabulary, got ", c.vocab);
@@ -74,23 +131,36 @@ void run(const Args& a) {
     for (size_t i = text.size() - keep; i < text.size(); ++i) logits = decoder.step(text[i]);
     return logits;
   };
-  const float* logits = refill(std::min<size_t>(text.size(), c.ctx));
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t fed = static_cast<int64_t>(std::min<size_t>(text.size(), c.ctx));
+  const float* logits = refill(fed);
+  const double prompt_seconds = seconds_since(t0);
   std::fwrite(a.prompt.data(), 1, a.prompt.size(), stdout);
+  t0 = std::chrono::steady_clock::now();
+  int64_t steps = 0;
   for (int64_t i = 0; i < a.tokens; ++i) {
     const int32_t next = pick(logits, c.vocab, a, rng);
     text.push_back(next);
     std::fputc(next, stdout);
+    if (i + 1 == a.tokens) break;
     if (decoder.position() >= c.ctx) logits = refill(std::max<int64_t>(1, c.ctx / 2));
     else logits = decoder.step(next);
+    ++steps;
   }
   std::fputc('\n', stdout);
+  report_speed(fed, prompt_seconds, steps, seconds_since(t0));
 }
 
 void setup(CLI::App& cmd) {
   static Args a;
-  cmd.add_option("--model", a.model, "run directory (config.json + model.safetensors)")->required();
+  cmd.add_option("--model", a.model,
+                 "rotor run directory, or a Hugging Face LLaMA directory (config.json + model.safetensors[.index.json])")
+      ->required();
   cmd.add_option("--prompt", a.prompt, "text to continue");
-  cmd.add_option("--tokens", a.tokens, "bytes to generate");
+  cmd.add_option("--ids", a.ids, "the prompt as comma-separated token ids (Hugging Face directories)");
+  cmd.add_option("--tokens", a.tokens, "tokens to generate");
+  cmd.add_option("--dtype", a.dtype, "weights in f32 or bf16 (converted at load; Hugging Face directories)");
+  cmd.add_option("--kv-dtype", a.kv_dtype, "key/value cache in f32 or bf16 (Hugging Face directories)");
   cmd.add_option("--temperature", a.temperature, "softmax temperature (0: greedy)");
   cmd.add_option("--top-k", a.top_k, "sample among the k most likely bytes (0: all)");
   cmd.add_option("--top-p", a.top_p, "sample among the most likely bytes holding this probability");

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <unistd.h>
 #include <vector>
 
 #include "rotor/cli/command.h"
@@ -57,6 +58,32 @@ struct Args {
   bool tied = false, profile = false;
   int threads = 0;
 };
+
+// Options that parse but make no sense: one clear error before anything is allocated or trained.
+void check_options(const Args& a, CLI::App& cmd, const TrainOptions& opt) {
+  ROTOR_CHECK(std::isfinite(opt.lr) && opt.lr > 0, "--lr must be a number > 0, got ", opt.lr);
+  ROTOR_CHECK(std::isfinite(opt.lr_min) && opt.lr_min >= 0 && opt.lr_min <= opt.lr,
+              "--lr-min must be between 0 and --lr (", opt.lr, "), got ", opt.lr_min);
+  ROTOR_CHECK(std::isfinite(opt.clip) && opt.clip >= 0, "--clip must be >= 0 (0: off), got ", opt.clip);
+  ROTOR_CHECK(std::isfinite(opt.weight_decay) && opt.weight_decay >= 0, "--weight-decay must be >= 0, got ",
+              opt.weight_decay);
+  ROTOR_CHECK(cmd.count("--warmup") == 0 || a.warmup >= 0, "--warmup must be >= 0, got ", a.warmup);
+  ROTOR_CHECK(opt.warmup <= opt.steps, "--warmup (", opt.warmup, ") must not exceed --steps (", opt.steps, ")");
+  ROTOR_CHECK(a.stop_at <= opt.steps, "--stop-at (", a.stop_at, ") is past the last step (--steps ", opt.steps, ")");
+}
+
+// The parameters' memory, estimated from below before allocating: every block has at least the attention
+// query/output projections and a 4x MLP (6 dim^2 weights), each weight held as f32 value, gradient and two
+// AdamW moments (16 bytes). A model that cannot fit in this machine's memory is refused, not attempted.
+void check_model_size(const TransformerConfig& c) {
+  const double dim = static_cast<double>(c.dim);
+  const double params = static_cast<double>(c.layers) * 6.0 * dim * dim + 2.0 * static_cast<double>(c.vocab) * dim;
+  const double bytes = params * 16.0;
+  const double ram = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  ROTOR_CHECK(ram <= 0 || bytes <= ram, "model too large: ", c.layers, " layers x ", c.dim, " wide needs at least ",
+              params, " parameters, ", bytes / 1e9, " GB for weights, gradients and AdamW "
+              "state, and this machine has ", std::llround(ram / 1e9), " GB");
+}
 
 void run(const Args& a, CLI::App& cmd) {
   const bool resuming = !a.resume.empty();
@@ -108,9 +135,20 @@ void run(const Args& a, CLI::App& cmd) {
     opt.init = a.init == "torch" ? Transformer::Init::torch : Transformer::Init::gpt2;
   }
   ROTOR_CHECK(opt.eval_every >= 1, "--eval-every must be >= 1, got ", opt.eval_every);
+  check_options(a, cmd, opt);
+  check_model_size(config);
+  const std::string out = !a.out.empty() ? a.out : a.resume;
+  ROTOR_CHECK(out.empty() || !fs::exists(out) || fs::is_directory(out), "--out ", out,
+              " exists and is not a directory (the run directory holds config.json, model.safetensors ...)");
+  if (!out.empty()) {
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    ROTOR_CHECK(!ec, "--out ", out, ": cannot create the run directory: ", ec.message());
+  }
+  ROTOR_CHECK(a.data.empty() || !fs::is_directory(a.data), "--data ", a.data,
+              " is a directory; pass a text file (its bytes are the training data)");
   const std::string data = a.data.empty() ? default_corpus() : a.data;
   const ByteCorpus corpus = ByteCorpus::load(data);
-  const std::string out = !a.out.empty() ? a.out : a.resume;
 
   Transformer model(config);
   LmTrainer trainer(model, corpus, opt);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "rotor/core/error.h"
@@ -59,6 +60,24 @@ FirstPass scan(std::string_view text) {
   return pass;
 }
 
+// The vectors file is one word per line (text) or per record (binary), read back by `w2v neighbors` and by
+// other word2vec tools: a control byte (NUL, ESC, DEL ...) in a word cannot be written so that they agree,
+// so a kept word with one is refused, naming the word with the byte escaped.
+void check_no_control_bytes(std::string_view word, const std::string& source) {
+  for (size_t k = 0; k < word.size(); ++k) {
+    const unsigned char c = static_cast<unsigned char>(word[k]);
+    if (c >= 0x20 && c != 0x7f) continue;
+    std::string shown;
+    for (unsigned char b : word) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", b);
+      shown += b >= 0x20 && b != 0x7f ? std::string(1, static_cast<char>(b)) : std::string(hex);
+    }
+    throw Error(cat(source, ": word '", shown, "' contains the control byte ", static_cast<int>(c),
+                    " (the vectors file cannot hold it; remove control bytes from the corpus)"));
+  }
+}
+
 }  // namespace
 
 Corpus build_corpus(std::string_view text, int64_t min_count, const std::string& source) {
@@ -68,7 +87,10 @@ Corpus build_corpus(std::string_view text, int64_t min_count, const std::string&
 
   std::vector<int32_t> kept;
   for (int32_t w = 0; w < static_cast<int32_t>(pass.words.size()); ++w)
-    if (pass.counts[w] >= min_count) kept.push_back(w);
+    if (pass.counts[w] >= min_count) {
+      check_no_control_bytes(pass.words[w], source);
+      kept.push_back(w);
+    }
   ROTOR_CHECK(!kept.empty(), source, ": no word occurs at least min-count=", min_count, " times (",
               pass.words.size(), " distinct words)");
   std::sort(kept.begin(), kept.end(), [&](int32_t a, int32_t b) {

@@ -1,5 +1,7 @@
 #include "rotor/nn/batch_norm.h"
 
+#include <tuple>
+
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
@@ -18,20 +20,35 @@ BatchNorm::BatchNorm(int64_t channels, double eps, double momentum, DType dtype)
   running_var_ = Tensor::ones({channels}, dtype);
 }
 
+namespace {
+Shape channel_shape(const Var& x) {  // [1, C, 1, ...]
+  Shape s(static_cast<size_t>(x.dim()), 1);
+  s[1] = x.size(1);
+  return s;
+}
+}  // namespace
+
+Var batch_norm(const Var& x, const Var& mean, const Var& var, const Var& weight, const Var& bias, double eps) {
+  const Shape param_shape = channel_shape(x);
+  Var normalized = ag::mul(ag::sub(x, mean), ag::rsqrt(ag::add(var, eps)));
+  return ag::add(ag::mul(normalized, ag::reshape(weight, param_shape)), ag::reshape(bias, param_shape));
+}
+
+std::pair<Var, Var> batch_statistics(const Var& x) {
+  std::vector<int64_t> axes{0};
+  for (int64_t d = 2; d < x.dim(); ++d) axes.push_back(d);
+  return {ag::mean(x, axes, true), ag::var(x, axes, 0, true)};
+}
+
 Var BatchNorm::forward(const Var& x) {
   const int64_t C = weight_.size(0);
   ROTOR_CHECK(x.dim() >= 2 && x.size(1) == C, "BatchNorm: input ", shape_str(x.shape()), " does not have ", C,
               " channels in dimension 1");
-  Shape param_shape(static_cast<size_t>(x.dim()), 1);  // [1, C, 1, ...]
-  param_shape[1] = C;
-  std::vector<int64_t> axes{0};
-  for (int64_t d = 2; d < x.dim(); ++d) axes.push_back(d);
   Var mean, var;
   if (is_training()) {
     const int64_t n = x.numel() / C;
     ROTOR_CHECK(n > 1, "BatchNorm: training needs more than one value per channel, got ", shape_str(x.shape()));
-    mean = ag::mean(x, axes, true);
-    var = ag::var(x, axes, 0, true);
+    std::tie(mean, var) = batch_statistics(x);
     ag::NoGradGuard no_grad;
     const double unbias = static_cast<double>(n) / static_cast<double>(n - 1);
     running_mean_ = k::add(k::mul_scalar(running_mean_, 1 - momentum_), k::mul_scalar(mean.value().reshape({C}), momentum_))
@@ -40,11 +57,10 @@ Var BatchNorm::forward(const Var& x) {
                           k::mul_scalar(var.value().reshape({C}), momentum_ * unbias))
                        .to(running_var_.dtype());
   } else {
-    mean = Var(running_mean_.reshape(param_shape));
-    var = Var(running_var_.reshape(param_shape));
+    mean = Var(running_mean_.reshape(channel_shape(x)));
+    var = Var(running_var_.reshape(channel_shape(x)));
   }
-  Var normalized = ag::mul(ag::sub(x, mean), ag::rsqrt(ag::add(var, eps_)));
-  return ag::add(ag::mul(normalized, ag::reshape(weight_, param_shape)), ag::reshape(bias_, param_shape));
+  return batch_norm(x, mean, var, weight_, bias_, eps_);
 }
 
 GroupNorm::GroupNorm(int64_t groups, int64_t channels, double eps, DType dtype) : groups_(groups), eps_(eps) {
@@ -54,18 +70,22 @@ GroupNorm::GroupNorm(int64_t groups, int64_t channels, double eps, DType dtype) 
   bias_ = add_parameter("bias", Tensor::zeros({channels}, dtype));
 }
 
+Var group_norm(const Var& x, int64_t groups, const Var& weight, const Var& bias, double eps) {
+  ROTOR_CHECK(x.dim() >= 2 && groups > 0 && x.size(1) % groups == 0, "group_norm: input ", shape_str(x.shape()),
+              " does not split into ", groups, " groups");
+  Var grouped = ag::reshape(x, {x.size(0), groups, -1});  // [N, G, C/G * positions]
+  Var normalized = ag::mul(ag::sub(grouped, ag::mean(grouped, {2}, true)),
+                           ag::rsqrt(ag::add(ag::var(grouped, {2}, 0, true), eps)));
+  const Shape param_shape = channel_shape(x);
+  return ag::add(ag::mul(ag::reshape(normalized, x.shape()), ag::reshape(weight, param_shape)),
+                 ag::reshape(bias, param_shape));
+}
+
 Var GroupNorm::forward(const Var& x) const {
   const int64_t C = weight_.size(0);
   ROTOR_CHECK(x.dim() >= 2 && x.size(1) == C, "GroupNorm: input ", shape_str(x.shape()), " does not have ", C,
               " channels in dimension 1");
-  const int64_t N = x.size(0);
-  Var grouped = ag::reshape(x, {N, groups_, -1});  // [N, G, C/G * positions]
-  Var normalized = ag::mul(ag::sub(grouped, ag::mean(grouped, {2}, true)),
-                           ag::rsqrt(ag::add(ag::var(grouped, {2}, 0, true), eps_)));
-  Shape param_shape(static_cast<size_t>(x.dim()), 1);
-  param_shape[1] = C;
-  return ag::add(ag::mul(ag::reshape(normalized, x.shape()), ag::reshape(weight_, param_shape)),
-                 ag::reshape(bias_, param_shape));
+  return group_norm(x, groups_, weight_, bias_, eps_);
 }
 
 }  // namespace rotor::nn

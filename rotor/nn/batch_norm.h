@@ -7,9 +7,19 @@
 // Evaluation: normalise with the running statistics. Parameters "weight" (ones), "bias" (zeros).
 // The running statistics are not parameters: read them with the accessors (state_dict() holds
 // parameters only).
+#include <utility>
+
 #include "rotor/nn/module.h"
 
 namespace rotor::nn {
+
+// The functional forms the modules call (and the gradient-check harness checks).
+// x: [N, C, ...]; mean, var: [1, C, 1, ...]; weight, bias: [C] -> x's shape.
+Var batch_norm(const Var& x, const Var& mean, const Var& var, const Var& weight, const Var& bias, double eps);
+// The batch's per-channel mean and biased variance of x [N, C, ...], each [1, C, 1, ...].
+std::pair<Var, Var> batch_statistics(const Var& x);
+// x: [N, C, ...], weight, bias: [C]; C % groups == 0.
+Var group_norm(const Var& x, int64_t groups, const Var& weight, const Var& bias, double eps);
 
 class BatchNorm : public Module {
  public:

@@ -6,6 +6,7 @@
 #include <queue>
 
 #include "rotor/core/error.h"
+#include "rotor/core/parallel_error.h"
 #include "rotor/text/token_table.h"
 
 namespace rotor::text {
@@ -46,8 +47,11 @@ PieceCounts count_pieces(const std::vector<std::string_view>& texts, SplitPatter
   }
   threads = std::max(1, std::min<int>(threads, static_cast<int>(chunks.size())));
   std::vector<std::unordered_map<std::string_view, uint64_t>> partial(threads);
+  FirstError error;  // the pre-tokenizer's matching can throw (Error, bad_alloc); it must not leave the region
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-  for (size_t c = 0; c < chunks.size(); ++c) count_text(chunks[c], pattern, partial[omp_get_thread_num()]);
+  for (size_t c = 0; c < chunks.size(); ++c)
+    error.run([&] { count_text(chunks[c], pattern, partial[omp_get_thread_num()]); });
+  error.rethrow();
   PieceCounts total;
   for (auto& counts : partial)
     for (const auto& [piece, count] : counts) total[std::string(piece)] += count;

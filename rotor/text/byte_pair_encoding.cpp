@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "rotor/core/error.h"
+#include "rotor/core/parallel_error.h"
 #include "rotor/core/threads.h"
 #include "rotor/text/piece_cache.h"
 #include "rotor/text/unicode_class.h"
@@ -236,15 +237,17 @@ void BytePairEncoding::encode_ordinary_parallel(std::string_view text, int threa
   cuts.push_back(text.size());
   const size_t chunks = cuts.size() - 1;
   std::vector<std::vector<uint32_t>> parts(chunks);
+  FirstError error;  // an exception (bad_alloc, Error) is rethrown after the region, never inside it
 #pragma omp parallel num_threads(threads)
   {
     PieceCache cache;  // one per thread, warm across its chunks
 #pragma omp for schedule(dynamic, 1)
-    for (size_t c = 0; c < chunks; ++c) {
+    for (size_t c = 0; c < chunks; ++c) error.run([&] {
       parts[c].reserve((cuts[c + 1] - cuts[c]) / 3);
       encode_ordinary(text.substr(cuts[c], cuts[c + 1] - cuts[c]), parts[c], &cache);
-    }
+    });
   }
+  error.rethrow();
   for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
 }
 

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "rotor/core/error.h"
+#include "rotor/core/parallel_error.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
@@ -54,7 +55,7 @@ void ForestModel::prepare(io::Table& table) const {
   for (size_t i = 0; i < table.values.size(); ++i) {
     if (!std::isnan(table.values[i])) continue;
     ROTOR_CHECK(!impute_values.empty(), table.source, ": row ", i / F + 1, " column ", i % F + 1,
-                ": missing value (forests need complete data; train with --impute median)");
+                ": missing value (forests need complete data; train with --impute-median)");
     table.values[i] = impute_values[i % F];
   }
 }
@@ -87,6 +88,7 @@ namespace {
 
 // Maps labels to class indices (classification) and checks them.
 std::vector<float> class_targets(const io::Table& t, std::vector<float>& classes) {
+  check_class_labels(t.labels, t.source);
   classes = sorted_classes(t.labels);
   ROTOR_CHECK(classes.size() >= 2, t.source, ": classification needs at least 2 classes, found ", classes.size());
   ROTOR_CHECK(classes.size() <= 1024, t.source, ": too many classes (", classes.size(), ") for classification");
@@ -126,7 +128,7 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     data = &imputed;
   }
   for (float v : data->values)
-    ROTOR_CHECK(!std::isnan(v), train.source, ": has missing values (trees and forests need complete data; use --impute median)");
+    ROTOR_CHECK(!std::isnan(v), train.source, ": has missing values (trees and forests need complete data; use --impute-median)");
   const io::Table& X = *data;
 
   model.trees.resize(static_cast<size_t>(params.trees));
@@ -135,8 +137,9 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
   std::vector<uint64_t> seeds(static_cast<size_t>(params.trees));
   for (uint64_t& s : seeds) s = root.next_u64();
   // Trees are independent: each has its own generator, so the forest does not depend on threads.
+  FirstError error;  // fit_cart checks its parameters and data; its Error must not leave the region
 #pragma omp parallel for schedule(dynamic, 1) if (params.trees > 1)
-  for (int t = 0; t < params.trees; ++t) {
+  for (int t = 0; t < params.trees; ++t) error.run([&] {
     Rng rng(seeds[t]);
     std::vector<double> w;
     if (params.bootstrap) {
@@ -150,7 +153,8 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     model.trees[t] = fit_cart(X.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
                               cp, rng);
     if (params.bootstrap) counts[t] = std::move(w);
-  }
+  });
+  error.rethrow();
   // Importances: the mean of each tree's normalized impurity decrease, normalized again.
   model.importances.assign(static_cast<size_t>(F), 0.0);
   for (const CartTree& t : model.trees) {

@@ -2,7 +2,7 @@
 # `rotor boost train|predict`: the normal path (model file, one prediction per row, train_s/predict_s
 # last), XGBoost model import, and bad input: one-line errors with file:line:column, non-zero exit,
 # and no output file written (an existing one is left untouched).
-set -u
+set -uo pipefail
 rotor=$1
 data="$ROTOR_SOURCE_DIR/tests/trees/data"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -41,7 +41,9 @@ cmp -s "$tmp/svm.json" "$tmp/csv.json" || fail "LibSVM and CSV of the same rows 
 awk 'NR % 2 { print 2; next } { print 0.5 }' "$data/binary.train.csv" >"$tmp/w.txt"
 "$rotor" boost train --data "$data/binary.train.csv" --weights "$tmp/w.txt" --rounds 3 --out "$tmp/w.json" >/dev/null 2>&1 \
   || fail "weights file rejected"
-"$rotor" boost train --data "$data/binary.train.csv" --rounds 3 --out "$tmp/now.json" >/dev/null 2>&1
+"$rotor" boost train --data "$data/binary.train.csv" --rounds 3 --out "$tmp/now.json" >/dev/null 2>&1 \
+  || fail "unweighted training failed"
+[ -s "$tmp/w.json" ] && [ -s "$tmp/now.json" ] || fail "a model file is missing or empty"
 cmp -s "$tmp/w.json" "$tmp/now.json" && fail "weights had no effect"
 head -5 "$tmp/w.txt" >"$tmp/short.txt"
 expect_error_early() { local err; err=$("$@" 2>&1 >/dev/null) && fail "accepted: $*"; grep -q "short.txt: has 5 weights, the data has 600 rows" <<<"$err" || fail "bad message: $err"; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rotor bpe train: the output loads in tokenize/detokenize (pattern and specials from FILE.json), is the
 # same on 1 and 2 threads, and bad input gives one-line errors without leaving an output file.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d)

@@ -2,7 +2,7 @@
 # `rotor forest` and `rotor tree`: train/predict/importance on small data, OOB score and train_s,
 # binary output = P(positive) per line, and bad input (missing values without --impute-median,
 # wrong criterion, corrupted model, feature count) as one-line errors with no output written.
-set -u
+set -uo pipefail
 rotor=$1
 data="$ROTOR_SOURCE_DIR/tests/trees/data"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -83,4 +83,20 @@ grep -q "^oof_accuracy=0\." <<<"$out" || fail "no OOF score: $out"
 awk -F, 'NF != 3 { exit 1 }' "$tmp/s.txt" || fail "stacking rows do not have 3 probabilities"
 expect_error "learner 'svm' is not tree" "$rotor" bagging train --data "$data/sk_bin.train.csv" --learner svm --out "$tmp/z.json"
 expect_error "sk_reg.train.csv: row 1: label 3.7623 is not a class" "$rotor" bagging train --data "$data/sk_reg.train.csv" --out "$tmp/z.json"
+# a parameter check inside the parallel tree loop is an error, not an abort (issue 17)
+bin="$data/sk_bin.train.csv"
+expect_error "min_samples_leaf must be >= 1, got 0" "$rotor" forest train --data "$bin" --min-samples-leaf 0 --threads 2 --out "$tmp/z.json"
+expect_error "min_samples_split must be >= 2, got 1" "$rotor" forest train --data "$bin" --min-samples-split 1 --threads 2 --out "$tmp/z.json"
+expect_error "max_depth must be >= 0, got -1" "$rotor" forest train --data "$bin" --max-depth -1 --threads 2 --out "$tmp/z.json"
+expect_error "min_samples_leaf must be >= 1, got 0" "$rotor" tree train --data "$bin" --min-samples-leaf 0 --out "$tmp/z.json"
+expect_error "min_samples_leaf must be >= 1, got 0" "$rotor" bagging train --data "$bin" --learner tree:min_samples_leaf=0 --threads 2 --out "$tmp/z.json"
+[ ! -e "$tmp/z.json" ] || fail "a failed training wrote a model"
+# class labels: whole numbers up to 2^24 (negative ones are classes); fractions and huge values are refused
+printf 'label,a\n0.5,1\n1.5,2\n0.5,3\n1.5,4\n' >"$tmp/frac.csv"
+expect_error "frac.csv: row 1: classification label 0.5 is not a whole number" "$rotor" forest train --data "$tmp/frac.csv" --out "$tmp/z.json"
+printf 'label,a\n-1,1\n1e9,2\n-1,3\n1e9,4\n' >"$tmp/huge.csv"
+expect_error "huge.csv: row 2: classification label 1e\+09 is too large" "$rotor" forest train --data "$tmp/huge.csv" --out "$tmp/z.json"
+printf 'label,a\n-1,1\n7,2\n-1,3\n7,4\n-1,1\n7,2\n' >"$tmp/neg.csv"
+"$rotor" forest train --data "$tmp/neg.csv" --trees 3 --out "$tmp/neg.json" >/dev/null || fail "labels -1/7 refused"
+expect_error "use --impute-median" "$rotor" forest train --data "$tmp/missing.csv" --out "$tmp/z.json"
 echo ok

@@ -3,7 +3,7 @@
 # tests/models/make_llama_reference.py): the NPY output has shape [T, vocab] and its last row (which every
 # RoPE setting affects) matches the float64 reference; bad checkpoints give one `rotor: error:` line and
 # leave no output behind.
-set -u
+set -uo pipefail
 rotor=$1
 src=${ROTOR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 data="$src/tests/models/data/llama"

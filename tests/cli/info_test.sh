@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The program starts, reports its build, and rejects unknown options with a one-line error.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 out=$("$rotor" info --threads 1) || fail "rotor info exited non-zero"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `rotor plot` turns a metrics CSV into an SVG that a real XML parser (Python's xml.etree) accepts,
 # with one polyline per series; bad input gets one error line and leaves an existing plot untouched.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `rotor tensors` lists reference files written by torch/numpy and rejects corrupted safetensors with
 # one error line naming the file.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 data=${ROTOR_SOURCE_DIR:?}/tests/io/data

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rotor tokenize / detokenize: round trips, special-token modes, thread independence, and one-line
 # errors for bad input (unknown encodings, malformed or missing rank files, bad ids, invalid UTF-8).
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d)
@@ -42,8 +42,8 @@ expect_error "both special flags" "excludes" \
 
 # Threads do not change the result on a large input.
 for i in $(seq 1 30000); do echo "Line $i of the text, with words and 123 numbers."; done > "$tmp/big.txt"
-a=$("$rotor" tokenize --encoding o200k_base --threads 1 < "$tmp/big.txt" | md5sum)
-b=$("$rotor" tokenize --encoding o200k_base --threads 2 < "$tmp/big.txt" | md5sum)
+a=$("$rotor" tokenize --encoding o200k_base --threads 1 < "$tmp/big.txt" | md5sum) || fail "tokenize --threads 1 failed"
+b=$("$rotor" tokenize --encoding o200k_base --threads 2 < "$tmp/big.txt" | md5sum) || fail "tokenize --threads 2 failed"
 [ "$a" = "$b" ] || fail "thread count changes the tokens"
 
 # --ranks with a file, and the pattern for a file without --encoding.

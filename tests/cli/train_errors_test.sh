@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad input to train/sample/logits: one-line `rotor: error: ...`, non-zero exit, no crash, and an
 # existing run directory left untouched.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -57,4 +57,15 @@ expect_error "outside the vocabulary" "$rotor" logits --model "$tmp/run" --ids 1
 expect_error "exceed the model context" "$rotor" logits --model "$tmp/run" --ids "$(seq -s, 1 17)" --out "$tmp/x.npy"
 [ ! -e "$tmp/x.npy" ] || fail "a failed logits run left an output file"
 expect_error "top-p" "$rotor" sample --model "$tmp/run" --top-p 0
+# options that parse but make no sense are refused before training (issue 17)
+expect_error "lr-min must be between 0 and --lr" "$rotor" train "${small[@]}" --lr 0.01 --lr-min 0.1 --steps 1
+expect_error "clip must be >= 0" "$rotor" train "${small[@]}" --clip -1 --steps 1
+expect_error "weight-decay must be >= 0" "$rotor" train "${small[@]}" --weight-decay -0.5 --steps 1
+expect_error "warmup must be >= 0" "$rotor" train "${small[@]}" --warmup -3 --steps 1
+expect_error "stop-at (20) is past the last step" "$rotor" train "${small[@]}" --steps 10 --stop-at 20
+expect_error "model too large: 4 layers x 1000000000 wide" "$rotor" train --data "$tmp/text.txt" --dim 1000000000 --steps 1 --threads 1
+expect_error "model too large: 100000 layers" "$rotor" train --data "$tmp/text.txt" --layers 100000 --steps 1 --threads 1
+touch "$tmp/afile"
+expect_error "afile exists and is not a directory" "$rotor" train "${small[@]}" --steps 50 --out "$tmp/afile"
+expect_error "is a directory; pass a text file" "$rotor" train --data "$tmp" --steps 1 --threads 1
 echo ok

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `rotor train`, `rotor sample`, `rotor logits` end to end on a small text: the run directory, the
 # last line tokens/s=..., exact resume, deterministic sampling, NPY logits.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `rotor w2v`: trains on a small planted corpus, reads its own text and binary output, and answers bad
 # input (missing/empty files, malformed vectors, unknown options) with one line and a non-zero exit.
-set -u
+set -uo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
 dir=$(mktemp -d)
@@ -77,4 +77,8 @@ expect_error "unknown word" "'zebra' is not in the vectors" "$rotor" w2v neighbo
 printf ': s\nsun moon star\n' > "$dir/badq.txt"
 expect_error "malformed questions" "line 2: expected 4 words" "$rotor" w2v analogy --vectors "$dir/v.txt" --questions "$dir/badq.txt"
 expect_error "missing questions" "cannot read" "$rotor" w2v analogy --vectors "$dir/v.txt" --questions "$dir/nq.txt"
+# a word with a control byte cannot be written so that the reader agrees: training refuses it (issue 17)
+for i in $(seq 1 50); do printf 'sun moon es\001c star\n'; done >"$dir/ctl.txt"
+expect_error "control byte" "control byte 1" "$rotor" w2v train --input "$dir/ctl.txt" --out "$dir/ctl.vec" --min-count 1 --threads 1
+[ ! -e "$dir/ctl.vec" ] || fail "control byte: a vectors file was written"
 echo ok

@@ -8,6 +8,7 @@
 
 #include "rotor/core/rng.h"
 #include "rotor/io/atomic_file.h"
+#include "tests/io/file_size_limit.h"
 #include "tests/io/io_test_util.h"
 
 namespace rotor::io {
@@ -152,6 +153,21 @@ TEST(SafetensorsWriter, FailedSaveLeavesExistingFile) {
   expect_error([&] { save_safetensors(path, bad); }, {"'b'", "undefined"});
   expect_error([&] { save_safetensors(path, {{"__metadata__", pattern_tensor({1}, DType::f32)}}); },
                {"__metadata__"});
+  EXPECT_EQ(read_file(path), before);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temporaries
+}
+
+// The disk refuses the rest of the file part-way through the tensor data: an error, the old file, no temporary.
+TEST(SafetensorsWriter, WriteFailingPartWayLeavesExistingFile) {
+  const std::string dir = fresh_dir("safetensors_partial");
+  const std::string path = dir + "/model.safetensors";
+  save_safetensors(path, {{"w", pattern_tensor({4}, DType::f32)}});
+  const std::string before = read_file(path);
+  const TensorMap big = {{"w", pattern_tensor({64, 1024}, DType::f32)}};
+  {
+    testing::FileSizeLimit limit(serialize_safetensors(big, {}).size() / 2);
+    expect_error([&] { save_safetensors(path, big); }, {"model.safetensors"});
+  }
   EXPECT_EQ(read_file(path), before);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);  // no temporaries
 }

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "rotor/io/atomic_file.h"
+#include "tests/io/file_size_limit.h"
 #include "tests/io/io_test_util.h"
 
 namespace rotor::io {
@@ -125,6 +126,25 @@ TEST(SvgPlot, SavedAtomically) {
   EXPECT_EQ(xml_problem(before), "");
   expect_error([&] { save_svg_plot(dir + "/loss.svg", {{"a", {1, 2}, {3, INFINITY}}}); }, {"non-finite"});
   EXPECT_EQ(read_file(dir + "/loss.svg"), before);
+}
+
+// A write that fails part-way (the file-size limit is half the new plot) leaves the old plot and no temporary.
+TEST(SvgPlot, WriteFailingPartWayLeavesExistingFile) {
+  const std::string dir = fresh_dir("svg_plot_partial");
+  const std::string path = dir + "/loss.svg";
+  save_svg_plot(path, {{"a", {1, 2}, {3, 4}}});
+  const std::string before = read_file(path);
+  std::vector<double> x, y;
+  for (int i = 0; i < 2000; ++i) x.push_back(i), y.push_back(std::sin(i * 0.01));
+  save_svg_plot(dir + "/big.svg", {{"a", x, y}});
+  const auto big = std::filesystem::file_size(dir + "/big.svg");
+  ASSERT_GT(big, 4 * before.size());
+  {
+    testing::FileSizeLimit limit(big / 2);
+    EXPECT_THROW(save_svg_plot(path, {{"a", x, y}}), Error);
+  }
+  EXPECT_EQ(read_file(path), before);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 2);
 }
 
 }  // namespace

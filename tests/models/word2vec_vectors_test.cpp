@@ -1,14 +1,18 @@
 // word2vec vector files: exact round trips in both formats, format detection, strict errors.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
+#include "rotor/io/atomic_file.h"
 #include "rotor/models/word2vec_vectors.h"
+#include "tests/io/file_size_limit.h"
 
 namespace rotor::w2v {
 namespace {
@@ -140,6 +144,26 @@ TEST(Word2VecVectors, WriteIsAtomicAndReadNamesMissingFiles) {
   WordVectors bad = v;
   bad.words[2] = "has space";
   EXPECT_THROW(format_vectors(bad, VectorFormat::kText), Error);
+}
+
+// A write failing part-way (file-size limit at half the new file) leaves the old vectors and no temporary.
+TEST(Word2VecVectors, WriteFailingPartWayLeavesExistingFile) {
+  const std::string dir = ::testing::TempDir() + "/w2v_partial-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/v.vec";
+  write_vectors(path, random_vectors(5, 3, 9), VectorFormat::kText);
+  const std::string before = io::read_file(path);
+  const WordVectors big = random_vectors(500, 50, 3);
+  for (VectorFormat format : {VectorFormat::kText, VectorFormat::kBinary}) {
+    {
+      io::testing::FileSizeLimit limit(format_vectors(big, format).size() / 2);
+      EXPECT_THROW(write_vectors(path, big, format), Error);
+    }
+    EXPECT_EQ(io::read_file(path), before);
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

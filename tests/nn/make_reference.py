@@ -177,6 +177,20 @@ record("group_norm", {"weight": torch.rand(6) + 0.5, "bias": torch.randn(6) * 0.
        lambda p, i: F.group_norm(i["x"], 3, p["weight"], p["bias"], eps=1e-5))
 
 
+# The convolution toolbox (issue 14): grouped convolution, PixelShuffle/Unshuffle, bilinear resampling,
+# max-unpooling.
+record("conv2d_groups", {"weight": torch.randn(6, 2, 3, 2), "bias": torch.randn(6)}, {"x": torch.randn(2, 4, 6, 5)},
+       lambda p, i: F.conv2d(i["x"], p["weight"], p["bias"], stride=(1, 2), padding=(1, 1), dilation=(2, 1), groups=2))
+record("pixel_shuffle", {}, {"x": torch.randn(2, 8, 2, 3)}, lambda p, i: F.pixel_shuffle(i["x"], 2))
+record("pixel_unshuffle", {}, {"x": torch.randn(2, 2, 4, 6)}, lambda p, i: F.pixel_unshuffle(i["x"], 2))
+for ac in (False, True):
+    for size in ((7, 8), (3, 2)):
+        record(f"bilinear_{'ac' if ac else 'hp'}_{size[0]}x{size[1]}", {}, {"x": torch.randn(2, 2, 5, 4)},
+               lambda p, i, size=size, ac=ac: F.interpolate(i["x"], size=size, mode="bilinear", align_corners=ac))
+record("max_unpool2d", {}, {"x": torch.randn(2, 3, 4, 6)},
+       lambda p, i: F.max_unpool2d(*F.max_pool2d(i["x"], 2, return_indices=True), 2, output_size=(4, 6)))
+
+
 def sinusoidal(T, d, base=10000.0):
     pos = torch.arange(T, dtype=torch.float64)[:, None]
     inv = torch.exp(-math.log(base) * torch.arange(0, d, 2, dtype=torch.float64) / d)[None, :]

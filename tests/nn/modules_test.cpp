@@ -159,6 +159,31 @@ TEST(NnReference, ConvolutionsAndPooling) {
   EXPECT_THROW(ag::conv2d(Var(Tensor::zeros({1, 3, 2, 2})), Var(Tensor::zeros({4, 3, 3, 3}))), Error);
 }
 
+TEST(NnReference, ConvolutionToolbox) {
+  Params cg({6, 2, 3, 2}, {6});
+  check_case("conv2d_groups", &cg, [&](auto& in, auto&) {
+    ag::Conv2dOptions o;
+    o.stride = {1, 2};
+    o.padding = {1, 1};
+    o.dilation = {2, 1};
+    o.groups = 2;
+    return ag::conv2d(in.at("x"), cg.weight, cg.bias, o);
+  });
+  check_case("pixel_shuffle", nullptr, [](auto& in, auto&) { return ag::pixel_shuffle(in.at("x"), 2); });
+  check_case("pixel_unshuffle", nullptr, [](auto& in, auto&) { return ag::pixel_unshuffle(in.at("x"), 2); });
+  for (bool ac : {false, true})
+    for (std::array<int64_t, 2> size : {std::array<int64_t, 2>{7, 8}, std::array<int64_t, 2>{3, 2}})
+      check_case(cat("bilinear_", ac ? "ac" : "hp", "_", size[0], "x", size[1]), nullptr,
+                 [&](auto& in, auto&) { return ag::upsample_bilinear2d(in.at("x"), size, ac); });
+  check_case("max_unpool2d", nullptr, [](auto& in, auto&) {
+    const ag::PoolWithIndices p = ag::max_pool2d_with_indices(in.at("x"), {2, 2});
+    return ag::max_unpool2d(p.output, p.indices, {4, 6});
+  });
+  EXPECT_THROW(ag::pixel_shuffle(Var(Tensor::zeros({1, 3, 2, 2})), 2), Error);
+  EXPECT_THROW(ag::max_unpool2d(Var(Tensor::zeros({1, 1, 1, 1})), Tensor::full({1, 1, 1, 1}, 9, DType::i32), {2, 2}),
+               Error);
+}
+
 TEST(NnReference, MultiHeadAttention) {
   Rng rng(6);
   MultiHeadAttention two(8, 2, true, rng, DType::f64), four(8, 4, true, rng, DType::f64);

@@ -1,0 +1,121 @@
+#include "rotor/nn/s4d.h"
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/indexing.h"
+#include "rotor/autograd/linalg.h"
+#include "rotor/autograd/reduction.h"
+#include "rotor/autograd/views.h"
+#include "rotor/nn/init.h"
+
+namespace rotor::nn {
+
+namespace ag = rotor::autograd;
+
+namespace {
+
+// The discretised system per channel and state: Abar = exp(dt A) = (ar, ai), dt A = (p, q), and
+// C Bbar = C (Abar - 1) / A = (cr, ci); all [H, N].
+struct Discrete {
+  Var p, q, ar, ai, cr, ci;
+};
+
+Discrete discretise(const S4DParams& s) {
+  ROTOR_CHECK(s.log_A_real.dim() == 2 && s.A_imag.shape() == s.log_A_real.shape() && s.C.dim() == 3 &&
+                  s.C.size(2) == 2 && s.log_dt.dim() == 1 && s.D.shape() == s.log_dt.shape() &&
+                  s.log_dt.size(0) == s.log_A_real.size(0),
+              "s4d: parameter shapes log_dt ", shape_str(s.log_dt.shape()), ", log_A_real ", shape_str(s.log_A_real.shape()),
+              ", A_imag ", shape_str(s.A_imag.shape()), ", C ", shape_str(s.C.shape()), ", D ", shape_str(s.D.shape()),
+              " do not form [H], [H, N], [H, N], [H, N, 2], [H]");
+  const Var a = -ag::exp(s.log_A_real), b = s.A_imag;   // A = a + i b
+  const Var dt = ag::unsqueeze(ag::exp(s.log_dt), 1);   // [H, 1]
+  Discrete d;
+  d.p = a * dt;
+  d.q = b * dt;
+  const Var e = ag::exp(d.p);
+  d.ar = e * ag::cos(d.q);
+  d.ai = e * ag::sin(d.q);
+  // (Abar - 1) / A = (Abar - 1) conj(A) / |A|^2
+  const Var nr = d.ar - 1.0, ni = d.ai, inv = 1.0 / (a * a + b * b);
+  const Var br = (nr * a + ni * b) * inv, bi = (ni * a - nr * b) * inv;
+  const Var c_re = ag::select(s.C, 2, 0), c_im = ag::select(s.C, 2, 1);
+  d.cr = c_re * br - c_im * bi;
+  d.ci = c_re * bi + c_im * br;
+  return d;
+}
+
+}  // namespace
+
+// -> [H, T]: K_l = 2 sum_n Re((cr + i ci) exp(l (p + i q))) = 2 sum_n e^{p l} (cr cos(q l) - ci sin(q l)).
+Var s4d_kernel(const S4DParams& s, int64_t length) {
+  const Discrete d = discretise(s);
+  const Var l(Tensor::arange(length, DType::f64).to(d.p.dtype()).view({1, 1, length}));  // [1, 1, T]
+  const Var pl = ag::unsqueeze(d.p, 2) * l, ql = ag::unsqueeze(d.q, 2) * l;             // [H, N, T]
+  const Var terms = ag::exp(pl) * (ag::unsqueeze(d.cr, 2) * ag::cos(ql) - ag::unsqueeze(d.ci, 2) * ag::sin(ql));
+  return 2.0 * ag::sum(terms, {1});
+}
+
+// u: [B, T, H] -> [B, T, H]: y_t = sum_{s<=t} K_{t-s} u_s + D u_t, as the lower-triangular Toeplitz
+// matrix M[h, t, s] = K[h, t - s] times u.
+Var s4d_convolution_forward(const Var& u, const S4DParams& s) {
+  ROTOR_CHECK(u.dim() == 3 && u.size(2) == s.log_dt.size(0), "s4d: input ", shape_str(u.shape()),
+              " should be [B, T, ", s.log_dt.size(0), "]");
+  const int64_t T = u.size(1), H = u.size(2);
+  const Var K = s4d_kernel(s, T);  // [H, T]
+  std::vector<int64_t> lag(static_cast<size_t>(H * T * T));
+  std::vector<float> future(static_cast<size_t>(T * T));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < T; ++j) {
+      for (int64_t h = 0; h < H; ++h) lag[(h * T + t) * T + j] = t >= j ? t - j : 0;
+      future[t * T + j] = j > t ? 1.0f : 0.0f;
+    }
+  const Var M = ag::masked_fill(ag::gather(ag::expand(ag::unsqueeze(K, 1), {H, T, T}), 2,
+                                           Tensor::from_vector(lag, {H, T, T})),
+                                Tensor::from_vector(future, {T, T}), 0.0);  // [H, T, T]
+  const Var conv = ag::permute(ag::matmul(M, ag::permute(u, {2, 1, 0})), {2, 1, 0});  // [H, T, B] -> [B, T, H]
+  return conv + u * s.D;
+}
+
+// u: [B, H] -> [B, H].
+Var s4d_step(const Var& u, const S4DParams& s, S4DState& state) {
+  ROTOR_CHECK(u.dim() == 2 && u.size(1) == s.log_dt.size(0), "s4d: step input ", shape_str(u.shape()),
+              " should be [B, ", s.log_dt.size(0), "]");
+  const Discrete d = discretise(s);
+  // x = Abar x + Bbar u, carried pre-multiplied by C: x~ = C x, so x~ = Abar x~ + (C Bbar) u.
+  const Var uu = ag::unsqueeze(u, 2);  // [B, H, 1]
+  Var re = d.cr * uu, im = d.ci * uu;  // [B, H, N]
+  if (state.re.defined()) {
+    re = re + d.ar * state.re - d.ai * state.im;
+    im = im + d.ar * state.im + d.ai * state.re;
+  }
+  state.re = re;
+  state.im = im;
+  return 2.0 * ag::sum(re, {2}) + u * s.D;
+}
+
+Var s4d_recurrent_forward(const Var& u, const S4DParams& s) {
+  ROTOR_CHECK(u.dim() == 3, "s4d: input must be [B, T, H], got ", shape_str(u.shape()));
+  S4DState state;
+  std::vector<Var> ys;
+  for (int64_t t = 0; t < u.size(1); ++t) ys.push_back(s4d_step(ag::select(u, 1, t), s, state));
+  return ag::stack(ys, 1);
+}
+
+S4D::S4D(int64_t channels, int64_t state_size, Rng& rng, DType dtype) {
+  ROTOR_CHECK(channels > 0 && state_size > 0, "S4D: channels and state size must be positive, got ", channels,
+              " and ", state_size);
+  const int64_t H = channels, N = state_size;
+  params_.log_dt = add_parameter("log_dt", uniform_tensor({H}, std::log(1e-3), std::log(1e-1), rng, dtype));
+  params_.log_A_real = add_parameter("log_A_real", Tensor::full({H, N}, std::log(0.5), dtype));
+  std::vector<double> imag(static_cast<size_t>(H * N));
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t n = 0; n < N; ++n) imag[h * N + n] = std::numbers::pi * static_cast<double>(n);
+  params_.A_imag = add_parameter("A_imag", Tensor::from_vector(imag, {H, N}).to(dtype));
+  params_.C = add_parameter("C", normal_tensor({H, N, 2}, 0.0, std::sqrt(0.5), rng, dtype));
+  params_.D = add_parameter("D", normal_tensor({H}, 0.0, 1.0, rng, dtype));
+}
+
+}  // namespace rotor::nn
