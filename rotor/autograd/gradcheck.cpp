@@ -36,6 +36,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_fused_attention_gradchecks(*r);
     register_checkpoint_gradchecks(*r);
     register_conv_gradchecks(*r);
+    register_higher_order_gradchecks(*r);
     return r;
   }();
   return *registry;

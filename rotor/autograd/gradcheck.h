@@ -86,5 +86,6 @@ void register_attention_gradchecks(GradcheckRegistry& r);
 void register_fused_attention_gradchecks(GradcheckRegistry& r);
 void register_checkpoint_gradchecks(GradcheckRegistry& r);
 void register_conv_gradchecks(GradcheckRegistry& r);
+void register_higher_order_gradchecks(GradcheckRegistry& r);  // create_graph: second derivatives
 
 }  // namespace rotor::autograd

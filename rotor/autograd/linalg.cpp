@@ -2,6 +2,7 @@
 
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/gradcheck.h"
+#include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
 #include "rotor/kernels/matmul.h"
 #include "rotor/kernels/elementwise.h"
@@ -12,6 +13,7 @@ namespace rotor::autograd {
 
 namespace k = rotor::kernels;
 using Grads = std::vector<Tensor>;
+using Vars = std::vector<Var>;
 
 namespace {
 
@@ -32,6 +34,10 @@ Var matmul_2d_or_more(const Var& a, const Var& b) {
     if (ga) da = k::sum_to_shape(product(g, bv.transpose(-1, -2)), av.shape());
     if (gb) db = k::sum_to_shape(product(av.transpose(-1, -2), g), bv.shape());
     return Grads{da, db};
+  }, [](const Var& g, const Vars& in) {
+    const Var &a = in[0], &b = in[1];
+    return Vars{a.requires_grad() ? sum_to_shape(matmul(g, transpose(b, -1, -2)), a.shape()) : Var(),
+                b.requires_grad() ? sum_to_shape(matmul(transpose(a, -1, -2), g), b.shape()) : Var()};
   });
 }
 
@@ -82,6 +88,13 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     std::vector<Tensor> grads{gx ? product(g, wv).view(x_shape) : Tensor(),
                               gw ? product(g.transpose(0, 1), x2) : Tensor()};
     if (has_bias) grads.push_back(gb ? k::sum(g, {0}) : Tensor());
+    return grads;
+  }, [in, out](const Var& g_in, const Vars& inputs) {
+    const Var g = reshape(g_in, {-1, out});  // [rows, out]
+    const Var &x = inputs[0], &w = inputs[1];
+    Vars grads{x.requires_grad() ? reshape(matmul(g, w), x.shape()) : Var(),
+               w.requires_grad() ? matmul(transpose(g, 0, 1), reshape(x, {-1, in})) : Var()};
+    if (inputs.size() > 2) grads.push_back(inputs[2].requires_grad() ? sum(g, {0}) : Var());
     return grads;
   });
 }
