@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/profile.h"
 #include "rotor/kernels/elementwise.h"
 
 namespace rotor::autograd {
@@ -87,6 +88,7 @@ Var record(const char* name, Tensor value, std::vector<Var> inputs, BackwardFn b
 
 Var record(const char* name, Tensor value, std::vector<Var> inputs, BackwardFn backward,
            GraphBackwardFn backward_graph) {
+  if (profile_enabled()) profile_forward(name);
   Var out(std::move(value), false);
   if (!needs_grad(inputs)) return out;
   auto node = std::make_shared<Node>();
@@ -130,7 +132,13 @@ const Tensor& value_of(const Tensor& g) { return g; }
 const Tensor& value_of(const Var& g) { return g.value(); }
 bool is_defined(const Tensor& g) { return g.defined(); }
 bool is_defined(const Var& g) { return g.defined(); }
-std::vector<Tensor> run_node(Node& node, const Tensor& g) { return node.backward(g); }
+std::vector<Tensor> run_node(Node& node, const Tensor& g) {
+  if (!profile_enabled()) return node.backward(g);
+  const double t0 = profile_now();
+  std::vector<Tensor> out = node.backward(g);
+  profile_backward(node.name, profile_now() - t0);
+  return out;
+}
 std::vector<Var> run_node(Node& node, const Var& g) {
   EnableGradGuard record_backward;
   return node.backward_graph(g, node.inputs);
