@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "rotor/autograd/gradcheck.h"
+#include "rotor/autograd/reduction.h"
 #include "rotor/kernels/activations.h"
 #include "rotor/kernels/elementwise.h"
 #include "rotor/kernels/reduce.h"
@@ -11,16 +12,28 @@ namespace rotor::autograd {
 
 namespace k = rotor::kernels;
 using Grads = std::vector<Tensor>;
+using Vars = std::vector<Var>;
 
 namespace {
 
-Var unary_op(const char* name, k::UnaryOp op, const Var& x) {
+// dx = g * d(op)/dx as differentiable ops (for create_graph), from x.
+using UnaryGraphGrad = Var (*)(const Var& g, const Var& x);
+
+Var unary_op(const char* name, k::UnaryOp op, const Var& x, UnaryGraphGrad graph_grad = nullptr) {
   const Tensor xv = x.value();
-  return record(name, k::unary(op, xv), {x}, [op, xv](const Tensor& g) { return Grads{k::unary_backward(op, xv, g)}; });
+  GraphBackwardFn graph;
+  if (graph_grad) graph = [graph_grad](const Var& g, const Vars& in) { return Vars{graph_grad(g, in[0])}; };
+  return record(name, k::unary(op, xv), {x}, [op, xv](const Tensor& g) { return Grads{k::unary_backward(op, xv, g)}; },
+                std::move(graph));
 }
 
 // Gradient of a broadcast input: g reduced to the input's shape.
 Tensor reduce_to(const Tensor& g, const Tensor& like) { return k::sum_to_shape(g, like.shape()); }
+Var reduce_to(const Var& g, const Var& like) { return sum_to_shape(g, like.shape()); }
+
+// A constant (no gradient) Var, e.g. a mask in a differentiable backward.
+Var constant(const Tensor& t) { return Var(t, false); }
+Var zero_like(const Var& g) { return constant(Tensor::zeros({}, g.dtype())); }
 
 }  // namespace
 
@@ -29,14 +42,16 @@ Tensor reduce_to(const Tensor& g, const Tensor& like) { return k::sum_to_shape(g
 // c = a + b: da = g, db = g (each summed over broadcast dims).
 Var add(const Var& a, const Var& b) {
   const Tensor av = a.value(), bv = b.value();
-  return record("add", k::add(av, bv), {a, b}, [av, bv](const Tensor& g) { return Grads{reduce_to(g, av), reduce_to(g, bv)}; });
+  return record("add", k::add(av, bv), {a, b}, [av, bv](const Tensor& g) { return Grads{reduce_to(g, av), reduce_to(g, bv)}; },
+                [](const Var& g, const Vars& in) { return Vars{reduce_to(g, in[0]), reduce_to(g, in[1])}; });
 }
 
 // c = a - b: da = g, db = -g.
 Var sub(const Var& a, const Var& b) {
   const Tensor av = a.value(), bv = b.value();
   return record("sub", k::sub(av, bv), {a, b},
-                [av, bv](const Tensor& g) { return Grads{reduce_to(g, av), reduce_to(k::mul_scalar(g, -1.0), bv)}; });
+                [av, bv](const Tensor& g) { return Grads{reduce_to(g, av), reduce_to(k::mul_scalar(g, -1.0), bv)}; },
+                [](const Var& g, const Vars& in) { return Vars{reduce_to(g, in[0]), reduce_to(neg(g), in[1])}; });
 }
 
 // c = a * b: da = g * b, db = g * a.
@@ -45,6 +60,9 @@ Var mul(const Var& a, const Var& b) {
   const bool ga = a.requires_grad(), gb = b.requires_grad();
   return record("mul", k::mul(av, bv), {a, b}, [av, bv, ga, gb](const Tensor& g) {
     return Grads{ga ? reduce_to(k::mul(g, bv), av) : Tensor(), gb ? reduce_to(k::mul(g, av), bv) : Tensor()};
+  }, [](const Var& g, const Vars& in) {
+    return Vars{in[0].requires_grad() ? reduce_to(mul(g, in[1]), in[0]) : Var(),
+                in[1].requires_grad() ? reduce_to(mul(g, in[0]), in[1]) : Var()};
   });
 }
 
@@ -56,6 +74,9 @@ Var div(const Var& a, const Var& b) {
   return record("div", cv, {a, b}, [av, bv, cv, ga, gb](const Tensor& g) {
     return Grads{ga ? reduce_to(k::div(g, bv), av) : Tensor(),
                  gb ? reduce_to(k::mul_scalar(k::div(k::mul(g, cv), bv), -1.0), bv) : Tensor()};
+  }, [](const Var& g, const Vars& in) {
+    return Vars{in[0].requires_grad() ? reduce_to(div(g, in[1]), in[0]) : Var(),
+                in[1].requires_grad() ? reduce_to(neg(div(mul(g, in[0]), square(in[1]))), in[1]) : Var()};
   });
 }
 
@@ -69,6 +90,10 @@ Var pow(const Var& a, const Var& b) {
     if (ga) da = reduce_to(k::mul(g, k::mul(bv, k::binary(k::BinaryOp::pow, av, k::add_scalar(bv, -1.0)))), av);
     if (gb) db = reduce_to(k::mul(g, k::mul(cv, k::log(av))), bv);
     return Grads{da, db};
+  }, [](const Var& g, const Vars& in) {
+    const Var &a = in[0], &b = in[1];
+    return Vars{a.requires_grad() ? reduce_to(mul(g, mul(b, pow(a, add(b, -1.0)))), a) : Var(),
+                b.requires_grad() ? reduce_to(mul(g, mul(pow(a, b), log(a))), b) : Var()};
   });
 }
 
@@ -80,6 +105,8 @@ Var extreme(const char* name, bool is_max, const Var& a, const Var& b) {
   return record(name, is_max ? k::maximum(av, bv) : k::minimum(av, bv), {a, b}, [av, bv, a_wins](const Tensor& g) {
     const Tensor zero = Tensor::zeros({}, g.dtype());
     return Grads{reduce_to(k::where(a_wins, g, zero), av), reduce_to(k::where(a_wins, zero, g), bv)};
+  }, [a_wins](const Var& g, const Vars& in) {
+    return Vars{reduce_to(where(a_wins, g, zero_like(g)), in[0]), reduce_to(where(a_wins, zero_like(g), g), in[1])};
   });
 }
 }  // namespace
@@ -90,22 +117,26 @@ Var minimum(const Var& a, const Var& b) { return extreme("minimum", false, a, b)
 // ---- scalar forms -----------------------------------------------------------------------------
 
 Var add(const Var& a, double s) {
-  return record("add_scalar", k::add_scalar(a.value(), s), {a}, [](const Tensor& g) { return Grads{g}; });
+  return record("add_scalar", k::add_scalar(a.value(), s), {a}, [](const Tensor& g) { return Grads{g}; },
+                [](const Var& g, const Vars&) { return Vars{g}; });
 }
 
 Var mul(const Var& a, double s) {
-  return record("mul_scalar", k::mul_scalar(a.value(), s), {a}, [s](const Tensor& g) { return Grads{k::mul_scalar(g, s)}; });
+  return record("mul_scalar", k::mul_scalar(a.value(), s), {a}, [s](const Tensor& g) { return Grads{k::mul_scalar(g, s)}; },
+                [s](const Var& g, const Vars&) { return Vars{mul(g, s)}; });
 }
 
 // y = x^p: dx = g * p * x^(p-1).
 Var pow(const Var& a, double p) {
   const Tensor av = a.value();
   return record("pow_scalar", k::pow_scalar(av, p), {a},
-                [av, p](const Tensor& g) { return Grads{k::mul(g, k::mul_scalar(k::pow_scalar(av, p - 1), p))}; });
+                [av, p](const Tensor& g) { return Grads{k::mul(g, k::mul_scalar(k::pow_scalar(av, p - 1), p))}; },
+                [p](const Var& g, const Vars& in) { return Vars{mul(g, mul(pow(in[0], p - 1), p))}; });
 }
 
 Var rsub(double s, const Var& a) {
-  return record("rsub_scalar", k::affine(a.value(), -1.0, s), {a}, [](const Tensor& g) { return Grads{k::mul_scalar(g, -1.0)}; });
+  return record("rsub_scalar", k::affine(a.value(), -1.0, s), {a}, [](const Tensor& g) { return Grads{k::mul_scalar(g, -1.0)}; },
+                [](const Var& g, const Vars&) { return Vars{neg(g)}; });
 }
 
 // y = s / x: dx = -g * y / x.
@@ -113,24 +144,59 @@ Var rdiv(double s, const Var& a) {
   const Tensor av = a.value();
   const Tensor yv = k::mul_scalar(k::unary(k::UnaryOp::reciprocal, av), s);
   return record("rdiv_scalar", yv, {a},
-                [av, yv](const Tensor& g) { return Grads{k::mul_scalar(k::div(k::mul(g, yv), av), -1.0)}; });
+                [av, yv](const Tensor& g) { return Grads{k::mul_scalar(k::div(k::mul(g, yv), av), -1.0)}; },
+                [s](const Var& g, const Vars& in) { return Vars{mul(div(g, square(in[0])), -s)}; });
 }
 
 // ---- unary ------------------------------------------------------------------------------------
 
-Var neg(const Var& x) { return unary_op("neg", k::UnaryOp::neg, x); }
-Var exp(const Var& x) { return unary_op("exp", k::UnaryOp::exp, x); }
-Var log(const Var& x) { return unary_op("log", k::UnaryOp::log, x); }
-Var sqrt(const Var& x) { return unary_op("sqrt", k::UnaryOp::sqrt, x); }
-Var rsqrt(const Var& x) { return unary_op("rsqrt", k::UnaryOp::rsqrt, x); }
-Var square(const Var& x) { return unary_op("square", k::UnaryOp::square, x); }
-Var abs(const Var& x) { return unary_op("abs", k::UnaryOp::abs, x); }
-Var sin(const Var& x) { return unary_op("sin", k::UnaryOp::sin, x); }
-Var cos(const Var& x) { return unary_op("cos", k::UnaryOp::cos, x); }
-Var tanh(const Var& x) { return unary_op("tanh", k::UnaryOp::tanh, x); }
-Var sigmoid(const Var& x) { return unary_op("sigmoid", k::UnaryOp::sigmoid, x); }
-Var relu(const Var& x) { return unary_op("relu", k::UnaryOp::relu, x); }
-Var silu(const Var& x) { return unary_op("silu", k::UnaryOp::silu, x); }
+Var neg(const Var& x) {
+  return unary_op("neg", k::UnaryOp::neg, x, [](const Var& g, const Var&) { return neg(g); });
+}
+Var exp(const Var& x) {
+  return unary_op("exp", k::UnaryOp::exp, x, [](const Var& g, const Var& x) { return mul(g, exp(x)); });
+}
+Var log(const Var& x) {
+  return unary_op("log", k::UnaryOp::log, x, [](const Var& g, const Var& x) { return div(g, x); });
+}
+Var sqrt(const Var& x) {
+  return unary_op("sqrt", k::UnaryOp::sqrt, x, [](const Var& g, const Var& x) { return mul(div(g, sqrt(x)), 0.5); });
+}
+Var rsqrt(const Var& x) {
+  return unary_op("rsqrt", k::UnaryOp::rsqrt, x, [](const Var& g, const Var& x) { return mul(mul(g, pow(x, -1.5)), -0.5); });
+}
+Var square(const Var& x) {
+  return unary_op("square", k::UnaryOp::square, x, [](const Var& g, const Var& x) { return mul(mul(g, x), 2.0); });
+}
+Var abs(const Var& x) {
+  return unary_op("abs", k::UnaryOp::abs, x, [](const Var& g, const Var& x) { return mul(g, constant(k::unary(k::UnaryOp::sign, x.value()))); });
+}
+Var sin(const Var& x) {
+  return unary_op("sin", k::UnaryOp::sin, x, [](const Var& g, const Var& x) { return mul(g, cos(x)); });
+}
+Var cos(const Var& x) {
+  return unary_op("cos", k::UnaryOp::cos, x, [](const Var& g, const Var& x) { return neg(mul(g, sin(x))); });
+}
+Var tanh(const Var& x) {
+  return unary_op("tanh", k::UnaryOp::tanh, x, [](const Var& g, const Var& x) { return mul(g, rsub(1.0, square(tanh(x)))); });
+}
+Var sigmoid(const Var& x) {
+  return unary_op("sigmoid", k::UnaryOp::sigmoid, x, [](const Var& g, const Var& x) {
+    const Var s = sigmoid(x);
+    return mul(g, mul(s, rsub(1.0, s)));
+  });
+}
+Var relu(const Var& x) {
+  return unary_op("relu", k::UnaryOp::relu, x, [](const Var& g, const Var& x) {
+    return where(k::compare(k::CompareOp::gt, x.value(), Tensor::zeros({}, DType::f64)), g, zero_like(g));
+  });
+}
+Var silu(const Var& x) {
+  return unary_op("silu", k::UnaryOp::silu, x, [](const Var& g, const Var& x) {  // s (1 + x (1 - s))
+    const Var s = sigmoid(x);
+    return mul(g, mul(s, add(mul(x, rsub(1.0, s)), 1.0)));
+  });
+}
 Var gated_activation(const Var& x, GatedForm form) {
   ROTOR_CHECK(x.dim() >= 1 && x.size(-1) % 2 == 0, "gated_activation: the last dimension must hold [gate | up] ",
               "(even size), got shape ", shape_str(x.shape()));
@@ -167,7 +233,10 @@ Var softplus(const Var& x) { return add(relu(x), log(add(exp(neg(abs(x))), 1.0))
 Var clamp(const Var& x, double lo, double hi) {
   const Tensor xv = x.value();
   return record("clamp", k::clamp(xv, lo, hi), {x},
-                [xv, lo, hi](const Tensor& g) { return Grads{k::clamp_backward(xv, lo, hi, g)}; });
+                [xv, lo, hi](const Tensor& g) { return Grads{k::clamp_backward(xv, lo, hi, g)}; },
+                [xv, lo, hi](const Var& g, const Vars&) {
+                  return Vars{mul(g, constant(k::clamp_backward(xv, lo, hi, Tensor::ones(xv.shape(), g.dtype()))))};
+                });
 }
 
 // ---- selection --------------------------------------------------------------------------------
@@ -178,6 +247,8 @@ Var where(const Tensor& cond, const Var& a, const Var& b) {
   return record("where", k::where(cond, av, bv), {a, b}, [cond, av, bv](const Tensor& g) {
     const Tensor zero = Tensor::zeros({}, g.dtype());
     return Grads{reduce_to(k::where(cond, g, zero), av), reduce_to(k::where(cond, zero, g), bv)};
+  }, [cond](const Var& g, const Vars& in) {
+    return Vars{reduce_to(where(cond, g, zero_like(g)), in[0]), reduce_to(where(cond, zero_like(g), g), in[1])};
   });
 }
 
@@ -188,7 +259,7 @@ Var masked_fill(const Var& x, const Tensor& mask, double value) {
   const Tensor fill = Tensor::full({}, value, k::compute_dtype(xv));
   return record("masked_fill", k::where(mask, fill, xv), {x}, [mask, fill](const Tensor& g) {
     return Grads{k::where(mask, Tensor::zeros({}, g.dtype()), g)};
-  });
+  }, [mask](const Var& g, const Vars&) { return Vars{where(mask, zero_like(g), g)}; });
 }
 
 // ---- gradient checks --------------------------------------------------------------------------

@@ -57,6 +57,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_conv_gradchecks(*r);
     register_upsampling_gradchecks(*r);
     register_kernel_gradchecks(*r);
+    register_higher_order_gradchecks(*r);
     return r;
   }();
   return *registry;

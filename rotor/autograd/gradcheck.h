@@ -135,5 +135,6 @@ void register_checkpoint_gradchecks(GradcheckRegistry& r);
 void register_conv_gradchecks(GradcheckRegistry& r);
 void register_upsampling_gradchecks(GradcheckRegistry& r);
 void register_kernel_gradchecks(GradcheckRegistry& r);  // the transformer's kernels (kernel_gradchecks.cpp)
+void register_higher_order_gradchecks(GradcheckRegistry& r);  // create_graph: second derivatives
 
 }  // namespace rotor::autograd

@@ -1,10 +1,14 @@
 #include "rotor/autograd/linalg.h"
 
 #include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/autocast.h"
 #include "rotor/autograd/gradcheck.h"
+#include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
-#include "rotor/kernels/matmul.h"
+#include "rotor/kernels/bf16_convert.h"
 #include "rotor/kernels/elementwise.h"
+#include "rotor/kernels/linear.h"
+#include "rotor/kernels/matmul.h"
 #include "rotor/kernels/matmul_f64.h"
 #include "rotor/kernels/reduce.h"
 
@@ -12,6 +16,7 @@ namespace rotor::autograd {
 
 namespace k = rotor::kernels;
 using Grads = std::vector<Tensor>;
+using Vars = std::vector<Var>;
 
 namespace {
 
@@ -32,6 +37,54 @@ Var matmul_2d_or_more(const Var& a, const Var& b) {
     if (ga) da = k::sum_to_shape(product(g, bv.transpose(-1, -2)), av.shape());
     if (gb) db = k::sum_to_shape(product(av.transpose(-1, -2), g), bv.shape());
     return Grads{da, db};
+  }, [](const Var& g, const Vars& in) {
+    const Var &a = in[0], &b = in[1];
+    return Vars{a.requires_grad() ? sum_to_shape(matmul(g, transpose(b, -1, -2)), a.shape()) : Var(),
+                b.requires_grad() ? sum_to_shape(matmul(transpose(a, -1, -2), g), b.shape()) : Var()};
+  });
+}
+
+// linear's recorded inputs: x, weight and the bias when there is one.
+std::vector<Var> linear_inputs(const Var& x, const Var& weight, const Var& bias) {
+  std::vector<Var> inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  return inputs;
+}
+
+// A contiguous bf16 copy of an f32 tensor.
+Tensor to_bf16(const Tensor& t) {
+  const Tensor src = t.contiguous();
+  Tensor out = Tensor::empty(src.shape(), DType::bf16);
+  k::float_to_bf16_buffer(out.data<bf16>(), src.data<float>(), src.numel());
+  return out;
+}
+
+// linear under autocast: y [N, OUT] = bf16(x) bf16(W)^T + b in f32; the backward's products read the
+// saved bf16 copies and bf16(dy):  dx = dy W,  dW = dy^T x,  db = sum_rows dy (f32).
+Var linear_bf16(const Var& x, const Var& weight, const Var& bias, const Shape& y_shape) {
+  const int64_t in = weight.size(1), out = weight.size(0);
+  const Tensor x16 = to_bf16(x.value().reshape({-1, in})), w16 = to_bf16(weight.value());
+  const int64_t N = x16.size(0);
+  const Tensor bv = bias.defined() ? bias.value().contiguous() : Tensor();
+  Tensor y = Tensor::empty({N, out});
+  k::linear_forward_bf16(y.data<float>(), x16.data<bf16>(), w16.data<bf16>(), bv.defined() ? bv.data<float>() : nullptr,
+                         N, in, out);
+  const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.requires_grad();
+  const Shape x_shape = x.shape();
+  const bool has_bias = bias.defined();
+  return record("linear", y.view(y_shape), linear_inputs(x, weight, bias), [=](const Tensor& g_in) {
+    const Tensor g = (g_in.dtype() == DType::f32 ? g_in : g_in.to(DType::f32)).contiguous();  // [N, out]
+    Tensor g16 = Tensor::empty({N, out}, DType::bf16);
+    Tensor db = has_bias && gb ? Tensor::zeros({out}) : Tensor();
+    k::prepare_output_grad_bf16(g16.data<bf16>(), db.defined() ? db.data<float>() : nullptr, g.data<float>(), nullptr,
+                                N, out);
+    Tensor dx = gx ? Tensor::empty({N, in}) : Tensor();
+    Tensor dw = Tensor::zeros({out, in});  // the kernel adds the weight gradient
+    k::linear_backward_bf16_prepared(dx.defined() ? dx.data<float>() : nullptr, dw.data<float>(), g16.data<bf16>(),
+                                     x16.data<bf16>(), w16.data<bf16>(), N, in, out, /*overwrite_dinp=*/true);
+    std::vector<Tensor> grads{gx ? dx.view(x_shape) : Tensor(), gw ? dw : Tensor()};
+    if (has_bias) grads.push_back(db);
+    return grads;
   });
 }
 
@@ -69,19 +122,27 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
   const int64_t in = weight.size(1), out = weight.size(0);
   Shape y_shape = x.shape();
   y_shape.back() = out;
+  if (autocast_bf16() && x.dtype() == DType::f32 && weight.dtype() == DType::f32 &&
+      (!bias.defined() || bias.dtype() == DType::f32))
+    return linear_bf16(x, weight, bias, y_shape);
   const Tensor x2 = x.value().reshape({-1, in}), wv = weight.value();
   Tensor y = product(x2, wv.transpose(0, 1));  // [rows, out]
   if (bias.defined()) k::add_(y, bias.value());
   const bool gx = x.requires_grad(), gw = weight.requires_grad(), gb = bias.requires_grad();
   const Shape x_shape = x.shape();
-  std::vector<Var> inputs{x, weight};
-  if (bias.defined()) inputs.push_back(bias);
   const bool has_bias = bias.defined();
-  return record("linear", y.view(y_shape), inputs, [=](const Tensor& g_in) {
+  return record("linear", y.view(y_shape), linear_inputs(x, weight, bias), [=](const Tensor& g_in) {
     const Tensor g = g_in.reshape({-1, out});  // [rows, out]
     std::vector<Tensor> grads{gx ? product(g, wv).view(x_shape) : Tensor(),
                               gw ? product(g.transpose(0, 1), x2) : Tensor()};
     if (has_bias) grads.push_back(gb ? k::sum(g, {0}) : Tensor());
+    return grads;
+  }, [in, out](const Var& g_in, const Vars& inputs) {
+    const Var g = reshape(g_in, {-1, out});  // [rows, out]
+    const Var &x = inputs[0], &w = inputs[1];
+    Vars grads{x.requires_grad() ? reshape(matmul(g, w), x.shape()) : Var(),
+               w.requires_grad() ? matmul(transpose(g, 0, 1), reshape(x, {-1, in})) : Var()};
+    if (inputs.size() > 2) grads.push_back(inputs[2].requires_grad() ? sum(g, {0}) : Var());
     return grads;
   });
 }

@@ -2,6 +2,7 @@
 // Everything a model needs from autograd, in one include.
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/attention.h"
+#include "rotor/autograd/autocast.h"
 #include "rotor/autograd/checkpoint.h"
 #include "rotor/autograd/conv.h"
 #include "rotor/autograd/upsampling.h"

@@ -1,6 +1,8 @@
 #include "rotor/autograd/reduction.h"
 
+#include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/gradcheck.h"
+#include "rotor/autograd/views.h"
 #include "rotor/kernels/elementwise.h"
 #include "rotor/kernels/reduce.h"
 
@@ -8,6 +10,7 @@ namespace rotor::autograd {
 
 namespace k = rotor::kernels;
 using Grads = std::vector<Tensor>;
+using Vars = std::vector<Var>;
 
 namespace {
 
@@ -15,6 +18,10 @@ namespace {
 // back over the input.
 Tensor keepdim_grad(const Tensor& g, const Shape& in_shape, const Axes& axes) {
   return g.reshape(k::reduced_shape(in_shape, k::normalize_axes(axes, static_cast<int64_t>(in_shape.size()), "reduce"), true));
+}
+
+Var keepdim_grad(const Var& g, const Shape& in_shape, const Axes& axes) {
+  return reshape(g, k::reduced_shape(in_shape, k::normalize_axes(axes, static_cast<int64_t>(in_shape.size()), "reduce"), true));
 }
 
 int64_t count(const Shape& shape, const Axes& axes) {
@@ -32,6 +39,10 @@ Var extreme(const char* name, bool is_max, const Var& x, const Axes& axes, bool 
     const Tensor mask = k::compare(k::CompareOp::eq, xv, yk).to(g.dtype());
     const Tensor ties = k::sum(mask, axes, true);
     return Grads{k::mul(mask, k::div(keepdim_grad(g, xv.shape(), axes), ties))};
+  }, [xv, y, axes](const Var& g, const Vars&) {  // the tie pattern is constant
+    const Tensor mask = k::compare(k::CompareOp::eq, xv, keepdim_grad(y, xv.shape(), axes)).to(g.dtype());
+    const Tensor share = k::div(mask, k::sum(mask, axes, true));
+    return Vars{mul(keepdim_grad(g, xv.shape(), axes), Var(share, false))};
   });
 }
 
@@ -42,7 +53,7 @@ Var sum(const Var& x, const Axes& axes, bool keepdim) {
   const Shape in_shape = x.shape();
   return record("sum", k::sum(x.value(), axes, keepdim), {x}, [in_shape, axes](const Tensor& g) {
     return Grads{keepdim_grad(g, in_shape, axes).expand(in_shape).contiguous()};
-  });
+  }, [in_shape, axes](const Var& g, const Vars&) { return Vars{expand(keepdim_grad(g, in_shape, axes), in_shape)}; });
 }
 
 // y = mean x: dx = dy / n broadcast back.
@@ -51,6 +62,8 @@ Var mean(const Var& x, const Axes& axes, bool keepdim) {
   const double inv_n = 1.0 / static_cast<double>(count(in_shape, axes));
   return record("mean", k::mean(x.value(), axes, keepdim), {x}, [in_shape, axes, inv_n](const Tensor& g) {
     return Grads{k::mul_scalar(keepdim_grad(g, in_shape, axes).expand(in_shape), inv_n)};
+  }, [in_shape, axes, inv_n](const Var& g, const Vars&) {
+    return Vars{mul(expand(keepdim_grad(g, in_shape, axes), in_shape), inv_n)};
   });
 }
 
@@ -64,6 +77,10 @@ Var logsumexp(const Var& x, const Axes& axes, bool keepdim) {
   return record("logsumexp", y, {x}, [xv, y, axes](const Tensor& g) {
     const Tensor p = k::exp(k::sub(xv, keepdim_grad(y, xv.shape(), axes)));
     return Grads{k::mul(p, keepdim_grad(g, xv.shape(), axes))};
+  }, [axes](const Var& g, const Vars& in) {
+    const Shape& in_shape = in[0].shape();
+    const Var p = exp(sub(in[0], logsumexp(in[0], axes, true)));
+    return Vars{mul(p, keepdim_grad(g, in_shape, axes))};
   });
 }
 
@@ -74,7 +91,22 @@ Var var(const Var& x, const Axes& axes, int64_t correction, bool keepdim) {
   return record("var", k::var(xv, axes, correction, keepdim), {x}, [xv, axes, scale](const Tensor& g) {
     const Tensor centered = k::sub(xv, k::mean(xv, axes, true));
     return Grads{k::mul(k::mul_scalar(centered, scale), keepdim_grad(g, xv.shape(), axes))};
+  }, [axes, scale](const Var& g, const Vars& in) {
+    const Var centered = sub(in[0], mean(in[0], axes, true));
+    return Vars{mul(mul(centered, scale), keepdim_grad(g, in[0].shape(), axes))};
   });
+}
+
+// Sum over the leading dims x has beyond `shape` and over the dims where `shape` has size 1.
+Var sum_to_shape(const Var& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  ROTOR_CHECK(broadcast_shapes(x.shape(), shape) == x.shape(), "sum_to_shape: ", shape_str(shape),
+              " does not broadcast to ", shape_str(x.shape()));
+  const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
+  Axes axes;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && x.size(d) != 1)) axes.push_back(d);
+  return reshape(sum(x, axes, true), shape);
 }
 
 void register_reduction_gradchecks(GradcheckRegistry& r) {

@@ -16,5 +16,7 @@ Var min(const Var& x, const Axes& axes = {}, bool keepdim = false);
 Var logsumexp(const Var& x, const Axes& axes = {}, bool keepdim = false);
 // Variance with `correction` (1 = unbiased).
 Var var(const Var& x, const Axes& axes = {}, int64_t correction = 1, bool keepdim = false);
+// x summed down to `shape` (which x's shape broadcasts from): the gradient of a broadcast operand.
+Var sum_to_shape(const Var& x, const Shape& shape);
 
 }  // namespace rotor::autograd

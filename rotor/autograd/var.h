@@ -11,8 +11,16 @@
 //   Var loss = mean(square(matmul(x, w) - y));
 //   loss.backward();          // w.grad() now holds d loss / d w (accumulated; call w.zero_grad())
 //
-// The graph lives as long as the result Vars that reference it. Backward itself runs without
-// recording (no higher-order gradients). Gradients have the value's shape and dtype (f32 or f64).
+// The graph lives as long as the result Vars that reference it. Backward runs without recording, except
+// with create_graph: then each node's backward runs as differentiable ops (its `backward_graph`), so the
+// gradients are Vars with their own graph and can be differentiated again (higher-order gradients, e.g.
+// WGAN-GP's gradient penalty):
+//   Var d = critic(x_hat);                                       // x_hat: [N, F], requires grad
+//   Var gx = grad(d, {x_hat}, Tensor::ones(d.shape()), true)[0]; // [N, F], differentiable
+//   Var penalty = mean(square(sqrt(sum(square(gx), {1})) - 1.0));
+//   penalty.backward();                                          // reaches the critic's weights
+// An op without a differentiable backward makes such a pass fail with a rotor::Error naming the op.
+// Gradients have the value's shape and dtype (f32 or f64).
 // Ops save the input Tensors they need (sharing storage, not copying): do not modify a value in place
 // (e.g. an optimizer step through mutable_value()) between a forward and its backward.
 //
@@ -36,16 +44,22 @@ class Var;
 // Computes the gradients of a node's inputs from the gradient of its output. It returns one Tensor
 // per input, in order; an undefined Tensor means "no gradient" for that input.
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
+// The same backward written with differentiable ops on Vars (for create_graph): it gets the output's
+// gradient and the node's inputs and returns one Var per input (undefined: no gradient). It must not
+// capture the node's output Var (that would be a reference cycle); recompute what it needs from inputs.
+using GraphBackwardFn = std::function<std::vector<Var>(const Var& grad_output, const std::vector<Var>& inputs)>;
 
 struct Node {
   std::string name;          // op name, for error messages
   std::vector<Var> inputs;
   BackwardFn backward;
+  GraphBackwardFn backward_graph;  // empty: this op's gradient is not differentiable (yet)
 };
 
 struct VarImpl {
   Tensor value;
   Tensor grad;
+  std::shared_ptr<VarImpl> grad_graph;  // the gradient as a Var, after backward with create_graph
   bool requires_grad = false;
   std::shared_ptr<Node> node;  // null for leaves and for values computed without grad
 };
@@ -61,6 +75,9 @@ class Var {
   // The value, for in-place updates by optimizers and initialisers (not recorded on the tape).
   Tensor& mutable_value();
   const Tensor& grad() const;  // undefined until a backward pass reaches this Var
+  // The accumulated gradient as a differentiable Var when the last backward that reached this leaf ran
+  // with create_graph; otherwise a constant Var holding grad() (undefined when grad() is).
+  Var grad_var() const;
   void set_grad(Tensor grad);
   void zero_grad();            // drops the gradient (the next backward starts from zero)
   bool requires_grad() const;
@@ -79,14 +96,23 @@ class Var {
   Var detach() const;
 
   // Back-propagate from this Var. `seed` is d(something)/d(this) with this Var's shape; it may be
-  // omitted only for one-element Vars (seed 1). Gradients accumulate into leaves' grad().
-  void backward(const Tensor& seed = Tensor()) const;
+  // omitted only for one-element Vars (seed 1). Gradients accumulate into leaves' grad(); with
+  // create_graph they are also recorded (grad_var()) so they can be differentiated again.
+  void backward(const Tensor& seed = Tensor(), bool create_graph = false) const;
 
   VarImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<VarImpl>& shared_impl() const { return impl_; }
+  static Var from_impl(std::shared_ptr<VarImpl> impl);
 
  private:
   std::shared_ptr<VarImpl> impl_;
 };
+
+// d output / d inputs as Vars, like torch.autograd.grad: nothing accumulates into grad(); inputs may be
+// leaves or intermediate values. `seed` as in backward. With create_graph the results carry a graph and
+// are differentiable; otherwise they are constants. An input the output does not depend on gets zeros.
+std::vector<Var> grad(const Var& output, const std::vector<Var>& inputs, const Tensor& seed = Tensor(),
+                      bool create_graph = false);
 
 // Grad mode: while a NoGradGuard is alive (in this thread) ops record nothing.
 bool grad_enabled();
@@ -119,5 +145,8 @@ bool needs_grad(const std::vector<Var>& inputs);
 // Wrap an op's forward result. When needs_grad(inputs), records a Node named `name` whose backward is
 // `backward`; otherwise returns a plain Var. Every op in rotor/autograd goes through this.
 Var record(const char* name, Tensor value, std::vector<Var> inputs, BackwardFn backward);
+// The same, with the backward also as differentiable ops (see GraphBackwardFn), for create_graph.
+Var record(const char* name, Tensor value, std::vector<Var> inputs, BackwardFn backward,
+           GraphBackwardFn backward_graph);
 
 }  // namespace rotor::autograd

@@ -1,12 +1,14 @@
 #include "rotor/autograd/views.h"
 
 #include "rotor/autograd/gradcheck.h"
+#include "rotor/autograd/reduction.h"
 #include "rotor/kernels/reduce.h"
 
 namespace rotor::autograd {
 
 namespace k = rotor::kernels;
 using Grads = std::vector<Tensor>;
+using Vars = std::vector<Var>;
 
 namespace {
 int64_t wrap_dim(int64_t d, int64_t ndim, const char* what) {
@@ -18,7 +20,8 @@ int64_t wrap_dim(int64_t d, int64_t ndim, const char* what) {
 
 Var reshape(const Var& x, const Shape& shape) {
   const Shape in_shape = x.shape();
-  return record("reshape", x.value().reshape(shape), {x}, [in_shape](const Tensor& g) { return Grads{g.reshape(in_shape)}; });
+  return record("reshape", x.value().reshape(shape), {x}, [in_shape](const Tensor& g) { return Grads{g.reshape(in_shape)}; },
+                [in_shape](const Var& g, const Vars&) { return Vars{reshape(g, in_shape)}; });
 }
 
 Var flatten(const Var& x, int64_t start_dim, int64_t end_dim) {
@@ -34,14 +37,16 @@ Var flatten(const Var& x, int64_t start_dim, int64_t end_dim) {
 }
 
 Var transpose(const Var& x, int64_t d0, int64_t d1) {
-  return record("transpose", x.value().transpose(d0, d1), {x}, [d0, d1](const Tensor& g) { return Grads{g.transpose(d0, d1)}; });
+  return record("transpose", x.value().transpose(d0, d1), {x}, [d0, d1](const Tensor& g) { return Grads{g.transpose(d0, d1)}; },
+                [d0, d1](const Var& g, const Vars&) { return Vars{transpose(g, d0, d1)}; });
 }
 
 Var permute(const Var& x, const std::vector<int64_t>& order) {
   const Tensor y = x.value().permute(order);  // validates the order
   std::vector<int64_t> inverse(order.size());
   for (size_t i = 0; i < order.size(); ++i) inverse[wrap_dim(order[i], x.dim(), "permute")] = static_cast<int64_t>(i);
-  return record("permute", y, {x}, [inverse](const Tensor& g) { return Grads{g.permute(inverse)}; });
+  return record("permute", y, {x}, [inverse](const Tensor& g) { return Grads{g.permute(inverse)}; },
+                [inverse](const Var& g, const Vars&) { return Vars{permute(g, inverse)}; });
 }
 
 // y = x[start:end:step] along dim; dx is zero except in the sliced positions.
@@ -68,22 +73,26 @@ Var select(const Var& x, int64_t dim, int64_t index) {
 // y = x broadcast to shape; dx = dy summed over the broadcast dims.
 Var expand(const Var& x, const Shape& shape) {
   const Shape in_shape = x.shape();
-  return record("expand", x.value().expand(shape), {x}, [in_shape](const Tensor& g) { return Grads{k::sum_to_shape(g, in_shape)}; });
+  return record("expand", x.value().expand(shape), {x}, [in_shape](const Tensor& g) { return Grads{k::sum_to_shape(g, in_shape)}; },
+                [in_shape](const Var& g, const Vars&) { return Vars{sum_to_shape(g, in_shape)}; });
 }
 
 Var unsqueeze(const Var& x, int64_t dim) {
   const Tensor y = x.value().unsqueeze(dim);
   const int64_t d = wrap_dim(dim, y.dim(), "unsqueeze");
-  return record("unsqueeze", y, {x}, [d](const Tensor& g) { return Grads{g.squeeze(d)}; });
+  return record("unsqueeze", y, {x}, [d](const Tensor& g) { return Grads{g.squeeze(d)}; },
+                [d](const Var& g, const Vars&) { return Vars{squeeze(g, d)}; });
 }
 
 Var squeeze(const Var& x, int64_t dim) {
   const int64_t d = wrap_dim(dim, x.dim(), "squeeze");
-  return record("squeeze", x.value().squeeze(d), {x}, [d](const Tensor& g) { return Grads{g.unsqueeze(d)}; });
+  return record("squeeze", x.value().squeeze(d), {x}, [d](const Tensor& g) { return Grads{g.unsqueeze(d)}; },
+                [d](const Var& g, const Vars&) { return Vars{unsqueeze(g, d)}; });
 }
 
 Var contiguous(const Var& x) {
-  return record("contiguous", x.value().contiguous(), {x}, [](const Tensor& g) { return Grads{g}; });
+  return record("contiguous", x.value().contiguous(), {x}, [](const Tensor& g) { return Grads{g}; },
+                [](const Var& g, const Vars&) { return Vars{g}; });
 }
 
 // y = [x0, x1, ...] along dim; dxi = the matching slab of dy.
@@ -115,6 +124,14 @@ Var cat(const std::vector<Var>& xs, int64_t dim) {
     int64_t pos = 0;
     for (int64_t n : sizes) {
       grads.push_back(g.narrow(d, pos, n));
+      pos += n;
+    }
+    return grads;
+  }, [d, sizes](const Var& g, const Vars&) {
+    Vars grads;
+    int64_t pos = 0;
+    for (int64_t n : sizes) {
+      grads.push_back(narrow(g, d, pos, n));
       pos += n;
     }
     return grads;
