@@ -275,9 +275,9 @@ void register_conv_gradchecks(GradcheckRegistry& r) {
   strided.stride = {2, 1};
   strided.padding = {1, 2};
   strided.dilation = {1, 2};
-  r.add({"unfold2d", "stride, padding, dilation", {{{2, 2, 5, 4}}},
+  r.add({"unfold2d", "stride, padding, dilation", {{{2, 2, 5, 4}}, {{1, 3, 6, 5}}},
          [strided](const VarList& in) { return unfold2d(in[0], {3, 2}, strided); }});
-  r.add({"fold2d", "stride, padding, dilation", {{{2, 12, 18}}},
+  r.add({"fold2d", "stride, padding, dilation", {{{2, 12, 18}}, {{1, 6, 18}}},
          [strided](const VarList& in) { return fold2d(in[0], {5, 4}, {3, 2}, strided); }});
   r.add({"conv2d", "bias", {{{2, 3, 5, 4}, {4, 3, 3, 2}, {4}}},
          [strided](const VarList& in) { return conv2d(in[0], in[1], in[2], strided); }});
@@ -291,25 +291,25 @@ void register_conv_gradchecks(GradcheckRegistry& r) {
            o.groups = in[0].size(1) == 4 ? 2 : 3;
            return conv2d(in[0], in[1], in[2], o);
          }});
-  r.add({"conv_transpose2d", "groups 2", {{{2, 4, 3, 3}, {4, 3, 2, 2}, {6}}}, [](const VarList& in) {
+  r.add({"conv_transpose2d", "groups 2", {{{2, 4, 3, 3}, {4, 3, 2, 2}, {6}}, {{1, 2, 2, 4}, {2, 3, 2, 2}, {6}}}, [](const VarList& in) {
            Conv2dOptions o;
            o.stride = {2, 1};
            o.groups = 2;
            return conv_transpose2d(in[0], in[1], in[2], o);
          }});
-  r.add({"conv1d", "padding", {{{2, 3, 7}, {2, 3, 3}, {2}}},
+  r.add({"conv1d", "stride 2, padding", {{{2, 3, 7}, {2, 3, 3}, {2}}, {{1, 2, 6}, {3, 2, 2}, {3}}},
          [](const VarList& in) { return conv1d(in[0], in[1], in[2], 2, 1); }});
-  r.add({"conv_transpose2d", "stride 2, output padding", {{{2, 3, 3, 2}, {3, 2, 3, 3}, {2}}}, [](const VarList& in) {
+  r.add({"conv_transpose2d", "stride 2, output padding", {{{2, 3, 3, 2}, {3, 2, 3, 3}, {2}}, {{1, 2, 2, 3}, {2, 4, 3, 3}, {4}}}, [](const VarList& in) {
            Conv2dOptions o;
            o.stride = {2, 2};
            o.padding = {1, 0};
            return conv_transpose2d(in[0], in[1], in[2], o, {1, 0});
          }});
-  r.add({"max_pool2d", "2x2", {{{2, 2, 4, 6}}}, [](const VarList& in) { return max_pool2d(in[0], {2, 2}); },
+  r.add({"max_pool2d", "2x2", {{{2, 2, 4, 6}}, {{1, 3, 6, 4}}}, [](const VarList& in) { return max_pool2d(in[0], {2, 2}); },
          InputDomain::distinct});
-  r.add({"avg_pool2d", "3x2 stride 1", {{{1, 2, 4, 4}}},
+  r.add({"avg_pool2d", "3x2 stride 1", {{{1, 2, 4, 4}}, {{2, 1, 5, 3}}},
          [](const VarList& in) { return avg_pool2d(in[0], {3, 2}, {1, 1}); }});
-  r.add({"upsample_nearest2d", "2x3", {{{1, 2, 3, 2}}}, [](const VarList& in) { return upsample_nearest2d(in[0], {2, 3}); }});
+  r.add({"upsample_nearest2d", "2x3", {{{1, 2, 3, 2}}, {{2, 1, 2, 3}}}, [](const VarList& in) { return upsample_nearest2d(in[0], {2, 3}); }});
 }
 
 }  // namespace rotor::autograd

@@ -110,17 +110,18 @@ void register_higher_order_gradchecks(GradcheckRegistry& r) {
            [](const VarList& in) { return binary_cross_entropy_with_logits(in[0], sigmoid(in[1])); },
            InputDomain::away_from_zero);
 
-  // WGAN-GP's gradient penalty on a small critic, x: [4, 3] -> linear 5 -> leaky ReLU -> linear 1:
+  // WGAN-GP's gradient penalty on a small critic, x: [4, 3] -> linear 5 -> leaky ReLU -> linear 1 (and
+  // [3, 2] -> 4 -> 1):
   //   penalty = mean_rows((||d critic / d x_row|| - 1)^2), differentiated in x and the critic's weights.
-  r.add({"gradient_penalty", "wgan-gp critic", {{{4, 3}, {5, 3}, {5}, {1, 5}}}, [](const VarList& in) {
+  r.add({"gradient_penalty", "wgan-gp critic", {{{4, 3}, {5, 3}, {5}, {1, 5}}, {{3, 2}, {4, 2}, {4}, {1, 4}}}, [](const VarList& in) {
            EnableGradGuard recording;
            const Var x = in[0].requires_grad() ? in[0] : Var(in[0].value(), true);
-           const Var d = linear(leaky_relu(linear(x, in[1], in[2]), 0.2), in[3]);  // [4, 1]
+           const Var d = linear(leaky_relu(linear(x, in[1], in[2]), 0.2), in[3]);  // [rows, 1]
            const Var gx = grad(d, {x}, Tensor::ones(d.shape(), d.dtype()), true)[0];
            return mean(square(sqrt(sum(square(gx), {1})) - 1.0));
          }, InputDomain::away_from_zero});
   // An MLP with tanh / sigmoid built from matmul and broadcasting add, the gradient norm in all inputs.
-  r.add({"gradient_norm", "mlp matmul tanh sigmoid", {{{3, 4}, {4, 6}, {6}, {6, 2}}}, [](const VarList& in) {
+  r.add({"gradient_norm", "mlp matmul tanh sigmoid", {{{3, 4}, {4, 6}, {6}, {6, 2}}, {{2, 3}, {3, 5}, {5}, {5, 1}}}, [](const VarList& in) {
            return gradient_norm_squared(
                [](const VarList& v) { return sigmoid(matmul(tanh(add(matmul(v[0], v[1]), v[2])), v[3])); }, in);
          }});

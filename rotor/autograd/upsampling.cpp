@@ -97,18 +97,23 @@ Var max_unpool2d(const Var& x, const Tensor& indices, std::array<int64_t, 2> siz
 void register_upsampling_gradchecks(GradcheckRegistry& r) {
   r.add({"pixel_shuffle", "r 2 and 3", {{{2, 8, 2, 3}}, {{1, 9, 2, 2}}},
          [](const VarList& in) { return pixel_shuffle(in[0], in[0].size(1) == 8 ? 2 : 3); }});
-  r.add({"pixel_unshuffle", "r 2", {{{2, 2, 4, 6}}}, [](const VarList& in) { return pixel_unshuffle(in[0], 2); }});
+  r.add({"pixel_unshuffle", "r 2 and 3", {{{2, 2, 4, 6}}, {{1, 3, 6, 3}}},
+         [](const VarList& in) { return pixel_unshuffle(in[0], in[0].size(1) == 2 ? 2 : 3); }});
   for (bool ac : {false, true})
-    r.add({"upsample_bilinear2d", ac ? "align_corners" : "half-pixel", {{{2, 2, 3, 4}}, {{1, 3, 5, 5}}},
+    r.add(GradcheckCase{"upsample_bilinear2d", ac ? "align_corners" : "half-pixel", {{{2, 2, 3, 4}}, {{1, 3, 5, 5}}},
            [ac](const VarList& in) {
              return in[0].size(2) == 3 ? upsample_bilinear2d(in[0], {7, 8}, ac) : upsample_bilinear2d(in[0], {3, 2}, ac);
-           }});
-  r.add({"max_unpool2d", "after 2x2 pooling", {{{2, 3, 4, 6}}},
-         [](const VarList& in) {
-           const PoolWithIndices p = max_pool2d_with_indices(in[0], {2, 2});
-           return max_unpool2d(p.output, p.indices, {4, 6});
-         },
-         InputDomain::distinct});
+         }}.with_kernels({"upsample_bilinear2d_backward"}));
+  // the pooled positions and the unpooled size follow the input: 2x2 windows over [.., 4, 6] and 3x3
+  // windows over [.., 6, 3]
+  r.add(GradcheckCase{"max_unpool2d", "after 2x2 and 3x3 pooling", {{{2, 3, 4, 6}}, {{1, 2, 6, 3}}},
+                      [](const VarList& in) {
+                        const int64_t k = in[0].size(2) == 4 ? 2 : 3;
+                        const PoolWithIndices p = max_pool2d_with_indices(in[0], {k, k});
+                        return max_unpool2d(p.output, p.indices, {in[0].size(2), in[0].size(3)});
+                      },
+                      InputDomain::distinct}
+            .with_kernels({"max_unpool2d_backward"}));
 }
 
 }  // namespace rotor::autograd

@@ -17,10 +17,12 @@ using namespace rotor::nn::testing;
 
 void register_flash_gradchecks(ag::GradcheckRegistry& r) {
   // x, hidden.w/b, qk.w/b, gamma, beta, rel_bias: d 3, e 2, s 3, chunk 2 over T 5 (ragged end), n 8.
-  r.add({"flash_mix", "chunks of 2 (ragged end)",
-         {{{2, 5, 3}, {4, 3}, {4}, {3, 3}, {3}, {4, 3}, {4, 3}, {2}}},
+  // The chunk is rel_bias's length: 2 over T 5 (ragged end), then 3 over T 6.
+  r.add({"flash_mix", "chunks of 2 (ragged end) and 3",
+         {{{2, 5, 3}, {4, 3}, {4}, {3, 3}, {3}, {4, 3}, {4, 3}, {2}},
+          {{1, 6, 3}, {4, 3}, {4}, {3, 3}, {3}, {4, 3}, {4, 3}, {3}}},
          [](const ag::VarList& in) {
-           return flash_mix(in[0], {in[1], in[2], in[3], in[4], in[5], in[6], in[7]}, 2, 8);
+           return flash_mix(in[0], {in[1], in[2], in[3], in[4], in[5], in[6], in[7]}, in[7].size(0), 8);
          }});
 }
 

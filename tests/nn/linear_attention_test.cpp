@@ -16,16 +16,17 @@ namespace ag = rotor::autograd;
 using namespace rotor::nn::testing;
 
 void register_linear_attention_gradchecks(ag::GradcheckRegistry& r) {
-  const std::vector<Shape> qkv = {{1, 2, 5, 4}, {1, 2, 5, 4}, {1, 2, 5, 3}};
+  const std::vector<std::vector<Shape>> qkv = {{{1, 2, 5, 4}, {1, 2, 5, 4}, {1, 2, 5, 3}},
+                                                {{2, 1, 4, 2}, {2, 1, 4, 2}, {2, 1, 4, 3}}};
   for (bool rope : {false, true}) {
     const LinearAttentionOptions o{rope, 10000.0};
     const std::string label = rope ? "rope" : "plain";
-    r.add({"linear_attention_recurrent", label, {qkv},
+    r.add({"linear_attention_recurrent", label, qkv,
            [o](const ag::VarList& in) { return causal_linear_attention_recurrent(in[0], in[1], in[2], o); }});
-    r.add({"linear_attention_chunked", label + ", chunks of 2 (ragged end)", {qkv},
+    r.add({"linear_attention_chunked", label + ", chunks of 2 (ragged end)", qkv,
            [o](const ag::VarList& in) { return causal_linear_attention_chunked(in[0], in[1], in[2], 2, o); }});
   }
-  r.add({"elu_plus_one", "both sides of 0", {{{3, 4}}}, [](const ag::VarList& in) { return elu_plus_one(in[0]); },
+  r.add({"elu_plus_one", "both sides of 0", {{{3, 4}}, {{5}}}, [](const ag::VarList& in) { return elu_plus_one(in[0]); },
          ag::InputDomain::away_from_zero});
 }
 

@@ -26,11 +26,13 @@ Var scan_of(const ag::VarList& in, int64_t chunk) {
 }
 
 void register_mamba_gradchecks(ag::GradcheckRegistry& r) {
-  const std::vector<Shape> scan = {{2, 5, 3}, {2, 5, 3}, {3, 2}, {2, 5, 2}, {2, 5, 2}, {3}};
-  r.add({"selective_scan_sequential", "T 5, E 3, N 2", {scan}, [](const ag::VarList& in) { return scan_of(in, 0); }});
-  r.add({"selective_scan_chunked", "chunks of 2 (ragged end)", {scan},
+  // x, delta [B, T, E], A [E, N], B, C [B, T, N], D [E]: (B, T, E, N) = (2, 5, 3, 2) and (1, 4, 2, 3)
+  const std::vector<std::vector<Shape>> scan = {{{2, 5, 3}, {2, 5, 3}, {3, 2}, {2, 5, 2}, {2, 5, 2}, {3}},
+                                                 {{1, 4, 2}, {1, 4, 2}, {2, 3}, {1, 4, 3}, {1, 4, 3}, {2}}};
+  r.add({"selective_scan_sequential", "T 5 and 4", scan, [](const ag::VarList& in) { return scan_of(in, 0); }});
+  r.add({"selective_scan_chunked", "chunks of 2 (ragged end)", scan,
          [](const ag::VarList& in) { return scan_of(in, 2); }});
-  r.add({"causal_depthwise_conv", "K 3", {{{2, 5, 3}, {3, 1, 3}, {3}}},
+  r.add({"causal_depthwise_conv", "K 3 and 2", {{{2, 5, 3}, {3, 1, 3}, {3}}, {{1, 4, 2}, {2, 1, 2}, {2}}},
          [](const ag::VarList& in) { return causal_depthwise_conv(in[0], in[1], in[2]); }});
 }
 

@@ -19,9 +19,10 @@ namespace ag = rotor::autograd;
 using namespace rotor::nn::testing;
 
 void register_performer_gradchecks(ag::GradcheckRegistry& r) {
-  r.add({"favor_features", "M 5, D 3", {{{1, 2, 3, 3}, {5, 3}}},
+  r.add({"favor_features", "M 5, D 3 and M 3, D 2", {{{1, 2, 3, 3}, {5, 3}}, {{2, 1, 4, 2}, {3, 2}}},
          [](const ag::VarList& in) { return favor_features(in[0], in[1]); }});
-  r.add({"performer_attention", "chunks of 2 (ragged end)", {{{1, 2, 5, 4}, {1, 2, 5, 4}, {1, 2, 5, 3}, {6, 4}}},
+  r.add({"performer_attention", "chunks of 2 (ragged end)",
+         {{{1, 2, 5, 4}, {1, 2, 5, 4}, {1, 2, 5, 3}, {6, 4}}, {{2, 1, 4, 3}, {2, 1, 4, 3}, {2, 1, 4, 2}, {5, 3}}},
          [](const ag::VarList& in) { return performer_attention(in[0], in[1], in[2], in[3], 2); }});
 }
 

@@ -19,14 +19,17 @@ using namespace rotor::nn::testing;
 // Gradcheck cases: one layer of each cell over a short sequence; the inputs are x, the four weights and
 // the initial state, the output is [out, h_n (, c_n)] flattened.
 void register_recurrent_gradchecks(ag::GradcheckRegistry& r) {
-  const int64_t B = 2, T = 3, I = 3, H = 4;
   for (RecurrentCell cell : {RecurrentCell::rnn_tanh, RecurrentCell::lstm, RecurrentCell::gru}) {
     const int64_t G = recurrent_gate_count(cell);
     const bool lstm = cell == RecurrentCell::lstm;
-    std::vector<Shape> shapes = {{B, T, I}, {G * H, I}, {G * H, H}, {G * H}, {G * H}, {B, H}};
-    if (lstm) shapes.push_back({B, H});
+    // (batch, steps, input, hidden) = (2, 3, 3, 4) and (1, 4, 2, 3)
+    auto shapes = [&](int64_t B, int64_t T, int64_t I, int64_t H) {
+      std::vector<Shape> s = {{B, T, I}, {G * H, I}, {G * H, H}, {G * H}, {G * H}, {B, H}};
+      if (lstm) s.push_back({B, H});
+      return s;
+    };
     const char* name = lstm ? "lstm_layer" : cell == RecurrentCell::gru ? "gru_layer" : "rnn_layer";
-    r.add({name, "bptt over 3 steps", {shapes}, [cell, lstm](const ag::VarList& in) {
+    r.add({name, "bptt over 3 and 4 steps", {shapes(2, 3, 3, 4), shapes(1, 4, 2, 3)}, [cell, lstm](const ag::VarList& in) {
              Var h = in[5], c = lstm ? in[6] : Var();
              Var out = recurrent_layer_forward(cell, in[0], {in[1], in[2], in[3], in[4]}, h, c);
              std::vector<Var> parts = {ag::flatten(out), ag::flatten(h)};
@@ -34,7 +37,8 @@ void register_recurrent_gradchecks(ag::GradcheckRegistry& r) {
              return ag::cat(parts, 0);
            }});
   }
-  r.add({"rnn_relu_layer", "no bias", {{{B, T, I}, {H, I}, {H, H}, {B, H}}}, [](const ag::VarList& in) {
+  r.add({"rnn_relu_layer", "no bias", {{{2, 3, 3}, {4, 3}, {4, 4}, {2, 4}}, {{1, 4, 2}, {3, 2}, {3, 3}, {1, 3}}},
+         [](const ag::VarList& in) {
            Var h = in[3], c;
            return recurrent_layer_forward(RecurrentCell::rnn_relu, in[0], {in[1], in[2], Var(), Var()}, h, c);
          },

@@ -21,10 +21,12 @@ using namespace rotor::nn::testing;
 S4DParams params_of(const ag::VarList& in) { return {in[1], in[2], in[3], in[4], in[5]}; }
 
 void register_s4d_gradchecks(ag::GradcheckRegistry& r) {
-  const std::vector<Shape> shapes = {{2, 5, 2}, {2}, {2, 3}, {2, 3}, {2, 3, 2}, {2}};
-  r.add({"s4d_convolution", "T 5, H 2, N 3", {shapes},
+  // (B, T, H, N) = (2, 5, 2, 3) and (1, 4, 3, 2)
+  const std::vector<std::vector<Shape>> shapes = {{{2, 5, 2}, {2}, {2, 3}, {2, 3}, {2, 3, 2}, {2}},
+                                                   {{1, 4, 3}, {3}, {3, 2}, {3, 2}, {3, 2, 2}, {3}}};
+  r.add({"s4d_convolution", "T 5 and 4", shapes,
          [](const ag::VarList& in) { return s4d_convolution_forward(in[0], params_of(in)); }});
-  r.add({"s4d_recurrence", "T 5, H 2, N 3", {shapes},
+  r.add({"s4d_recurrence", "T 5 and 4", shapes,
          [](const ag::VarList& in) { return s4d_recurrent_forward(in[0], params_of(in)); }});
 }
 
