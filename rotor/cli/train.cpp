@@ -52,7 +52,7 @@ struct Args {
   std::string data, out, resume, init = "torch", dtype = "bf16", norm = "layernorm", mlp = "gelu", pos = "rope";
   int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, grad_accum = 1, steps = 600,
           warmup = -1;
-  int64_t eval_every = 100, stop_at = 0;
+  int64_t eval_every = 100, stop_at = 0, checkpoint_activations = 0;
   double lr = 1e-3, lr_min = -1, clip = 1.0, weight_decay = 0.1;
   uint64_t seed = 1;
   bool tied = false, profile = false;
@@ -67,6 +67,8 @@ void check_options(const Args& a, CLI::App& cmd, const TrainOptions& opt) {
   ROTOR_CHECK(std::isfinite(opt.clip) && opt.clip >= 0, "--clip must be >= 0 (0: off), got ", opt.clip);
   ROTOR_CHECK(std::isfinite(opt.weight_decay) && opt.weight_decay >= 0, "--weight-decay must be >= 0, got ",
               opt.weight_decay);
+  ROTOR_CHECK(a.checkpoint_activations >= 0, "--checkpoint-activations must be a number of blocks >= 1 (0: off), got ",
+              a.checkpoint_activations);
   ROTOR_CHECK(cmd.count("--warmup") == 0 || a.warmup >= 0, "--warmup must be >= 0, got ", a.warmup);
   ROTOR_CHECK(opt.warmup <= opt.steps, "--warmup (", opt.warmup, ") must not exceed --steps (", opt.steps, ")");
   ROTOR_CHECK(a.stop_at <= opt.steps, "--stop-at (", a.stop_at, ") is past the last step (--steps ", opt.steps, ")");
@@ -151,6 +153,7 @@ void run(const Args& a, CLI::App& cmd) {
   const ByteCorpus corpus = ByteCorpus::load(data);
 
   Transformer model(config);
+  model.set_checkpoint_every(a.checkpoint_activations);
   LmTrainer trainer(model, corpus, opt);
   if (resuming) {
     trainer.restore(a.resume);
@@ -242,6 +245,10 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--mlp", a.mlp, "gelu, gelu_tanh, swiglu or geglu");
   cmd.add_option("--pos", a.pos, "rope, sinusoidal, learned or none");
   cmd.add_flag("--tied", a.tied, "tie the output head to the token embedding");
+  cmd.add_flag("--checkpoint-activations{1}", a.checkpoint_activations,
+               "gradient checkpointing: keep only the residual stream entering every K-th block "
+               "(--checkpoint-activations=K; K = 1 without a value) and recompute the rest in the backward "
+               "pass; same gradients, less memory, up to one more forward pass per step");
   cmd.add_flag("--profile", a.profile, "print the time of each phase of a step (matmuls, attention, norms ...) at the end");
   cmd.add_option("--out", a.out, "run directory (config.json, model.safetensors, metrics.csv, loss.svg)");
   cmd.add_option("--resume", a.resume, "continue the run saved in this directory");

@@ -26,8 +26,11 @@ Precision precision_from_name(const std::string& s) {
 }
 
 // Every activation of one (B, T) shape, carved from one allocation. Per layer l:
+// With checkpointing every K blocks the per-layer pointers of layer l point at slot l % K of K slots
+// (res[l] only when l is not a multiple of K; res[0], res[K], ... and res[L] are kept).
 struct Transformer::Activations {
   int64_t B = 0, T = 0;
+  int64_t every = 0;  // checkpoint_every_ the layout was made for
   Precision precision = Precision::f32;  // the layout below depends on it
   std::vector<float> arena;
   std::vector<bf16> arena16;
@@ -150,12 +153,17 @@ void Transformer::init_parameters(Rng& rng, Init scheme) {
   }
 }
 
+void Transformer::set_checkpoint_every(int64_t every) {
+  ROTOR_CHECK(every >= 0, "transformer: checkpoint interval ", every, " must be >= 0 blocks");
+  checkpoint_every_ = every;
+}
+
 void Transformer::zero_grad() { std::memset(grads_.data(), 0, sizeof(float) * grads_.size()); }
 
 void Transformer::reserve(int64_t B, int64_t T) {
   ROTOR_CHECK(B >= 1 && T >= 1, "transformer: batch ", B, " and length ", T, " must be >= 1");
   ROTOR_CHECK(T <= config_.ctx, "transformer: sequence length ", T, " exceeds the context of ", config_.ctx);
-  if (acts_ && acts_->B >= B && acts_->T >= T) return;
+  if (acts_ && acts_->B >= B && acts_->T >= T && acts_->every == checkpoint_every_) return;
   const TransformerConfig& c = config_;
   const int64_t L = c.layers, C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab;
   const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width(), BT = B * T;
@@ -163,6 +171,8 @@ void Transformer::reserve(int64_t B, int64_t T) {
   a->B = B;
   a->T = T;
   a->precision = precision_;
+  a->every = checkpoint_every_;
+  const int64_t K = checkpoint_every_ > 0 ? std::min(checkpoint_every_, L) : 0;
   const bool mlp16 = precision_ == Precision::bf16 && !c.gated();  // up and its derivative kept in bf16
   // first pass counts, second pass assigns
   for (int pass = 0; pass < 2; ++pass) {
@@ -177,11 +187,18 @@ void Transformer::reserve(int64_t B, int64_t T) {
       used16 += (n + 31) / 32 * 32;
       return p;
     };
-    auto per_layer = [&](std::vector<float*>& v, int64_t n, int64_t count) {
+    // count layers' buffers (count = L or L + 1); with checkpointing, layers share K slots, except for the
+    // `kept` ones (segment inputs of the residual stream)
+    auto per_layer = [&](std::vector<float*>& v, int64_t n, int64_t count, bool keep_segment_inputs = false) {
       v.resize(count);
-      for (auto& p : v) p = take(n);
+      std::vector<float*> slots(K);
+      for (auto& p : slots) p = K ? take(n) : nullptr;
+      for (int64_t l = 0; l < count; ++l) {
+        const bool kept = K == 0 || (keep_segment_inputs && (l % K == 0 || l == L));
+        v[l] = kept ? take(n) : slots[l % K];
+      }
     };
-    per_layer(a->res, BT * C, L + 1);
+    per_layer(a->res, BT * C, L + 1, true);
     per_layer(a->res_mid, BT * C, L);
     per_layer(a->norm1, BT * C, L);
     per_layer(a->norm2, BT * C, L);
@@ -210,7 +227,9 @@ void Transformer::reserve(int64_t B, int64_t T) {
     if (precision_ == Precision::bf16 || pass == 0) {
       auto per_layer16 = [&](std::vector<bf16*>& v, int64_t n) {
         v.resize(L);
-        for (auto& p : v) p = take16(n);
+        std::vector<bf16*> slots(K);
+        for (auto& p : slots) p = take16(n);
+        for (int64_t l = 0; l < L; ++l) v[l] = K ? slots[l % K] : take16(n);
       };
       per_layer16(a->norm1_16, BT * C);
       per_layer16(a->atty_16, BT * H * Dh);
@@ -220,8 +239,7 @@ void Transformer::reserve(int64_t B, int64_t T) {
       a->d_act_16 = take16(BT * Hd);
       a->d_atty_16 = take16(BT * H * Dh);
       a->d_norm_16 = take16(BT * C);
-      a->attn_saved.resize(L);
-      for (auto& p : a->attn_saved) p = take16(attention_saved_elements({B, T, H, KV, Dh}));
+      per_layer16(a->attn_saved, attention_saved_elements({B, T, H, KV, Dh}));
       a->normf_16 = take16(BT * C);
       a->dout_16 = take16(BT * std::max<int64_t>({W, F, V, C, Hd}));
       bf16* ws = take16(int64_t(attention_workspace_bytes({B, T, H, KV, Dh})) / 2 + 32);
@@ -297,9 +315,7 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   }
   Activations& a = *acts_;
   const TransformerConfig& c = config_;
-  const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), V = c.vocab, BT = B * T;
-  const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
-  const AttentionDims dims{B, T, H, KV, Dh};
+  const int64_t C = c.dim, V = c.vocab, BT = B * T;
   const bool bf = precision_ == Precision::bf16;
   if (bf && !weights16_current_) {
     timed("weights to bf16", [&] {
@@ -311,76 +327,13 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
     weights16_current_ = true;
   }
   const float* P = params_.data();
-  auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
 
   timed("embedding forward", [&] {
     embedding_forward<float>(a.res[0], ids, P + parameter("wte").offset, BT, C, V);
     if (c.pos == PositionKind::learned) add_position_forward<float>(a.res[0], param("wpe"), B, T, C);
     if (c.pos == PositionKind::sinusoidal) add_position_forward<float>(a.res[0], sinusoid_.data(), B, T, C);
   });
-  const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
-  const Activation act = c.activation();
-  for (int64_t l = 0; l < c.layers; ++l) {
-    const LayerParams lp = layer(l);
-    const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
-    // res[l] = res_mid[l-1] + the previous block's MLP output (in tmp), fused into norm1 (as every
-    // residual connection here is fused into the norm that follows it)
-    timed("norm forward", [&] {
-      if (l == 0)
-        norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
-                     opt(lp.norm1_b), BT);
-      else
-        norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res_mid[l - 1],
-                     P + lp.norm1_w, opt(lp.norm1_b), BT, a.tmp, a.res[l]);
-    });
-    // bf16: the projection goes straight into the attention's saved bf16 qkv (amm.qkv16_ready)
-    timed("qkv matmul forward", [&] {
-      if (bf)
-        linear_forward_bf16_out(a.attn_saved[l], a.norm1_16[l], params16_.data() + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
-      else
-        matmul_forward(a.qkv[l], a.norm1[l], nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
-    });
-    if (rope)
-      timed("rope forward", [&] {
-        if (bf) rope_qkv_forward_bf16(a.attn_saved[l], dims, *rope);
-        else rope_qkv_forward<float>(a.qkv[l], dims, *rope);
-      });
-    timed("attention forward", [&] {  // bf16: the output comes in bf16, the out projection's input
-      AttentionMatmul fwd = amm;
-      fwd.out16 = bf ? a.atty_16[l] : nullptr;
-      attention_forward<float>(a.atty[l], a.probs[l], bf ? nullptr : a.qkv[l], dims, fwd);
-    });
-    timed("out matmul forward", [&] {
-      matmul_forward(a.tmp, bf ? nullptr : a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT,
-                     H * Dh, C);
-    });
-    timed("norm forward", [&] {  // res_mid = res + attention output, fused
-      norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res[l], P + lp.norm2_w,
-                   opt(lp.norm2_b), BT, a.tmp, a.res_mid[l]);
-    });
-    const bool mlp16 = bf && !c.gated();
-    timed("up matmul forward", [&] {
-      if (mlp16)
-        linear_forward_bf16_out(a.up_16[l], a.norm2_16[l], params16_.data() + lp.up_w, opt(lp.up_b), BT, C, F);
-      else
-        matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b),
-                       BT, C, F);
-    });
-    timed("activation forward", [&] {
-      if (mlp16)
-        activation_forward_bf16(act, a.act_16[l], a.up_16[l], BT * Hd);
-      else if (!c.gated())
-        activation_forward_saving_grad(act, a.act[l], nullptr, a.act_grad[l], a.up[l], BT * Hd);
-      else if (bf)
-        gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
-      else
-        gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
-    });
-    timed("down matmul forward", [&] {
-      matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT,
-                     Hd, C);
-    });
-  }
+  for (int64_t l = 0; l < c.layers; ++l) layer_forward(l, B, T, l == 0);
   const bool ln = c.norm == NormKind::layernorm;
   timed("norm forward", [&] {  // res[L] = res_mid[L-1] + the last MLP output, fused
     norm_forward(a.normf, bf ? a.normf_16 : nullptr, a.meanf, a.rstdf, a.res_mid[c.layers - 1],
@@ -389,6 +342,78 @@ void Transformer::forward_impl(const int32_t* ids, int64_t B, int64_t T) {
   const float* head = c.tied_head ? param("wte") : param("head.weight");
   timed("head matmul forward", [&] {
     matmul_forward(a.logits, bf ? nullptr : a.normf, bf ? a.normf_16 : nullptr, head, nullptr, BT, C, V);
+  });
+}
+
+void Transformer::layer_forward(int64_t l, int64_t B, int64_t T, bool from_saved_input) {
+  Activations& a = *acts_;
+  const TransformerConfig& c = config_;
+  const int64_t C = c.dim, H = c.heads, KV = c.kv_heads, Dh = c.head_dim(), BT = B * T;
+  const int64_t W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
+  const AttentionDims dims{B, T, H, KV, Dh};
+  const bool bf = precision_ == Precision::bf16;
+  const float* P = params_.data();
+  auto opt = [&](int64_t off) -> const float* { return off < 0 ? nullptr : P + off; };
+  const RopeTable<float>* rope = c.pos == PositionKind::rope ? &rope_ : nullptr;
+  const Activation act = c.activation();
+  const LayerParams lp = layer(l);
+  const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};
+  // res[l] = res_mid[l-1] + the previous block's MLP output (in tmp), fused into norm1 (as every
+  // residual connection here is fused into the norm that follows it)
+  timed("norm forward", [&] {
+    if (from_saved_input)
+      norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res[l], P + lp.norm1_w,
+                   opt(lp.norm1_b), BT);
+    else
+      norm_forward(a.norm1[l], bf ? a.norm1_16[l] : nullptr, a.mean1[l], a.rstd1[l], a.res_mid[l - 1],
+                   P + lp.norm1_w, opt(lp.norm1_b), BT, a.tmp, a.res[l]);
+  });
+  // bf16: the projection goes straight into the attention's saved bf16 qkv (amm.qkv16_ready)
+  timed("qkv matmul forward", [&] {
+    if (bf)
+      linear_forward_bf16_out(a.attn_saved[l], a.norm1_16[l], params16_.data() + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
+    else
+      matmul_forward(a.qkv[l], a.norm1[l], nullptr, P + lp.qkv_w, opt(lp.qkv_b), BT, C, W);
+  });
+  if (rope)
+    timed("rope forward", [&] {
+      if (bf) rope_qkv_forward_bf16(a.attn_saved[l], dims, *rope);
+      else rope_qkv_forward<float>(a.qkv[l], dims, *rope);
+    });
+  timed("attention forward", [&] {  // bf16: the output comes in bf16, the out projection's input
+    AttentionMatmul fwd = amm;
+    fwd.out16 = bf ? a.atty_16[l] : nullptr;
+    attention_forward<float>(a.atty[l], a.probs[l], bf ? nullptr : a.qkv[l], dims, fwd);
+  });
+  timed("out matmul forward", [&] {
+    matmul_forward(a.tmp, bf ? nullptr : a.atty[l], bf ? a.atty_16[l] : nullptr, P + lp.out_w, opt(lp.out_b), BT,
+                   H * Dh, C);
+  });
+  timed("norm forward", [&] {  // res_mid = res + attention output, fused
+    norm_forward(a.norm2[l], bf ? a.norm2_16[l] : nullptr, a.mean2[l], a.rstd2[l], a.res[l], P + lp.norm2_w,
+                 opt(lp.norm2_b), BT, a.tmp, a.res_mid[l]);
+  });
+  const bool mlp16 = bf && !c.gated();
+  timed("up matmul forward", [&] {
+    if (mlp16)
+      linear_forward_bf16_out(a.up_16[l], a.norm2_16[l], params16_.data() + lp.up_w, opt(lp.up_b), BT, C, F);
+    else
+      matmul_forward(a.up[l], bf ? nullptr : a.norm2[l], bf ? a.norm2_16[l] : nullptr, P + lp.up_w, opt(lp.up_b),
+                     BT, C, F);
+  });
+  timed("activation forward", [&] {
+    if (mlp16)
+      activation_forward_bf16(act, a.act_16[l], a.up_16[l], BT * Hd);
+    else if (!c.gated())
+      activation_forward_saving_grad(act, a.act[l], nullptr, a.act_grad[l], a.up[l], BT * Hd);
+    else if (bf)
+      gated_forward_bf16(act, a.act_16[l], a.up[l], BT, Hd);
+    else
+      gated_forward<float>(act, a.act[l], a.up[l], BT, Hd);
+  });
+  timed("down matmul forward", [&] {
+    matmul_forward(a.tmp, bf ? nullptr : a.act[l], bf ? a.act_16[l] : nullptr, P + lp.down_w, opt(lp.down_b), BT,
+                   Hd, C);
   });
 }
 
@@ -446,7 +471,14 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
                   a.res[c.layers], P + nfw.offset, a.meanf, a.rstdf, BT);
   });
 
+  const int64_t K = a.every > 0 ? std::min(a.every, c.layers) : 0;
   for (int64_t l = c.layers - 1; l >= 0; --l) {
+    // checkpointing: entering a segment other than the last (whose activations the forward left in the
+    // slots), recompute its blocks' forward from the residual stream saved at its start
+    if (K && l / K != (c.layers - 1) / K && l % K == K - 1)
+      timed("recompute forward", [&] {
+        for (int64_t j = l - K + 1; j <= l; ++j) layer_forward(j, B, T, j == l - K + 1);
+      });
     const LayerParams lp = layer(l);
     // MLP half: res[l+1] = res_mid + down(act(up(norm2(res_mid))))
     const AttentionMatmul amm{bf, a.attn_workspace, bf ? a.attn_saved[l] : nullptr, bf};

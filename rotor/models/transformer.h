@@ -65,6 +65,14 @@ class Transformer {
   void zero_grad();
 
   void set_precision(Precision p) { precision_ = p; }
+  // Activation checkpointing: with every = K > 0 the arena keeps the residual stream entering every K-th
+  // block (and the last block's output) and one segment of K blocks' activations; backward recomputes
+  // each earlier segment's forward from its saved input just before going through it. The gradients are
+  // bitwise those without checkpointing (the recomputation runs the same kernels on the same values);
+  // memory drops to about K/L of the per-block activations, compute grows by up to one forward pass.
+  // 0 (the default) keeps everything.
+  void set_checkpoint_every(int64_t every);
+  int64_t checkpoint_every() const { return checkpoint_every_; }
   // The bf16 copy of the parameters that bf16 matmuls read (same offsets as params()). An optimizer that
   // writes it along with the parameters calls mark_weights16_current() afterwards, and the next forward
   // pass skips its conversion (a forward that converts leaves the copy current as well); any later
@@ -113,6 +121,9 @@ class Transformer {
   LayerParams layer(int64_t l) const;
   const float* param(const std::string& name) const;
   void forward_impl(const int32_t* ids, int64_t B, int64_t T);
+  // Block l's forward on the arena; `from_saved_input` normalises res[l] as it is (the first block, or the
+  // first of a recomputed segment) instead of forming it from the previous block's outputs.
+  void layer_forward(int64_t l, int64_t B, int64_t T, bool from_saved_input);
   void backward_impl(const int32_t* ids, int64_t B, int64_t T);
   // writes out (f32 precision) or out16 (bf16 precision: the output only feeds a bf16 matmul)
   // With residual, normalizes inp + residual and writes that sum to sum_out (fused residual connection).
@@ -134,6 +145,7 @@ class Transformer {
 
   TransformerConfig config_;
   Precision precision_ = Precision::f32;
+  int64_t checkpoint_every_ = 0;
   std::vector<ParameterInfo> infos_;
   std::vector<float> params_, grads_;
   std::vector<bf16> params16_;  // bf16 copy of params_, refreshed at each bf16 forward unless current
