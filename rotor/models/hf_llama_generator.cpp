@@ -26,8 +26,10 @@ GeneratorMatrix stack_rows(const std::vector<const Tensor*>& parts, DType dtype)
   all.reserve(m.rows * m.cols);
   for (const Tensor* p : parts) all.insert(all.end(), p->data<float>(), p->data<float>() + p->numel());
   if (dtype == DType::f32) {
+    m.packed = pack_gemv_f32(all.data(), m.rows, m.cols);
     m.f32 = std::move(all);
   } else {
+    m.packed = pack_gemv_bf16(all.data(), m.rows, m.cols);
     m.b16.resize(all.size());
     float_to_bf16_buffer(m.b16.data(), all.data(), static_cast<int64_t>(all.size()));
   }
@@ -105,13 +107,13 @@ HfLlamaGenerator::HfLlamaGenerator(const HfLlamaModel& model, int64_t ctx, DType
 
 void HfLlamaGenerator::matmul(float* out, const float* in, int64_t n, const GeneratorMatrix& m) {
   if (weight_dtype_ == DType::f32) {
-    if (n == 1) gemv_f32(out, in, m.f32.data(), m.cols, m.rows);
+    if (n == 1) gemv_f32(out, in, m.packed);
     else linear_forward<float>(out, in, m.f32.data(), nullptr, n, m.cols, m.rows);
     return;
   }
   in16_.resize(n * m.cols);
   float_to_bf16_buffer(in16_.data(), in, n * m.cols);
-  if (n == 1) gemv_bf16(out, in16_.data(), m.b16.data(), m.cols, m.rows);
+  if (n == 1) gemv_bf16(out, in16_.data(), m.packed);
   else linear_forward_bf16(out, in16_.data(), m.b16.data(), nullptr, n, m.cols, m.rows);
 }
 

@@ -11,15 +11,18 @@
 
 #include "rotor/core/dtype.h"
 #include "rotor/kernels/attention.h"
+#include "rotor/kernels/gemv.h"
 #include "rotor/models/hf_llama.h"
 
 namespace rotor::models {
 
-// A weight matrix [rows, cols] in the generator's weight dtype (one of the two vectors is filled).
+// A weight matrix [rows, cols] in the generator's weight dtype: row-major (one of the two vectors is
+// filled) for the prompt's matrix products, and packed into tiles for decoding's matrix-vector products.
 struct GeneratorMatrix {
   int64_t rows = 0, cols = 0;
   std::vector<float> f32;
   std::vector<bf16> b16;
+  kernels::GemvMatrix packed;
 };
 
 class HfLlamaGenerator {
