@@ -12,6 +12,7 @@
 #include "rotor/nn/batch_norm.h"
 #include "rotor/nn/conv.h"
 #include "rotor/nn/layers.h"
+#include "tests/nn/json_reference.h"
 #include "rotor/nn/mlp.h"
 #include "rotor/nn/positions.h"
 
@@ -22,28 +23,15 @@ using json = nlohmann::json;
 namespace ag = rotor::autograd;
 
 const json& reference() {
-  static const json j = [] {
-    std::ifstream in(std::string(ROTOR_SOURCE_DIR) + "/tests/nn/reference.json");
-    if (!in) throw Error("cannot open tests/nn/reference.json");
-    return json::parse(in);
-  }();
+  static const json j = testing_json::read_reference("tests/nn/reference.json");
   return j;
 }
 
-Tensor tensor_of(const json& t) {
-  return Tensor::from_vector(t["data"].get<std::vector<double>>(), t["shape"].get<Shape>());
-}
-Tensor ids_of(const json& t) {
-  return Tensor::from_vector(t["data"].get<std::vector<int64_t>>(), t["shape"].get<Shape>());
-}
+using testing_json::ids_of;
+using testing_json::tensor_of;
 
 void expect_close(const Tensor& got, const json& want, const std::string& what, double tol = 1e-10) {
-  const Tensor w = tensor_of(want);
-  ASSERT_TRUE(got.defined()) << what << " is undefined";
-  ASSERT_EQ(got.shape(), w.shape()) << what;
-  const auto g = got.to_double_vector(), e = w.to_double_vector();
-  for (size_t i = 0; i < g.size(); ++i)
-    ASSERT_NEAR(g[i], e[i], tol * std::max(1.0, std::fabs(e[i]))) << what << " element " << i;
+  testing_json::expect_close(got, want, what, tol);
 }
 
 // Runs one reference case: builds inputs as f64 leaves, calls forward, seeds backward and compares
