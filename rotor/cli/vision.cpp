@@ -1,0 +1,141 @@
+// `rotor vision`: train, evaluate and sample the Fashion-MNIST models of rotor/models/vision_model.h.
+//   rotor vision train --model cnn --out runs/cnn
+//   rotor vision eval --model runs/cnn
+//   rotor vision sample --model runs/vae --out vae.png
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rotor/cli/command.h"
+#include "rotor/cli/progress.h"
+#include "rotor/core/error.h"
+#include "rotor/io/idx.h"
+#include "rotor/io/png.h"
+#include "rotor/models/vision_trainer.h"
+
+namespace {
+
+namespace models = rotor::models;
+
+std::string known_models() {
+  std::string s;
+  for (const auto& n : models::vision_model_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+nlohmann::json parse_model_config(const std::string& text) {
+  if (text.empty()) return nlohmann::json::object();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw rotor::Error(rotor::cat("vision: --model-config is not JSON (", e.what(), ")"));
+  }
+}
+
+void print_metrics(const nlohmann::json& metrics) {
+  for (const auto& [key, value] : metrics.items()) std::printf("%s %s\n", key.c_str(), value.dump().c_str());
+}
+
+void setup_train(CLI::App& cmd) {
+  static std::string model, out, data = rotor::io::kFashionMnistDir, model_config;
+  static models::VisionTrainOptions o;
+  static int64_t train_limit = 0, test_limit = 0;
+  static int threads = 0;
+  cmd.add_option("--model", model, "model to train: " + known_models())->required();
+  cmd.add_option("--out", out, "run directory to write (config.json, model.safetensors, metrics.*, loss.svg)")
+      ->required();
+  cmd.add_option("--data", data, "Fashion-MNIST directory (IDX files, plain or .gz)")->capture_default_str();
+  cmd.add_option("--model-config", model_config, "JSON object overriding the model's defaults, e.g. '{\"hidden\": 200}'");
+  cmd.add_option("--epochs", o.epochs, "passes over the training set")->check(rotor::cli::positive)->capture_default_str();
+  cmd.add_option("--batch", o.batch, "images per step")->check(rotor::cli::positive)->capture_default_str();
+  cmd.add_option("--max-steps", o.max_steps, "stop after this many steps (0: run all epochs)")->capture_default_str();
+  cmd.add_option("--lr", o.lr, "AdamW learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd.add_flag("!--constant-lr", o.cosine, "keep the learning rate constant (default: cosine decay to 0)");
+  cmd.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
+  cmd.add_option("--seed", o.seed, "seed of the initialisation, shuffling and noise")->capture_default_str();
+  cmd.add_option("--train-limit", train_limit, "use only the first N training images (0: all)");
+  cmd.add_option("--test-limit", test_limit, "evaluate on the first N test images (0: all)");
+  cmd.add_option("--log-every", o.log_every, "steps per metrics.csv row")->check(rotor::cli::positive)->capture_default_str();
+  rotor::cli::add_threads_option(cmd, threads);
+  cmd.callback([] {
+    ROTOR_CHECK(o.max_steps >= 0 && train_limit >= 0 && test_limit >= 0,
+                "vision: --max-steps, --train-limit and --test-limit must be >= 0");
+    rotor::Rng rng(o.seed);
+    auto net = models::make_vision_model(model, parse_model_config(model_config), rng);
+    models::check_run_directory(out);
+    const models::VisionData train = models::load_vision_data(data, true, train_limit);
+    const models::VisionData test = models::load_vision_data(data, false, test_limit);
+    double smoothed = NAN;
+    std::unique_ptr<rotor::cli::Progress> progress;
+    const auto run = models::train_vision_model(*net, train, test, o, [&](int64_t step, int64_t total, double loss) {
+      if (!progress) progress = std::make_unique<rotor::cli::Progress>("vision " + model, total);
+      smoothed = std::isnan(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+      char text[64];
+      std::snprintf(text, sizeof text, "loss %.4f", smoothed);
+      progress->update(step, text);
+    });
+    if (progress) progress->finish();
+    models::save_vision_run(out, *net, o, run);
+    print_metrics(run.metrics);
+  });
+}
+
+void setup_eval(CLI::App& cmd) {
+  static std::string dir, data = rotor::io::kFashionMnistDir;
+  static int64_t test_limit = 0;
+  static uint64_t seed = 1;
+  static int threads = 0;
+  cmd.add_option("--model", dir, "run directory written by rotor vision train")->required();
+  cmd.add_option("--data", data, "Fashion-MNIST directory")->capture_default_str();
+  cmd.add_option("--test-limit", test_limit, "evaluate on the first N test images (0: all)");
+  cmd.add_option("--seed", seed, "seed of the evaluation noise (VAE samples)")->capture_default_str();
+  rotor::cli::add_threads_option(cmd, threads);
+  cmd.callback([] {
+    ROTOR_CHECK(test_limit >= 0, "vision: --test-limit must be >= 0");
+    auto net = models::load_vision_model(dir);
+    const models::VisionData test = models::load_vision_data(data, false, test_limit);
+    rotor::Rng rng(seed);
+    print_metrics(net->evaluate(test, rng));
+  });
+}
+
+void setup_sample(CLI::App& cmd) {
+  static std::string dir, out;
+  static int64_t count = 64, columns = 8;
+  static uint64_t seed = 1;
+  static int threads = 0;
+  cmd.add_option("--model", dir, "run directory of a generative model")->required();
+  cmd.add_option("--out", out, "PNG file to write (a grid of samples)")->required();
+  cmd.add_option("--count", count, "number of samples")->check(rotor::cli::positive)->capture_default_str();
+  cmd.add_option("--columns", columns, "grid columns")->check(rotor::cli::positive)->capture_default_str();
+  cmd.add_option("--seed", seed, "sampling seed")->capture_default_str();
+  rotor::cli::add_threads_option(cmd, threads);
+  cmd.callback([] {
+    ROTOR_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".png", "vision: --out must name a .png file, got '",
+                out, "'");
+    auto net = models::load_vision_model(dir);
+    ROTOR_CHECK(net->generative(), "vision: ", net->name(), " is a classifier; it has no samples");
+    rotor::Rng rng(seed);
+    const rotor::Tensor images = net->sample(count, rng);
+    int64_t width = 0, height = 0;
+    const auto grid = rotor::io::image_grid(images, columns, 2, width, height);
+    rotor::io::write_png_gray(out, grid, width, height);
+    std::printf("wrote %s (%lldx%lld, %lld samples)\n", out.c_str(), static_cast<long long>(width),
+                static_cast<long long>(height), static_cast<long long>(count));
+  });
+}
+
+void setup(CLI::App& cmd) {
+  cmd.require_subcommand(1, 1);
+  setup_train(*cmd.add_subcommand("train", "train a Fashion-MNIST model (" + known_models() + ")"));
+  setup_eval(*cmd.add_subcommand("eval", "test-set figures of a trained model"));
+  setup_sample(*cmd.add_subcommand("sample", "a PNG grid of samples from a generative model"));
+}
+
+const bool registered =
+    rotor::cli::register_command("vision", "Fashion-MNIST classifier and generative models: train, eval, sample", setup);
+
+}  // namespace

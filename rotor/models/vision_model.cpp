@@ -1,0 +1,57 @@
+#include "rotor/models/vision_model.h"
+
+#include <algorithm>
+
+#include "rotor/core/error.h"
+#include "rotor/models/fashion_cnn.h"
+#include "rotor/models/made.h"
+#include "rotor/models/vae.h"
+
+namespace rotor::models {
+
+Tensor VisionModel::sample(int64_t, Rng&) { throw Error(cat(name(), ": a classifier has no samples")); }
+
+const std::vector<std::string>& vision_model_names() {
+  static const std::vector<std::string> names = {"cnn", "vae", "made"};
+  return names;
+}
+
+std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng) {
+  ROTOR_CHECK(config.is_object(), "vision: the config of ", name, " must be a JSON object");
+  if (config.contains("model"))
+    ROTOR_CHECK(config["model"] == name, "vision: config is for model ", config["model"].dump(), ", not ", name);
+  if (name == "cnn") return std::make_shared<FashionCnn>(FashionCnnConfig::from_json(config), rng);
+  if (name == "vae") return std::make_shared<Vae>(VaeConfig::from_json(config), rng);
+  if (name == "made") return std::make_shared<Made>(MadeConfig::from_json(config), rng);
+  std::string known;
+  for (const auto& n : vision_model_names()) known += (known.empty() ? "" : ", ") + n;
+  throw Error(cat("vision: unknown model '", name, "' (known: ", known, ")"));
+}
+
+int64_t config_int(const nlohmann::json& config, const std::string& model, const char* key, int64_t fallback,
+                   int64_t lo, int64_t hi) {
+  if (!config.contains(key)) return fallback;
+  const auto& v = config[key];
+  ROTOR_CHECK(v.is_number_integer(), model, ": config \"", key, "\" must be an integer, got ", v.dump());
+  const int64_t x = v.get<int64_t>();
+  ROTOR_CHECK(x >= lo && x <= hi, model, ": config \"", key, "\" = ", x, " is outside [", lo, ", ", hi, "]");
+  return x;
+}
+
+double config_number(const nlohmann::json& config, const std::string& model, const char* key, double fallback,
+                     double lo, double hi) {
+  if (!config.contains(key)) return fallback;
+  const auto& v = config[key];
+  ROTOR_CHECK(v.is_number(), model, ": config \"", key, "\" must be a number, got ", v.dump());
+  const double x = v.get<double>();
+  ROTOR_CHECK(x >= lo && x <= hi, model, ": config \"", key, "\" = ", x, " is outside [", lo, ", ", hi, "]");
+  return x;
+}
+
+void check_config_keys(const nlohmann::json& config, const std::string& model, const std::vector<std::string>& known) {
+  for (const auto& [key, value] : config.items())
+    ROTOR_CHECK(key == "model" || std::find(known.begin(), known.end(), key) != known.end(), model,
+                ": unknown config key \"", key, "\"");
+}
+
+}  // namespace rotor::models

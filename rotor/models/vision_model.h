@@ -1,0 +1,54 @@
+#pragma once
+// The models of `rotor vision`: one interface over the Fashion-MNIST classifier and the generative models,
+// so one trainer, one checkpoint format and one command drive them all.
+//
+//   auto model = make_vision_model("vae", {}, rng);        // config keys not given take their defaults
+//   Var loss = model->loss(batch, rng);                     // scalar to minimise, e.g. -ELBO per image
+//   nlohmann::json m = model->evaluate(test, rng);          // {"test_nll_nats": 96.3, ...}
+//   Tensor images = model->sample(64, rng);                 // [64, 28, 28] in [0, 1] (generative models)
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rotor/core/rng.h"
+#include "rotor/io/safetensors.h"
+#include "rotor/models/fashion_data.h"
+#include "rotor/nn/module.h"
+
+namespace rotor::models {
+
+using autograd::Var;
+
+class VisionModel : public nn::Module {
+ public:
+  virtual std::string name() const = 0;
+  // The full configuration ({"model": name, ...}); make_vision_model(name, config()) rebuilds the model.
+  virtual nlohmann::json config() const = 0;
+  // The training objective of one batch (a scalar Var).
+  virtual Var loss(const VisionData& batch, Rng& rng) = 0;
+  // Test-set figures under the keys of issue 14 (test_accuracy, test_nll_nats, test_elbo_nats, ...).
+  virtual nlohmann::json evaluate(const VisionData& test, Rng& rng) = 0;
+  virtual bool generative() const { return true; }
+  // `count` images [count, H, W] in [0, 1]; classifiers throw.
+  virtual Tensor sample(int64_t count, Rng& rng);
+  // State that is not a parameter (BatchNorm running statistics): saved beside the parameters.
+  virtual io::TensorMap buffers() const { return {}; }
+  virtual void load_buffers(const io::TensorMap&) {}
+};
+
+// "cnn", "vae", "made".
+const std::vector<std::string>& vision_model_names();
+// Unknown names and config keys, or values out of range, are rotor::Errors.
+std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng);
+
+// Reads an integer / number config key with a default, checking the range (errors name the model and key).
+int64_t config_int(const nlohmann::json& config, const std::string& model, const char* key, int64_t fallback,
+                   int64_t lo, int64_t hi);
+double config_number(const nlohmann::json& config, const std::string& model, const char* key, double fallback,
+                     double lo, double hi);
+// Every key of config must be one of `known` (plus "model").
+void check_config_keys(const nlohmann::json& config, const std::string& model, const std::vector<std::string>& known);
+
+}  // namespace rotor::models

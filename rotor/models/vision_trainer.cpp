@@ -1,0 +1,132 @@
+#include "rotor/models/vision_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "rotor/core/error.h"
+#include "rotor/io/atomic_file.h"
+#include "rotor/io/checkpoint.h"
+#include "rotor/io/metrics_csv.h"
+#include "rotor/models/loss_plot.h"
+#include "rotor/optim/optimizer.h"
+#include "rotor/optim/schedule.h"
+
+namespace rotor::models {
+
+namespace fs = std::filesystem;
+
+nlohmann::json VisionTrainOptions::to_json() const {
+  return {{"epochs", epochs}, {"batch", batch}, {"max_steps", max_steps}, {"lr", lr}, {"weight_decay", weight_decay},
+          {"seed", seed},     {"log_every", log_every}, {"cosine", cosine}};
+}
+
+VisionRun train_vision_model(VisionModel& model, const VisionData& train, const VisionData& test,
+                             const VisionTrainOptions& options, const VisionStepCallback& on_step) {
+  ROTOR_CHECK(train.size() >= 1 && test.size() >= 1, "vision: empty training or test set");
+  ROTOR_CHECK(options.batch >= 1 && options.epochs >= 1 && options.lr > 0, "vision: bad training options");
+  Rng rng(options.seed);
+  optim::AdamOptions adam;
+  adam.weight_decay = options.weight_decay;
+  optim::Adam optimizer(model.parameters(), options.lr, adam);
+  const int64_t batch = std::min(options.batch, train.size());
+  const int64_t per_epoch = train.size() / batch;
+  int64_t total = per_epoch * options.epochs;
+  if (options.max_steps > 0) total = std::min(total, options.max_steps);
+
+  optim::WarmupCosine schedule{options.lr, options.cosine ? 0.0 : options.lr, 0, total};
+
+  VisionRun run;
+  const auto start = std::chrono::steady_clock::now();
+  model.train();
+  int64_t step = 0;
+  double interval_loss = 0;
+  int64_t interval_steps = 0;
+  for (int64_t epoch = 0; epoch < options.epochs && step < total; ++epoch) {
+    const std::vector<int64_t> order = shuffled_order(train.size(), rng);
+    for (int64_t b = 0; b < per_epoch && step < total; ++b) {
+      const VisionData data = gather_batch(train, order, b * batch, batch);
+      optimizer.zero_grad();
+      optimizer.set_lr(schedule.at(step));
+      const Var loss = model.loss(data, rng);
+      const double value = loss.item();
+      ROTOR_CHECK(std::isfinite(value), "vision: ", model.name(), " loss is ", value, " at step ", step + 1);
+      loss.backward();
+      optimizer.step();
+      ++step;
+      interval_loss += value;
+      ++interval_steps;
+      if (step % options.log_every == 0 || step == total) {
+        run.steps.push_back(step);
+        run.epochs.push_back(static_cast<double>(step) / static_cast<double>(per_epoch));
+        run.losses.push_back(interval_loss / static_cast<double>(interval_steps));
+        interval_loss = 0;
+        interval_steps = 0;
+      }
+      if (on_step) on_step(step, total, value);
+    }
+  }
+  run.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  model.eval();
+  run.metrics = model.evaluate(test, rng);
+  run.metrics["train_seconds"] = run.train_seconds;
+  run.metrics["steps"] = step;
+  return run;
+}
+
+void check_run_directory(const std::string& dir) {
+  ROTOR_CHECK(!dir.empty(), "vision: --out is empty");
+  const fs::path path(dir);
+  const fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  ROTOR_CHECK(fs::is_directory(parent), "vision: the parent of '", dir, "' is not a directory");
+  if (!fs::exists(path)) return;
+  ROTOR_CHECK(fs::is_directory(path), "vision: '", dir, "' exists and is not a directory");
+  ROTOR_CHECK(fs::is_empty(path) || fs::exists(path / "config.json"), "vision: '", dir,
+              "' is a non-empty directory that is not a rotor vision run; not overwriting it");
+}
+
+void save_vision_run(const std::string& dir, const VisionModel& model, const VisionTrainOptions& options,
+                     const VisionRun& run) {
+  check_run_directory(dir);
+  io::Checkpoint checkpoint;
+  checkpoint.config = model.config();
+  checkpoint.config["training"] = options.to_json();
+  checkpoint.model = model.state_dict();
+  for (const auto& [name, tensor] : model.buffers()) checkpoint.model[name] = tensor;
+  checkpoint.state.step = run.steps.empty() ? 0 : run.steps.back();
+  // Stale files of a previous run would be carried over; the ones rewritten below replace them.
+  io::save_checkpoint(dir, checkpoint);
+
+  const std::string csv_path = (fs::path(dir) / "metrics.csv").string();
+  {
+    std::string csv = "step,epoch,train_loss\n";
+    for (size_t i = 0; i < run.steps.size(); ++i)
+      csv += cat(run.steps[i], ",", io::format_number(run.epochs[i]), ",", io::format_number(run.losses[i]), "\n");
+    io::write_file_atomic(csv_path, csv);
+  }
+  std::vector<MetricRow> rows;
+  for (size_t i = 0; i < run.steps.size(); ++i) rows.push_back({run.steps[i], run.losses[i], NAN, options.lr, NAN});
+  write_loss_plot((fs::path(dir) / "loss.svg").string(), rows);
+  io::write_file_atomic((fs::path(dir) / "metrics.json").string(), run.metrics.dump(2) + "\n");
+}
+
+std::shared_ptr<VisionModel> load_vision_model(const std::string& dir) {
+  ROTOR_CHECK(fs::is_directory(dir), "vision: '", dir, "' is not a directory (want a run written by rotor vision train)");
+  ROTOR_CHECK(io::checkpoint_exists(dir), "vision: '", dir, "' holds no rotor vision run (no complete checkpoint)");
+  io::Checkpoint checkpoint = io::load_checkpoint(dir);
+  nlohmann::json config = checkpoint.config;
+  ROTOR_CHECK(config.is_object() && config.contains("model") && config["model"].is_string(), "vision: ", dir,
+              "/config.json has no \"model\" name");
+  config.erase("training");
+  Rng rng(0);
+  auto model = make_vision_model(config["model"].get<std::string>(), config, rng);
+  io::TensorMap params, buffers;
+  const nn::StateDict own = model->state_dict();
+  for (auto& [name, tensor] : checkpoint.model) (own.count(name) ? params : buffers)[name] = tensor;
+  model->load_state_dict(params);
+  model->load_buffers(buffers);
+  model->eval();
+  return model;
+}
+
+}  // namespace rotor::models

@@ -1,0 +1,57 @@
+#pragma once
+// Training, saving and loading of the `rotor vision` models (rotor/models/vision_model.h).
+//
+// A run directory (written by save_vision_run through rotor/io/checkpoint.h, so the checkpoint appears
+// atomically; the other files are each written atomically after it):
+//   config.json        the model configuration ({"model": "cnn", ...}) and "training": the options used
+//   model.safetensors  parameters and buffers (BatchNorm running statistics)
+//   metrics.csv        step, epoch, train_loss (mean over the steps since the previous row)
+//   loss.svg           the training loss curve
+//   metrics.json       the final test figures (test_accuracy, test_nll_nats, ...) and train_seconds
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rotor/models/vision_model.h"
+
+namespace rotor::models {
+
+struct VisionTrainOptions {
+  int64_t epochs = 3;
+  int64_t batch = 64;
+  int64_t max_steps = 0;  // > 0: stop after this many steps (before the epochs are done)
+  double lr = 1e-3;
+  bool cosine = true;  // cosine decay of the learning rate from lr to 0 over the run (else constant)
+  double weight_decay = 1e-4;  // AdamW (decoupled)
+  uint64_t seed = 1;
+  int64_t log_every = 50;  // steps per metrics.csv row
+  nlohmann::json to_json() const;
+};
+
+struct VisionRun {
+  std::vector<int64_t> steps;      // metrics.csv rows
+  std::vector<double> epochs, losses;
+  nlohmann::json metrics = nlohmann::json::object();  // final figures
+  double train_seconds = 0;
+};
+
+// Called after every step with (step, total steps, loss of that step).
+using VisionStepCallback = std::function<void(int64_t, int64_t, double)>;
+
+// Trains with AdamW on `train` (shuffled each epoch from options.seed), then evaluates on `test`.
+// A non-finite loss is an error naming the step.
+VisionRun train_vision_model(VisionModel& model, const VisionData& train, const VisionData& test,
+                             const VisionTrainOptions& options, const VisionStepCallback& on_step = {});
+
+// Checks before training that `dir` can take a run: its parent exists; dir is absent, empty, or a
+// previous run (has config.json).
+void check_run_directory(const std::string& dir);
+void save_vision_run(const std::string& dir, const VisionModel& model, const VisionTrainOptions& options,
+                     const VisionRun& run);
+// Rebuilds the model of a run directory (errors name the directory when it is not one).
+std::shared_ptr<VisionModel> load_vision_model(const std::string& dir);
+
+}  // namespace rotor::models
