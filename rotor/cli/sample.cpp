@@ -12,6 +12,7 @@
 #include "rotor/cli/token_ids.h"
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
+#include "rotor/models/autograd_gpt.h"
 #include "rotor/models/hf_llama.h"
 #include "rotor/models/hf_llama_generator.h"
 #include "rotor/models/lm_trainer.h"
@@ -107,6 +108,49 @@ void run_hf(const Args& a) {
   report_speed(P, prompt_seconds, steps, decode_seconds);
 }
 
+// Feeds the prompt (its last ctx tokens) to `decoder` (Transformer::Decoder or AutogradGpt::Decoder: step,
+// reset, position), then generates; when the context is full, restarts from the most recent half of it.
+template <class Decoder>
+void generate(const Args& a, Decoder& decoder, int64_t ctx, int64_t vocab) {
+  ROTOR_CHECK(!a.prompt.empty(), "--prompt must not be empty");
+  Rng rng(a.seed);
+  std::vector<int32_t> text(a.prompt.begin(), a.prompt.end());
+  for (auto& t : text) t = static_cast<uint8_t>(t);
+  auto refill = [&](size_t keep) {
+    decoder.reset();
+    const float* logits = nullptr;
+    for (size_t i = text.size() - keep; i < text.size(); ++i) logits = decoder.step(text[i]);
+    return logits;
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  const int64_t fed = static_cast<int64_t>(std::min<size_t>(text.size(), ctx));
+  const float* logits = refill(fed);
+  const double prompt_seconds = seconds_since(t0);
+  std::fwrite(a.prompt.data(), 1, a.prompt.size(), stdout);
+  t0 = std::chrono::steady_clock::now();
+  int64_t steps = 0;
+  for (int64_t i = 0; i < a.tokens; ++i) {
+    const int32_t next = pick(logits, vocab, a, rng);
+    text.push_back(next);
+    std::fputc(next, stdout);
+    if (i + 1 == a.tokens) break;
+    if (decoder.position() >= ctx) logits = refill(std::max<int64_t>(1, ctx / 2));
+    else logits = decoder.step(next);
+    ++steps;
+  }
+  std::fputc('\n', stdout);
+  report_speed(fed, prompt_seconds, steps, seconds_since(t0));
+}
+
+// A run of `rotor train --mixer NAME`: the mixers' single-token step().
+void run_mixer(const Args& a) {
+  const auto model = models::load_autograd_gpt(a.model);
+  const auto& c = model->config();
+  ROTOR_CHECK(c.vocab == 256, a.model, ": sample generates bytes and needs a 256-token vocabulary, got ", c.vocab);
+  models::AutogradGpt::Decoder decoder(*model);
+  generate(a, decoder, c.ctx, c.vocab);
+}
+
 void run(const Args& a) {
   ROTOR_CHECK(a.temperature >= 0 && std::isfinite(a.temperature), "--temperature must be >= 0, got ", a.temperature);
   ROTOR_CHECK(a.top_p > 0 && a.top_p <= 1, "--top-p must be in (0, 1], got ", a.top_p);
@@ -115,40 +159,12 @@ void run(const Args& a) {
   if (models::is_hf_model_directory(a.model)) return run_hf(a);
   ROTOR_CHECK(a.ids.empty() && a.dtype == "f32" && a.kv_dtype == "f32", a.model,
               ": --ids, --dtype and --kv-dtype apply to Hugging Face LLaMA directories");
+  if (models::is_mixer_run(a.model)) return run_mixer(a);
   auto model = models::load_model(a.model);
   const auto& c = model->config();
   ROTOR_CHECK(c.vocab == 256, a.model, ": sample generates bytes and needs a 256-token vocabulary, got ", c.vocab);
-  ROTOR_CHECK(!a.prompt.empty(), "--prompt must not be empty");
-  Rng rng(a.seed);
   models::Transformer::Decoder decoder(*model);
-  std::vector<int32_t> text(a.prompt.begin(), a.prompt.end());
-  for (auto& t : text) t = static_cast<uint8_t>(t);
-  // feed the prompt (its last ctx tokens), then generate; when the context is full, restart the cache
-  // from the most recent half of it
-  auto refill = [&](size_t keep) {
-    decoder.reset();
-    const float* logits = nullptr;
-    for (size_t i = text.size() - keep; i < text.size(); ++i) logits = decoder.step(text[i]);
-    return logits;
-  };
-  auto t0 = std::chrono::steady_clock::now();
-  const int64_t fed = static_cast<int64_t>(std::min<size_t>(text.size(), c.ctx));
-  const float* logits = refill(fed);
-  const double prompt_seconds = seconds_since(t0);
-  std::fwrite(a.prompt.data(), 1, a.prompt.size(), stdout);
-  t0 = std::chrono::steady_clock::now();
-  int64_t steps = 0;
-  for (int64_t i = 0; i < a.tokens; ++i) {
-    const int32_t next = pick(logits, c.vocab, a, rng);
-    text.push_back(next);
-    std::fputc(next, stdout);
-    if (i + 1 == a.tokens) break;
-    if (decoder.position() >= c.ctx) logits = refill(std::max<int64_t>(1, c.ctx / 2));
-    else logits = decoder.step(next);
-    ++steps;
-  }
-  std::fputc('\n', stdout);
-  report_speed(fed, prompt_seconds, steps, seconds_since(t0));
+  generate(a, decoder, c.ctx, c.vocab);
 }
 
 void setup(CLI::App& cmd) {

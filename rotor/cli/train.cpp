@@ -2,7 +2,10 @@
 // rotor's main job: the King James Bible (extracted once with the `bible` program of Debian's
 // bible-kjv package into a cache file; the last 5% held out for validation), a 4-layer 256-wide RoPE
 // model (the PyTorch peer's architecture) trained for 600 steps of 8 x 256 bytes with bf16 matmuls,
-// about two minutes on 2 cores.
+// about two minutes on 2 cores. --mixer NAME replaces every block's softmax attention by another token
+// mixer of rotor/nn (rnn, lstm, gru, linear, performer, flash, local, strided, fixed, s4d, mamba); that
+// model is an AutogradGpt trained on the tape (rotor/models/mixer_trainer.h), the default stays the
+// fused model.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -20,6 +23,7 @@
 #include "rotor/io/atomic_file.h"
 #include "rotor/models/lm_trainer.h"
 #include "rotor/models/loss_plot.h"
+#include "rotor/models/mixer_trainer.h"
 
 namespace {
 
@@ -49,7 +53,9 @@ std::string default_corpus() {
 }
 
 struct Args {
-  std::string data, out, resume, init = "torch", dtype = "bf16", norm = "layernorm", mlp = "gelu", pos = "rope";
+  std::string data, out, resume, init = "torch", dtype = "bf16", norm = "layernorm", mlp = "gelu", pos = "rope",
+              mixer = "softmax";
+  MixerSpec spec;
   int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, grad_accum = 1, steps = 600,
           warmup = -1;
   int64_t eval_every = 100, stop_at = 0, checkpoint_activations = 0;
@@ -87,6 +93,99 @@ void check_model_size(const TransformerConfig& c) {
               "state, and this machine has ", std::llround(ram / 1e9), " GB");
 }
 
+// The mixer and its settings from the flags: a flag of another mixer is an error, and so is RoPE on a
+// mixer that cannot apply it. Without --pos, the mixers other than softmax and linear get learned
+// positions (attention-like ones) or none (recurrent and state-space ones, which know the order).
+MixerSpec mixer_from_flags(const Args& a, CLI::App& cmd, TransformerConfig& config) {
+  MixerSpec m = a.spec;
+  m.kind = mixer_kind_from_name(a.mixer);
+  const MixerKind k = m.kind;
+  const bool pattern = k == MixerKind::local || k == MixerKind::strided || k == MixerKind::fixed;
+  const bool heads = k == MixerKind::softmax || k == MixerKind::linear || k == MixerKind::performer || pattern;
+  const bool ordered = k == MixerKind::rnn || k == MixerKind::lstm || k == MixerKind::gru || k == MixerKind::s4d ||
+                       k == MixerKind::mamba;
+  auto only = [&](const char* flag, bool applies, const char* which) {
+    ROTOR_CHECK(cmd.count(flag) == 0 || applies, flag, " applies to the ", which, ", not to --mixer ",
+                mixer_kind_name(k));
+  };
+  only("--features", k == MixerKind::performer, "performer mixer");
+  only("--redraw", k == MixerKind::performer, "performer mixer");
+  only("--window", pattern, "local, strided and fixed mixers");
+  only("--summary", k == MixerKind::fixed, "fixed mixer");
+  only("--state", k == MixerKind::s4d || k == MixerKind::mamba, "s4d and mamba mixers");
+  only("--chunk", k == MixerKind::linear || k == MixerKind::performer || k == MixerKind::flash || k == MixerKind::mamba,
+       "linear, performer, flash and mamba mixers");
+  only("--heads", heads, "softmax, linear, performer, local, strided and fixed mixers");
+  only("--kv-heads", k == MixerKind::softmax, "softmax mixer (grouped-query attention)");
+  only("--profile", k == MixerKind::softmax, "softmax mixer (the fused model's phases)");
+  if (k == MixerKind::softmax) return m;
+  if (cmd.count("--window") == 0) m.window = std::min(m.window, config.ctx);
+  if (!heads) config.heads = config.kv_heads = 1;
+  if (cmd.count("--pos") == 0 && k != MixerKind::linear)
+    config.pos = ordered ? PositionKind::none : PositionKind::learned;
+  ROTOR_CHECK(config.pos != PositionKind::rope || k == MixerKind::linear, "--pos rope applies to the softmax and "
+              "linear mixers only, not to --mixer ", mixer_kind_name(k), " (use learned, sinusoidal or none)");
+  m.validate(config.ctx);
+  config.validate();
+  return m;
+}
+
+// Trains to the last step, validating and saving every --eval-every steps; prints tokens/s at the end.
+// `profile` (the fused model's phase timer) may be null.
+template <class Trainer>
+void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_t ctx, const std::string& out,
+                PhaseProfile* profile) {
+  cli::Progress progress("train", opt.steps);
+  std::vector<double> step_seconds, step_cpu_seconds;
+  const double tokens_per_step = double(opt.batch * opt.grad_accum * ctx);
+  double smooth_loss = std::nan("");
+  const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
+  const int64_t profile_from = trainer.step() + 3;  // the first steps allocate and create primitives
+  while (trainer.step() < last_step) {
+    if (profile) profile->set_enabled(a.profile && trainer.step() >= profile_from);
+    const double loss = trainer.train_step();
+    step_seconds.push_back(trainer.last_compute_seconds());
+    step_cpu_seconds.push_back(trainer.last_cpu_seconds());
+    smooth_loss = std::isnan(smooth_loss) ? loss : 0.9 * smooth_loss + 0.1 * loss;
+    char metrics[128];
+    std::snprintf(metrics, sizeof metrics, "loss %.4f  tokens/s %.0f", smooth_loss,
+                  tokens_per_step / trainer.last_compute_seconds());
+    progress.update(trainer.step(), metrics);
+    if (trainer.step() % opt.eval_every == 0 || trainer.step() == last_step) {
+      if (profile) profile->set_enabled(false);  // the profile covers training steps only
+      const double val = trainer.validation_loss();
+      trainer.record_validation(val);
+      char line[160];
+      std::snprintf(line, sizeof line, "step %lld: train loss %.4f, validation loss %.4f", (long long)trainer.step(),
+                    loss, val);
+      progress.message(line);
+      if (!out.empty()) {
+        trainer.save(out);
+        write_loss_plot(out + "/loss.svg", trainer.metrics());
+      }
+    }
+  }
+  progress.finish();
+  // tokens/s of the timed steps: the median step after the first three (as the PyTorch peer measures)
+  auto median_after_warmup = [](const std::vector<double>& v) {
+    std::vector<double> timed(v.begin() + std::min<size_t>(3, v.size() - 1), v.end());
+    std::sort(timed.begin(), timed.end());
+    return timed[timed.size() / 2];
+  };
+  const double median = median_after_warmup(step_seconds), median_cpu = median_after_warmup(step_cpu_seconds);
+  if (!out.empty()) std::fprintf(stderr, "run saved in %s\n", out.c_str());
+  // tokens per CPU-second (all threads): with one thread, the speed this machine gives when nothing
+  // else competes for it
+  const double fastest = *std::min_element(step_seconds.begin() + std::min<size_t>(3, step_seconds.size() - 1),
+                                            step_seconds.end());
+  std::fprintf(stderr, "median step: %.1f ms wall, %.1f ms cpu; cpu_tokens/s=%.0f; fastest step %.1f ms\n",
+               median * 1e3, median_cpu * 1e3, tokens_per_step / median_cpu, fastest * 1e3);
+  if (profile && a.profile && !profile->empty())
+    std::fprintf(stderr, "time per phase over the last %lld steps:\n%s", (long long)(last_step - profile_from),
+                 profile->table(last_step - profile_from).c_str());
+  std::printf("tokens/s=%.0f\n", tokens_per_step / median);
+}
+
 void run(const Args& a, CLI::App& cmd) {
   const bool resuming = !a.resume.empty();
   TransformerConfig config;
@@ -94,9 +193,12 @@ void run(const Args& a, CLI::App& cmd) {
   if (resuming) {
     for (const char* flag : {"--layers", "--dim", "--heads", "--kv-heads", "--ctx", "--norm", "--mlp", "--pos",
                              "--tied", "--dtype", "--batch", "--grad-accum", "--lr", "--seed", "--warmup", "--clip",
-                             "--init", "--weight-decay"})
+                             "--init", "--weight-decay", "--mixer", "--features", "--redraw", "--window",
+                             "--summary", "--state", "--chunk"})
       ROTOR_CHECK(cmd.count(flag) == 0, "--resume continues the run in ", a.resume, " with its own settings; ", flag,
                   " cannot be changed");
+    ROTOR_CHECK(!is_mixer_run(a.resume), a.resume, " was trained with --mixer; such runs cannot be resumed (their "
+                "optimizer state is not saved)");
     const std::string cpath = a.resume + "/config.json", spath = a.resume + "/trainer_state.json";
     nlohmann::json cj, sj;
     try {
@@ -136,6 +238,7 @@ void run(const Args& a, CLI::App& cmd) {
     ROTOR_CHECK(a.init == "gpt2" || a.init == "torch", "unknown --init '", a.init, "' (expected gpt2 or torch)");
     opt.init = a.init == "torch" ? Transformer::Init::torch : Transformer::Init::gpt2;
   }
+  const MixerSpec mixer = resuming ? MixerSpec{} : mixer_from_flags(a, cmd, config);
   ROTOR_CHECK(opt.eval_every >= 1, "--eval-every must be >= 1, got ", opt.eval_every);
   check_options(a, cmd, opt);
   check_model_size(config);
@@ -152,6 +255,24 @@ void run(const Args& a, CLI::App& cmd) {
   const std::string data = a.data.empty() ? default_corpus() : a.data;
   const ByteCorpus corpus = ByteCorpus::load(data);
 
+  auto report = [&](int64_t params) {
+    const std::string accumulated = opt.grad_accum > 1 ? cat(" x ", opt.grad_accum, " accumulated") : "";
+    const std::string mixed = mixer.kind == MixerKind::softmax ? cat(config.heads, " heads (", config.kv_heads, " kv)")
+                                                               : cat("mixer ", mixer_kind_name(mixer.kind));
+    std::fprintf(stderr, "rotor train: %s, %lld parameters, %lld layers x %lld wide, %s, ctx %lld, batch %lld%s, %s, "
+                 "%d threads\n",
+                 data.c_str(), (long long)params, (long long)config.layers, (long long)config.dim, mixed.c_str(),
+                 (long long)config.ctx, (long long)opt.batch, accumulated.c_str(),
+                 opt.precision == Precision::bf16 ? "bf16" : "f32", rotor::num_threads());
+  };
+  if (mixer.kind != MixerKind::softmax) {
+    Rng init(opt.seed ^ 0x313e7ULL);
+    AutogradGpt model(config, mixer, init);
+    MixerTrainer trainer(model, corpus, opt);
+    report(model.parameter_count());
+    train_loop(trainer, a, opt, config.ctx, out, nullptr);
+    return;
+  }
   Transformer model(config);
   model.set_checkpoint_every(a.checkpoint_activations);
   LmTrainer trainer(model, corpus, opt);
@@ -160,62 +281,8 @@ void run(const Args& a, CLI::App& cmd) {
     ROTOR_CHECK(trainer.step() < opt.steps, a.resume, " already holds ", trainer.step(),
                 " steps; pass --steps larger than that to continue");
   }
-  int64_t params = model.num_parameters();
-  const std::string accumulated = opt.grad_accum > 1 ? cat(" x ", opt.grad_accum, " accumulated") : "";
-  std::fprintf(stderr, "rotor train: %s, %lld parameters, %lld layers x %lld wide, %lld heads (%lld kv), ctx %lld, "
-               "batch %lld%s, %s, %d threads\n",
-               data.c_str(), (long long)params, (long long)config.layers, (long long)config.dim,
-               (long long)config.heads, (long long)config.kv_heads, (long long)config.ctx, (long long)opt.batch,
-               accumulated.c_str(), opt.precision == Precision::bf16 ? "bf16" : "f32", rotor::num_threads());
-  cli::Progress progress("train", opt.steps);
-  std::vector<double> step_seconds, step_cpu_seconds;
-  const double tokens_per_step = double(opt.batch * opt.grad_accum * config.ctx);
-  double smooth_loss = std::nan("");
-  const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
-  const int64_t profile_from = trainer.step() + 3;  // the first steps allocate and create primitives
-  while (trainer.step() < last_step) {
-    model.profile().set_enabled(a.profile && trainer.step() >= profile_from);
-    const double loss = trainer.train_step();
-    step_seconds.push_back(trainer.last_compute_seconds());
-    step_cpu_seconds.push_back(trainer.last_cpu_seconds());
-    smooth_loss = std::isnan(smooth_loss) ? loss : 0.9 * smooth_loss + 0.1 * loss;
-    char metrics[128];
-    std::snprintf(metrics, sizeof metrics, "loss %.4f  tokens/s %.0f", smooth_loss,
-                  tokens_per_step / trainer.last_compute_seconds());
-    progress.update(trainer.step(), metrics);
-    if (trainer.step() % opt.eval_every == 0 || trainer.step() == last_step) {
-      model.profile().set_enabled(false);  // the profile covers training steps only
-      const double val = trainer.validation_loss();
-      trainer.record_validation(val);
-      char line[160];
-      std::snprintf(line, sizeof line, "step %lld: train loss %.4f, validation loss %.4f", (long long)trainer.step(),
-                    loss, val);
-      progress.message(line);
-      if (!out.empty()) {
-        trainer.save(out);
-        write_loss_plot(out + "/loss.svg", trainer.metrics());
-      }
-    }
-  }
-  progress.finish();
-  // tokens/s of the timed steps: the median step after the first three (as the PyTorch peer measures)
-  auto median_after_warmup = [](const std::vector<double>& v) {
-    std::vector<double> timed(v.begin() + std::min<size_t>(3, v.size() - 1), v.end());
-    std::sort(timed.begin(), timed.end());
-    return timed[timed.size() / 2];
-  };
-  const double median = median_after_warmup(step_seconds), median_cpu = median_after_warmup(step_cpu_seconds);
-  if (!out.empty()) std::fprintf(stderr, "run saved in %s\n", out.c_str());
-  // tokens per CPU-second (all threads): with one thread, the speed this machine gives when nothing
-  // else competes for it
-  const double fastest = *std::min_element(step_seconds.begin() + std::min<size_t>(3, step_seconds.size() - 1),
-                                            step_seconds.end());
-  std::fprintf(stderr, "median step: %.1f ms wall, %.1f ms cpu; cpu_tokens/s=%.0f; fastest step %.1f ms\n",
-               median * 1e3, median_cpu * 1e3, tokens_per_step / median_cpu, fastest * 1e3);
-  if (a.profile && !model.profile().empty())
-    std::fprintf(stderr, "time per phase over the last %lld steps:\n%s", (long long)(last_step - profile_from),
-                 model.profile().table(last_step - profile_from).c_str());
-  std::printf("tokens/s=%.0f\n", tokens_per_step / median);
+  report(model.num_parameters());
+  train_loop(trainer, a, opt, config.ctx, out, &model.profile());
 }
 
 void setup(CLI::App& cmd) {
@@ -243,7 +310,18 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--dtype", a.dtype, "f32, or bf16 (bf16 matmuls, f32 master weights)");
   cmd.add_option("--norm", a.norm, "layernorm or rmsnorm");
   cmd.add_option("--mlp", a.mlp, "gelu, gelu_tanh, swiglu or geglu");
-  cmd.add_option("--pos", a.pos, "rope, sinusoidal, learned or none");
+  cmd.add_option("--pos", a.pos,
+                 "rope, sinusoidal, learned or none (default rope; with --mixer: learned for performer, flash and the "
+                 "sparse patterns, none for rnn, lstm, gru, s4d and mamba)");
+  cmd.add_option("--mixer", a.mixer, std::string("token mixer of every block: ") + mixer_kind_names() +
+                 " (default softmax: the fused attention model)");
+  cmd.add_option("--features", a.spec.features, "performer: random features per head (default 64)");
+  cmd.add_option("--redraw", a.spec.redraw, "performer: draw new random features every N steps (default 0: never)");
+  cmd.add_option("--window", a.spec.window,
+                 "local: attention window; strided, fixed: stride / block length (default 32, at most --ctx)");
+  cmd.add_option("--summary", a.spec.summary, "fixed: summary columns per block (default 1)");
+  cmd.add_option("--state", a.spec.state, "s4d, mamba: state size N (default 16)");
+  cmd.add_option("--chunk", a.spec.chunk, "linear, performer, flash, mamba: chunk length of the parallel form (default 64)");
   cmd.add_flag("--tied", a.tied, "tie the output head to the token embedding");
   cmd.add_flag("--checkpoint-activations{1}", a.checkpoint_activations,
                "gradient checkpointing: keep only the residual stream entering every K-th block "

@@ -1,9 +1,24 @@
 #include "rotor/models/autograd_gpt.h"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <set>
 #include <string>
 
 #include "rotor/autograd/ops.h"
+#include "rotor/io/atomic_file.h"
+#include "rotor/io/safetensors.h"
+#include "rotor/nn/flash.h"
+#include "rotor/nn/linear_attention.h"
+#include "rotor/nn/mamba.h"
+#include "rotor/nn/performer.h"
 #include "rotor/nn/positions.h"
+#include "rotor/nn/recurrent.h"
+#include "rotor/nn/s4d.h"
+#include "rotor/nn/sparse_attention.h"
 
 namespace rotor::models {
 
@@ -38,16 +53,114 @@ class Container : public nn::Module {
   std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) { return add_module(name, std::move(m)); }
 };
 
+constexpr struct {
+  MixerKind kind;
+  const char* name;
+} kMixerNames[] = {{MixerKind::softmax, "softmax"}, {MixerKind::rnn, "rnn"},       {MixerKind::lstm, "lstm"},
+                   {MixerKind::gru, "gru"},         {MixerKind::linear, "linear"}, {MixerKind::performer, "performer"},
+                   {MixerKind::flash, "flash"},     {MixerKind::local, "local"},   {MixerKind::strided, "strided"},
+                   {MixerKind::fixed, "fixed"},     {MixerKind::s4d, "s4d"},       {MixerKind::mamba, "mamba"}};
+
+bool is_pattern(MixerKind k) { return k == MixerKind::local || k == MixerKind::strided || k == MixerKind::fixed; }
+
 }  // namespace
+
+MixerKind mixer_kind_from_name(const std::string& name) {
+  if (name == "attention") return MixerKind::softmax;
+  for (const auto& m : kMixerNames)
+    if (name == m.name) return m.kind;
+  throw Error(cat("unknown mixer '", name, "' (expected ", mixer_kind_names(), ")"));
+}
+
+const char* mixer_kind_name(MixerKind kind) {
+  for (const auto& m : kMixerNames)
+    if (kind == m.kind) return m.name;
+  return "?";
+}
+
+const char* mixer_kind_names() {
+  return "softmax, rnn, lstm, gru, linear, performer, flash, local, strided, fixed, s4d or mamba";
+}
+
+void MixerSpec::validate(int64_t ctx) const {
+  if (kind == MixerKind::performer) {
+    ROTOR_CHECK(features >= 1, "--features must be >= 1, got ", features);
+    ROTOR_CHECK(redraw >= 0, "--redraw must be >= 0 (0: never), got ", redraw);
+  }
+  if (is_pattern(kind))
+    ROTOR_CHECK(window >= 1 && window <= ctx, "--window must be between 1 and the context length (--ctx ", ctx,
+                "), got ", window);
+  if (kind == MixerKind::fixed)
+    ROTOR_CHECK(summary >= 1 && summary <= window, "--summary must be between 1 and --window (", window, "), got ",
+                summary);
+  if (kind == MixerKind::s4d || kind == MixerKind::mamba) ROTOR_CHECK(state >= 1, "--state must be >= 1, got ", state);
+  if (kind == MixerKind::linear || kind == MixerKind::performer || kind == MixerKind::flash || kind == MixerKind::mamba)
+    ROTOR_CHECK(chunk >= 1, "--chunk must be >= 1, got ", chunk);
+}
+
+nlohmann::json mixer_to_json(const MixerSpec& m) {
+  nlohmann::json j;
+  j["kind"] = mixer_kind_name(m.kind);
+  if (m.kind == MixerKind::performer) {
+    j["features"] = m.features;
+    j["redraw"] = m.redraw;
+  }
+  if (is_pattern(m.kind)) j["window"] = m.window;
+  if (m.kind == MixerKind::fixed) j["summary"] = m.summary;
+  if (m.kind == MixerKind::s4d || m.kind == MixerKind::mamba) j["state"] = m.state;
+  if (m.kind == MixerKind::linear || m.kind == MixerKind::performer || m.kind == MixerKind::flash ||
+      m.kind == MixerKind::mamba)
+    j["chunk"] = m.chunk;
+  return j;
+}
+
+MixerSpec mixer_from_json(const nlohmann::json& j, const std::string& where) {
+  ROTOR_CHECK(j.is_object() && j.contains("kind") && j["kind"].is_string(), where,
+              ": 'mixer' must be an object with a string 'kind'");
+  MixerSpec m;
+  try {
+    m.kind = mixer_kind_from_name(j["kind"].get<std::string>());
+  } catch (const Error& e) {
+    throw Error(cat(where, ": ", e.what()));
+  }
+  const std::pair<const char*, int64_t*> fields[] = {{"features", &m.features}, {"redraw", &m.redraw},
+                                                     {"window", &m.window},     {"summary", &m.summary},
+                                                     {"state", &m.state},       {"chunk", &m.chunk}};
+  const nlohmann::json expected = mixer_to_json(m);
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    ROTOR_CHECK(expected.contains(it.key()), where, ": mixer key '", it.key(), "' does not apply to the ",
+                mixer_kind_name(m.kind), " mixer");
+    if (it.key() == "kind") continue;
+    ROTOR_CHECK(it.value().is_number_integer(), where, ": mixer key '", it.key(), "' must be an integer, got ",
+                it.value().dump());
+    for (const auto& [name, field] : fields)
+      if (it.key() == name) *field = it.value().get<int64_t>();
+  }
+  return m;
+}
+
+// The state one block's mixer carries from token to token (only the member of its kind is used).
+struct AutogradGptBlockState {
+  nn::RecurrentState recurrent;
+  nn::LinearAttentionState linear;
+  nn::FlashState flash;
+  nn::PatternAttentionState pattern;
+  nn::S4DState s4d;
+  nn::MambaState mamba;
+};
 
 // One pre-norm block; parameter names as the fused model's ("norm1.weight", "attn.qkv.weight", ...).
 class AutogradGptBlock : public nn::Module {
  public:
-  explicit AutogradGptBlock(const TransformerConfig& c) : c_(c) {
+  AutogradGptBlock(const TransformerConfig& c, const MixerSpec& m, Rng& rng) : c_(c), kind_(m.kind) {
     norm1_ = add_module("norm1", make_norm(c));
-    auto attn = add_module("attn", std::make_shared<Container>());
-    qkv_ = attn->add("qkv", make_linear(c.dim, c.qkv_width(), c.bias));
-    out_ = attn->add("out", make_linear(c.heads * c.head_dim(), c.dim, c.bias));
+    if (m.kind == MixerKind::softmax) {
+      auto attn = add_module("attn", std::make_shared<Container>());
+      qkv_ = attn->add("qkv", make_linear(c.dim, c.qkv_width(), c.bias));
+      out_ = attn->add("out", make_linear(c.heads * c.head_dim(), c.dim, c.bias));
+    } else {
+      build_mixer(m, rng);
+    }
     norm2_ = add_module("norm2", make_norm(c));
     auto mlp = add_module("mlp", std::make_shared<Container>());
     up_ = mlp->add("up", make_linear(c.dim, c.up_width(), c.bias));
@@ -60,11 +173,116 @@ class AutogradGptBlock : public nn::Module {
 
   // x: [B, T, dim] -> [B, T, dim]
   Var forward(const Var& x) const {
-    const Var h = add(x, out_->forward(ag::fused_causal_attention(qkv_->forward(apply_norm(*norm1_, x)), attn_)));
-    return add(h, down_->forward(activation(up_->forward(apply_norm(*norm2_, h)))));
+    const Var h = add(x, mix(apply_norm(*norm1_, x)));
+    return add(h, mlp(h));
   }
+  // One token, x: [B, dim] -> [B, dim], advancing `state`.
+  Var step(const Var& x, AutogradGptBlockState& state) const {
+    const Var h = add(x, mix_step(apply_norm(*norm1_, x), state));
+    return add(h, mlp(h));
+  }
+  nn::Performer* performer() const { return performer_.get(); }
 
  private:
+  Var mlp(const Var& h) const { return down_->forward(activation(up_->forward(apply_norm(*norm2_, h)))); }
+
+  void build_mixer(const MixerSpec& m, Rng& rng) {
+    ROTOR_CHECK(c_.pos != PositionKind::rope || m.kind == MixerKind::linear, "--pos rope applies to the softmax "
+                "and linear mixers only, not ", mixer_kind_name(m.kind), " (use --pos learned, sinusoidal or none)");
+    m.validate(c_.ctx);
+    switch (m.kind) {
+      case MixerKind::rnn:
+      case MixerKind::lstm:
+      case MixerKind::gru:
+        recurrent_ = add_module("mixer", std::make_shared<nn::Recurrent>(
+                                             nn::recurrent_cell_from_name(mixer_kind_name(m.kind)), c_.dim, c_.dim, 1,
+                                             true, rng));
+        break;
+      case MixerKind::linear: {
+        nn::LinearAttentionOptions o;
+        o.rope = c_.pos == PositionKind::rope;
+        o.rope_theta = c_.rope_theta;
+        linear_ = add_module("mixer", std::make_shared<nn::LinearAttention>(c_.dim, c_.heads, o, rng, m.chunk));
+        break;
+      }
+      case MixerKind::performer:
+        performer_ = add_module("mixer", std::make_shared<nn::Performer>(c_.dim, c_.heads, m.features, rng, m.chunk));
+        break;
+      case MixerKind::flash: {
+        nn::FlashOptions o;
+        o.qk_dim = std::min<int64_t>(128, c_.dim);
+        o.chunk = m.chunk;
+        o.norm_length = c_.ctx;
+        flash_ = add_module("mixer", std::make_shared<nn::FlashAttention>(c_.dim, o, rng));
+        break;
+      }
+      case MixerKind::local:
+      case MixerKind::strided:
+      case MixerKind::fixed: {
+        nn::AttentionPattern p;
+        p.kind = m.kind == MixerKind::local     ? nn::AttentionPattern::Kind::local
+                 : m.kind == MixerKind::strided ? nn::AttentionPattern::Kind::strided
+                                                : nn::AttentionPattern::Kind::fixed;
+        p.size = m.window;
+        p.summary = m.summary;
+        sparse_ = add_module("mixer", std::make_shared<nn::SparseAttention>(c_.dim, c_.heads, p, rng));
+        break;
+      }
+      case MixerKind::s4d: {
+        auto mixer = add_module("mixer", std::make_shared<Container>());
+        s4d_ = mixer->add("ssm", std::make_shared<nn::S4D>(c_.dim, m.state, rng));
+        s4d_out_ = mixer->add("out", std::make_shared<nn::Linear>(c_.dim, c_.dim, true, rng));
+        break;
+      }
+      case MixerKind::mamba: {
+        nn::MambaOptions o;
+        o.d_state = m.state;
+        o.chunk = m.chunk;
+        mamba_ = add_module("mixer", std::make_shared<nn::MambaBlock>(c_.dim, o, rng));
+        break;
+      }
+      case MixerKind::softmax: break;
+    }
+  }
+
+  // u: [B, T, dim] (normalised) -> [B, T, dim]
+  Var mix(const Var& u) const {
+    switch (kind_) {
+      case MixerKind::softmax: return out_->forward(ag::fused_causal_attention(qkv_->forward(u), attn_));
+      case MixerKind::rnn:
+      case MixerKind::lstm:
+      case MixerKind::gru: return recurrent_->forward(u);
+      case MixerKind::linear: return linear_->forward(u);
+      case MixerKind::performer: return performer_->forward(u);
+      case MixerKind::flash: return flash_->forward(u);
+      case MixerKind::local:
+      case MixerKind::strided:
+      case MixerKind::fixed: return sparse_->forward(u);
+      case MixerKind::s4d: return s4d_out_->forward(ag::gelu(s4d_->forward(u), ag::GeluForm::erf));
+      case MixerKind::mamba: return mamba_->forward(u);
+    }
+    return u;
+  }
+
+  // u: [B, dim] -> [B, dim]
+  Var mix_step(const Var& u, AutogradGptBlockState& s) const {
+    switch (kind_) {
+      case MixerKind::softmax: break;
+      case MixerKind::rnn:
+      case MixerKind::lstm:
+      case MixerKind::gru: return recurrent_->step(u, s.recurrent);
+      case MixerKind::linear: return linear_->step(u, s.linear);
+      case MixerKind::performer: return performer_->step(u, s.linear);
+      case MixerKind::flash: return flash_->step(u, s.flash);
+      case MixerKind::local:
+      case MixerKind::strided:
+      case MixerKind::fixed: return sparse_->step(u, s.pattern);
+      case MixerKind::s4d: return s4d_out_->forward(ag::gelu(s4d_->step(u, s.s4d), ag::GeluForm::erf));
+      case MixerKind::mamba: return mamba_->step(u, s.mamba);
+    }
+    throw Error("autograd gpt: the softmax mixer has no single-token decode path here (the fused model decodes it)");
+  }
+
   Var activation(const Var& u) const {  // u: [B, T, up_width] -> [B, T, hidden]
     switch (c_.mlp) {
       case MlpKind::gelu: return ag::gelu(u, ag::GeluForm::erf);
@@ -76,12 +294,33 @@ class AutogradGptBlock : public nn::Module {
   }
 
   TransformerConfig c_;
+  MixerKind kind_;
+  std::shared_ptr<nn::Recurrent> recurrent_;
+  std::shared_ptr<nn::LinearAttention> linear_;
+  std::shared_ptr<nn::Performer> performer_;
+  std::shared_ptr<nn::FlashAttention> flash_;
+  std::shared_ptr<nn::SparseAttention> sparse_;
+  std::shared_ptr<nn::S4D> s4d_;
+  std::shared_ptr<nn::Linear> s4d_out_;
+  std::shared_ptr<nn::MambaBlock> mamba_;
   std::shared_ptr<nn::Module> norm1_, norm2_;
   std::shared_ptr<nn::Linear> qkv_, out_, up_, down_;
   ag::FusedAttentionSpec attn_;
 };
 
 AutogradGpt::AutogradGpt(const TransformerConfig& config) : config_(config) {
+  Rng unused(0);
+  build(unused);
+}
+
+AutogradGpt::AutogradGpt(const TransformerConfig& config, const MixerSpec& mixer, Rng& rng)
+    : config_(config), mixer_(mixer) {
+  build(rng);
+}
+
+AutogradGpt::~AutogradGpt() = default;
+
+void AutogradGpt::build(Rng& rng) {
   config_.validate();
   const TransformerConfig& c = config_;
   ROTOR_CHECK(c.pos != PositionKind::rope || c.rope_scaling.kind == kernels::RopeScaling::Kind::none,
@@ -91,7 +330,7 @@ AutogradGpt::AutogradGpt(const TransformerConfig& config) : config_(config) {
   if (c.pos == PositionKind::sinusoidal) sinusoid_ = nn::sinusoidal_positions(c.ctx, c.dim);
   auto layers = add_module("layers", std::make_shared<Container>());
   for (int64_t l = 0; l < c.layers; ++l)
-    blocks_.push_back(layers->add(std::to_string(l), std::make_shared<AutogradGptBlock>(c)));
+    blocks_.push_back(layers->add(std::to_string(l), std::make_shared<AutogradGptBlock>(c, mixer_, rng)));
   norm_f_ = add_module("norm_f", make_norm(c));
   if (!c.tied_head) head_ = add_module("head", make_linear(c.dim, c.vocab, false));
 }
@@ -117,21 +356,170 @@ void AutogradGpt::load_from(const Transformer& fused) {
   for (const ParameterInfo& p : fused.parameters())
     state[p.name] = Tensor::from_vector(std::vector<float>(fused.params() + p.offset, fused.params() + p.offset + p.numel),
                                         p.shape);
-  load_state_dict(state, true);
+  load_state_dict(state, mixer_.kind == MixerKind::softmax);
 }
+
+void AutogradGpt::init_from(const Transformer& fused) {
+  nn::StateDict state;
+  const auto own = named_parameters();
+  for (const ParameterInfo& p : fused.parameters()) {
+    const bool here = std::any_of(own.begin(), own.end(), [&](const auto& np) { return np.first == p.name; });
+    if (here)
+      state[p.name] = Tensor::from_vector(
+          std::vector<float>(fused.params() + p.offset, fused.params() + p.offset + p.numel), p.shape);
+  }
+  load_state_dict(state, false);
+}
+
+std::map<std::string, Tensor> AutogradGpt::buffers() const {
+  std::map<std::string, Tensor> out;
+  for (size_t l = 0; l < blocks_.size(); ++l)
+    if (const nn::Performer* p = blocks_[l]->performer())
+      out["layers." + std::to_string(l) + ".mixer.projection"] = p->projection();
+  return out;
+}
+
+void AutogradGpt::load_buffers(const std::map<std::string, Tensor>& buffers) {
+  const std::map<std::string, Tensor> own = this->buffers();
+  for (const auto& [name, t] : buffers) ROTOR_CHECK(own.count(name), "unexpected buffer '", name, "'");
+  for (size_t l = 0; l < blocks_.size(); ++l)
+    if (nn::Performer* p = blocks_[l]->performer()) {
+      const std::string name = "layers." + std::to_string(l) + ".mixer.projection";
+      auto it = buffers.find(name);
+      ROTOR_CHECK(it != buffers.end(), "missing buffer '", name, "'");
+      p->set_projection(it->second);
+    }
+}
+
+void AutogradGpt::redraw(Rng& rng) {
+  for (const auto& block : blocks_)
+    if (nn::Performer* p = block->performer()) p->redraw(rng);
+}
+
+namespace {
+// Matrices and embeddings get weight decay; vectors, and the state-space models' eigenvalue parameters
+// (Mamba's A_log, S4D's log_A_real and A_imag, [channels, N] but not weights), do not.
+bool decayed(const std::string& name, const Var& v) {
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return v.dim() == 2 && !ends_with("A_log") && !ends_with("log_A_real") && !ends_with("A_imag");
+}
+}  // namespace
 
 std::vector<Var> AutogradGpt::decayed_parameters() const {
   std::vector<Var> out;
   for (const auto& [name, v] : named_parameters())
-    if (v.dim() == 2) out.push_back(v);
+    if (decayed(name, v)) out.push_back(v);
   return out;
 }
 
 std::vector<Var> AutogradGpt::undecayed_parameters() const {
   std::vector<Var> out;
   for (const auto& [name, v] : named_parameters())
-    if (v.dim() != 2) out.push_back(v);
+    if (!decayed(name, v)) out.push_back(v);
   return out;
+}
+
+// ------------------------------------------------------------------------------------ decoding
+
+AutogradGpt::Decoder::Decoder(const AutogradGpt& model) : m_(model) {
+  ROTOR_CHECK(model.mixer_.kind != MixerKind::softmax,
+              "autograd gpt: the softmax mixer decodes through the fused model, not this decoder");
+  reset();
+}
+
+AutogradGpt::Decoder::~Decoder() = default;
+
+void AutogradGpt::Decoder::reset() {
+  pos_ = 0;
+  states_.clear();
+  for (size_t l = 0; l < m_.blocks_.size(); ++l) states_.push_back(std::make_unique<AutogradGptBlockState>());
+}
+
+const float* AutogradGpt::Decoder::step(int32_t token) {
+  const TransformerConfig& c = m_.config_;
+  ROTOR_CHECK(token >= 0 && token < c.vocab, "decoder: token ", token, " is outside the vocabulary (", c.vocab, ")");
+  ROTOR_CHECK(pos_ < c.ctx || (!m_.wpe_.defined() && !m_.sinusoid_.defined()), "decoder: position ", pos_,
+              " is past the context (", c.ctx, ") of the absolute position table");
+  ag::NoGradGuard no_grad;
+  Var x = ag::embedding(m_.wte_, Tensor::from_vector(std::vector<int64_t>{token}, {1}));  // [1, dim]
+  if (m_.wpe_.defined()) x = add(x, ag::slice(m_.wpe_, 0, pos_, pos_ + 1));
+  if (m_.sinusoid_.defined()) x = add(x, Var(m_.sinusoid_.slice(0, pos_, pos_ + 1)));
+  for (size_t l = 0; l < m_.blocks_.size(); ++l) x = m_.blocks_[l]->step(x, *states_[l]);
+  x = apply_norm(*m_.norm_f_, x);
+  const Tensor logits = (m_.head_ ? m_.head_->forward(x) : ag::linear(x, m_.wte_)).value().contiguous();  // [1, V]
+  logits_.assign(logits.data<float>(), logits.data<float>() + c.vocab);
+  ++pos_;
+  return logits_.data();
+}
+
+// ------------------------------------------------------------------------------------ run directories
+
+namespace {
+nlohmann::json read_json(const std::string& path) {
+  try {
+    return nlohmann::json::parse(io::read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(path, ": invalid JSON: ", e.what()));
+  }
+}
+}  // namespace
+
+bool is_mixer_run(const std::string& dir) {
+  const std::string path = dir + "/config.json";
+  if (!std::filesystem::is_regular_file(path)) return false;
+  try {
+    const nlohmann::json j = read_json(path);
+    return j.is_object() && j.contains("mixer");
+  } catch (const Error&) {
+    return false;  // the fused model's loader reports it
+  }
+}
+
+void save_autograd_gpt(const AutogradGpt& model, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  nlohmann::json j = config_to_json(model.config());
+  j["mixer"] = mixer_to_json(model.mixer());
+  io::TensorMap tensors;
+  for (const auto& [name, v] : model.named_parameters()) tensors[name] = v.value().contiguous();
+  for (const auto& [name, t] : model.buffers()) tensors[name] = t.contiguous();
+  io::save_safetensors(dir + "/model.safetensors", tensors);
+  io::write_file_atomic(dir + "/config.json", j.dump(2) + "\n");
+}
+
+std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir) {
+  const std::string config_path = dir + "/config.json", model_path = dir + "/model.safetensors";
+  nlohmann::json j = read_json(config_path);
+  ROTOR_CHECK(j.is_object() && j.contains("mixer"), config_path, ": not a mixer model (no 'mixer' key)");
+  const MixerSpec mixer = mixer_from_json(j["mixer"], config_path);
+  j.erase("mixer");
+  const TransformerConfig config = config_from_json(j, config_path);
+  Rng rng(0);
+  std::unique_ptr<AutogradGpt> model;
+  try {
+    model = std::make_unique<AutogradGpt>(config, mixer, rng);
+  } catch (const Error& e) {
+    throw Error(cat(config_path, ": ", e.what()));
+  }
+  io::TensorMap tensors = io::load_safetensors(model_path);
+  std::map<std::string, Tensor> buffers;
+  for (const auto& [name, t] : model->buffers()) {
+    auto it = tensors.find(name);
+    if (it == tensors.end()) continue;
+    buffers[name] = it->second;
+    tensors.erase(it);
+  }
+  for (auto& [name, t] : tensors)
+    ROTOR_CHECK(t.dtype() == DType::f32, model_path, ": tensor '", name, "' has dtype ", dtype_name(t.dtype()),
+                ", expected f32");
+  try {
+    model->load_state_dict(nn::StateDict(tensors.begin(), tensors.end()), true);
+    model->load_buffers(buffers);
+  } catch (const Error& e) {
+    throw Error(cat(model_path, ": ", e.what()));
+  }
+  return model;
 }
 
 }  // namespace rotor::models

@@ -21,13 +21,11 @@ namespace rotor::models {
 
 namespace fs = std::filesystem;
 
-namespace {
 double process_cpu_seconds() {
   timespec t;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
 }
-}  // namespace
 
 nlohmann::json train_options_to_json(const TrainOptions& o) {
   return {{"batch", o.batch},   {"grad_accum", o.grad_accum}, {"steps", o.steps},   {"warmup", o.warmup},
@@ -184,6 +182,8 @@ void copy_checked(float* dst, const io::TensorMap& tensors, const std::string& n
   std::memcpy(dst, c.data<float>(), sizeof(float) * shape_numel(shape));
 }
 
+}  // namespace
+
 std::string metrics_csv(const std::vector<MetricRow>& rows) {
   std::ostringstream out;
   out << "step,train_loss,val_loss,lr,grad_norm\n";
@@ -195,6 +195,9 @@ std::string metrics_csv(const std::vector<MetricRow>& rows) {
   }
   return out.str();
 }
+
+namespace {
+
 
 std::vector<MetricRow> parse_metrics_csv(const std::string& text, const std::string& where) {
   std::vector<MetricRow> rows;

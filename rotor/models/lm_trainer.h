@@ -82,6 +82,10 @@ class LmTrainer {
   std::vector<MetricRow> metrics_;
 };
 
+// metrics.csv's text: the header line, then one row per step.
+std::string metrics_csv(const std::vector<MetricRow>& rows);
+double process_cpu_seconds();  // CPU time of the process (all threads)
+
 // Saves config.json and model.safetensors of a model (what `rotor sample` and `rotor logits` read).
 void save_model(const Transformer& model, const std::string& dir);
 // Reads config.json and model.safetensors; every parameter must be present with its shape, no extras.

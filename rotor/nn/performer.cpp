@@ -65,6 +65,12 @@ Performer::Performer(int64_t dim, int64_t heads, int64_t features, Rng& rng, int
   w_ = orthogonal_random_features(features, dim / heads, rng, dtype);
 }
 
+void Performer::set_projection(const Tensor& w) {
+  ROTOR_CHECK(w.shape() == w_.shape(), "Performer: projection has shape ", shape_str(w.shape()), ", expected ",
+              shape_str(w_.shape()));
+  w_ = w.to(w_.dtype()).contiguous();
+}
+
 void Performer::redraw(Rng& rng) { w_ = orthogonal_random_features(w_.size(0), w_.size(1), rng, w_.dtype()); }
 
 // x: [B, T, dim] -> [B, T, dim].

@@ -33,6 +33,7 @@ class Performer : public HeadProjections {
   // A new W from `rng` (a training loop calls this every --redraw steps).
   void redraw(Rng& rng);
   const Tensor& projection() const { return w_; }
+  void set_projection(const Tensor& w);  // [M, Dh], e.g. a saved model's features
 
  private:
   Tensor w_;  // [M, Dh]

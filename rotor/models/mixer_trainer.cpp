@@ -1,0 +1,129 @@
+#include "rotor/models/mixer_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "rotor/autograd/autocast.h"
+#include "rotor/autograd/ops.h"
+#include "rotor/core/error.h"
+#include "rotor/io/atomic_file.h"
+#include "rotor/optim/schedule.h"
+
+namespace rotor::models {
+
+namespace ag = rotor::autograd;
+
+MixerTrainer::MixerTrainer(AutogradGpt& model, const ByteCorpus& corpus, const TrainOptions& opt)
+    : model_(model), corpus_(corpus), opt_(opt), rng_(opt.seed), redraw_rng_(opt.seed ^ 0x9e3779b97f4a7c15ULL) {
+  ROTOR_CHECK(opt.batch >= 1 && opt.grad_accum >= 1 && opt.steps >= 1, "mixer trainer: batch, grad_accum and steps "
+              "must be >= 1");
+  corpus.check_context(model.config().ctx);
+  {
+    // the parts the fused model shares are initialised exactly as the fused trainer does
+    Transformer fused(model.config());
+    Rng init(opt.seed ^ 0x5eed1417ULL);
+    fused.init_parameters(init, opt.init);
+    model_.init_from(fused);
+  }
+  optim::AdamOptions adam{opt.beta1, opt.beta2, opt.eps, opt.weight_decay, true};
+  decay_ = std::make_unique<optim::Adam>(model_.decayed_parameters(), opt.lr, adam);
+  adam.weight_decay = 0.0;
+  rest_ = std::make_unique<optim::Adam>(model_.undecayed_parameters(), opt.lr, adam);
+  const int64_t T = model.config().ctx;
+  x_.resize(opt.batch * T);
+  y_.resize(opt.batch * T);
+}
+
+Tensor MixerTrainer::window_tensor(const std::vector<int32_t>& v) const {
+  return Tensor::from_vector(v, {opt_.batch, model_.config().ctx});
+}
+
+// The mean loss of the current windows (x_, y_), with its backward pass (gradients / grad_accum) when asked.
+double MixerTrainer::loss_of_windows(bool backward) {
+  ag::Var loss;
+  {
+    std::optional<ag::AutocastGuard> autocast;
+    if (opt_.precision == Precision::bf16) autocast.emplace();
+    loss = model_.loss(window_tensor(x_), window_tensor(y_));
+  }
+  const double value = loss.item();
+  if (backward) {
+    ROTOR_CHECK(std::isfinite(value), "training: loss is ", value, " at step ", step_ + 1,
+                " (the run diverged; try a lower --lr)");
+    (opt_.grad_accum > 1 ? loss * (1.0 / double(opt_.grad_accum)) : loss).backward();
+  }
+  return value;
+}
+
+double MixerTrainer::train_step() {
+  const int64_t T = model_.config().ctx, B = opt_.batch;
+  const MixerSpec& mixer = model_.mixer();
+  if (mixer.kind == MixerKind::performer && mixer.redraw > 0 && step_ > 0 && step_ % mixer.redraw == 0)
+    model_.redraw(redraw_rng_);
+  const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_seconds();
+  decay_->zero_grad();
+  rest_->zero_grad();
+  double loss = 0;
+  for (int64_t micro = 0; micro < opt_.grad_accum; ++micro) {
+    sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
+    loss += loss_of_windows(true);
+  }
+  loss /= double(opt_.grad_accum);
+  // global gradient norm over every parameter (summed in double), then PyTorch's clip_grad_norm_
+  double sum = 0;
+  const std::vector<ag::Var> params = model_.parameters();
+  for (const ag::Var& p : params) {
+    if (!p.grad().defined()) continue;
+    const Tensor g = p.grad().contiguous();
+    const float* d = g.data<float>();
+    for (int64_t i = 0; i < g.numel(); ++i) sum += double(d[i]) * double(d[i]);
+  }
+  const double norm = std::sqrt(sum);
+  ROTOR_CHECK(std::isfinite(norm), "training: gradient norm is ", norm, " at step ", step_ + 1);
+  if (opt_.clip > 0 && norm > opt_.clip) {
+    const float scale = static_cast<float>(opt_.clip / (norm + 1e-6));
+    for (const ag::Var& p : params) {
+      if (!p.grad().defined()) continue;
+      Tensor g = p.grad().clone();
+      float* d = g.data<float>();
+      for (int64_t i = 0; i < g.numel(); ++i) d[i] *= scale;
+      ag::Var(p).set_grad(g);
+    }
+  }
+  const optim::WarmupCosine schedule{opt_.lr, opt_.lr_min, opt_.warmup, opt_.steps};
+  const double lr = schedule.at(step_);
+  decay_->set_lr(lr);
+  rest_->set_lr(lr);
+  decay_->step();
+  rest_->step();
+  last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  last_cpu_seconds_ = process_cpu_seconds() - cpu0;
+  ++step_;
+  metrics_.push_back({step_, loss, std::nan(""), lr, norm});
+  return loss;
+}
+
+double MixerTrainer::validation_loss() {
+  const int64_t T = model_.config().ctx, B = opt_.batch;
+  Rng val_rng(0x7a11da7eULL);  // LmTrainer's validation windows
+  ag::NoGradGuard no_grad;
+  double total = 0;
+  for (int64_t i = 0; i < opt_.eval_batches; ++i) {
+    sample_windows(corpus_.val, val_rng, B, T, x_.data(), y_.data());
+    total += loss_of_windows(false);
+  }
+  return total / double(opt_.eval_batches);
+}
+
+void MixerTrainer::record_validation(double val_loss) {
+  if (!metrics_.empty()) metrics_.back().val_loss = val_loss;
+}
+
+void MixerTrainer::save(const std::string& dir) const {
+  save_autograd_gpt(model_, dir);
+  io::write_file_atomic(dir + "/metrics.csv", metrics_csv(metrics_));
+}
+
+}  // namespace rotor::models
