@@ -11,6 +11,7 @@ bool autocast_bf16();  // whether a guard is active in this thread
 class AutocastGuard {
  public:
   AutocastGuard();
+  explicit AutocastGuard(bool enabled);  // sets the state to `enabled` (e.g. to replay a recorded one)
   ~AutocastGuard();
   AutocastGuard(const AutocastGuard&) = delete;
   AutocastGuard& operator=(const AutocastGuard&) = delete;

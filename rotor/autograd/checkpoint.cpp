@@ -1,6 +1,7 @@
 #include "rotor/autograd/checkpoint.h"
 
 #include "rotor/autograd/arithmetic.h"
+#include "rotor/autograd/autocast.h"
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/linalg.h"
 
@@ -16,12 +17,15 @@ Var checkpoint(const std::function<Var(const std::vector<Var>&)>& fn, const std:
   for (const Var& v : inputs) wants.push_back(v.requires_grad());
   std::vector<Tensor> values;
   for (const Var& v : inputs) values.push_back(v.value());
-  return record("checkpoint", out, inputs, [fn, values, wants](const Tensor& g) {
+  // the recomputation runs in the forward's autocast state, whatever is active when backward runs
+  const bool bf16 = autocast_bf16();
+  return record("checkpoint", out, inputs, [fn, values, wants, bf16](const Tensor& g) {
     // Fresh leaves over the same values: the recomputed graph ends at them.
     std::vector<Var> leaves;
     for (size_t i = 0; i < values.size(); ++i) leaves.emplace_back(values[i], wants[i]);
     {
       EnableGradGuard grad_on;
+      AutocastGuard cast(bf16);
       Var y = fn(leaves);
       if (y.requires_grad()) y.backward(g.shape() == y.shape() ? g : g.reshape(y.shape()));
     }

@@ -8,7 +8,8 @@
 
 namespace rotor::autograd {
 
-// y = fn(inputs), recorded as one node. fn must be deterministic (give it its own copy of any Rng it
+// y = fn(inputs), recorded as one node; the recomputation runs in the autocast state (autocast.h) of
+// the forward. fn must be deterministic (give it its own copy of any Rng it
 // uses, e.g. for dropout, so the recomputation draws the same mask). Parameters captured by fn (not in
 // `inputs`) receive their gradients during the recomputation's backward, as they would without
 // checkpointing.

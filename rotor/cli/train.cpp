@@ -268,6 +268,7 @@ void run(const Args& a, CLI::App& cmd) {
   if (mixer.kind != MixerKind::softmax) {
     Rng init(opt.seed ^ 0x313e7ULL);
     AutogradGpt model(config, mixer, init);
+    model.set_checkpoint_every(a.checkpoint_activations);
     MixerTrainer trainer(model, corpus, opt);
     report(model.parameter_count());
     train_loop(trainer, a, opt, config.ctx, out, nullptr);

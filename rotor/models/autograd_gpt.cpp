@@ -1,5 +1,7 @@
 #include "rotor/models/autograd_gpt.h"
 
+#include "rotor/autograd/checkpoint.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -335,6 +337,11 @@ void AutogradGpt::build(Rng& rng) {
   if (!c.tied_head) head_ = add_module("head", make_linear(c.dim, c.vocab, false));
 }
 
+void AutogradGpt::set_checkpoint_every(int64_t every) {
+  ROTOR_CHECK(every >= 0, "autograd gpt: checkpoint interval ", every, " must be >= 0 blocks");
+  checkpoint_every_ = every;
+}
+
 Var AutogradGpt::forward(const Tensor& ids) const {
   ROTOR_CHECK(ids.dim() == 2 && ids.size(1) >= 1 && ids.size(1) <= config_.ctx, "autograd gpt: ids must be [B, T] with ",
               "1 <= T <= ctx ", config_.ctx, ", got ", shape_str(ids.shape()));
@@ -342,7 +349,19 @@ Var AutogradGpt::forward(const Tensor& ids) const {
   Var x = ag::embedding(wte_, ids);  // [B, T, dim]
   if (wpe_.defined()) x = add(x, ag::slice(wpe_, 0, 0, T));
   if (sinusoid_.defined()) x = add(x, Var(sinusoid_.slice(0, 0, T)));
-  for (const auto& block : blocks_) x = block->forward(x);
+  const size_t n = blocks_.size(), K = size_t(checkpoint_every_);
+  if (K == 0) {
+    for (const auto& block : blocks_) x = block->forward(x);
+  } else {
+    for (size_t s = 0; s < n; s += K)
+      x = ag::checkpoint(
+          [this, s, e = std::min(n, s + K)](const std::vector<Var>& in) {
+            Var y = in[0];
+            for (size_t l = s; l < e; ++l) y = blocks_[l]->forward(y);
+            return y;
+          },
+          {x});
+  }
   x = apply_norm(*norm_f_, x);
   return head_ ? head_->forward(x) : ag::linear(x, wte_);
 }

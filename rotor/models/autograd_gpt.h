@@ -68,6 +68,9 @@ class AutogradGpt : public nn::Module {
   ~AutogradGpt() override;
   const TransformerConfig& config() const { return config_; }
   const MixerSpec& mixer() const { return mixer_; }
+  // Activation checkpointing: forward() runs each segment of `every` blocks as one autograd::checkpoint
+  // node, which keeps only the segment's input and recomputes the blocks in backward (0: off, default).
+  void set_checkpoint_every(int64_t every);
 
   // ids: [B, T] (i64 or i32), T <= ctx -> logits [B, T, vocab].
   autograd::Var forward(const Tensor& ids) const;
@@ -110,6 +113,7 @@ class AutogradGpt : public nn::Module {
   void build(Rng& rng);
   TransformerConfig config_;
   MixerSpec mixer_;
+  int64_t checkpoint_every_ = 0;
   autograd::Var wte_, wpe_;
   Tensor sinusoid_;  // [ctx, dim] for sinusoidal positions
   std::vector<std::shared_ptr<AutogradGptBlock>> blocks_;

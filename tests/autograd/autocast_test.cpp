@@ -60,3 +60,32 @@ TEST(Autocast, LinearMultipliesBf16CopiesInF32) {
 
 }  // namespace
 }  // namespace rotor::autograd
+
+namespace rotor::autograd {
+namespace {
+
+// A checkpointed block recomputes in backward with the autocast state of its forward: its gradients
+// under a guard that has ended by backward time equal those of the block without checkpointing (and are
+// not the f32 ones).
+TEST(Autocast, CheckpointRecomputesUnderTheForwardsState) {
+  Rng rng(9);
+  const Tensor x0 = random({6, 32}, rng), w0 = random({16, 32}, rng);
+  auto grads = [&](bool ckpt, bool cast) {
+    Var x(x0, true), w(w0, true);
+    auto block = [&w](const std::vector<Var>& in) { return tanh(linear(in[0], w)); };
+    Var y;
+    {
+      AutocastGuard state(cast);
+      y = ckpt ? checkpoint(block, {x}) : block({x});
+    }
+    sum(y).backward();
+    return std::make_pair(x.grad().to_double_vector(), w.grad().to_double_vector());
+  };
+  const auto plain = grads(false, true), ckpt = grads(true, true), f32 = grads(false, false);
+  EXPECT_EQ(ckpt.first, plain.first);
+  EXPECT_EQ(ckpt.second, plain.second);
+  EXPECT_NE(f32.second, plain.second);
+}
+
+}  // namespace
+}  // namespace rotor::autograd

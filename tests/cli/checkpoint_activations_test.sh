@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `rotor train --checkpoint-activations[=K]`: the same loss curve and the same final parameters, byte for
-# byte, as the run that keeps every activation (f32 and bf16; K dividing the depth or not); a run resumed
+# byte, as the run that keeps every activation (f32 and bf16; K dividing the depth or not; the fused model
+# and models trained on the tape with --mixer); a run resumed
 # with checkpointing continues the one without; bad values are one-line errors.
 set -uo pipefail
 rotor=$1
@@ -22,6 +23,16 @@ for dtype in f32 bf16; do
     rm -rf "$tmp/ck"
   done
 done
+# a model trained on the tape (--mixer): segments as autograd::checkpoint nodes, the same run
+tape=(--data "$tmp/text.txt" --layers 3 --dim 32 --ctx 32 --batch 2 --eval-every 3 --steps 4 --threads 1)
+for mixer in gru linear; do
+  "$rotor" train "${tape[@]}" --mixer $mixer --out "$tmp/m-$mixer" >/dev/null 2>"$tmp/log" || fail "--mixer $mixer failed: $(cat "$tmp/log")"
+  "$rotor" train "${tape[@]}" --mixer $mixer --checkpoint-activations=2 --out "$tmp/mc-$mixer" >/dev/null 2>"$tmp/log" ||
+    fail "--mixer $mixer --checkpoint-activations=2 failed: $(cat "$tmp/log")"
+  cmp -s "$tmp/m-$mixer/metrics.csv" "$tmp/mc-$mixer/metrics.csv" ||
+    fail "--mixer $mixer: checkpointing changed the losses: $(diff "$tmp/m-$mixer/metrics.csv" "$tmp/mc-$mixer/metrics.csv")"
+done
+
 # a different seed does change the run (the comparison above can fail)
 "$rotor" train "${small[@]}" --dtype f32 --seed 2 --checkpoint-activations --out "$tmp/seed2" >/dev/null 2>&1 || fail "seed 2 failed"
 ! cmp -s "$tmp/full-f32/metrics.csv" "$tmp/seed2/metrics.csv" || fail "the losses do not depend on the run"

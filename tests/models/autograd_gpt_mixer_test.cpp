@@ -131,6 +131,41 @@ TEST_P(MixerGpt, TrainingLowersTheLoss) {
   EXPECT_LT(model->loss(x, y).item(), 0.5 * first);
 }
 
+// --checkpoint-activations on the tape: segments of 1 and 2 blocks as autograd::checkpoint nodes give
+// the loss and every parameter gradient of the plain forward, bit for bit (the recomputation runs the same
+// ops on the same values).
+TEST_P(MixerGpt, CheckpointedGradientsEqual) {
+  auto model = random_model(GetParam());
+  const int64_t T = model->config().ctx, V = model->config().vocab;
+  std::vector<int64_t> ids = some_ids(2 * T, V, 5), targets = some_ids(2 * T, V, 6);
+  const Tensor x = Tensor::from_vector(ids, {2, T}), y = Tensor::from_vector(targets, {2, T});
+  auto run = [&](int64_t every) {
+    model->set_checkpoint_every(every);
+    model->zero_grad();
+    autograd::Var loss = model->loss(x, y);
+    loss.backward();
+    std::vector<std::vector<float>> grads;
+    for (const auto& [name, p] : model->named_parameters()) {
+      const Tensor g = p.grad().contiguous();
+      grads.emplace_back(g.data<float>(), g.data<float>() + g.numel());
+    }
+    return std::make_pair(loss.item(), grads);
+  };
+  const auto plain = run(0);
+  double norm = 0;
+  for (const auto& g : plain.second)
+    for (float v : g) norm += double(v) * v;
+  ASSERT_GT(norm, 0);
+  for (int64_t every : {1, 2, 3}) {
+    SCOPED_TRACE(::testing::Message() << "every " << every);
+    const auto ck = run(every);
+    EXPECT_EQ(ck.first, plain.first);
+    ASSERT_EQ(ck.second.size(), plain.second.size());
+    for (size_t i = 0; i < plain.second.size(); ++i) ASSERT_EQ(ck.second[i], plain.second[i]) << "parameter " << i;
+  }
+  EXPECT_THROW(model->set_checkpoint_every(-1), Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Mixers, MixerGpt,
     ::testing::Values(Case{MixerKind::rnn, PositionKind::none}, Case{MixerKind::lstm, PositionKind::none},
