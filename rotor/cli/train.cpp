@@ -13,11 +13,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <unistd.h>
 #include <vector>
 
 #include "rotor/cli/command.h"
 #include "rotor/cli/progress.h"
+#include "rotor/core/dist.h"
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
@@ -135,7 +137,10 @@ MixerSpec mixer_from_flags(const Args& a, CLI::App& cmd, TransformerConfig& conf
 template <class Trainer>
 void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_t ctx, const std::string& out,
                 PhaseProfile* profile) {
-  cli::Progress progress("train", opt.steps);
+  // under mpirun the other ranks train silently and rank 0 reports and writes the run directory
+  const bool root = dist::is_root();
+  std::optional<cli::Progress> progress;
+  if (root) progress.emplace("train", opt.steps);
   std::vector<double> step_seconds, step_cpu_seconds;
   const double tokens_per_step = double(opt.batch * opt.grad_accum * ctx);
   double smooth_loss = std::nan("");
@@ -150,7 +155,7 @@ void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_
     char metrics[128];
     std::snprintf(metrics, sizeof metrics, "loss %.4f  tokens/s %.0f", smooth_loss,
                   tokens_per_step / trainer.last_compute_seconds());
-    progress.update(trainer.step(), metrics);
+    if (progress) progress->update(trainer.step(), metrics);
     if (trainer.step() % opt.eval_every == 0 || trainer.step() == last_step) {
       if (profile) profile->set_enabled(false);  // the profile covers training steps only
       const double val = trainer.validation_loss();
@@ -158,14 +163,15 @@ void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_
       char line[160];
       std::snprintf(line, sizeof line, "step %lld: train loss %.4f, validation loss %.4f", (long long)trainer.step(),
                     loss, val);
-      progress.message(line);
-      if (!out.empty()) {
+      if (progress) progress->message(line);
+      if (!out.empty() && root) {
         trainer.save(out);
         write_loss_plot(out + "/loss.svg", trainer.metrics());
       }
     }
   }
-  progress.finish();
+  if (!root) return;
+  progress->finish();
   // tokens/s of the timed steps: the median step after the first three (as the PyTorch peer measures)
   auto median_after_warmup = [](const std::vector<double>& v) {
     std::vector<double> timed(v.begin() + std::min<size_t>(3, v.size() - 1), v.end());
@@ -256,6 +262,7 @@ void run(const Args& a, CLI::App& cmd) {
   const ByteCorpus corpus = ByteCorpus::load(data);
 
   auto report = [&](int64_t params) {
+    if (!dist::is_root()) return;
     const std::string accumulated = opt.grad_accum > 1 ? cat(" x ", opt.grad_accum, " accumulated") : "";
     const std::string mixed = mixer.kind == MixerKind::softmax ? cat(config.heads, " heads (", config.kv_heads, " kv)")
                                                                : cat("mixer ", mixer_kind_name(mixer.kind));
@@ -264,8 +271,13 @@ void run(const Args& a, CLI::App& cmd) {
                  data.c_str(), (long long)params, (long long)config.layers, (long long)config.dim, mixed.c_str(),
                  (long long)config.ctx, (long long)opt.batch, accumulated.c_str(),
                  opt.precision == Precision::bf16 ? "bf16" : "f32", rotor::num_threads());
+    if (dist::size() > 1)
+      std::fprintf(stderr, "rotor train: data parallel over %d processes, %lld sequences of each batch per process\n",
+                   dist::size(), (long long)(opt.batch / dist::size()));
   };
   if (mixer.kind != MixerKind::softmax) {
+    ROTOR_CHECK(dist::size() == 1, "data-parallel training (mpirun -np ", dist::size(),
+                ") runs the transformer only, not --mixer ", mixer_kind_name(mixer.kind));
     Rng init(opt.seed ^ 0x313e7ULL);
     AutogradGpt model(config, mixer, init);
     model.set_checkpoint_every(a.checkpoint_activations);
@@ -284,6 +296,9 @@ void run(const Args& a, CLI::App& cmd) {
   }
   report(model.num_parameters());
   train_loop(trainer, a, opt, config.ctx, out, &model.profile());
+  if (dist::size() > 1 && dist::is_root())
+    std::fprintf(stderr, "data parallel: %d processes, %lld bytes of gradients allreduced per step by each\n",
+                 dist::size(), (long long)trainer.allreduced_bytes());
 }
 
 void setup(CLI::App& cmd) {

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "rotor/core/dist.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/io/safetensors.h"
@@ -83,6 +84,17 @@ LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOp
   const int64_t T = model.config().ctx;
   x_.resize(opt.batch * T);
   y_.resize(opt.batch * T);
+  // data parallel (mpirun -np N): every rank draws the same global batches and takes an equal share of
+  // their rows; the same model and options everywhere, or all ranks stop before training
+  const int64_t N = dist::size();
+  ROTOR_CHECK(opt.batch % N == 0, "--batch ", opt.batch, " must be a multiple of the ", N,
+              " processes (each takes an equal share of every batch)");
+  dist::check_same(model.num_parameters(), "the number of model parameters");
+  dist::check_same(opt.batch, "--batch");
+  dist::check_same(opt.grad_accum, "--grad-accum");
+  dist::check_same(opt.steps, "--steps");
+  dist::check_same(static_cast<int64_t>(opt.seed), "--seed");
+  dist::check_same(int64_t(corpus.train.size()), "the training data's size");
 }
 
 double LmTrainer::train_step() {
@@ -94,20 +106,39 @@ double LmTrainer::train_step() {
     auto zero_scope = model_.profile().time("zero gradients");
     model_.zero_grad();
   }
-  // the backward passes add into the gradients: their sum over the micro-batches, then / grad_accum
+  // the backward passes add into the gradients: their sum over the micro-batches, then / grad_accum.
+  // With N processes this rank runs rows [rank B/N, (rank + 1) B/N) of each batch; in the last
+  // micro-batch each block's gradients start their allreduce as soon as its backward is done.
+  const int64_t N = dist::size(), local = B / N, first_row = dist::rank() * local;
+  dist::AsyncSum sums;
   double loss = 0;
   for (int64_t micro = 0; micro < opt_.grad_accum; ++micro) {
     if (micro > 0) sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
-    const double part = model_.forward_backward(x_.data(), y_.data(), B, T);
+    if (N > 1 && micro == opt_.grad_accum - 1)
+      model_.set_gradient_ready_hook([&](int64_t offset, int64_t count) { sums.start(model_.grads() + offset, count); });
+    double part = 0;
+    try {
+      part = model_.forward_backward(x_.data() + first_row * T, y_.data() + first_row * T, local, T);
+    } catch (...) {
+      model_.set_gradient_ready_hook(nullptr);
+      throw;
+    }
+    model_.set_gradient_ready_hook(nullptr);
     ROTOR_CHECK(std::isfinite(part), "training: loss is ", part, " at step ", step_ + 1,
                 " (the run diverged; try a lower --lr)");
     loss += part;
   }
   const int64_t n = model_.num_parameters();
+  if (N > 1) {
+    auto sum_scope = model_.profile().time("gradient allreduce (wait)");
+    sums.wait();
+    allreduced_bytes_ = sums.bytes();
+    dist::allreduce_sum(&loss, 1);
+  }
   auto update_scope = model_.profile().time("gradient norm and AdamW");
-  if (opt_.grad_accum > 1) {
-    loss /= double(opt_.grad_accum);
-    const float inv = 1.0f / float(opt_.grad_accum);
+  if (opt_.grad_accum > 1 || N > 1) {
+    loss /= double(opt_.grad_accum * N);
+    const float inv = 1.0f / float(opt_.grad_accum * N);
     float* g = model_.grads();
     for (int64_t i = 0; i < n; ++i) g[i] *= inv;
   }
@@ -136,12 +167,14 @@ double LmTrainer::train_step() {
 double LmTrainer::validation_loss() {
   const int64_t T = model_.config().ctx, B = opt_.batch;
   Rng val_rng(0x7a11da7eULL);
+  const int64_t N = dist::size(), local = B / N, first_row = dist::rank() * local;
   double total = 0;
   for (int64_t i = 0; i < opt_.eval_batches; ++i) {
     sample_windows(corpus_.val, val_rng, B, T, x_.data(), y_.data());
-    total += model_.forward(x_.data(), y_.data(), B, T);
+    total += model_.forward(x_.data() + first_row * T, y_.data() + first_row * T, local, T);
   }
-  return total / double(opt_.eval_batches);
+  dist::allreduce_sum(&total, 1);
+  return total / double(opt_.eval_batches * N);
 }
 
 void LmTrainer::record_validation(double val_loss) {

@@ -65,6 +65,8 @@ class LmTrainer {
   const TrainOptions& options() const { return opt_; }
   void set_total_steps(int64_t steps) { opt_.steps = steps; }
   const std::vector<MetricRow>& metrics() const { return metrics_; }
+  // Data parallel (mpirun): bytes of gradients this rank allreduced in the last step (0 alone).
+  int64_t allreduced_bytes() const { return allreduced_bytes_; }
 
   void save(const std::string& dir) const;
   // Restores parameters, moments, step, generator and metrics from a run directory written by save().
@@ -77,6 +79,7 @@ class LmTrainer {
   Rng rng_;
   int64_t step_ = 0;
   double last_seconds_ = 0, last_cpu_seconds_ = 0;
+  int64_t allreduced_bytes_ = 0;
   std::vector<float> m_, v_;
   std::vector<int32_t> x_, y_;
   std::vector<MetricRow> metrics_;

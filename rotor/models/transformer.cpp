@@ -540,12 +540,22 @@ void Transformer::backward_impl(const int32_t* ids, int64_t B, int64_t T) {
       norm_backward(a.d_res, G + lp.norm1_w, gopt(lp.norm1_b), a.d_norm, a.res[l], P + lp.norm1_w, a.mean1[l],
                     a.rstd1[l], BT, bf ? a.d_norm_16 : nullptr, bf && l > 0 ? &to_down : nullptr);
     });
+    if (ready_hook_) {  // this block's parameters, from its norm1 weight to the next block's (or norm_f's)
+      const int64_t begin = lp.norm1_w;
+      const int64_t end = l + 1 < c.layers ? layer(l + 1).norm1_w : parameter("norm_f.weight").offset;
+      ready_hook_(begin, end - begin);
+    }
     (void)opt;
   }
   timed("embedding backward", [&] {
     embedding_backward<float>(G + parameter("wte").offset, a.d_res, ids, BT, C);
     if (c.pos == PositionKind::learned) add_position_backward<float>(G + parameter("wpe").offset, a.d_res, B, T, C);
   });
+  if (ready_hook_) {  // embeddings before the blocks; final norm and head after them
+    const int64_t first = layer(0).norm1_w, last = parameter("norm_f.weight").offset;
+    ready_hook_(0, first);
+    ready_hook_(last, num_parameters() - last);
+  }
 }
 
 }  // namespace rotor::models

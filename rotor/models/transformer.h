@@ -10,6 +10,7 @@
 // Precision::bf16 keeps f32 master weights and f32 activations; the matmuls read bf16 copies of
 // weights and activations (AVX512-BF16) and accumulate in f32.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,6 +74,11 @@ class Transformer {
   // 0 (the default) keeps everything.
   void set_checkpoint_every(int64_t every);
   int64_t checkpoint_every() const { return checkpoint_every_; }
+  // Called inside forward_backward() as ranges of grads() become final, (offset, count) in floats: each
+  // block's parameters right after its backward, then the rest (embeddings, final norm, head) at the end;
+  // together they cover every gradient once. Data-parallel training starts their allreduce there, while
+  // the backward pass goes on below. Empty (the default): not called.
+  void set_gradient_ready_hook(std::function<void(int64_t offset, int64_t count)> hook) { ready_hook_ = std::move(hook); }
   // The bf16 copy of the parameters that bf16 matmuls read (same offsets as params()). An optimizer that
   // writes it along with the parameters calls mark_weights16_current() afterwards, and the next forward
   // pass skips its conversion (a forward that converts leaves the copy current as well); any later
@@ -146,6 +152,7 @@ class Transformer {
   TransformerConfig config_;
   Precision precision_ = Precision::f32;
   int64_t checkpoint_every_ = 0;
+  std::function<void(int64_t, int64_t)> ready_hook_;
   std::vector<ParameterInfo> infos_;
   std::vector<float> params_, grads_;
   std::vector<bf16> params16_;  // bf16 copy of params_, refreshed at each bf16 forward unless current
