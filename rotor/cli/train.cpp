@@ -119,7 +119,13 @@ MixerSpec mixer_from_flags(const Args& a, CLI::App& cmd, TransformerConfig& conf
        "linear, performer, flash and mamba mixers");
   only("--heads", heads, "softmax, linear, performer, local, strided and fixed mixers");
   only("--kv-heads", k == MixerKind::softmax, "softmax mixer (grouped-query attention)");
-  only("--profile", k == MixerKind::softmax, "softmax mixer (the fused model's phases)");
+  const bool relative = config.pos == PositionKind::t5 || config.pos == PositionKind::alibi;
+  only("--profile", k == MixerKind::softmax && !relative, "softmax mixer with rope, learned, sinusoidal or no "
+       "positions (the fused model's phases)");
+  ROTOR_CHECK(!relative || k != MixerKind::softmax || config.kv_heads == config.heads, "--pos ",
+              position_kind_name(config.pos), ": needs kv_heads == heads (no grouped-query attention)");
+  ROTOR_CHECK(!relative || k == MixerKind::softmax, "--pos ", position_kind_name(config.pos),
+              " applies to the softmax mixer only, not ", mixer_kind_name(k));
   if (k == MixerKind::softmax) return m;
   if (cmd.count("--window") == 0) m.window = std::min(m.window, config.ctx);
   if (!heads) config.heads = config.kv_heads = 1;
@@ -275,9 +281,10 @@ void run(const Args& a, CLI::App& cmd) {
       std::fprintf(stderr, "rotor train: data parallel over %d processes, %lld sequences of each batch per process\n",
                    dist::size(), (long long)(opt.batch / dist::size()));
   };
-  if (mixer.kind != MixerKind::softmax) {
+  if (mixer.kind != MixerKind::softmax || config.pos == PositionKind::t5 || config.pos == PositionKind::alibi) {
     ROTOR_CHECK(dist::size() == 1, "data-parallel training (mpirun -np ", dist::size(),
-                ") runs the transformer only, not --mixer ", mixer_kind_name(mixer.kind));
+                ") runs the fused transformer only, not --mixer ", mixer_kind_name(mixer.kind), " or --pos ",
+                position_kind_name(config.pos));
     Rng init(opt.seed ^ 0x313e7ULL);
     AutogradGpt model(config, mixer, init);
     model.set_checkpoint_every(a.checkpoint_activations);
@@ -327,7 +334,8 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--norm", a.norm, "layernorm or rmsnorm");
   cmd.add_option("--mlp", a.mlp, "gelu, gelu_tanh, swiglu or geglu");
   cmd.add_option("--pos", a.pos,
-                 "rope, sinusoidal, learned or none (default rope; with --mixer: learned for performer, flash and the "
+                 "rope, sinusoidal, learned, none, or the attention biases t5 (bucketed, learned) and alibi (softmax "
+                 "mixer; trained on the tape) (default rope; with --mixer: learned for performer, flash and the "
                  "sparse patterns, none for rnn, lstm, gru, s4d and mamba)");
   cmd.add_option("--mixer", a.mixer, std::string("token mixer of every block: ") + mixer_kind_names() +
                  " (default softmax: the fused attention model)");

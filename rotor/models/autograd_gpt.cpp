@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -19,6 +21,7 @@
 #include "rotor/nn/performer.h"
 #include "rotor/nn/positions.h"
 #include "rotor/nn/recurrent.h"
+#include "rotor/nn/relative_positions.h"
 #include "rotor/nn/s4d.h"
 #include "rotor/nn/sparse_attention.h"
 
@@ -143,6 +146,7 @@ MixerSpec mixer_from_json(const nlohmann::json& j, const std::string& where) {
 
 // The state one block's mixer carries from token to token (only the member of its kind is used).
 struct AutogradGptBlockState {
+  Var k, v;  // softmax attention with relative biases: [B, H, t, Dh] keys and values so far
   nn::RecurrentState recurrent;
   nn::LinearAttentionState linear;
   nn::FlashState flash;
@@ -157,6 +161,8 @@ class AutogradGptBlock : public nn::Module {
   AutogradGptBlock(const TransformerConfig& c, const MixerSpec& m, Rng& rng) : c_(c), kind_(m.kind) {
     norm1_ = add_module("norm1", make_norm(c));
     if (m.kind == MixerKind::softmax) {
+      ROTOR_CHECK(!relative() || (c.kv_heads == c.heads && c.head_dim() * c.heads == c.dim), "--pos ",
+                  position_kind_name(c.pos), ": needs kv_heads == heads and heads x head_dim == dim");
       auto attn = add_module("attn", std::make_shared<Container>());
       qkv_ = attn->add("qkv", make_linear(c.dim, c.qkv_width(), c.bias));
       out_ = attn->add("out", make_linear(c.heads * c.head_dim(), c.dim, c.bias));
@@ -173,14 +179,14 @@ class AutogradGptBlock : public nn::Module {
     attn_.rope_spec = c.rope_spec();
   }
 
-  // x: [B, T, dim] -> [B, T, dim]
-  Var forward(const Var& x) const {
-    const Var h = add(x, mix(apply_norm(*norm1_, x)));
+  // x: [B, T, dim] -> [B, T, dim]; bias: [H, T, T] relative position bias (t5, alibi) or undefined
+  Var forward(const Var& x, const Var& bias) const {
+    const Var h = add(x, mix(apply_norm(*norm1_, x), bias));
     return add(h, mlp(h));
   }
-  // One token, x: [B, dim] -> [B, dim], advancing `state`.
-  Var step(const Var& x, AutogradGptBlockState& state) const {
-    const Var h = add(x, mix_step(apply_norm(*norm1_, x), state));
+  // One token, x: [B, dim] -> [B, dim], advancing `state`; bias: [H, 1, t + 1] or undefined.
+  Var step(const Var& x, AutogradGptBlockState& state, const Var& bias) const {
+    const Var h = add(x, mix_step(apply_norm(*norm1_, x), state, bias));
     return add(h, mlp(h));
   }
   nn::Performer* performer() const { return performer_.get(); }
@@ -191,6 +197,8 @@ class AutogradGptBlock : public nn::Module {
   void build_mixer(const MixerSpec& m, Rng& rng) {
     ROTOR_CHECK(c_.pos != PositionKind::rope || m.kind == MixerKind::linear, "--pos rope applies to the softmax "
                 "and linear mixers only, not ", mixer_kind_name(m.kind), " (use --pos learned, sinusoidal or none)");
+    ROTOR_CHECK(!relative(), "--pos ", position_kind_name(c_.pos), " applies to the softmax mixer only, not ",
+                mixer_kind_name(m.kind));
     m.validate(c_.ctx);
     switch (m.kind) {
       case MixerKind::rnn:
@@ -247,10 +255,30 @@ class AutogradGptBlock : public nn::Module {
     }
   }
 
+  bool relative() const { return c_.pos == PositionKind::t5 || c_.pos == PositionKind::alibi; }
+
+  // The fused projection's q, k, v of u [B, T, dim], each [B, H, T, Dh].
+  std::array<Var, 3> heads(const Var& u) const {
+    const int64_t B = u.size(0), T = u.size(1), H = c_.heads, Dh = c_.head_dim();
+    const Var qkv = qkv_->forward(u);  // [B, T, 3 H Dh]
+    std::array<Var, 3> out;
+    for (int64_t i = 0; i < 3; ++i)
+      out[i] = ag::transpose(ag::reshape(ag::narrow(qkv, 2, i * H * Dh, H * Dh), {B, T, H, Dh}), 1, 2);
+    return out;
+  }
+  Var merge(const Var& y) const {  // [B, H, T, Dh] -> [B, T, dim] through the output projection
+    return out_->forward(ag::reshape(ag::transpose(y, 1, 2), {y.size(0), y.size(2), c_.heads * c_.head_dim()}));
+  }
+
   // u: [B, T, dim] (normalised) -> [B, T, dim]
-  Var mix(const Var& u) const {
+  Var mix(const Var& u, const Var& bias) const {
     switch (kind_) {
-      case MixerKind::softmax: return out_->forward(ag::fused_causal_attention(qkv_->forward(u), attn_));
+      case MixerKind::softmax:
+        if (relative()) {
+          const auto [q, k, v] = heads(u);
+          return merge(nn::biased_causal_attention(q, k, v, bias));
+        }
+        return out_->forward(ag::fused_causal_attention(qkv_->forward(u), attn_));
       case MixerKind::rnn:
       case MixerKind::lstm:
       case MixerKind::gru: return recurrent_->forward(u);
@@ -267,9 +295,15 @@ class AutogradGptBlock : public nn::Module {
   }
 
   // u: [B, dim] -> [B, dim]
-  Var mix_step(const Var& u, AutogradGptBlockState& s) const {
+  Var mix_step(const Var& u, AutogradGptBlockState& s, const Var& bias) const {
     switch (kind_) {
-      case MixerKind::softmax: break;
+      case MixerKind::softmax: {
+        if (!relative()) break;
+        const auto [q, k, v] = heads(ag::unsqueeze(u, 1));  // [B, H, 1, Dh]
+        s.k = s.k.defined() ? ag::cat({s.k, k}, 2) : k;
+        s.v = s.v.defined() ? ag::cat({s.v, v}, 2) : v;
+        return ag::squeeze(merge(nn::biased_causal_attention(q, s.k, s.v, bias)), 1);
+      }
       case MixerKind::rnn:
       case MixerKind::lstm:
       case MixerKind::gru: return recurrent_->step(u, s.recurrent);
@@ -282,7 +316,8 @@ class AutogradGptBlock : public nn::Module {
       case MixerKind::s4d: return s4d_out_->forward(ag::gelu(s4d_->step(u, s.s4d), ag::GeluForm::erf));
       case MixerKind::mamba: return mamba_->step(u, s.mamba);
     }
-    throw Error("autograd gpt: the softmax mixer has no single-token decode path here (the fused model decodes it)");
+    throw Error("autograd gpt: the softmax mixer with rope/learned/sinusoidal/no positions has no single-token "
+                "decode path here (the fused model decodes it)");
   }
 
   Var activation(const Var& u) const {  // u: [B, T, up_width] -> [B, T, hidden]
@@ -330,6 +365,9 @@ void AutogradGpt::build(Rng& rng) {
   wte_ = add_parameter("wte", Tensor::zeros({c.vocab, c.dim}));
   if (c.pos == PositionKind::learned) wpe_ = add_parameter("wpe", Tensor::zeros({c.ctx, c.dim}));
   if (c.pos == PositionKind::sinusoidal) sinusoid_ = nn::sinusoidal_positions(c.ctx, c.dim);
+  if (c.pos == PositionKind::t5)  // T5's defaults: 32 causal buckets up to distance 128, shared by the layers
+    rel_bias_ = add_module("rel_bias", std::make_shared<nn::T5RelativeBias>(c.heads, 32, 128, false, rng,
+                                                                            1.0 / std::sqrt(double(c.dim))));
   auto layers = add_module("layers", std::make_shared<Container>());
   for (int64_t l = 0; l < c.layers; ++l)
     blocks_.push_back(layers->add(std::to_string(l), std::make_shared<AutogradGptBlock>(c, mixer_, rng)));
@@ -349,21 +387,34 @@ Var AutogradGpt::forward(const Tensor& ids) const {
   Var x = ag::embedding(wte_, ids);  // [B, T, dim]
   if (wpe_.defined()) x = add(x, ag::slice(wpe_, 0, 0, T));
   if (sinusoid_.defined()) x = add(x, Var(sinusoid_.slice(0, 0, T)));
+  const Var bias = position_bias(T, T, 0);
   const size_t n = blocks_.size(), K = size_t(checkpoint_every_);
   if (K == 0) {
-    for (const auto& block : blocks_) x = block->forward(x);
+    for (const auto& block : blocks_) x = block->forward(x, bias);
   } else {
-    for (size_t s = 0; s < n; s += K)
+    // a relative-position bias (T5's learned table) is an input of every segment, so its gradient
+    // leaves each checkpoint node like x's
+    for (size_t s = 0; s < n; s += K) {
+      std::vector<Var> inputs = {x};
+      if (bias.defined()) inputs.push_back(bias);
       x = ag::checkpoint(
           [this, s, e = std::min(n, s + K)](const std::vector<Var>& in) {
             Var y = in[0];
-            for (size_t l = s; l < e; ++l) y = blocks_[l]->forward(y);
+            const Var b = in.size() > 1 ? in[1] : Var();
+            for (size_t l = s; l < e; ++l) y = blocks_[l]->forward(y, b);
             return y;
           },
-          {x});
+          inputs);
+    }
   }
   x = apply_norm(*norm_f_, x);
   return head_ ? head_->forward(x) : ag::linear(x, wte_);
+}
+
+Var AutogradGpt::position_bias(int64_t tq, int64_t tk, int64_t offset) const {
+  if (rel_bias_) return rel_bias_->forward(tq, tk, offset);
+  if (config_.pos == PositionKind::alibi) return Var(nn::alibi_bias(config_.heads, tq, tk, offset));
+  return Var();
 }
 
 Var AutogradGpt::loss(const Tensor& ids, const Tensor& targets) const {
@@ -443,8 +494,10 @@ std::vector<Var> AutogradGpt::undecayed_parameters() const {
 // ------------------------------------------------------------------------------------ decoding
 
 AutogradGpt::Decoder::Decoder(const AutogradGpt& model) : m_(model) {
-  ROTOR_CHECK(model.mixer_.kind != MixerKind::softmax,
-              "autograd gpt: the softmax mixer decodes through the fused model, not this decoder");
+  const PositionKind pos = model.config_.pos;
+  ROTOR_CHECK(model.mixer_.kind != MixerKind::softmax || pos == PositionKind::t5 || pos == PositionKind::alibi,
+              "autograd gpt: the softmax mixer with ", position_kind_name(pos),
+              " positions decodes through the fused model, not this decoder");
   reset();
 }
 
@@ -465,7 +518,8 @@ const float* AutogradGpt::Decoder::step(int32_t token) {
   Var x = ag::embedding(m_.wte_, Tensor::from_vector(std::vector<int64_t>{token}, {1}));  // [1, dim]
   if (m_.wpe_.defined()) x = add(x, ag::slice(m_.wpe_, 0, pos_, pos_ + 1));
   if (m_.sinusoid_.defined()) x = add(x, Var(m_.sinusoid_.slice(0, pos_, pos_ + 1)));
-  for (size_t l = 0; l < m_.blocks_.size(); ++l) x = m_.blocks_[l]->step(x, *states_[l]);
+  const Var bias = m_.position_bias(1, pos_ + 1, pos_);
+  for (size_t l = 0; l < m_.blocks_.size(); ++l) x = m_.blocks_[l]->step(x, *states_[l], bias);
   x = apply_norm(*m_.norm_f_, x);
   const Tensor logits = (m_.head_ ? m_.head_->forward(x) : ag::linear(x, m_.wte_)).value().contiguous();  // [1, V]
   logits_.assign(logits.data<float>(), logits.data<float>() + c.vocab);

@@ -20,6 +20,9 @@
 //   flash: nn::FlashAttention (e = 2 dim, s = min(128, dim), n = ctx) local / strided / fixed:
 //   s4d: out(gelu(nn::S4D(x))), N states                               nn::SparseAttention, heads as above
 //   mamba: nn::MambaBlock (d_state N)
+// Positions: rope / learned / sinusoidal / none, and for the softmax mixer T5's bucketed relative bias
+// (parameter "rel_bias.weight" [32, heads], shared by the layers) or ALiBi: those run attention as
+// nn::biased_causal_attention on q, k, v split from attn.qkv (kv_heads == heads), decoded with a KV cache.
 // RoPE applies to softmax and linear only; the recurrent and state-space mixers are position-aware by
 // themselves. Decoder runs the mixers' step() (constant memory, or the pattern's cache).
 #include <map>
@@ -32,6 +35,7 @@
 #include "rotor/models/transformer.h"
 #include "rotor/models/transformer_config.h"
 #include "rotor/nn/layers.h"
+#include "rotor/nn/relative_positions.h"
 
 namespace rotor::models {
 
@@ -111,6 +115,8 @@ class AutogradGpt : public nn::Module {
 
  private:
   void build(Rng& rng);
+  // [H, tq, tk] relative position bias for queries at offset.. (t5, alibi), undefined otherwise.
+  autograd::Var position_bias(int64_t tq, int64_t tk, int64_t offset) const;
   TransformerConfig config_;
   MixerSpec mixer_;
   int64_t checkpoint_every_ = 0;
@@ -119,6 +125,7 @@ class AutogradGpt : public nn::Module {
   std::vector<std::shared_ptr<AutogradGptBlock>> blocks_;
   std::shared_ptr<nn::Module> norm_f_;
   std::shared_ptr<nn::Linear> head_;
+  std::shared_ptr<nn::T5RelativeBias> rel_bias_;
 };
 
 // A run directory of a mixer model (`rotor train --mixer NAME` other than softmax): config.json holds the

@@ -21,7 +21,9 @@ MixerTrainer::MixerTrainer(AutogradGpt& model, const ByteCorpus& corpus, const T
   corpus.check_context(model.config().ctx);
   {
     // the parts the fused model shares are initialised exactly as the fused trainer does
-    Transformer fused(model.config());
+    TransformerConfig shared = model.config();
+    if (shared.pos == PositionKind::t5 || shared.pos == PositionKind::alibi) shared.pos = PositionKind::none;
+    Transformer fused(shared);
     Rng init(opt.seed ^ 0x5eed1417ULL);
     fused.init_parameters(init, opt.init);
     model_.init_from(fused);

@@ -61,6 +61,8 @@ struct Transformer::Activations {
 
 Transformer::Transformer(const TransformerConfig& config) : config_(config) {
   config_.validate();
+  ROTOR_CHECK(config_.pos != PositionKind::t5 && config_.pos != PositionKind::alibi, "the fused transformer has no ",
+              position_kind_name(config_.pos), " positions (AutogradGpt has: rotor train --pos t5|alibi)");
   const TransformerConfig& c = config_;
   const int64_t C = c.dim, Dh = c.head_dim(), W = c.qkv_width(), Hd = c.hidden(), F = c.up_width();
   int64_t offset = 0;

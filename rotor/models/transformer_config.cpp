@@ -76,7 +76,9 @@ PositionKind position_kind_from_name(const std::string& s) {
   if (s == "sinusoidal") return PositionKind::sinusoidal;
   if (s == "learned") return PositionKind::learned;
   if (s == "none") return PositionKind::none;
-  throw Error(cat("unknown position encoding '", s, "' (expected rope, sinusoidal, learned or none)"));
+  if (s == "t5") return PositionKind::t5;
+  if (s == "alibi") return PositionKind::alibi;
+  throw Error(cat("unknown position encoding '", s, "' (expected rope, sinusoidal, learned, none, t5 or alibi)"));
 }
 const char* norm_kind_name(NormKind k) { return k == NormKind::layernorm ? "layernorm" : "rmsnorm"; }
 const char* mlp_kind_name(MlpKind k) {
@@ -94,6 +96,8 @@ const char* position_kind_name(PositionKind k) {
     case PositionKind::sinusoidal: return "sinusoidal";
     case PositionKind::learned: return "learned";
     case PositionKind::none: return "none";
+    case PositionKind::t5: return "t5";
+    case PositionKind::alibi: return "alibi";
   }
   return "?";
 }

@@ -14,7 +14,8 @@ namespace rotor::models {
 
 enum class NormKind { layernorm, rmsnorm };
 enum class MlpKind { gelu, gelu_tanh, swiglu, geglu };
-enum class PositionKind { rope, sinusoidal, learned, none };
+// t5 and alibi: relative biases on the attention scores (rotor/nn/relative_positions.h); AutogradGpt only.
+enum class PositionKind { rope, sinusoidal, learned, none, t5, alibi };
 
 struct TransformerConfig {
   int64_t layers = 4;

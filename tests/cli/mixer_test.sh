@@ -43,6 +43,17 @@ for m in rnn lstm gru linear performer flash local strided fixed s4d mamba; do
   "$rotor" sample --model "$tmp/$m" --prompt "And" --tokens 10 --temperature 1 --seed 3 >/dev/null 2>&1 \
     || fail "$m: temperature sampling failed"
 done
+# T5 and ALiBi relative biases on softmax attention (trained on the tape, decoded with a KV cache)
+for pos in t5 alibi; do
+  "$rotor" train "${small[@]}" --steps 30 --heads 2 --pos $pos --out "$tmp/$pos" >/dev/null 2>"$tmp/log" \
+    || fail "--pos $pos: train failed: $(cat "$tmp/log")"
+  grep -q "\"pos\": \"$pos\"" "$tmp/$pos/config.json" || fail "--pos $pos: config.json lacks the positions"
+  first=$(sed -n 2p "$tmp/$pos/metrics.csv" | cut -d, -f2); last=$(tail -n 1 "$tmp/$pos/metrics.csv" | cut -d, -f2)
+  awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a - 0.3) }' || fail "--pos $pos: loss did not fall ($first -> $last)"
+  s1=$("$rotor" sample --model "$tmp/$pos" --prompt "And God" --tokens 30 --temperature 0 2>"$tmp/slog") \
+    || fail "--pos $pos: sample failed: $(cat "$tmp/slog")"
+  [[ "$s1" == "And God"* ]] || fail "--pos $pos: sample does not start with the prompt: $s1"
+done
 # the default mixer is today's fused model: no "mixer" key, an optimizer state for --resume
 "$rotor" train "${small[@]}" --steps 4 --out "$tmp/softmax" >/dev/null 2>&1 || fail "default mixer failed"
 grep -q mixer "$tmp/softmax/config.json" && fail "default run's config names a mixer"
@@ -79,6 +90,10 @@ expect_error "--summary must be between 1 and --window (4), got 5" "$rotor" trai
 expect_error "--state must be >= 1" "$rotor" train "${bad[@]}" --mixer s4d --state 0
 expect_error "--chunk must be >= 1" "$rotor" train "${bad[@]}" --mixer flash --chunk 0
 expect_error "--pos rope applies to the softmax and linear mixers only, not to --mixer gru" "$rotor" train "${bad[@]}" --mixer gru --pos rope
+expect_error "--pos t5 applies to the softmax mixer only, not gru" "$rotor" train "${bad[@]}" --mixer gru --pos t5
+expect_error "--pos alibi: needs kv_heads == heads" "$rotor" train "${bad[@]}" --heads 4 --kv-heads 2 --pos alibi
+expect_error "--profile applies to the softmax mixer with rope" "$rotor" train "${bad[@]}" --pos alibi --profile
+expect_error "unknown position encoding 'relative'" "$rotor" train "${bad[@]}" --pos relative
 expect_error "cannot be resumed" "$rotor" train --data "$tmp/text.txt" --resume "$tmp/gru" --steps 40 --threads 1
 expect_error "--mixer cannot be changed" "$rotor" train --data "$tmp/text.txt" --resume "$tmp/softmax" --mixer gru --steps 8 --threads 1
 # a damaged mixer run: a missing parameter, an unknown mixer key

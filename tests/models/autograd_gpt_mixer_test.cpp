@@ -1,5 +1,5 @@
 // AutogradGpt with every token mixer of `rotor train --mixer`: the single-token Decoder (the mixers'
-// step()) gives the full forward's logits position by position, outputs are causal, a saved run loads
+// step(); softmax attention with T5 / ALiBi biases: a KV cache) gives the full forward's logits position by position, outputs are causal, a saved run loads
 // back to the same logits (Performer's features included), and a few optimizer steps lower the loss.
 #include "rotor/models/autograd_gpt.h"
 
@@ -42,7 +42,9 @@ std::unique_ptr<AutogradGpt> random_model(const Case& k, MixerSpec spec = {}) {
   const TransformerConfig c = mixer_config(k.pos);
   Rng rng(11);
   auto model = std::make_unique<AutogradGpt>(c, spec, rng);
-  Transformer fused(c);
+  TransformerConfig shared = c;  // the fused model has no relative biases
+  if (c.pos == PositionKind::t5 || c.pos == PositionKind::alibi) shared.pos = PositionKind::none;
+  Transformer fused(shared);
   Rng init(4);
   fused.init_parameters(init, Transformer::Init::torch);
   model->init_from(fused);
@@ -173,7 +175,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{MixerKind::linear, PositionKind::none}, Case{MixerKind::performer, PositionKind::learned},
                       Case{MixerKind::flash, PositionKind::sinusoidal}, Case{MixerKind::local, PositionKind::learned},
                       Case{MixerKind::strided, PositionKind::learned}, Case{MixerKind::fixed, PositionKind::learned},
-                      Case{MixerKind::s4d, PositionKind::none}, Case{MixerKind::mamba, PositionKind::none}),
+                      Case{MixerKind::s4d, PositionKind::none}, Case{MixerKind::mamba, PositionKind::none},
+                      Case{MixerKind::softmax, PositionKind::t5}, Case{MixerKind::softmax, PositionKind::alibi}),
     [](const ::testing::TestParamInfo<Case>& info) {
       return std::string(mixer_kind_name(info.param.kind)) + "_" + position_kind_name(info.param.pos);
     });
@@ -212,6 +215,12 @@ TEST(MixerGpt, RejectsBadSettings) {
   EXPECT_THROW(AutogradGpt(mixer_config(PositionKind::rope), s, rng), Error);  // RoPE does not apply to a GRU
   AutogradGpt softmax(mixer_config(PositionKind::rope));
   EXPECT_THROW(AutogradGpt::Decoder{softmax}, Error);  // the fused model decodes softmax attention
+  s.kind = MixerKind::linear;
+  EXPECT_THROW(AutogradGpt(mixer_config(PositionKind::alibi), s, rng), Error);  // biases: softmax only
+  TransformerConfig gqa = mixer_config(PositionKind::t5);
+  gqa.kv_heads = 1;
+  EXPECT_THROW(AutogradGpt{gqa}, Error);
+  EXPECT_THROW(Transformer{mixer_config(PositionKind::t5)}, Error);  // not in the fused model
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ differently (prefix sums, chunks). For each recurrent case and the Mamba and FLA
   mixer_NAME_state.safetensors: the module's state_dict exactly as torch names it, F32
   mixer_NAME_ref.safetensors:   inputs (x, h0, c0), the loss weights (seed_*), outputs (out, h_n, c_n)
                                 and gradients (grad.x, grad.h0, grad.<param>), F64
+The reference functions keep their inputs' dtype (f64 here; bench/mixers_torch.py times them in f32).
 The weights and inputs are drawn in f32 and the reference is computed in f64 from those same values, so
 rotor's f32 run is compared against an exact answer. The checked scalar is
     sum(out * seed_out) + sum(h_n * seed_h) [+ sum(c_n * seed_c)].
@@ -86,8 +87,8 @@ def recurrent_case(name, cls, layers, bias, seed, nonlinearity=None, B=2, T=6, I
 def rope_pairs(x, theta=10000.0):
     """RoFormer's rotation: pair (2i, 2i+1) at position p turned by p * theta^(-2i/D). x: [B, H, T, D]."""
     T, D = x.shape[2], x.shape[3]
-    freq = theta ** (-torch.arange(0, D, 2, dtype=torch.float64) / D)      # [D/2]
-    angle = torch.arange(T, dtype=torch.float64)[:, None] * freq[None, :]  # [T, D/2]
+    freq = theta ** (-torch.arange(0, D, 2, dtype=x.dtype) / D)      # [D/2]
+    angle = torch.arange(T, dtype=x.dtype)[:, None] * freq[None, :]  # [T, D/2]
     c, s = torch.cos(angle), torch.sin(angle)
     x0, x1 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x0 * c - x1 * s, x0 * s + x1 * c], dim=-1).reshape(x.shape)
@@ -99,7 +100,7 @@ def linear_attention_reference(q, k, v, rope):
     fq, fk = torch.nn.functional.elu(q) + 1, torch.nn.functional.elu(k) + 1
     rq, rk = (rope_pairs(fq), rope_pairs(fk)) if rope else (fq, fk)
     T = q.shape[2]
-    keep = torch.tril(torch.ones(T, T, dtype=torch.float64))  # n <= m
+    keep = torch.tril(torch.ones(T, T, dtype=q.dtype))  # n <= m
     num = ((rq @ rk.transpose(-1, -2)) * keep) @ v
     den = ((fq @ fk.transpose(-1, -2)) * keep).sum(-1, keepdim=True)
     return num / den
@@ -126,7 +127,7 @@ def s4d_reference(u, log_dt, log_A_real, A_imag, C, D):
     A = -torch.exp(log_A_real) + 1j * A_imag                 # [H, N]
     dtA = A * torch.exp(log_dt)[:, None]
     CB = torch.view_as_complex(C) * (torch.exp(dtA) - 1) / A  # [H, N]
-    l = torch.arange(T, dtype=torch.float64)
+    l = torch.arange(T, dtype=u.dtype)
     K = 2 * (CB[:, :, None] * torch.exp(dtA[:, :, None] * l)).sum(1).real  # [H, T]
     uf = torch.fft.rfft(u.transpose(1, 2), n=2 * T)          # [B, H, T+1]
     y = torch.fft.irfft(uf * torch.fft.rfft(K, n=2 * T), n=2 * T)[..., :T]
@@ -196,7 +197,7 @@ def performer_reference(q, k, v, w):
 
     fq, fk = phi(q), phi(k)
     T = q.shape[2]
-    a = (fq @ fk.transpose(-1, -2)) * torch.tril(torch.ones(T, T, dtype=torch.float64))
+    a = (fq @ fk.transpose(-1, -2)) * torch.tril(torch.ones(T, T, dtype=q.dtype))
     return (a @ v) / a.sum(-1, keepdim=True)
 
 
