@@ -57,7 +57,7 @@ void setup_margin(CLI::App& cmd) {
   cmd.add_option("--head", head, "softmax|normface|lsoftmax|asoftmax|cosface|arcface")->capture_default_str();
   cmd.add_option("--s", s, "scale of normface/cosface/arcface (default 30; lsoftmax/asoftmax have none)");
   cmd.add_option("--m", m, "margin (defaults: lsoftmax/asoftmax 4, cosface 0.35, arcface 0.5)");
-  cmd.add_option("--easy-margin", easy, "arcface: the margin only where cos(theta) > 0")->capture_default_str();
+  cmd.add_flag("--easy-margin", easy, "arcface: the margin only where cos(theta) > 0");
   cmd.add_option("--dim", dim, "embedding size (the backbone's output)")->check(rotor::cli::positive)->capture_default_str();
   cmd.add_option("--pair-images", pair_images, "test images whose pairs give TAR@FAR 1e-3")
       ->check(rotor::cli::positive)->capture_default_str();

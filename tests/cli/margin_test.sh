@@ -5,7 +5,8 @@ set -euo pipefail
 rotor=$1
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-data=/usr/share/datasets/fashion-mnist
+out=$("$rotor" margin --head arcface --easy-margin --train-size 300 --test-size 200 --epochs 1 --pair-images 100 2>/dev/null)
+grep -q "^head arcface  s 30  m 0.5  easy margin  test accuracy" <<<"$out" || fail "$out"
 out=$("$rotor" margin --head cosface --train-size 600 --test-size 300 --epochs 1 --pair-images 200 --json "$dir/m.json" 2>/dev/null)
 grep -q '^head cosface  s 30  m 0.35  test accuracy 0\.[0-9]*  TAR@FAR=1e-3 ' <<<"$out" || fail "$out"
 grep -q '"tar_at_far_1e-3"' "$dir/m.json" || fail "no json"
