@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string>
+
+#include <unistd.h>
 
 #include "rotor/core/error.h"
 #include "rotor/optim/optimizer.h"
@@ -106,7 +109,9 @@ TEST_P(MixerGpt, DecoderEqualsForwardAndIsCausal) {
 
 TEST_P(MixerGpt, SavedRunLoadsBack) {
   const auto model = random_model(GetParam());
-  const std::string dir = ::testing::TempDir() + "/mixer_gpt_" + mixer_kind_name(GetParam().kind);
+  // one directory per case and process: ctest runs the cases in parallel (linear_rope beside linear_none)
+  const std::string dir = ::testing::TempDir() + "/mixer_gpt_" + mixer_kind_name(GetParam().kind) + "_" +
+                          position_kind_name(GetParam().pos) + "_" + std::to_string(::getpid());
   save_autograd_gpt(*model, dir);
   EXPECT_TRUE(is_mixer_run(dir));
   const auto loaded = load_autograd_gpt(dir);
