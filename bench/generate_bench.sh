@@ -54,7 +54,7 @@ for size in ${SIZES:-24m 134m}; do
   for t in ${THREADS_LIST:-1 2}; do
     rp=(); rd=(); lp=(); ld=()
     for r in $(seq 1 "$repeat"); do
-      OMP_NUM_THREADS=$t "$rotor" sample --model "$gguf.hf" --ids "$ids" --tokens $ngen --temperature 0 --dtype "$dtype" \
+      OMP_NUM_THREADS=$t "$rotor" sample --model "$gguf.hf" --ids "$ids" --tokens $ngen --temperature 0 --ignore-eos --dtype "$dtype" \
         --threads "$t" >"$tmp/rotor.$size" 2>"$tmp/err"
       rp+=("$(tail -n 2 "$tmp/err" | field prompt_tokens/s)"); rd+=("$(tail -n 1 "$tmp/err" | field decode_tokens/s)")
       line=$(cd "$npmdir" && node llamacpp_bench.mjs "$gguf" "$t" $ngen $nprompt)

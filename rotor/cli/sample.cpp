@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "rotor/cli/command.h"
@@ -14,7 +16,9 @@
 #include "rotor/core/rng.h"
 #include "rotor/models/autograd_gpt.h"
 #include "rotor/models/hf_llama.h"
+#include "rotor/models/hf_generation_config.h"
 #include "rotor/models/hf_llama_generator.h"
+#include "rotor/models/hf_tokenizer.h"
 #include "rotor/models/lm_trainer.h"
 
 namespace {
@@ -27,7 +31,9 @@ struct Args {
   double temperature = 0.8, top_p = 1.0;
   uint64_t seed = 1;
   int threads = 0;
-  bool ignore_eos = false;
+  bool ignore_eos = false, show_ids = false, no_bos = false;
+  // which options the command line gave (Hugging Face directories take the rest from generation_config.json)
+  bool given_prompt = false, given_tokens = false, given_temperature = false, given_top_k = false, given_top_p = false;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -77,19 +83,65 @@ int32_t pick(const float* logits, int64_t V, const Args& a, Rng& rng) {
   return order[keep - 1];
 }
 
-// A Hugging Face LLaMA directory: the prompt (ids) runs through each layer at once, then one token per step.
-// Prints the generated ids, comma-separated, on stdout.
-void run_hf(const Args& a) {
+void check_sampling(const Args& a) {
+  ROTOR_CHECK(a.temperature >= 0 && std::isfinite(a.temperature), "--temperature must be >= 0, got ", a.temperature);
+  ROTOR_CHECK(a.top_p > 0 && a.top_p <= 1, "--top-p must be in (0, 1], got ", a.top_p);
+  ROTOR_CHECK(a.top_k >= 0, "--top-k must be >= 0, got ", a.top_k);
+  ROTOR_CHECK(a.tokens >= 0, "--tokens must be >= 0, got ", a.tokens);
+}
+
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
+  return s;
+}
+
+// A Hugging Face LLaMA directory: options not given come from generation_config.json; the prompt is
+// --ids or --prompt text encoded by the directory's tokenizer; it runs through each layer at once, then
+// one token per step until --tokens or an EOS id (unless --ignore-eos). Prints the generated ids
+// (--ids or --show-ids: the prompt's ids on a line before them) or the prompt text and its continuation.
+void run_hf(Args a) {
   const DType wdt = weight_dtype(a.dtype, "--dtype"), kvdt = weight_dtype(a.kv_dtype, "--kv-dtype");
-  ROTOR_CHECK(!a.ids.empty(), a.model, ": give the prompt as token ids (--ids)");
-  const std::vector<int32_t> prompt = cli::parse_token_ids(a.ids);
+  const models::HfGenerationConfig gc = models::read_hf_generation_config(a.model);
+  if (gc.present) {
+    if (!a.given_temperature) a.temperature = gc.do_sample ? gc.temperature : 0.0;
+    if (!a.given_top_k) a.top_k = gc.do_sample ? gc.top_k : 0;
+    if (!a.given_top_p) a.top_p = gc.do_sample ? gc.top_p : 1.0;
+    if (!a.given_tokens && gc.max_new_tokens) a.tokens = *gc.max_new_tokens;
+  }
+  check_sampling(a);
+  const bool text_mode = a.ids.empty();
+  std::optional<models::HfTokenizer> tok;
+  std::vector<int32_t> prompt;
+  if (text_mode) {
+    ROTOR_CHECK(models::HfTokenizer::available(a.model), a.model,
+                ": no tokenizer.json or tokenizer.model; give the prompt as token ids (--ids)");
+    tok.emplace(models::HfTokenizer::load(a.model));
+    prompt = tok->encode(a.given_prompt ? a.prompt : std::string(), !a.no_bos);
+    ROTOR_CHECK(!prompt.empty(), "--prompt: the prompt has no tokens");
+  } else {
+    ROTOR_CHECK(!a.given_prompt, "give the prompt as --prompt or as --ids, not both");
+    prompt = cli::parse_token_ids(a.ids);
+  }
   const models::HfLlamaModel hf = models::load_hf_llama(a.model);
-  const int64_t P = static_cast<int64_t>(prompt.size()), ctx = P + a.tokens;
+  const int64_t P = static_cast<int64_t>(prompt.size());
+  if (!a.given_tokens) a.tokens = std::max<int64_t>(0, std::min<int64_t>(a.tokens, hf.config.max_positions - P));
+  const int64_t ctx = P + a.tokens;
   ROTOR_CHECK(ctx <= hf.config.max_positions, "--tokens: the prompt (", P, " tokens) and ", a.tokens,
               " new tokens exceed max_position_embeddings (", hf.config.max_positions, ")");
-  models::HfLlamaGenerator gen(hf, ctx, wdt, kvdt);
+  for (size_t i = 0; i < prompt.size(); ++i)
+    ROTOR_CHECK(prompt[i] >= 0 && prompt[i] < hf.config.vocab_size, "prompt token id ", prompt[i], " at position ", i,
+                " is outside the model's vocabulary [0, ", hf.config.vocab_size, ")");
+  models::HfLlamaGenerator gen(hf, std::max<int64_t>(ctx, 1), wdt, kvdt);
   Rng rng(a.seed);
-  std::vector<int32_t> out;
+  const bool print_ids = !text_mode || a.show_ids;
+  if (print_ids && text_mode) std::printf("%s\n", join_ids(prompt).c_str());
+  // text output: the prompt as given, then the continuation (the decoded whole sequence past the decoded
+  // prompt), printed as it grows
+  std::vector<int32_t> all = prompt, out;
+  const std::string prompt_text = text_mode ? tok->decode(prompt) : std::string();
+  size_t printed = prompt_text.size();
+  if (text_mode && !print_ids) std::fwrite(a.prompt.data(), 1, a.given_prompt ? a.prompt.size() : 0, stdout);
   auto t0 = std::chrono::steady_clock::now();
   const float* logits = a.tokens > 0 ? gen.forward(prompt.data(), P) : nullptr;
   const double prompt_seconds = seconds_since(t0);
@@ -97,13 +149,23 @@ void run_hf(const Args& a) {
   int64_t steps = 0;
   for (int64_t i = 0; i < a.tokens; ++i) {
     const int32_t next = pick(logits, gen.vocab(), a, rng);
+    const bool eos = !a.ignore_eos && std::count(gc.eos_token_ids.begin(), gc.eos_token_ids.end(), next) > 0;
     out.push_back(next);
-    if (i + 1 == a.tokens) break;
+    all.push_back(next);
+    if (!print_ids && !eos) {
+      const std::string text = tok->decode(all);
+      if (text.size() > printed && text.compare(0, prompt_text.size(), prompt_text) == 0) {
+        std::fwrite(text.data() + printed, 1, text.size() - printed, stdout);
+        std::fflush(stdout);
+        printed = text.size();
+      }
+    }
+    if (eos || i + 1 == a.tokens) break;
     logits = gen.forward(&next, 1);
     ++steps;
   }
   const double decode_seconds = seconds_since(t0);
-  for (size_t i = 0; i < out.size(); ++i) std::printf(i ? ",%d" : "%d", out[i]);
+  if (print_ids) std::printf("%s", join_ids(out).c_str());
   std::printf("\n");
   report_speed(P, prompt_seconds, steps, decode_seconds);
 }
@@ -152,13 +214,11 @@ void run_mixer(const Args& a) {
 }
 
 void run(const Args& a) {
-  ROTOR_CHECK(a.temperature >= 0 && std::isfinite(a.temperature), "--temperature must be >= 0, got ", a.temperature);
-  ROTOR_CHECK(a.top_p > 0 && a.top_p <= 1, "--top-p must be in (0, 1], got ", a.top_p);
-  ROTOR_CHECK(a.top_k >= 0, "--top-k must be >= 0, got ", a.top_k);
-  ROTOR_CHECK(a.tokens >= 0, "--tokens must be >= 0, got ", a.tokens);
   if (models::is_hf_model_directory(a.model)) return run_hf(a);
-  ROTOR_CHECK(a.ids.empty() && a.dtype == "f32" && a.kv_dtype == "f32", a.model,
-              ": --ids, --dtype and --kv-dtype apply to Hugging Face LLaMA directories");
+  check_sampling(a);
+  ROTOR_CHECK(a.ids.empty() && a.dtype == "f32" && a.kv_dtype == "f32" && !a.show_ids && !a.no_bos && !a.ignore_eos,
+              a.model, ": --ids, --dtype, --kv-dtype, --show-ids, --no-bos and --ignore-eos apply to Hugging Face LLaMA "
+              "directories");
   if (models::is_mixer_run(a.model)) return run_mixer(a);
   auto model = models::load_model(a.model);
   const auto& c = model->config();
@@ -172,17 +232,32 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--model", a.model,
                  "rotor run directory, or a Hugging Face LLaMA directory (config.json + model.safetensors[.index.json])")
       ->required();
-  cmd.add_option("--prompt", a.prompt, "text to continue");
+  static CLI::Option *prompt, *tokens, *temperature, *top_k, *top_p;
+  prompt = cmd.add_option("--prompt", a.prompt,
+                          "text to continue (Hugging Face directories: encoded by its tokenizer.json or tokenizer.model)");
   cmd.add_option("--ids", a.ids, "the prompt as comma-separated token ids (Hugging Face directories)");
-  cmd.add_option("--tokens", a.tokens, "tokens to generate");
+  tokens = cmd.add_option("--tokens", a.tokens,
+                          "tokens to generate (Hugging Face directories: default generation_config.json's max_new_tokens)");
+  cmd.add_flag("--show-ids", a.show_ids, "print the prompt's token ids and the generated ids instead of text");
+  cmd.add_flag("--no-bos", a.no_bos, "do not add the tokenizer's BOS (and other template tokens) to a --prompt");
+  cmd.add_flag("--ignore-eos", a.ignore_eos, "keep generating after an EOS token (generation_config/config.json eos_token_id)");
   cmd.add_option("--dtype", a.dtype, "weights in f32 or bf16 (converted at load; Hugging Face directories)");
   cmd.add_option("--kv-dtype", a.kv_dtype, "key/value cache in f32 or bf16 (Hugging Face directories)");
-  cmd.add_option("--temperature", a.temperature, "softmax temperature (0: greedy)");
-  cmd.add_option("--top-k", a.top_k, "sample among the k most likely bytes (0: all)");
-  cmd.add_option("--top-p", a.top_p, "sample among the most likely bytes holding this probability");
+  temperature = cmd.add_option("--temperature", a.temperature,
+                               "softmax temperature (0: greedy; Hugging Face directories with a generation_config.json: "
+                               "its temperature when do_sample, else 0)");
+  top_k = cmd.add_option("--top-k", a.top_k, "sample among the k most likely tokens (0: all)");
+  top_p = cmd.add_option("--top-p", a.top_p, "sample among the most likely tokens holding this probability");
   cmd.add_option("--seed", a.seed, "random seed");
   rotor::cli::add_threads_option(cmd, a.threads);
-  cmd.callback([] { run(a); });
+  cmd.callback([] {
+    a.given_prompt = prompt->count() > 0;
+    a.given_tokens = tokens->count() > 0;
+    a.given_temperature = temperature->count() > 0;
+    a.given_top_k = top_k->count() > 0;
+    a.given_top_p = top_p->count() > 0;
+    run(a);
+  });
 }
 
 const bool registered = rotor::cli::register_command("sample", "generate text from a trained transformer", setup);

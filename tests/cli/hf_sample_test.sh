@@ -9,7 +9,7 @@ model="$src/tests/models/data/llama/gqa_untied"
 fail() { echo "FAIL: $*"; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 prompt=3,17,5,40
-"$rotor" sample --model "$model" --ids $prompt --tokens 5 --temperature 0 --threads 1 >"$tmp/out" 2>"$tmp/err"
+"$rotor" sample --model "$model" --ids $prompt --tokens 5 --temperature 0 --ignore-eos --threads 1 >"$tmp/out" 2>"$tmp/err"
 tail -n 2 "$tmp/err" | head -n 1 | grep -q '^prompt_tokens/s=[0-9.]*$' || fail "no prompt_tokens/s line"
 tail -n 1 "$tmp/err" | grep -q '^decode_tokens/s=[0-9.]*$' || fail "no decode_tokens/s line"
 got=$(cat "$tmp/out")
@@ -18,7 +18,7 @@ got=$(cat "$tmp/out")
 want=$(/usr/bin/python3 -c "import numpy as np; print(','.join(map(str, np.load('$tmp/l.npy').argmax(1)[3:])))")
 [ "$got" = "$want" ] || fail "greedy $got != logits argmax $want"
 for dt in "--dtype bf16" "--kv-dtype bf16"; do
-  "$rotor" sample --model "$model" --ids $prompt --tokens 5 --temperature 0 $dt >"$tmp/o2" 2>/dev/null || fail "$dt failed"
+  "$rotor" sample --model "$model" --ids $prompt --tokens 5 --temperature 0 --ignore-eos $dt >"$tmp/o2" 2>/dev/null || fail "$dt failed"
   [ "$(tr ',' '\n' <"$tmp/o2" | wc -l)" -eq 5 ] || fail "$dt: wrong count"
 done
 set +e
