@@ -68,6 +68,24 @@ class Vae(nn.Module):
         return self.negative_elbo(x, torch.randn(x.shape[0], self.latent, dtype=x.dtype)).mean()
 
 
+class Made(nn.Module):
+    """One hidden layer, natural ordering, hidden degrees drawn uniformly (rotor's mask set 0)."""
+    def __init__(self, hidden=500):
+        super().__init__()
+        self.hidden0 = nn.Linear(784, hidden)
+        self.out = nn.Linear(hidden, 784)
+        m0 = torch.arange(1, 785)
+        m1 = torch.randint(1, 784, (hidden,))
+        self.register_buffer("mask0", (m1[:, None] >= m0[None, :]).float())
+        self.register_buffer("mask1", (m0[:, None] > m1[None, :]).float())
+
+    def loss(self, x, y):
+        x = (x > 0.5).to(x.dtype).reshape(x.shape[0], 784)
+        h = F.relu(F.linear(x, self.hidden0.weight * self.mask0, self.hidden0.bias))
+        logits = F.linear(h, self.out.weight * self.mask1, self.out.bias)
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+
+
 def load_split(train):
     prefix = "train" if train else "t10k"
     with gzip.open(os.path.join(DATA, f"{prefix}-images-idx3-ubyte.gz")) as f:
@@ -80,7 +98,7 @@ def load_split(train):
 
 
 def make(name):
-    return {"cnn": Cnn, "vae": Vae}[name]()
+    return {"cnn": Cnn, "vae": Vae, "made": Made}[name]()
 
 
 def speed(args):
@@ -147,7 +165,7 @@ def train(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["speed", "train"])
-    p.add_argument("--model", default="cnn", choices=["cnn", "vae"])
+    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made"])
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
