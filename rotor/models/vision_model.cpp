@@ -16,7 +16,8 @@ const std::vector<std::string>& vision_model_names() {
   return names;
 }
 
-std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng) {
+std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& given, Rng& rng) {
+  const nlohmann::json config = given.is_null() ? nlohmann::json::object() : given;  // {} in C++ is null
   ROTOR_CHECK(config.is_object(), "vision: the config of ", name, " must be a JSON object");
   if (config.contains("model"))
     ROTOR_CHECK(config["model"] == name, "vision: config is for model ", config["model"].dump(), ", not ", name);

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+"""PyTorch peer of rotor's `rotor vision` models (rotor/models/fashion_cnn.h, vae.h): the same
+architectures, PyTorch's default initialisation (which rotor's nn modules copy), AdamW with the same
+options, the same binarization (pixel = 1 when x/255 > 0.5).
+
+    /usr/bin/python3 bench/vision_peer.py speed --model cnn --steps 100 --threads 1
+        -> prints "steps_per_second X"
+    /usr/bin/python3 bench/vision_peer.py train --model cnn --epochs 5 --seed 1
+        -> trains on Fashion-MNIST and prints the test figures (test_accuracy / test_nll_nats)
+
+tests/models/make_vision_reference.py imports the model classes from here.
+"""
+import argparse
+import gzip
+import math
+import os
+import struct
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+class Cnn(nn.Module):
+    def __init__(self, c1=16, c2=32, hidden=128):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(c1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(c2)
+        self.fc1 = nn.Linear(c2 * 49, hidden)
+        self.fc2 = nn.Linear(hidden, 10)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        h = F.max_pool2d(F.relu(self.bn2(self.conv2(h))), 2)
+        return self.fc2(F.relu(self.fc1(h.flatten(1))))
+
+    def loss(self, x, y):
+        return F.cross_entropy(self(x), y)
+
+
+class Vae(nn.Module):
+    def __init__(self, hidden=400, latent=20):
+        super().__init__()
+        self.latent = latent
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc_mu = nn.Linear(hidden, latent)
+        self.fc_logvar = nn.Linear(hidden, latent)
+        self.fc3 = nn.Linear(latent, hidden)
+        self.fc4 = nn.Linear(hidden, 784)
+
+    def negative_elbo(self, x, eps):
+        h = F.relu(self.fc1(x))
+        mu, logvar = self.fc_mu(h), self.fc_logvar(h)
+        z = mu + torch.exp(0.5 * logvar) * eps
+        logits = self.fc4(F.relu(self.fc3(z)))
+        rec = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+        kl = 0.5 * (mu * mu + logvar.exp() - 1 - logvar).sum(1)
+        return rec + kl
+
+    def loss(self, x, y):
+        x = (x > 0.5).to(x.dtype).reshape(x.shape[0], 784)
+        return self.negative_elbo(x, torch.randn(x.shape[0], self.latent, dtype=x.dtype)).mean()
+
+
+class Made(nn.Module):
+    """One hidden layer, natural ordering, hidden degrees drawn uniformly (rotor's mask set 0)."""
+    def __init__(self, hidden=500):
+        super().__init__()
+        self.hidden0 = nn.Linear(784, hidden)
+        self.out = nn.Linear(hidden, 784)
+        m0 = torch.arange(1, 785)
+        m1 = torch.randint(1, 784, (hidden,))
+        self.register_buffer("mask0", (m1[:, None] >= m0[None, :]).float())
+        self.register_buffer("mask1", (m0[:, None] > m1[None, :]).float())
+
+    def loss(self, x, y):
+        x = (x > 0.5).to(x.dtype).reshape(x.shape[0], 784)
+        h = F.relu(F.linear(x, self.hidden0.weight * self.mask0, self.hidden0.bias))
+        logits = F.linear(h, self.out.weight * self.mask1, self.out.bias)
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+
+
+def load_split(train):
+    prefix = "train" if train else "t10k"
+    with gzip.open(os.path.join(DATA, f"{prefix}-images-idx3-ubyte.gz")) as f:
+        raw = f.read()
+    n = struct.unpack(">I", raw[4:8])[0]
+    images = torch.frombuffer(bytearray(raw[16:]), dtype=torch.uint8).reshape(n, 1, 28, 28).float() / 255.0
+    with gzip.open(os.path.join(DATA, f"{prefix}-labels-idx1-ubyte.gz")) as f:
+        labels = torch.frombuffer(bytearray(f.read()[8:]), dtype=torch.uint8).long()
+    return images, labels
+
+
+def make(name):
+    return {"cnn": Cnn, "vae": Vae, "made": Made}[name]()
+
+
+def speed(args):
+    torch.manual_seed(args.seed)
+    images, labels = load_split(True)
+    model = make(args.model)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    def step(i):
+        idx = torch.randint(0, images.shape[0], (args.batch,))
+        opt.zero_grad()
+        model.loss(images[idx], labels[idx]).backward()
+        opt.step()
+    for i in range(10):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(args.steps):
+        step(i)
+    print(f"steps_per_second {args.steps / (time.perf_counter() - t0):.3f}")
+
+
+def train(args):
+    torch.manual_seed(args.seed)
+    images, labels = load_split(True)
+    test_images, test_labels = load_split(False)
+    model = make(args.model)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
+    per_epoch = images.shape[0] // args.batch
+    total = per_epoch * args.epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    model.train()
+    for epoch in range(args.epochs):
+        order = torch.randperm(images.shape[0])
+        for b in range(per_epoch):
+            idx = order[b * args.batch:(b + 1) * args.batch]
+            opt.zero_grad()
+            model.loss(images[idx], labels[idx]).backward()
+            opt.step()
+            sched.step()
+    model.eval()
+    with torch.no_grad():
+        if args.model == "cnn":
+            pred = torch.cat([model(test_images[i:i + 500]).argmax(1) for i in range(0, 10000, 500)])
+            print(f"test_accuracy {(pred == test_labels).float().mean().item():.4f}")
+        else:
+            x = (test_images > 0.5).float().reshape(-1, 784)
+            total_nll, k = 0.0, 100
+            for i in range(0, x.shape[0], 40):
+                xb = x[i:i + 40]
+                m = xb.shape[0]
+                h = F.relu(model.fc1(xb))
+                mu, logvar = model.fc_mu(h), model.fc_logvar(h)
+                mu_k, lv_k = mu.repeat_interleave(k, 0), logvar.repeat_interleave(k, 0)
+                eps = torch.randn_like(mu_k)
+                z = mu_k + torch.exp(0.5 * lv_k) * eps
+                logits = model.fc4(F.relu(model.fc3(z)))
+                log_px = -F.binary_cross_entropy_with_logits(logits, xb.repeat_interleave(k, 0), reduction="none").sum(1)
+                log_pz = -0.5 * (z * z + math.log(2 * math.pi)).sum(1)
+                log_qz = -0.5 * (eps * eps + lv_k + math.log(2 * math.pi)).sum(1)
+                log_w = (log_px + log_pz - log_qz).reshape(m, k)
+                total_nll -= (torch.logsumexp(log_w, 1) - math.log(k)).sum().item()
+            print(f"test_nll_nats {total_nll / x.shape[0]:.3f}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["speed", "train"])
+    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made"])
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    speed(args) if args.mode == "speed" else train(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `rotor vision`: a few training steps of each model on a small subset write a complete run directory;
+# eval reads it back; sample writes a PNG grid that an independent reader (Python's zlib/struct) decodes to
+# the right size; bad input (unknown model, missing data set, wrong directories, a classifier asked for
+# samples) gets a one-line `rotor: error:`, a non-zero exit and no output files.
+set -euo pipefail
+rotor=$1
+fail() { echo "FAIL: $*"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+small=(--train-limit 256 --test-limit 40 --batch 32 --max-steps 8 --threads 1)
+
+"$rotor" vision train --model cnn --out "$tmp/cnn" "${small[@]}" --model-config '{"channels1": 4, "channels2": 4, "hidden": 16}' \
+  >"$tmp/cnn.out" 2>/dev/null
+for f in config.json model.safetensors metrics.csv metrics.json loss.svg; do [ -s "$tmp/cnn/$f" ] || fail "cnn: no $f"; done
+grep -q '^test_accuracy ' "$tmp/cnn.out" || fail "cnn output: $(cat "$tmp/cnn.out")"
+"$rotor" vision eval --model "$tmp/cnn" --test-limit 40 | grep -q '^test_accuracy ' || fail "eval cnn"
+
+# PNG check: signature, IHDR size, the IDAT stream inflates to height * (1 + width) bytes, CRCs hold.
+check_png() {
+  /usr/bin/python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys, zlib
+path, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = open(path, "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "signature"
+pos, idat, size = 8, b"", None
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + body), "crc"
+    if kind == b"IHDR": size = struct.unpack(">IIBB", body[:10])
+    if kind == b"IDAT": idat += body
+    pos += 12 + n
+assert size == (w, h, 8, 0), f"IHDR {size}"
+assert len(zlib.decompress(idat)) == h * (1 + w), "pixel data"
+PY
+}
+for m in vae made; do
+  "$rotor" vision train --model $m --out "$tmp/$m" "${small[@]}" --model-config '{"hidden": 32}' >"$tmp/$m.out" 2>/dev/null
+  grep -q '^test_nll_nats ' "$tmp/$m.out" || fail "$m output: $(cat "$tmp/$m.out")"
+  "$rotor" vision sample --model "$tmp/$m" --out "$tmp/$m.png" --count 6 --columns 3 >/dev/null
+  # 3 columns x 2 rows of 28x28 tiles with 2-pixel borders: 3*30+2 = 92 by 2*30+2 = 62.
+  check_png "$tmp/$m.png" 92 62 || fail "$m png"
+done
+
+expect_error() {  # expect_error PATTERN ARGS...
+  local pattern=$1; shift
+  code=0; err=$("$rotor" "$@" 2>&1 >/dev/null) || code=$?
+  [ "$code" -ne 0 ] || fail "accepted: $*"
+  [[ "$err" == "rotor: error: "*"$pattern"* ]] && [ "$(wc -l <<<"$err")" -eq 1 ] || fail "error for $*: $err"
+}
+expect_error "unknown model" vision train --model resnet --out "$tmp/x"
+expect_error "fashion" vision train --model cnn --out "$tmp/x" --data "$tmp/nowhere"
+[ ! -e "$tmp/x" ] || fail "a failed train left $tmp/x"
+touch "$tmp/file"
+expect_error "not a directory" vision train --model cnn --out "$tmp/file"
+mkdir "$tmp/foreign"; echo keep >"$tmp/foreign/notes.txt"
+expect_error "not overwriting" vision train --model cnn --out "$tmp/foreign"
+expect_error "not a directory" vision train --model cnn --out "$tmp/missing/run"
+expect_error "unknown config key" vision train --model vae --out "$tmp/x" --model-config '{"latnet": 3}'
+expect_error "not JSON" vision train --model vae --out "$tmp/x" --model-config '{'
+expect_error "not a directory" vision eval --model "$tmp/nowhere"
+expect_error "no rotor vision run" vision eval --model "$tmp/foreign"
+expect_error "classifier" vision sample --model "$tmp/cnn" --out "$tmp/c.png"
+expect_error ".png" vision sample --model "$tmp/vae" --out "$tmp/v.jpg"
+[ ! -e "$tmp/c.png" ] && [ ! -e "$tmp/v.jpg" ] || fail "a failed sample left a file"
+echo ok
