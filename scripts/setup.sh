@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev    # tests, benchmarks
   libicu-dev                                    # Unicode properties for the tokenizer
   zlib1g-dev                                    # gzip-compressed IDX files
-  libopenmpi-dev openmpi-bin                    # data-parallel training: mpirun -np N rotor train
+  libopenmpi-dev openmpi-bin                    # OpenMPI: mpirun -np N rotor train / boost / forest
   libpng-dev                                    # PNG sample grids (rotor vision sample)
   dataset-fashion-mnist                         # Fashion-MNIST (IDX, gzip) for rotor vision
   clang libclang-rt-14-dev                      # libFuzzer targets

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/dist_data.h"
 #include "rotor/cli/progress.h"
 #include "rotor/cli/table_options.h"
 #include "rotor/core/error.h"
+#include "rotor/dist/comm.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/metrics/classification.h"
 #include "rotor/trees/boost_model.h"
@@ -35,7 +37,10 @@ struct TrainArgs {
 void setup_train(CLI::App& cmd) {
   static TrainArgs a;
   auto& p = a.p;
-  cmd.add_option("--data", a.data, "training data (CSV or LibSVM)")->required();
+  cmd.add_option("--data", a.data,
+                 "training data (CSV or LibSVM); under mpirun, a path with %d is a file per rank (%d = rank), "
+                 "any other path is split into one row range per rank")
+      ->required();
   cmd.add_option("--valid", a.valid, "validation data (same layout), evaluated every round");
   cmd.add_option("--out", a.out, "where to write the model (JSON)")->required();
   a.table.add_to(cmd, true);
@@ -85,25 +90,35 @@ void setup_train(CLI::App& cmd) {
     if (a.p.tree.lossguide && a.p.tree.max_depth == 6 && !a.p.tree.max_leaves) a.p.tree.max_leaves = 31;
     if (a.p.objective == "multi:softprob")
       ROTOR_CHECK(a.p.num_class >= 2, "multi:softprob needs --num-class >= 2");
-    const rotor::io::Table train = a.table.read(a.data);
+    // Under mpirun every rank reads its rows; nobody trains until all have read and run the same command.
+    namespace dist = rotor::dist;
+    a.p.distributed = dist::distributed();
+    std::string problem;
+    const rotor::io::Table train = rotor::cli::read_rank_rows(a.table, a.data, problem);
     rotor::io::Table valid;
-    if (!a.valid.empty()) {
+    if (!a.valid.empty() && problem.empty()) {
       rotor::cli::TableArgs vargs = a.table;
       vargs.weights_file.clear();
-      valid = vargs.read(a.valid);
+      valid = rotor::cli::read_or_report(vargs, a.valid, problem);  // every rank: the whole set
     }
-    rotor::cli::Progress progress("boost", a.p.rounds);
+    dist::agree(problem, rotor::cli::command_line_fingerprint(), "the configuration (command line)");
+    const bool lead = dist::rank() == 0;  // only rank 0 reports and writes
+    rotor::cli::Progress progress("boost", lead ? a.p.rounds : 0);
     const auto t0 = std::chrono::steady_clock::now();
     auto result = rotor::trees::train_booster(train, a.valid.empty() ? nullptr : &valid, a.p,
                                               [&](const rotor::trees::RoundEval& ev) {
-                                                progress.update(ev.round + 1, ev.to_string());
+                                                if (lead) progress.update(ev.round + 1, ev.to_string());
                                               });
     const double train_s = seconds_since(t0);
+    int64_t rows = train.rows;
+    dist::allreduce_sum(&rows, 1);
+    if (!lead) return;
     progress.finish(result.history.empty() ? "" : result.history.back().to_string());
     rotor::trees::save_model(result.model, a.out);
     if (!result.history.empty()) std::printf("%s\n", result.history.back().to_string().c_str());
     if (result.best_iteration >= 0) std::printf("best_iteration=%d best_score=%.6f\n", result.best_iteration, result.best_score);
-    std::printf("trees=%zu rows=%lld features=%lld\n", result.model.trees.size(), static_cast<long long>(train.rows),
+    if (dist::distributed()) std::printf("ranks=%d\n", dist::size());
+    std::printf("trees=%zu rows=%lld features=%lld\n", result.model.trees.size(), static_cast<long long>(rows),
                 static_cast<long long>(train.cols));
     std::printf("train_s=%.3f\n", train_s);
   });

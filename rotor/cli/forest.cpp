@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/dist_data.h"
 #include "rotor/cli/table_options.h"
 #include "rotor/core/error.h"
+#include "rotor/dist/comm.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/metrics/classification.h"
 #include "rotor/trees/forest.h"
@@ -122,12 +124,25 @@ void setup_predict(CLI::App& cmd, PredictArgs& a) {
   });
 }
 
+// Under mpirun every rank reads all rows and grows its share of the trees; rank 0 writes the model. Every rank
+// must hold the same configuration and data, or all of them stop with the same error.
+rotor::io::Table read_on_every_rank(TrainArgs& a) {
+  namespace dist = rotor::dist;
+  a.p.distributed = dist::distributed();
+  std::string problem;
+  rotor::io::Table data = rotor::cli::read_or_report(a.table, a.data, problem);
+  dist::agree(problem, rotor::cli::command_line_fingerprint(), "the configuration (command line)");
+  dist::agree("", rotor::cat(data.cols, " features, ", data.rows, " rows"), "the training data");
+  return data;
+}
+
 void setup_forest(CLI::App& cmd) {
   cmd.require_subcommand(1, 1);
   CLI::App& train = *cmd.add_subcommand("train", "train a random forest (or extra trees)");
   static TrainArgs a;
   add_tree_options(train, a);
-  train.add_option("--trees,--n-estimators,--n_estimators", a.p.trees, "number of trees")->capture_default_str();
+  train.add_option("--trees,--n-estimators,--n_estimators", a.p.trees,
+                   "number of trees (under mpirun, each rank grows a share of them)")->capture_default_str();
   train.add_option("--max-features,--max_features", a.p.max_features,
                    "features per split: sqrt (classification default), log2, N, FRACTION, all (regression default)");
   train.add_flag("--no-bootstrap", a.no_bootstrap, "grow every tree on all rows");
@@ -135,16 +150,19 @@ void setup_forest(CLI::App& cmd) {
   train.callback([] {
     apply_criterion(a);
     a.p.bootstrap = !a.no_bootstrap;
-    const rotor::io::Table data = a.table.read(a.data);
+    namespace dist = rotor::dist;
+    const rotor::io::Table data = read_on_every_rank(a);
     const auto t0 = std::chrono::steady_clock::now();
     const auto result = rotor::trees::train_forest(data, a.p, a.task == "classification");
     const double train_s = seconds_since(t0);
+    if (dist::rank() != 0) return;
     rotor::trees::save_forest(result.model, a.out);
     if (a.p.bootstrap) {
       std::printf("oob_%s=%.6f oob_rows=%lld\n", a.task == "classification" ? "accuracy" : "r2", result.oob_score,
                   static_cast<long long>(result.oob_rows));
       if (result.oob_auc >= 0) std::printf("oob_auc=%.6f\n", result.oob_auc);
     }
+    if (dist::distributed()) std::printf("ranks=%d\n", dist::size());
     std::printf("trees=%zu rows=%lld features=%lld\n", result.model.trees.size(), static_cast<long long>(data.rows),
                 static_cast<long long>(data.cols));
     std::printf("train_s=%.3f\n", train_s);
@@ -186,10 +204,12 @@ void setup_tree(CLI::App& cmd) {
     a.p.trees = 1;
     a.p.bootstrap = false;
     a.p.max_features = "all";
-    const rotor::io::Table data = a.table.read(a.data);
+    namespace dist = rotor::dist;
+    const rotor::io::Table data = read_on_every_rank(a);
     const auto t0 = std::chrono::steady_clock::now();
     const auto result = rotor::trees::train_forest(data, a.p, a.task == "classification");
     const double train_s = seconds_since(t0);
+    if (dist::rank() != 0) return;
     rotor::trees::save_forest(result.model, a.out);
     const auto& t = result.model.trees[0];
     std::printf("nodes=%zu leaves=%d depth=%d\n", t.nodes.size(), t.num_leaves(), t.depth());

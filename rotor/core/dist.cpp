@@ -1,7 +1,9 @@
 #include "rotor/core/dist.h"
 
+#define OMPI_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -19,30 +21,6 @@ void check(int code, const char* what) {
   throw Error(cat("mpi: ", what, " failed: ", std::string(text, static_cast<size_t>(len))));
 }
 
-struct World {
-  int rank = 0, size = 1;
-  bool mpi = false;
-  World() {
-    if (!launched_by_mpirun()) return;
-    int provided = 0;
-    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
-    mpi = true;
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
-    check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
-    std::atexit([] {
-      int finalized = 0;
-      MPI_Finalized(&finalized);
-      if (!finalized) MPI_Finalize();
-    });
-  }
-};
-
-World& world() {
-  static World w;
-  return w;
-}
-
 // MPI counts are int: long buffers go in pieces.
 template <class T, class Fn>
 void in_pieces(T* data, int64_t n, Fn&& fn) {
@@ -53,26 +31,10 @@ void in_pieces(T* data, int64_t n, Fn&& fn) {
 }  // namespace
 
 bool launched_by_mpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr; }
-int rank() { return world().rank; }
-int size() { return world().size; }
 bool is_root() { return rank() == 0; }
 
-void allreduce_sum(float* data, int64_t n) {
-  if (!world().mpi || size() == 1) return;
-  in_pieces(data, n, [](float* p, int k) {
-    check(MPI_Allreduce(MPI_IN_PLACE, p, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
-  });
-}
-
-void allreduce_sum(double* data, int64_t n) {
-  if (!world().mpi || size() == 1) return;
-  in_pieces(data, n, [](double* p, int k) {
-    check(MPI_Allreduce(MPI_IN_PLACE, p, k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
-  });
-}
-
 void check_same(int64_t value, const std::string& what) {
-  if (!world().mpi || size() == 1) return;
+  if (size() == 1) return;
   int64_t lo = value, hi = value;
   check(MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
   check(MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
@@ -88,7 +50,7 @@ AsyncSum::~AsyncSum() {
 
 void AsyncSum::start(float* data, int64_t n) {
   bytes_ += n * int64_t(sizeof(float));
-  if (!world().mpi || size() == 1 || n == 0) return;
+  if (size() == 1 || n == 0) return;
   in_pieces(data, n, [this](float* p, int k) {
     auto* r = new MPI_Request;
     check(MPI_Iallreduce(MPI_IN_PLACE, p, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, r), "MPI_Iallreduce");

@@ -9,16 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "rotor/dist/comm.h"
+
 namespace rotor::dist {
 
-int rank();   // 0 .. size() - 1
-int size();   // 1 without mpirun
+// rank(), size(), allreduce_sum(), broadcast() ...: rotor/dist/comm.h (which initialises MPI on first use)
 bool is_root();
 bool launched_by_mpirun();  // the environment says so (MPI is then initialised by the first call here)
 
-// In place over all ranks: the sum (every rank gets it).
-void allreduce_sum(float* data, int64_t n);
-void allreduce_sum(double* data, int64_t n);
 // Every rank must pass the same value; otherwise all ranks throw naming `what` and both values' range.
 void check_same(int64_t value, const std::string& what);
 

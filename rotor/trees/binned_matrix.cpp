@@ -4,10 +4,12 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <cstring>
 
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
+#include "rotor/dist/comm.h"
 
 namespace rotor::trees {
 
@@ -33,12 +35,7 @@ float BinCuts::threshold(int f, int b) const {
   return std::isnan(m) ? 0.0f : m - (std::fabs(m) + 1e-5f);
 }
 
-BinCuts compute_cuts(const io::Table& table, int max_bin, int64_t sample_rows, uint64_t seed) {
-  ROTOR_CHECK(max_bin >= 2 && max_bin <= 256, "max_bin ", max_bin, " is outside [2, 256]");
-  const int value_bins = std::min(max_bin, kMaxValueBins);
-  const int64_t n = table.rows;
-  const int F = static_cast<int>(table.cols);
-  // Rows used for the quantiles: all, or a seeded sample without replacement.
+std::vector<int64_t> cut_sample_rows(int64_t n, int64_t sample_rows, uint64_t seed) {
   std::vector<int64_t> sample;
   if (n > sample_rows) {
     Rng rng(seed ^ 0x9E3779B97F4A7C15ull);
@@ -54,6 +51,15 @@ BinCuts compute_cuts(const io::Table& table, int max_bin, int64_t sample_rows, u
     sample.resize(static_cast<size_t>(n));
     std::iota(sample.begin(), sample.end(), 0);
   }
+  return sample;
+}
+
+BinCuts compute_cuts(const io::Table& table, int max_bin, int64_t sample_rows, uint64_t seed) {
+  ROTOR_CHECK(max_bin >= 2 && max_bin <= 256, "max_bin ", max_bin, " is outside [2, 256]");
+  const int value_bins = std::min(max_bin, kMaxValueBins);
+  const int F = static_cast<int>(table.cols);
+  // Rows used for the quantiles: all, or a seeded sample without replacement.
+  const std::vector<int64_t> sample = cut_sample_rows(table.rows, sample_rows, seed);
   const bool weighted = !table.weights.empty();
   BinCuts out;
   out.cuts.resize(F);
@@ -145,6 +151,49 @@ BinnedMatrix bin_table(const io::Table& table, const BinCuts& cuts) {
   }
   m.has_missing = missing;
   return m;
+}
+
+}  // namespace rotor::trees
+
+namespace rotor::trees {
+
+BinCuts compute_cuts_distributed(const io::Table& table, int max_bin, int64_t sample_rows, uint64_t seed) {
+  if (!dist::distributed()) return compute_cuts(table, max_bin, sample_rows, seed);
+  std::vector<int64_t> counts(static_cast<size_t>(dist::size()), 0);
+  counts[static_cast<size_t>(dist::rank())] = table.rows;
+  dist::allreduce_sum(counts.data(), counts.size());
+  int64_t offset = 0, total = 0;
+  for (int r = 0; r < dist::size(); ++r) {
+    if (r < dist::rank()) offset += counts[r];
+    total += counts[r];
+  }
+  int64_t weighted = table.weights.empty() ? 0 : 1;
+  dist::allreduce_sum(&weighted, 1);
+  ROTOR_CHECK(weighted == 0 || weighted == dist::size(), table.source, ": weights are given on ", weighted, " of ",
+              dist::size(), " ranks (all or none)");
+  // This rank's sampled rows (values, then weights), gathered in rank order = global row order.
+  const int64_t F = table.cols;
+  std::string mine;
+  for (int64_t g : cut_sample_rows(total, sample_rows, seed)) {
+    if (g < offset || g >= offset + table.rows) continue;
+    const int64_t r = g - offset;
+    mine.append(reinterpret_cast<const char*>(table.values.data() + r * F), static_cast<size_t>(F) * sizeof(float));
+    if (weighted) mine.append(reinterpret_cast<const char*>(&table.weights[r]), sizeof(float));
+  }
+  const std::string all = dist::allgather_concat(mine);
+  const size_t row_bytes = static_cast<size_t>(F + (weighted ? 1 : 0)) * sizeof(float);
+  io::Table sample;
+  sample.source = table.source;
+  sample.cols = table.cols;
+  sample.rows = static_cast<int64_t>(all.size() / row_bytes);
+  sample.values.resize(static_cast<size_t>(sample.rows * F));
+  if (weighted) sample.weights.resize(static_cast<size_t>(sample.rows));
+  for (int64_t r = 0; r < sample.rows; ++r) {
+    const char* p = all.data() + static_cast<size_t>(r) * row_bytes;
+    std::memcpy(sample.values.data() + r * F, p, static_cast<size_t>(F) * sizeof(float));
+    if (weighted) std::memcpy(&sample.weights[r], p + F * sizeof(float), sizeof(float));
+  }
+  return compute_cuts(sample, max_bin, sample.rows, seed);
 }
 
 }  // namespace rotor::trees

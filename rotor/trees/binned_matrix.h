@@ -35,6 +35,13 @@ struct BinCuts {
 // Quantile cuts from a table. weights may be empty. Rows beyond sample_rows are subsampled
 // deterministically (seeded) for the sort, as LightGBM does.
 BinCuts compute_cuts(const io::Table& table, int max_bin, int64_t sample_rows = 1 << 18, uint64_t seed = 0);
+// The rows compute_cuts uses of a table of n rows (ascending): all, or the seeded sample.
+std::vector<int64_t> cut_sample_rows(int64_t n, int64_t sample_rows, uint64_t seed);
+// compute_cuts over the rows of all ranks (rotor/dist), each holding `table`, a consecutive block of
+// the global rows in rank order: the sampled rows are gathered, so the cuts are those of one process
+// on all rows, on every rank.
+BinCuts compute_cuts_distributed(const io::Table& table, int max_bin, int64_t sample_rows = 1 << 18,
+                                 uint64_t seed = 0);
 
 // Row-major byte matrix of bins: bins[r * cols + f].
 struct BinnedMatrix {

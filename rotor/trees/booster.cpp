@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
+#include "rotor/dist/comm.h"
 #include "rotor/metrics/classification.h"
 #include "rotor/trees/objective.h"
 
@@ -57,6 +60,37 @@ void add_tree_binned(const Tree& tree, int k, int K, const BinnedMatrix& X, std:
     margins[static_cast<size_t>(r * K + k)] += tree.nodes[tree.leaf_for_bins(X.row(r))].value;
 }
 
+
+// Every rank's floats, concatenated in rank order.
+std::vector<float> gather_floats(const std::vector<float>& mine) {
+  const std::string all = dist::allgather_concat(
+      std::string(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(float)));
+  std::vector<float> out(all.size() / sizeof(float));
+  std::memcpy(out.data(), all.data(), out.size() * sizeof(float));
+  return out;
+}
+
+void check_training_inputs(const io::Table& train, const io::Table* valid, const BoostParams& params,
+                           std::unique_ptr<Objective>& objective) {
+  ROTOR_CHECK(static_cast<int64_t>(train.labels.size()) == train.rows, train.source, ": has no labels");
+  ROTOR_CHECK(train.rows < (int64_t{1} << 32), train.source, ": too many rows (", train.rows, ")");
+  ROTOR_CHECK(params.early_stopping_rounds == 0 || valid, "early stopping needs a validation set");
+  ObjectiveParams op;
+  op.num_class = params.num_class;
+  op.huber_slope = params.huber_slope;
+  op.quantile_alpha = params.quantile_alpha;
+  objective = make_objective(params.objective, op);
+  objective->check_labels(train.labels, train.source);
+  if (valid) {
+    ROTOR_CHECK(valid->cols == train.cols, valid->source, ": has ", valid->cols, " features, the training data has ",
+                train.cols);
+    ROTOR_CHECK(static_cast<int64_t>(valid->labels.size()) == valid->rows, valid->source, ": has no labels");
+    objective->check_labels(valid->labels, valid->source);
+  }
+  ROTOR_CHECK(!params.distributed || objective->leaf_quantile() <= 0, "objective ", params.objective,
+              " (leaf re-fit to residual quantiles) is not supported in distributed training");
+}
+
 }  // namespace
 
 std::vector<int> parse_monotone(const std::string& text) {
@@ -78,23 +112,20 @@ std::vector<int> parse_monotone(const std::string& text) {
 
 TrainResult train_booster(const io::Table& train, const io::Table* valid, const BoostParams& params,
                           const RoundCallback& on_round) {
-  check_params(params);
-  ROTOR_CHECK(static_cast<int64_t>(train.labels.size()) == train.rows, train.source, ": has no labels");
-  ROTOR_CHECK(train.rows < (int64_t{1} << 32), train.source, ": too many rows (", train.rows, ")");
-  ROTOR_CHECK(params.early_stopping_rounds == 0 || valid, "early stopping needs a validation set");
-  ObjectiveParams op;
-  op.num_class = params.num_class;
-  op.huber_slope = params.huber_slope;
-  op.quantile_alpha = params.quantile_alpha;
-  auto objective = make_objective(params.objective, op);
-  objective->check_labels(train.labels, train.source);
-  const int K = objective->num_outputs();
-  if (valid) {
-    ROTOR_CHECK(valid->cols == train.cols, valid->source, ": has ", valid->cols, " features, the training data has ",
-                train.cols);
-    ROTOR_CHECK(static_cast<int64_t>(valid->labels.size()) == valid->rows, valid->source, ": has no labels");
-    objective->check_labels(valid->labels, valid->source);
+  const bool dist_on = params.distributed && dist::distributed();
+  // Distributed, a rank whose checks fail must not leave the others waiting: the checks' outcome and
+  // the data's width are agreed on before the first collective of training.
+  std::string problem;
+  std::unique_ptr<Objective> objective;
+  try {
+    check_params(params);
+    check_training_inputs(train, valid, params, objective);
+  } catch (const Error& e) {
+    if (!dist_on) throw;
+    problem = e.what();
   }
+  if (dist_on) dist::agree(problem, cat(train.cols, " features"), "the number of features");
+  const int K = objective->num_outputs();
   std::vector<std::string> metric_names = params.eval_metrics;
   if (metric_names.empty()) metric_names = objective->default_metrics();
 
@@ -111,7 +142,25 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
 
   const int64_t n = train.rows;
   Rng rng(params.seed);
-  const BinCuts cuts = compute_cuts(train, params.max_bin, int64_t{1} << 18, params.seed);
+  const BinCuts cuts = dist_on ? compute_cuts_distributed(train, params.max_bin, int64_t{1} << 18, params.seed)
+                               : compute_cuts(train, params.max_bin, int64_t{1} << 18, params.seed);
+  // Distributed: this rank's rows are global rows [row_offset, row_offset + n) of global_rows.
+  int64_t row_offset = 0, global_rows = n;
+  std::vector<float> global_labels, global_weights;  // all ranks' rows, for training metrics
+  if (dist_on) {
+    std::vector<int64_t> counts(static_cast<size_t>(dist::size()), 0);
+    counts[static_cast<size_t>(dist::rank())] = n;
+    dist::allreduce_sum(counts.data(), counts.size());
+    global_rows = 0;
+    for (int r = 0; r < dist::size(); ++r) {
+      if (r < dist::rank()) row_offset += counts[r];
+      global_rows += counts[r];
+    }
+    if (params.eval_train) {
+      global_labels = gather_floats(train.labels);
+      global_weights = gather_floats(train.weights);
+    }
+  }
   const BinnedMatrix X = bin_table(train, cuts);
   std::vector<EvalData> evals;
   if (params.eval_train) evals.push_back({"train", &train, {}, {}});
@@ -127,6 +176,7 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   for (int64_t i = 0; i < n; ++i) all_rows[i] = static_cast<uint32_t>(i);
   std::vector<char> in_sample;
   HistTreeBuilder builder(X, cuts);
+  builder.set_distributed(dist_on);
   TreeParams tree_params = params.tree;
   ROTOR_CHECK(tree_params.monotone.empty() || static_cast<int64_t>(tree_params.monotone.size()) == train.cols,
               "monotone constraints: ", tree_params.monotone.size(), " given, the data has ", train.cols, " features");
@@ -141,11 +191,14 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
     if (params.subsample < 1.0) {
       rows.clear();
       in_sample.assign(static_cast<size_t>(n), 0);
+      // One draw per global row, in row order: the other ranks' rows are drawn and skipped.
+      for (int64_t i = 0; i < row_offset; ++i) rng.uniform();
       for (int64_t i = 0; i < n; ++i)
         if (rng.uniform() < params.subsample) {
           rows.push_back(static_cast<uint32_t>(i));
           in_sample[i] = 1;
         }
+      for (int64_t i = row_offset + n; i < global_rows; ++i) rng.uniform();
     }
     const std::vector<uint32_t>& round_rows = params.subsample < 1.0 ? rows : all_rows;
     for (int k = 0; k < K; ++k) {
@@ -205,12 +258,14 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
     }
     RoundEval ev{round, {}};
     for (EvalData& e : evals) {
+      const bool all_ranks = dist_on && e.name == "train";  // the training rows of every rank
       const std::vector<float>& m = e.name == "train" ? margins : e.margins;
-      preds = m;
-      objective->transform(preds.data(), e.table->rows);
+      preds = all_ranks ? gather_floats(m) : m;
+      objective->transform(preds.data(), all_ranks ? global_rows : e.table->rows);
       for (const std::string& metric : metric_names)
         ev.values.emplace_back(e.name + "-" + metric,
-                               metrics::evaluate(metric, e.table->labels, preds, model.num_class, e.table->weights));
+                               metrics::evaluate(metric, all_ranks ? global_labels : e.table->labels, preds,
+                                                 model.num_class, all_ranks ? global_weights : e.table->weights));
     }
     result.history.push_back(ev);
     if (on_round) on_round(ev);

@@ -33,6 +33,10 @@ struct BoostParams {
   std::vector<std::string> eval_metrics;  // empty: the objective's default
   bool eval_train = false;          // also evaluate the training set each round
   uint64_t seed = 0;
+  // Train across the ranks of rotor/dist: `train` holds this rank's rows (a consecutive block of the
+  // global rows, in rank order); cuts, histograms and training metrics cover all ranks' rows, so every
+  // rank gets the model of one process on all rows. `valid` must be the whole validation set on every rank.
+  bool distributed = false;
 };
 
 // One round's evaluation results, e.g. {"valid-auc", 0.93}.

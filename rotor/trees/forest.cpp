@@ -1,5 +1,10 @@
 #include "rotor/trees/forest.h"
 
+#include <cstring>
+#include <functional>
+
+#include "rotor/dist/comm.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -95,6 +100,39 @@ std::vector<float> class_targets(const io::Table& t, std::vector<float>& classes
   return class_indices(t.labels, classes);
 }
 
+// Sends every rank's trees (those with mine(t)) to all ranks, into their places in `trees`.
+void exchange_trees(std::vector<CartTree>& trees, const std::function<bool(int)>& mine) {
+  std::string bytes;
+  auto put = [&](const void* p, size_t n) { bytes.append(static_cast<const char*>(p), n); };
+  for (size_t t = 0; t < trees.size(); ++t) {
+    if (!mine(static_cast<int>(t))) continue;
+    const CartTree& tree = trees[t];
+    const int64_t header[3] = {static_cast<int64_t>(t), tree.num_outputs, static_cast<int64_t>(tree.nodes.size())};
+    put(header, sizeof header);
+    put(tree.nodes.data(), tree.nodes.size() * sizeof(CartNode));
+    put(tree.values.data(), tree.values.size() * sizeof(double));
+  }
+  const std::string all = dist::allgather_concat(bytes);
+  size_t at = 0;
+  auto get = [&](void* p, size_t n) {
+    ROTOR_CHECK(at + n <= all.size(), "forest: truncated tree exchange between ranks");
+    std::memcpy(p, all.data() + at, n);
+    at += n;
+  };
+  while (at < all.size()) {
+    int64_t header[3];
+    get(header, sizeof header);
+    ROTOR_CHECK(header[0] >= 0 && header[0] < static_cast<int64_t>(trees.size()), "forest: bad tree index ", header[0],
+                " from another rank");
+    CartTree& tree = trees[static_cast<size_t>(header[0])];
+    tree.num_outputs = static_cast<int>(header[1]);
+    tree.nodes.resize(static_cast<size_t>(header[2]));
+    tree.values.resize(static_cast<size_t>(header[2] * header[1]));
+    get(tree.nodes.data(), tree.nodes.size() * sizeof(CartNode));
+    get(tree.values.data(), tree.values.size() * sizeof(double));
+  }
+}
+
 }  // namespace
 
 ForestResult train_forest(const io::Table& train, const ForestParams& params, bool classification) {
@@ -138,9 +176,10 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
   for (uint64_t& s : seeds) s = root.next_u64();
   // Trees are independent: each has its own generator, so the forest does not depend on threads.
   FirstError error;  // fit_cart checks its parameters and data; its Error must not leave the region
-#pragma omp parallel for schedule(dynamic, 1) if (params.trees > 1)
-  for (int t = 0; t < params.trees; ++t) error.run([&] {
-    Rng rng(seeds[t]);
+  const bool dist_on = params.distributed && dist::distributed();
+  auto mine = [&](int t) { return !dist_on || t % dist::size() == dist::rank(); };
+  // Tree t's row weights: its bootstrap counts (the first draws of its generator) times the weights.
+  auto sample_weights = [&](Rng& rng) {
     std::vector<double> w;
     if (params.bootstrap) {
       w.assign(static_cast<size_t>(n), 0.0);
@@ -150,10 +189,33 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     } else if (!train.weights.empty()) {
       w.assign(train.weights.begin(), train.weights.end());
     }
+    return w;
+  };
+#pragma omp parallel for schedule(dynamic, 1) if (params.trees > 1)
+  for (int t = 0; t < params.trees; ++t) error.run([&] {
+    if (!mine(t)) return;
+    Rng rng(seeds[t]);
+    std::vector<double> w = sample_weights(rng);
     model.trees[t] = fit_cart(X.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
                               cp, rng);
     if (params.bootstrap) counts[t] = std::move(w);
   });
+  if (dist_on) {
+    std::string problem;
+    try {
+      error.rethrow();
+    } catch (const Error& e) {
+      problem = e.what();
+    }
+    dist::agree(problem, "", "");
+    exchange_trees(model.trees, mine);
+    if (params.bootstrap)  // the other ranks' trees' bootstrap counts, for the OOB score
+      for (int t = 0; t < params.trees; ++t)
+        if (!mine(t)) {
+          Rng rng(seeds[t]);
+          counts[t] = sample_weights(rng);
+        }
+  }
   error.rethrow();
   // Importances: the mean of each tree's normalized impurity decrease, normalized again.
   model.importances.assign(static_cast<size_t>(F), 0.0);

@@ -21,6 +21,10 @@ struct ForestParams {
   bool bootstrap = true;
   bool impute_median = false;      // replace missing values by the training median of the column
   uint64_t seed = 0;
+  // Across the ranks of rotor/dist (every rank holding all the rows): tree t is grown by rank
+  // t % size() with the seed of the one-process run; the trees are then exchanged, so every rank ends
+  // with the one-process model (and OOB score).
+  bool distributed = false;
 };
 
 // Resolves a max_features spec to a count in [1, cols].

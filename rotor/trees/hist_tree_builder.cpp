@@ -5,6 +5,7 @@
 
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
+#include "rotor/dist/comm.h"
 
 namespace rotor::trees {
 
@@ -270,6 +271,10 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
 
   OpenNode root{0, 0, acquire_histogram(), {}, {}};
   hist_builder_.build(X_, gpair, rows_.data(), static_cast<int64_t>(rows_.size()), histogram(root.hist_slot));
+  auto sum_over_ranks = [&](int slot) {
+    if (distributed_) dist::allreduce_sum(&histogram(slot)->g, 2 * hist_builder_.size());
+  };
+  sum_over_ranks(root.hist_slot);
   {
     const GradStats* h = histogram(root.hist_slot);  // feature 0's bins cover every row once
     for (int b = 0; b < kBinStride; ++b) root.sum += h[b];
@@ -366,14 +371,23 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
     children.clear();
     hist_jobs.clear();
     subtractions.clear();
+    // Child sizes: over all ranks when distributed, so that every rank picks the same smaller child.
+    std::vector<int64_t> child_rows;
     for (const OpenNode& node : batch) {
+      const int left_id = tree.nodes[node.id].left;
+      child_rows.push_back(end_[left_id] - begin_[left_id]);
+      child_rows.push_back(end_[left_id + 1] - begin_[left_id + 1]);
+    }
+    if (distributed_) dist::allreduce_sum(child_rows.data(), child_rows.size());
+    for (size_t bi = 0; bi < batch.size(); ++bi) {
+      const OpenNode& node = batch[bi];
       const int child_depth = node.depth + 1;
       if (!can_grow_below(child_depth)) {
         release_histogram(node.hist_slot);
         continue;
       }
       const int left_id = tree.nodes[node.id].left, right_id = left_id + 1;
-      const bool left_smaller = (end_[left_id] - begin_[left_id]) <= (end_[right_id] - begin_[right_id]);
+      const bool left_smaller = child_rows[2 * bi] <= child_rows[2 * bi + 1];
       const int small_id = left_smaller ? left_id : right_id;
       const int small_slot = acquire_histogram();
       hist_jobs.push_back({rows_.data() + begin_[small_id], end_[small_id] - begin_[small_id], histogram(small_slot)});
@@ -383,6 +397,15 @@ Tree HistTreeBuilder::build(const GradPair* gpair, const std::vector<uint32_t>& 
     }
     if (children.empty()) continue;
     hist_builder_.build_many(X_, gpair, hist_jobs);
+    if (distributed_) {  // the level's smaller-child histograms summed over the ranks in one call
+      const size_t hs = 2 * hist_builder_.size();
+      level_sums_.resize(hs * subtractions.size());
+      for (size_t i = 0; i < subtractions.size(); ++i)
+        std::copy_n(&histogram(subtractions[i].second)->g, hs, level_sums_.data() + i * hs);
+      dist::allreduce_sum(level_sums_.data(), level_sums_.size());
+      for (size_t i = 0; i < subtractions.size(); ++i)
+        std::copy_n(level_sums_.data() + i * hs, hs, &histogram(subtractions[i].second)->g);
+    }
     const int64_t num_sub = static_cast<int64_t>(subtractions.size());
 #pragma omp parallel for schedule(static) if (num_sub * static_cast<int64_t>(hist_builder_.size()) > (int64_t{1} << 20))
     for (int64_t i = 0; i < num_sub; ++i)

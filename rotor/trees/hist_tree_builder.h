@@ -64,6 +64,10 @@ class HistTreeBuilder {
   Tree build(const GradPair* gpair, const std::vector<uint32_t>& rows, const std::vector<int>& features,
              const TreeParams& params, Rng& rng);
 
+  // Distributed (rotor/dist): X holds this rank's rows; histograms are summed over the ranks, so every
+  // rank grows the same tree (the one of one process on all rows) and partitions its own rows.
+  void set_distributed(bool on) { distributed_ = on; }
+
   // After build(): the rows that reached node `n` are partitioned_rows()[begin(n), end(n)).
   const std::vector<uint32_t>& partitioned_rows() const { return rows_; }
   int64_t node_begin(int n) const { return begin_[n]; }
@@ -92,6 +96,8 @@ class HistTreeBuilder {
   std::vector<MonotoneBounds> bounds_;  // per node, with monotone constraints
   std::vector<std::vector<GradStats>> pool_;
   std::vector<int> free_slots_;
+  bool distributed_ = false;
+  std::vector<double> level_sums_;  // distributed: one level's histograms packed for one allreduce
 };
 
 }  // namespace rotor::trees
