@@ -2,11 +2,13 @@
 // same models in PyTorch (bench/autograd_torch.py) and prints the ratios.
 //   mlp: 784-1024-1024-10, ReLU, batch 128, cross-entropy, SGD (momentum 0.9) or AdamW.
 // f32, and bf16 as autograd::AutocastGuard (PyTorch: torch.autocast("cpu", torch.bfloat16)).
+//   cnn: 28x28x1 -> conv 3x3 32 (pad 1) -> ReLU -> max-pool 2 -> conv 3x3 64 (pad 1) -> ReLU -> max-pool 2
+//        -> linear 3136-128 -> ReLU -> linear 10, batch 64, cross-entropy, SGD (momentum 0.9).
 //   gpt: the demo's GPT (4 layers, 256 wide, 4 heads, RoPE, LayerNorm, GELU, ctx 256, batch 8) as
 //        AutogradGpt (autograd + nn, not the fused trainer), AdamW; from PyTorch-style initialisation.
 // Output: "name milliseconds_per_step" per line (median over the timed steps, after warm-up steps).
 // With ROTOR_PROFILE=1 a per-op table of forward/backward times follows each model (on stderr).
-// Usage: autograd_bench [THREADS] [STEPS] [WHICH: all | mlp | gpt]
+// Usage: autograd_bench [THREADS] [STEPS] [WHICH: all | mlp | cnn | gpt]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +24,7 @@
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 #include "rotor/models/autograd_gpt.h"
+#include "rotor/nn/conv.h"
 #include "rotor/nn/layers.h"
 #include "rotor/optim/optimizer.h"
 
@@ -66,13 +69,40 @@ class MlpModel : public nn::Module {
   std::shared_ptr<nn::Linear> fc1_, fc2_, fc3_;
 };
 
-void bench_mlp(const char* name, bool adam, bool bf16, int steps) {
+class CnnModel : public nn::Module {
+ public:
+  explicit CnnModel(Rng& rng)
+      : conv1_(add_module("conv1", std::make_shared<nn::Conv2d>(1, 32, std::array<int64_t, 2>{3, 3}, padded(), true, rng))),
+        conv2_(add_module("conv2", std::make_shared<nn::Conv2d>(32, 64, std::array<int64_t, 2>{3, 3}, padded(), true, rng))),
+        fc1_(add_module("fc1", std::make_shared<nn::Linear>(64 * 7 * 7, 128, true, rng))),
+        fc2_(add_module("fc2", std::make_shared<nn::Linear>(128, 10, true, rng))) {}
+  // x: [B, 1, 28, 28] -> logits [B, 10]
+  ag::Var forward(const ag::Var& x) const {
+    ag::Var h = ag::max_pool2d(ag::relu(conv1_->forward(x)), {2, 2});
+    h = ag::max_pool2d(ag::relu(conv2_->forward(h)), {2, 2});
+    return fc2_->forward(ag::relu(fc1_->forward(ag::flatten(h, 1))));
+  }
+
+ private:
+  static ag::Conv2dOptions padded() {
+    ag::Conv2dOptions o;
+    o.padding = {1, 1};
+    return o;
+  }
+  std::shared_ptr<nn::Conv2d> conv1_, conv2_;
+  std::shared_ptr<nn::Linear> fc1_, fc2_;
+};
+
+// One model's training steps (input x, 10 random classes) with SGD momentum or AdamW, optionally under
+// bf16 autocast; prints "name ms".
+template <class Model>
+void bench_classifier(const char* name, const Shape& input, bool adam, bool bf16, int steps) {
   Rng rng(0);
-  MlpModel model(rng);
-  const ag::Var x(randn({128, 784}, rng));
-  std::vector<int64_t> ids(128);
+  Model model(rng);
+  const ag::Var x(randn(input, rng));
+  std::vector<int64_t> ids(static_cast<size_t>(input[0]));
   for (auto& t : ids) t = static_cast<int64_t>(rng.uniform_int(10));
-  const Tensor targets = Tensor::from_vector(ids, {128});
+  const Tensor targets = Tensor::from_vector(ids, {input[0]});
   std::unique_ptr<optim::Optimizer> opt;
   optim::AdamOptions adamw;
   adamw.weight_decay = 0.01;
@@ -136,9 +166,13 @@ int main(int argc, char** argv) {
   const int steps = argc > 2 ? std::atoi(argv[2]) : 20;
   const std::string which = argc > 3 ? argv[3] : "all";
   if (which == "all" || which == "mlp") {
-    bench_mlp("mlp_sgd_f32", false, false, steps);
-    bench_mlp("mlp_adam_f32", true, false, steps);
-    bench_mlp("mlp_sgd_bf16", false, true, steps);
+    bench_classifier<MlpModel>("mlp_sgd_f32", {128, 784}, false, false, steps);
+    bench_classifier<MlpModel>("mlp_adam_f32", {128, 784}, true, false, steps);
+    bench_classifier<MlpModel>("mlp_sgd_bf16", {128, 784}, false, true, steps);
+  }
+  if (which == "all" || which == "cnn") {
+    bench_classifier<CnnModel>("cnn_sgd_f32", {64, 1, 28, 28}, false, false, steps);
+    bench_classifier<CnnModel>("cnn_sgd_bf16", {64, 1, 28, 28}, false, true, steps);
   }
   if (which == "all" || which == "gpt") {
     bench_gpt("gpt_f32", false, steps);

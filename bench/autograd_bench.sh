@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Autograd training speed against PyTorch 1.13 on the same models, 1 thread by default:
-#   mlp 784-1024-1024-10 (batch 128, ReLU, cross-entropy; SGD momentum, AdamW; f32 and bf16 autocast), and
+#   mlp 784-1024-1024-10 (batch 128, ReLU, cross-entropy; SGD momentum, AdamW; f32 and bf16 autocast),
+#   the small CNN (conv 3x3 32, pool, conv 3x3 64, pool, linear 128, linear 10; batch 64, SGD momentum), and
 #   the demo's GPT (4 layers, 256 wide, ctx 256, batch 8, AdamW) built from autograd/nn modules
 #   (rotor/models/autograd_gpt.h) vs the PyTorch peer ../shared/peers/torch_gpt.py, f32 and bf16 autocast.
 # rotor: build/bin/autograd_bench; PyTorch: bench/autograd_torch.py (MLP) and the peer (GPT).
@@ -30,7 +31,8 @@ as_is=(env "${limits[@]}")
 data=$(mktemp); trap 'rm -f "$data"' EXIT
 bible "gen1:1-rev22:21" > "$data"
 
-rotor_mlp=$("${strict[@]}" "$build/bin/autograd_bench" "$threads" "$steps" mlp)
+rotor_mlp=$("${strict[@]}" "$build/bin/autograd_bench" "$threads" "$steps" mlp
+           "${strict[@]}" "$build/bin/autograd_bench" "$threads" "$steps" cnn)
 torch_mlp=$("${strict[@]}" /usr/bin/python3 "$here/autograd_torch.py" "$threads" "$steps")
 torch_mlp_as_is=$("${as_is[@]}" /usr/bin/python3 "$here/autograd_torch.py" "$threads" "$steps" | grep f32)
 rotor_gpt=$("${strict[@]}" "$build/bin/autograd_bench" "$threads" "$gpt_steps" gpt)

@@ -25,11 +25,21 @@ def median_ms(step):
     return statistics.median(ms)
 
 
-def bench_mlp(name, adam, bf16=False):
-    model = torch.nn.Sequential(torch.nn.Linear(784, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024),
-                                torch.nn.ReLU(), torch.nn.Linear(1024, 10))
-    x = torch.randn(128, 784)
-    y = torch.randint(0, 10, (128,))
+def mlp():
+    return torch.nn.Sequential(torch.nn.Linear(784, 1024), torch.nn.ReLU(), torch.nn.Linear(1024, 1024),
+                               torch.nn.ReLU(), torch.nn.Linear(1024, 10))
+
+
+def cnn():
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                               torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                               torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 128), torch.nn.ReLU(),
+                               torch.nn.Linear(128, 10))
+
+
+def bench(name, model, input_shape, adam, bf16=False):
+    x = torch.randn(*input_shape)
+    y = torch.randint(0, 10, (input_shape[0],))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01) if adam else \
         torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
@@ -42,6 +52,8 @@ def bench_mlp(name, adam, bf16=False):
     print(f"{name} {median_ms(step):.4f}", flush=True)
 
 
-bench_mlp("mlp_sgd_f32", False)
-bench_mlp("mlp_adam_f32", True)
-bench_mlp("mlp_sgd_bf16", False, bf16=True)
+bench("mlp_sgd_f32", mlp(), (128, 784), False)
+bench("mlp_adam_f32", mlp(), (128, 784), True)
+bench("mlp_sgd_bf16", mlp(), (128, 784), False, bf16=True)
+bench("cnn_sgd_f32", cnn(), (64, 1, 28, 28), False)
+bench("cnn_sgd_bf16", cnn(), (64, 1, 28, 28), False, bf16=True)

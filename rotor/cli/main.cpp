@@ -1,5 +1,8 @@
 // The `rotor` program: dispatches to the registered subcommands (see command.h).
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <new>
@@ -50,9 +53,27 @@ void add_threads_option(CLI::App& cmd, int& threads) {
   cmd.parse_complete_callback([&threads] { rotor::set_num_threads(threads); });
 }
 
+// OpenMP's default wait policy spins a finished thread for ~300k iterations before it sleeps. When another
+// process keeps the second vCPU busy, that spinning steals the core from the thread doing the work, and
+// 2-thread runs become several times slower than 1 thread. rotor's default is a short spin
+// (kDefaultSpinCount, measured in the README "Threads"); a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+// libgomp reads the environment once, when it is loaded, before main(): so the default is put into the
+// environment and the program re-executes itself once. Where that is impossible (no /proc), it runs on
+// with OpenMP's own default.
+constexpr const char* kDefaultSpinCount = "1000";
+
+void apply_default_wait_policy(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  if (setenv("GOMP_SPINCOUNT", kDefaultSpinCount, 1) != 0 || setenv("ROTOR_DEFAULT_SPINCOUNT", "1", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("GOMP_SPINCOUNT");  // exec failed: this process's OpenMP already runs with its own default
+  unsetenv("ROTOR_DEFAULT_SPINCOUNT");
+}
+
 }  // namespace rotor::cli
 
 int main(int argc, char** argv) {
+  rotor::cli::apply_default_wait_policy(argv);
   CLI::App app{"rotor: machine learning on the CPU (transformers, tree ensembles, tokenizers, word2vec)", "rotor"};
   app.require_subcommand(1, 1);
   app.set_help_all_flag("--help-all", "show help for every subcommand");

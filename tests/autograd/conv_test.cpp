@@ -86,5 +86,37 @@ TEST(Pool2d, MaxTiesAndNaN) {
   }
 }
 
+
+// Unpadded windows (the kernel's fast path, 2x2 and general) against a direct maximum over each window,
+// values and the index the gradient goes to, on kernel and stride shapes that leave rows/columns unused.
+TEST(Pool2d, MaxUnpaddedMatchesDirectMaximum) {
+  Rng rng(41);
+  const Tensor x = random({2, 3, 7, 9}, rng).to(DType::f32);
+  const auto xs = x.to_double_vector();
+  struct Case { std::array<int64_t, 2> k, s; };
+  for (const Case& c : {Case{{2, 2}, {2, 2}}, Case{{2, 2}, {1, 1}}, Case{{3, 2}, {2, 3}}, Case{{3, 3}, {2, 2}}}) {
+    Var xv(x, true);
+    Var y = max_pool2d(xv, c.k, c.s);
+    const int64_t OH = (7 - c.k[0]) / c.s[0] + 1, OW = (9 - c.k[1]) / c.s[1] + 1;
+    ASSERT_EQ(y.shape(), (Shape{2, 3, OH, OW}));
+    const auto ys = y.value().to_double_vector();
+    std::vector<double> want_grad(xs.size(), 0.0);
+    for (int64_t p = 0; p < 6; ++p)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          int64_t at = -1;
+          for (int64_t i = 0; i < c.k[0]; ++i)
+            for (int64_t j = 0; j < c.k[1]; ++j) {
+              const int64_t idx = p * 63 + (oh * c.s[0] + i) * 9 + ow * c.s[1] + j;
+              if (at < 0 || xs[idx] > xs[at]) at = idx;
+            }
+          EXPECT_EQ(ys[(p * OH + oh) * OW + ow], xs[at]);
+          want_grad[at] += 1.0;
+        }
+    y.backward(Tensor::ones(y.shape(), DType::f32));
+    EXPECT_EQ(xv.grad().to_double_vector(), want_grad) << "kernel " << c.k[0] << "x" << c.k[1];
+  }
+}
+
 }  // namespace
 }  // namespace rotor::autograd
