@@ -17,6 +17,7 @@ packages=(
   clang libclang-rt-14-dev                      # libFuzzer targets
   bible-kjv                                     # the demo's training text
   python3                                       # tests/cli/plot_test.sh parses the SVG with xml.etree
+  python3-numpy                                 # tests read rotor's NPY/safetensors files back with numpy
 )
 
 missing=()
