@@ -19,12 +19,12 @@ void setup(CLI::App& cmd) {
     __builtin_cpu_init();
     std::printf("rotor 0.1.0\n");
     std::printf("threads: %d\n", rotor::num_threads());
-    if (const char* policy = std::getenv("OMP_WAIT_POLICY")) std::printf("openmp wait: OMP_WAIT_POLICY=%s\n", policy);
-    if (const char* spin = std::getenv("GOMP_SPINCOUNT"))
-      std::printf("openmp wait: GOMP_SPINCOUNT=%s%s\n", spin,
-                  std::getenv("ROTOR_DEFAULT_SPINCOUNT") ? " (rotor's default)" : "");
-    if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
-      std::printf("openmp wait: OpenMP's default (spinning)\n");
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    if (policy) std::printf("openmp wait: OMP_WAIT_POLICY=%s\n", policy);
+    if (spin)
+      std::printf("openmp wait: GOMP_SPINCOUNT=%s%s\n", spin, std::getenv("ROTOR_DEFAULT_SPINCOUNT") ? " (rotor's default)" : "");
+    if (!policy && !spin) std::printf("openmp wait: OpenMP's default (spinning)\n");
     std::printf("oneDNN: %d.%d.%d\n", v->major, v->minor, v->patch);
     std::printf("cpu: avx2=%d avx512f=%d avx512bf16=%d amx-bf16=%d\n", __builtin_cpu_supports("avx2") != 0,
                 __builtin_cpu_supports("avx512f") != 0, __builtin_cpu_supports("avx512bf16") != 0,

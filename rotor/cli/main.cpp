@@ -56,7 +56,8 @@ void add_threads_option(CLI::App& cmd, int& threads) {
 // OpenMP's default wait policy spins a finished thread for ~300k iterations before it sleeps. When another
 // process keeps the second vCPU busy, that spinning steals the core from the thread doing the work, and
 // 2-thread runs become several times slower than 1 thread. rotor's default is a short spin
-// (kDefaultSpinCount, measured in the README "Threads"); a user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+// (kDefaultSpinCount, measured in the README's "OpenMP wait policy"); a user's OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT wins.
 // libgomp reads the environment once, when it is loaded, before main(): so the default is put into the
 // environment and the program re-executes itself once. Where that is impossible (no /proc), it runs on
 // with OpenMP's own default.

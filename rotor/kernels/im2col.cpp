@@ -90,38 +90,18 @@ void windows(const Conv2dGeometry& g, int64_t OH, int64_t OW, F&& f) {
 
 }  // namespace
 
-// The maximum of a window (the last NaN if it holds one, else the first maximum) and its plane index.
-template <class T>
-inline void take_max(T v, int64_t idx, T& best, int64_t& at) {
-  const bool take = v > best || v != v;  // selects, not branches: the maximum's place is random
+// One tap of a max-pool window: keeps the maximum (the last NaN if the window holds one, else the first
+// maximum) and its plane index. Bitwise, not short-circuit, so that it compiles to selects: the maximum's
+// place is random, and a branch on it mispredicts.
+template <class T, class I>
+inline void take_max(T v, I idx, T& best, I& at) {
+  const bool take = (v > best) | (v != v);
   best = take ? v : best;
   at = take ? idx : at;
 }
 
-// Without padding or dilation every window lies inside the image: fixed loops, no clipping (the usual
-// pooling layer; the general path below costs ~20 ns an output).
-template <class T>
-void max_pool2d_unpadded(T* y, int32_t* argmax, const T* x, int64_t planes, const Conv2dGeometry& g) {
-  const int64_t kh = g.KH, kw = g.KW;
-  over_planes(planes, g, [&](int64_t p, int64_t OH, int64_t OW) {
-    const T* plane = x + p * g.H * g.W;
-    T* yp = y + p * OH * OW;
-    int32_t* ap = argmax + p * OH * OW;
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t base = oh * g.SH * g.W + ow * g.SW;
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t at = base;
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j) take_max(plane[base + i * g.W + j], base + i * g.W + j, best, at);
-        yp[oh * OW + ow] = best;
-        ap[oh * OW + ow] = static_cast<int32_t>(at);
-      }
-  });
-}
-
-// 2x2 windows at stride 2 (the pooling layer of most CNNs): one output row from two input rows, the
-// four taps compared without branches so that the loop runs in vector lanes.
+// 2x2 windows at stride 2 without padding (the pooling layer of most CNNs): one output row from two input
+// rows, in vector lanes; the general loop below spends ~20 ns an output clipping windows.
 template <class T>
 void max_pool2d_2x2s2(T* y, int32_t* argmax, const T* x, int64_t planes, const Conv2dGeometry& g) {
   over_planes(planes, g, [&](int64_t p, int64_t OH, int64_t OW) {
@@ -138,16 +118,9 @@ void max_pool2d_2x2s2(T* y, int32_t* argmax, const T* x, int64_t planes, const C
         const int32_t i0 = row + 2 * static_cast<int32_t>(ow);
         T best = r0[2 * ow];
         int32_t at = i0;
-        const T v1 = r0[2 * ow + 1], v2 = r1[2 * ow], v3 = r1[2 * ow + 1];
-        bool t = (v1 > best) | (v1 != v1);
-        best = t ? v1 : best;
-        at = t ? i0 + 1 : at;
-        t = (v2 > best) | (v2 != v2);
-        best = t ? v2 : best;
-        at = t ? i0 + W : at;
-        t = (v3 > best) | (v3 != v3);
-        best = t ? v3 : best;
-        at = t ? i0 + W + 1 : at;
+        take_max(r0[2 * ow + 1], i0 + 1, best, at);
+        take_max(r1[2 * ow], i0 + W, best, at);
+        take_max(r1[2 * ow + 1], i0 + W + 1, best, at);
         yr[ow] = best;
         ar[ow] = at;
       }
@@ -157,10 +130,8 @@ void max_pool2d_2x2s2(T* y, int32_t* argmax, const T* x, int64_t planes, const C
 
 template <class T>
 void max_pool2d_forward(T* y, int32_t* argmax, const T* x, int64_t planes, const Conv2dGeometry& g) {
-  if (g.PH == 0 && g.PW == 0 && g.DH == 1 && g.DW == 1) {
-    if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2) return max_pool2d_2x2s2<T>(y, argmax, x, planes, g);
-    return max_pool2d_unpadded<T>(y, argmax, x, planes, g);
-  }
+  if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0 && g.DH == 1 && g.DW == 1)
+    return max_pool2d_2x2s2<T>(y, argmax, x, planes, g);
   over_planes(planes, g, [&](int64_t p, int64_t OH, int64_t OW) {
     const T* plane = x + p * g.H * g.W;
     T* yp = y + p * OH * OW;

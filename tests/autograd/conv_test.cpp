@@ -86,8 +86,7 @@ TEST(Pool2d, MaxTiesAndNaN) {
   }
 }
 
-
-// Unpadded windows (the kernel's fast path, 2x2 and general) against a direct maximum over each window,
+// Unpadded windows (2x2 stride 2 is the kernel's own loop; the others take the general one) against a direct maximum over each window,
 // values and the index the gradient goes to, on kernel and stride shapes that leave rows/columns unused.
 TEST(Pool2d, MaxUnpaddedMatchesDirectMaximum) {
   Rng rng(41);
