@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "rotor: error: %s (see rotor --help)\n", e.what());
     return 2;
+  } catch (const rotor::Interrupted& e) {
+    std::fprintf(stderr, "rotor: error: %s\n", e.what());
+    return e.exit_code();
   } catch (const rotor::Error& e) {
     std::fprintf(stderr, "rotor: error: %s\n", e.what());
     return 1;

@@ -19,12 +19,12 @@
 
 #include "rotor/cli/command.h"
 #include "rotor/cli/progress.h"
+#include "rotor/cli/stop_signals.h"
 #include "rotor/core/dist.h"
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/models/lm_trainer.h"
-#include "rotor/models/loss_plot.h"
 #include "rotor/models/mixer_trainer.h"
 
 namespace {
@@ -138,7 +138,15 @@ MixerSpec mixer_from_flags(const Args& a, CLI::App& cmd, TransformerConfig& conf
   return m;
 }
 
+// The first stop signal any process received (under mpirun every rank polls, and all stop at the same step).
+int stop_signal(const cli::StopSignals& signals) {
+  int64_t got[2] = {signals.received() != 0, signals.received()};
+  if (dist::size() > 1) dist::allreduce_sum(got, 2);
+  return got[0] == 0 ? 0 : got[0] == 1 ? int(got[1]) : SIGTERM;
+}
+
 // Trains to the last step, validating and saving every --eval-every steps; prints tokens/s at the end.
+// SIGINT or SIGTERM stops it after the current step: the run is saved and rotor::Interrupted thrown.
 // `profile` (the fused model's phase timer) may be null.
 template <class Trainer>
 void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_t ctx, const std::string& out,
@@ -152,6 +160,8 @@ void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_
   double smooth_loss = std::nan("");
   const int64_t last_step = a.stop_at > 0 ? std::min(a.stop_at, opt.steps) : opt.steps;
   const int64_t profile_from = trainer.step() + 3;  // the first steps allocate and create primitives
+  const cli::StopSignals signals;
+  int64_t saved_step = trainer.step();
   while (trainer.step() < last_step) {
     if (profile) profile->set_enabled(a.profile && trainer.step() >= profile_from);
     const double loss = trainer.train_step();
@@ -170,10 +180,19 @@ void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_
       std::snprintf(line, sizeof line, "step %lld: train loss %.4f, validation loss %.4f", (long long)trainer.step(),
                     loss, val);
       if (progress) progress->message(line);
-      if (!out.empty() && root) {
-        trainer.save(out);
-        write_loss_plot(out + "/loss.svg", trainer.metrics());
-      }
+      if (!out.empty() && root) trainer.save(out);
+      saved_step = trainer.step();
+    }
+    if (const int signal = stop_signal(signals)) {
+      if (progress) progress->finish();
+      if (!out.empty() && root && saved_step != trainer.step()) trainer.save(out);
+      double done = 1;
+      dist::allreduce_sum(&done, 1);  // no rank exits (which ends the job) before rank 0 has saved
+      throw Interrupted(signal, out.empty() ? cat("interrupted by ", cli::signal_name(signal), " after step ",
+                                                  trainer.step(), " (no --out: nothing saved)")
+                                            : cat("interrupted by ", cli::signal_name(signal), " after step ",
+                                                  trainer.step(), "; the run is saved in ", out,
+                                                  " (continue with --resume ", out, ")"));
     }
   }
   if (!root) return;
@@ -202,6 +221,7 @@ void run(const Args& a, CLI::App& cmd) {
   const bool resuming = !a.resume.empty();
   TransformerConfig config;
   TrainOptions opt;
+  std::optional<io::Checkpoint> run;  // the saved run, verified as a whole (rotor/io/checkpoint.h)
   if (resuming) {
     for (const char* flag : {"--layers", "--dim", "--heads", "--kv-heads", "--ctx", "--norm", "--mlp", "--pos",
                              "--tied", "--dtype", "--batch", "--grad-accum", "--lr", "--seed", "--warmup", "--clip",
@@ -211,17 +231,9 @@ void run(const Args& a, CLI::App& cmd) {
                   " cannot be changed");
     ROTOR_CHECK(!is_mixer_run(a.resume), a.resume, " was trained with --mixer; such runs cannot be resumed (their "
                 "optimizer state is not saved)");
-    const std::string cpath = a.resume + "/config.json", spath = a.resume + "/trainer_state.json";
-    nlohmann::json cj, sj;
-    try {
-      cj = nlohmann::json::parse(io::read_file(cpath));
-      sj = nlohmann::json::parse(io::read_file(spath));
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(cat(a.resume, ": invalid JSON: ", e.what()));
-    }
-    config = config_from_json(cj, cpath);
-    ROTOR_CHECK(sj.is_object() && sj.contains("options"), spath, ": missing 'options'");
-    opt = train_options_from_json(sj["options"], spath);
+    run = load_run(a.resume);
+    config = config_from_json(run->config, a.resume + "/config.json");
+    opt = run_options(*run, a.resume);
     if (cmd.count("--steps")) opt.steps = a.steps;
   } else {
     config.layers = a.layers;
@@ -257,6 +269,7 @@ void run(const Args& a, CLI::App& cmd) {
   const std::string out = !a.out.empty() ? a.out : a.resume;
   ROTOR_CHECK(out.empty() || !fs::exists(out) || fs::is_directory(out), "--out ", out,
               " exists and is not a directory (the run directory holds config.json, model.safetensors ...)");
+  if (!out.empty()) io::check_checkpoint_target(out, "--out");
   if (!out.empty()) {
     std::error_code ec;
     fs::create_directories(out, ec);
@@ -297,7 +310,8 @@ void run(const Args& a, CLI::App& cmd) {
   model.set_checkpoint_every(a.checkpoint_activations);
   LmTrainer trainer(model, corpus, opt);
   if (resuming) {
-    trainer.restore(a.resume);
+    trainer.restore(*run, a.resume);
+    run.reset();
     ROTOR_CHECK(trainer.step() < opt.steps, a.resume, " already holds ", trainer.step(),
                 " steps; pass --steps larger than that to continue");
   }

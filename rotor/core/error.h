@@ -14,6 +14,17 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// Interrupted: a job stopped by a signal (SIGINT, SIGTERM) after saving what it had. The program prints
+// "rotor: error: <message>" and exits with 128 + the signal number, as a process the signal ended would.
+class Interrupted : public Error {
+ public:
+  Interrupted(int signal, const std::string& message) : Error(message), signal_(signal) {}
+  int exit_code() const { return 128 + signal_; }
+
+ private:
+  int signal_;
+};
+
 // Build a message from pieces: throw Error(cat("linear: input has ", n, " features")).
 template <class... Parts>
 std::string cat(Parts&&... parts) {

@@ -5,10 +5,14 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <vector>
+
+#include <zlib.h>
 
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
@@ -25,6 +29,23 @@ constexpr const char* kModelFile = "model.safetensors";
 constexpr const char* kOptimizerFile = "optimizer.safetensors";
 constexpr const char* kStateFile = "training_state.json";  // written last: its presence marks completeness
 constexpr const char* kStepKey = "rotor_checkpoint_step";
+constexpr const char* kFilesKey = "files";  // training_state.json: {name: fingerprint} of every other file
+
+bool is_own_file(const std::string& name) {
+  return name == kConfigFile || name == kModelFile || name == kOptimizerFile || name == kStateFile;
+}
+
+// A name Checkpoint::files may use: one plain file name, not one of the checkpoint's own, not temporary.
+bool is_further_file_name(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name != "." && name != ".." && !is_own_file(name) &&
+         name.find(".tmp-") == std::string::npos && name.find(".old-") == std::string::npos;
+}
+
+std::string hex32(uint32_t v) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
+}
 
 std::string hex64(uint64_t v) {
   char buf[19];
@@ -89,13 +110,12 @@ std::optional<fs::path> complete_checkpoint_dir(const fs::path& dir) {
 }
 
 // Hard-links (or copies) the files of the old checkpoint directory that the new one does not write.
-void carry_over_other_files(const fs::path& old_dir, const fs::path& staging) {
+void carry_over_other_files(const fs::path& old_dir, const fs::path& staging,
+                            const std::map<std::string, std::string>& written) {
   if (!fs::is_directory(old_dir)) return;
   for (const auto& entry : fs::directory_iterator(old_dir)) {
     const std::string name = entry.path().filename().string();
-    if (name == kConfigFile || name == kModelFile || name == kOptimizerFile || name == kStateFile ||
-        name.find(".tmp-") != std::string::npos)
-      continue;
+    if (is_own_file(name) || written.count(name) || name.find(".tmp-") != std::string::npos) continue;
     std::error_code ec;
     fs::copy(entry.path(), staging / name,
              fs::copy_options::recursive | fs::copy_options::create_hard_links | fs::copy_options::copy_symlinks,
@@ -165,6 +185,55 @@ struct StagingGuard {
 
 }  // namespace
 
+void Fingerprint::add(const void* data, size_t n) {
+  const auto* p = static_cast<const Bytef*>(data);
+  while (n > 0) {
+    const uInt chunk = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+    crc32 = static_cast<uint32_t>(::crc32(crc32, p, chunk));
+    p += chunk;
+    n -= chunk;
+    bytes += chunk;
+  }
+}
+
+std::string Fingerprint::str() const {
+  return cat(bytes, " bytes, crc32 ", hex32(crc32));
+}
+
+Fingerprint file_fingerprint(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  ROTOR_CHECK(f != nullptr, "cannot open '", path, "': ", std::strerror(errno));
+  Fingerprint out;
+  std::vector<char> buf(1 << 20);
+  size_t got;
+  while ((got = std::fread(buf.data(), 1, buf.size(), f)) > 0) out.add(buf.data(), got);
+  const bool failed = std::ferror(f);
+  std::fclose(f);
+  ROTOR_CHECK(!failed, "cannot read '", path, "'");
+  return out;
+}
+
+json fingerprint_to_json(const Fingerprint& f) {
+  return json{{"bytes", f.bytes}, {"crc32", hex32(f.crc32)}};
+}
+
+Fingerprint fingerprint_from_json(const json& j, const std::string& where) {
+  ROTOR_CHECK(j.is_object() && j.size() == 2 && j.contains("bytes") && j["bytes"].is_number_integer() &&
+                  j["bytes"].get<int64_t>() >= 0 && j.contains("crc32") && j["crc32"].is_string(),
+              where, " must be {\"bytes\": size, \"crc32\": \"8 hex digits\"}");
+  const std::string hex = j["crc32"].get<std::string>();
+  ROTOR_CHECK(hex.size() == 8 && hex.find_first_not_of("0123456789abcdef") == std::string::npos, where,
+              ": crc32 must be 8 hex digits, got '", hex, "'");
+  return Fingerprint{j["bytes"].get<int64_t>(), static_cast<uint32_t>(std::stoul(hex, nullptr, 16))};
+}
+
+void check_checkpoint_target(const std::string& dir, const std::string& what) {
+  if (!fs::exists(dir)) return;
+  ROTOR_CHECK(fs::is_directory(dir), what, " ", dir, " exists and is not a directory");
+  ROTOR_CHECK(fs::is_empty(dir) || is_complete(dir), what, " ", dir, " is a non-empty directory that holds no "
+              "rotor checkpoint (no training_state.json); not replacing it");
+}
+
 json training_state_to_json(const TrainingState& state) {
   uint64_t spare_bits;
   std::memcpy(&spare_bits, &state.rng.spare, 8);
@@ -212,6 +281,8 @@ void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint, 
   // Refuse to write a state that would not load back (negative step, non-object extra, ...).
   const json state_json = training_state_to_json(checkpoint.state);
   training_state_from_json(state_json, "checkpoint: training state");
+  for (const auto& [name, contents] : checkpoint.files)
+    ROTOR_CHECK(is_further_file_name(name), "checkpoint: bad file name '", name, "'");
   auto step = [&](std::string_view name) {
     if (options.after_step) options.after_step(name);
   };
@@ -233,9 +304,21 @@ void save_checkpoint(const std::string& dir_name, const Checkpoint& checkpoint, 
   step("model");
   save_safetensors((staging / kOptimizerFile).string(), checkpoint.optimizer, metadata);
   step("optimizer");
-  carry_over_other_files(dir, staging);
+  json fingerprints = json::object();
+  for (const auto& [name, contents] : checkpoint.files) {
+    write_file_atomic((staging / name).string(), contents);
+    Fingerprint f;
+    f.add(contents.data(), contents.size());
+    fingerprints[name] = fingerprint_to_json(f);
+  }
+  step("files");
+  for (const char* name : {kConfigFile, kModelFile, kOptimizerFile})
+    fingerprints[name] = fingerprint_to_json(file_fingerprint((staging / name).string()));
+  carry_over_other_files(dir, staging, checkpoint.files);
   step("carried");
-  write_file_atomic((staging / kStateFile).string(), state_json.dump(2) + "\n");
+  json full_state = state_json;
+  full_state[kFilesKey] = fingerprints;
+  write_file_atomic((staging / kStateFile).string(), full_state.dump(2) + "\n");
   step("state");
   fsync_directory(staging);
   step("staged");
@@ -253,8 +336,14 @@ Checkpoint load_checkpoint(const std::string& dir_name) {
   const fs::path dir = *found;
   Checkpoint out;
   const std::string state_path = (dir / kStateFile).string();
+  json fingerprints;
   try {
-    out.state = training_state_from_json(json::parse(read_file(state_path)), state_path);
+    json state = json::parse(read_file(state_path));
+    ROTOR_CHECK(state.is_object() && state.contains(kFilesKey) && state[kFilesKey].is_object(), state_path,
+                ": no \"files\" record (saved by an older rotor, or not a checkpoint)");
+    fingerprints = state[kFilesKey];
+    state.erase(kFilesKey);
+    out.state = training_state_from_json(state, state_path);
     out.config = json::parse(read_file((dir / kConfigFile).string()));
   } catch (const json::exception& e) {
     throw Error(cat("checkpoint '", dir.string(), "': invalid JSON: ", e.what()));
@@ -267,6 +356,22 @@ Checkpoint load_checkpoint(const std::string& dir_name) {
                 dir.string(), "': ", file, " belongs to step ", it == f.metadata().end() ? "(unknown)" : it->second,
                 " but training_state.json says step ", out.state.step);
     *target = f.load_all();
+  }
+  // Every recorded file as saved: a file edited, truncated or copied in from another save is refused.
+  for (const char* name : {kConfigFile, kModelFile, kOptimizerFile})
+    ROTOR_CHECK(fingerprints.contains(name), state_path, ": the \"files\" record lacks ", name);
+  for (const auto& [name, recorded] : fingerprints.items()) {
+    ROTOR_CHECK(is_own_file(name) ? name != kStateFile : is_further_file_name(name), state_path, ": bad file name '",
+                name, "' in the \"files\" record");
+    const Fingerprint want = fingerprint_from_json(recorded, cat(state_path, ": files.", name));
+    const fs::path path = dir / name;
+    ROTOR_CHECK(fs::is_regular_file(path), "checkpoint '", dir.string(), "': ", name, " (saved at step ",
+                out.state.step, ") is missing");
+    const Fingerprint got = file_fingerprint(path.string());
+    ROTOR_CHECK(got == want, "checkpoint '", dir.string(), "': ", name, " is not the file saved at step ",
+                out.state.step, " (it has ", got.str(), ", the save recorded ", want.str(),
+                "): it was changed or replaced after the save");
+    if (!is_own_file(name)) out.files[name] = read_file(path.string());
   }
   return out;
 }

@@ -550,15 +550,17 @@ bool is_mixer_run(const std::string& dir) {
   }
 }
 
+io::Checkpoint autograd_gpt_checkpoint(const AutogradGpt& model) {
+  io::Checkpoint run;
+  run.config = config_to_json(model.config());
+  run.config["mixer"] = mixer_to_json(model.mixer());
+  for (const auto& [name, v] : model.named_parameters()) run.model[name] = v.value().contiguous();
+  for (const auto& [name, t] : model.buffers()) run.model[name] = t.contiguous();
+  return run;
+}
+
 void save_autograd_gpt(const AutogradGpt& model, const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  nlohmann::json j = config_to_json(model.config());
-  j["mixer"] = mixer_to_json(model.mixer());
-  io::TensorMap tensors;
-  for (const auto& [name, v] : model.named_parameters()) tensors[name] = v.value().contiguous();
-  for (const auto& [name, t] : model.buffers()) tensors[name] = t.contiguous();
-  io::save_safetensors(dir + "/model.safetensors", tensors);
-  io::write_file_atomic(dir + "/config.json", j.dump(2) + "\n");
+  io::save_checkpoint(dir, autograd_gpt_checkpoint(model));
 }
 
 std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir) {

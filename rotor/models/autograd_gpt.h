@@ -32,6 +32,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "rotor/io/checkpoint.h"
 #include "rotor/models/transformer.h"
 #include "rotor/models/transformer_config.h"
 #include "rotor/nn/layers.h"
@@ -132,6 +133,9 @@ class AutogradGpt : public nn::Module {
 // TransformerConfig's keys plus "mixer": {"kind": NAME, ...settings}; model.safetensors the parameters and
 // buffers by name (f32).
 bool is_mixer_run(const std::string& dir);  // config.json parses and has a "mixer" object
+// The run directory as one checkpoint of rotor/io/checkpoint.h (no optimizer state; step 0 unless the
+// caller sets it), and saving it as a unit.
+io::Checkpoint autograd_gpt_checkpoint(const AutogradGpt& model);
 void save_autograd_gpt(const AutogradGpt& model, const std::string& dir);
 // Every parameter and buffer must be present with its shape, no extras.
 std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir);

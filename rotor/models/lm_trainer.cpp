@@ -13,7 +13,9 @@
 #include "rotor/core/dist.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
+#include "rotor/io/checkpoint.h"
 #include "rotor/io/safetensors.h"
+#include "rotor/models/loss_plot.h"
 #include "rotor/optim/adam.h"
 #include "rotor/optim/clip.h"
 #include "rotor/optim/schedule.h"
@@ -76,6 +78,8 @@ LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOp
   ROTOR_CHECK(opt.steps >= 1, "--steps must be >= 1, got ", opt.steps);
   ROTOR_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "--lr must be a positive number, got ", opt.lr);
   corpus.check_context(model.config().ctx);
+  data_.add(corpus.train.data(), corpus.train.size());
+  data_.add(corpus.val.data(), corpus.val.size());
   Rng init(opt.seed ^ 0x5eed1417ULL);
   model_.init_parameters(init, opt.init);
   model_.set_precision(opt.precision);
@@ -185,17 +189,6 @@ void LmTrainer::record_validation(double val_loss) {
 
 namespace {
 
-std::string hex64(uint64_t v) {
-  char buf[20];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-uint64_t parse_hex64(const std::string& s, const std::string& where) {
-  ROTOR_CHECK(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos, where,
-              ": bad generator state '", s, "'");
-  return std::stoull(s, nullptr, 16);
-}
-
 Tensor flat_tensor(const float* data, const Shape& shape) {
   Tensor t = Tensor::empty(shape, DType::f32);
   std::memcpy(t.data<float>(), data, sizeof(float) * shape_numel(shape));
@@ -263,14 +256,18 @@ std::vector<MetricRow> parse_metrics_csv(const std::string& text, const std::str
   return rows;
 }
 
+io::TensorMap parameter_tensors(const Transformer& model) {
+  io::TensorMap tensors;
+  for (const auto& p : model.parameters()) tensors[p.name] = flat_tensor(model.params() + p.offset, p.shape);
+  return tensors;
+}
+
 }  // namespace
 
 void save_model(const Transformer& model, const std::string& dir) {
   fs::create_directories(dir);
   io::write_file_atomic(dir + "/config.json", config_to_json(model.config()).dump(2) + "\n");
-  io::TensorMap tensors;
-  for (const auto& p : model.parameters()) tensors[p.name] = flat_tensor(model.params() + p.offset, p.shape);
-  io::save_safetensors(dir + "/model.safetensors", tensors, {{"format", "rotor-transformer"}});
+  io::save_safetensors(dir + "/model.safetensors", parameter_tensors(model), {{"format", "rotor-transformer"}});
 }
 
 void load_parameters(Transformer& model, const std::string& path) {
@@ -298,57 +295,69 @@ std::unique_ptr<Transformer> load_model(const std::string& dir) {
 }
 
 void LmTrainer::save(const std::string& dir) const {
-  save_model(model_, dir);
+  io::Checkpoint run;
+  run.config = config_to_json(model_.config());
+  run.model = parameter_tensors(model_);
   const int64_t n = model_.num_parameters();
-  io::save_safetensors(dir + "/optimizer.safetensors",
-                       {{"adam.m", flat_tensor(m_.data(), {n})}, {"adam.v", flat_tensor(v_.data(), {n})}});
-  const Rng::State st = rng_.state();
-  uint64_t spare_bits;
-  std::memcpy(&spare_bits, &st.spare, 8);
-  nlohmann::json state = {{"step", step_},
-                          {"options", train_options_to_json(opt_)},
-                          {"rng", {hex64(st.s[0]), hex64(st.s[1]), hex64(st.s[2]), hex64(st.s[3])}},
-                          {"rng_spare", st.has_spare ? hex64(spare_bits) : std::string()}};
-  io::write_file_atomic(dir + "/trainer_state.json", state.dump(2) + "\n");
-  io::write_file_atomic(dir + "/metrics.csv", metrics_csv(metrics_));
+  run.optimizer = {{"adam.m", flat_tensor(m_.data(), {n})}, {"adam.v", flat_tensor(v_.data(), {n})}};
+  run.state.step = step_;
+  run.state.rng = rng_.state();
+  run.state.extra = {{"options", train_options_to_json(opt_)}, {"data", io::fingerprint_to_json(data_)}};
+  run.files["metrics.csv"] = metrics_csv(metrics_);
+  run.files["loss.svg"] = loss_plot_svg(metrics_);
+  io::save_checkpoint(dir, run);
 }
 
-void LmTrainer::restore(const std::string& dir) {
-  const std::string state_path = dir + "/trainer_state.json";
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(io::read_file(state_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(cat(state_path, ": invalid JSON: ", e.what()));
-  }
-  ROTOR_CHECK(state.is_object() && state.contains("step") && state["step"].is_number_integer() &&
-                  state.contains("rng") && state["rng"].is_array() && state["rng"].size() == 4,
-              state_path, ": missing or malformed 'step' / 'rng'");
-  load_parameters(model_, dir + "/model.safetensors");
-  const std::string opt_path = dir + "/optimizer.safetensors";
-  const io::TensorMap moments = io::load_safetensors(opt_path);
+io::Checkpoint load_run(const std::string& dir) {
+  ROTOR_CHECK(fs::is_directory(dir), "--resume ", dir, ": not a directory");
+  ROTOR_CHECK(io::checkpoint_exists(dir), "--resume ", dir, ": holds no complete saved run (no training_state.json",
+              fs::exists(fs::path(dir) / "trainer_state.json") ? "; trainer_state.json is the layout of an older rotor"
+                                                                 : "",
+              ")");
+  return io::load_checkpoint(dir);
+}
+
+TrainOptions run_options(const io::Checkpoint& run, const std::string& dir) {
+  const std::string where = dir + "/training_state.json";
+  ROTOR_CHECK(run.state.extra.contains("options"), where, ": no training options (extra.options)");
+  return train_options_from_json(run.state.extra["options"], where);
+}
+
+void LmTrainer::restore(const std::string& dir) { restore(load_run(dir), dir); }
+
+void LmTrainer::restore(const io::Checkpoint& run, const std::string& dir) {
+  const std::string state_path = dir + "/training_state.json";
+  const nlohmann::json config = config_to_json(model_.config());
+  ROTOR_CHECK(run.config == config, dir, "/config.json describes another model than this one (", run.config.dump(),
+              " vs ", config.dump(), ")");
+  // the options are the run's, except the length of the schedule (--steps)
+  nlohmann::json saved = train_options_to_json(run_options(run, dir)), own = train_options_to_json(opt_);
+  saved.erase("steps");
+  own.erase("steps");
+  for (const auto& [key, value] : own.items())
+    ROTOR_CHECK(saved.contains(key) && saved[key] == value, dir, " was trained with ", key, " ",
+                saved.contains(key) ? saved[key].dump() : "(unset)", ", this trainer has ", value.dump());
+  ROTOR_CHECK(run.state.extra.contains("data"), state_path, ": no fingerprint of the training data (extra.data)");
+  const io::Fingerprint data = io::fingerprint_from_json(run.state.extra["data"], state_path + ": extra.data");
+  ROTOR_CHECK(data == data_, "--data ", corpus_.source, " is not the text ", dir, " was trained on (it has ",
+              data_.str(), "; the run's text had ", data.str(), ")");
   const int64_t n = model_.num_parameters();
-  copy_checked(m_.data(), moments, "adam.m", {n}, opt_path);
-  copy_checked(v_.data(), moments, "adam.v", {n}, opt_path);
-  Rng::State st{};
-  for (int i = 0; i < 4; ++i) {
-    ROTOR_CHECK(state["rng"][i].is_string(), state_path, ": generator state must be strings");
-    st.s[i] = parse_hex64(state["rng"][i].get<std::string>(), state_path);
-  }
-  const std::string spare = state.value("rng_spare", std::string());
-  st.has_spare = !spare.empty();
-  if (st.has_spare) {
-    const uint64_t bits = parse_hex64(spare, state_path);
-    std::memcpy(&st.spare, &bits, 8);
-  }
-  rng_.set_state(st);
-  step_ = state["step"].get<int64_t>();
-  ROTOR_CHECK(step_ >= 0, state_path, ": negative step ", step_);
+  for (const auto& p : model_.parameters())
+    copy_checked(model_.params() + p.offset, run.model, p.name, p.shape, dir + "/model.safetensors");
+  ROTOR_CHECK(run.model.size() == model_.parameters().size(), dir,
+              "/model.safetensors holds tensors this model does not have");
+  copy_checked(m_.data(), run.optimizer, "adam.m", {n}, dir + "/optimizer.safetensors");
+  copy_checked(v_.data(), run.optimizer, "adam.v", {n}, dir + "/optimizer.safetensors");
+  rng_.set_state(run.state.rng);
+  step_ = run.state.step;
   const std::string metrics_path = dir + "/metrics.csv";
-  metrics_.clear();
-  if (fs::exists(metrics_path))
-    for (const MetricRow& r : parse_metrics_csv(io::read_file(metrics_path), metrics_path))
-      if (r.step <= step_) metrics_.push_back(r);
+  const auto csv = run.files.find("metrics.csv");
+  ROTOR_CHECK(csv != run.files.end(), metrics_path, " is not part of the saved run");
+  metrics_ = parse_metrics_csv(csv->second, metrics_path);
+  ROTOR_CHECK(int64_t(metrics_.size()) == step_, metrics_path, " has ", metrics_.size(), " rows, the run is at step ",
+              step_);
+  for (int64_t i = 0; i < step_; ++i)
+    ROTOR_CHECK(metrics_[i].step == i + 1, metrics_path, ": row ", i + 1, " is step ", metrics_[i].step);
 }
 
 }  // namespace rotor::models

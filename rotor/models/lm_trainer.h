@@ -3,13 +3,17 @@
 // learning-rate schedule and global-norm clipping, and saves/restores everything needed to continue a
 // run exactly (parameters, Adam moments, step, the batch generator's state, the metrics so far).
 //
-// A run directory holds:
+// A run directory is one checkpoint of rotor/io/checkpoint.h, saved as a unit (all files staged in a
+// sibling directory that then replaces the run directory in one rename), and holds:
 //   config.json            the model architecture (TransformerConfig)
 //   model.safetensors      the parameters, by name (f32)
 //   optimizer.safetensors  the Adam moments "adam.m", "adam.v" ([num_parameters] each)
-//   trainer_state.json     training options, step and generator state
-//   metrics.csv            step,train_loss,val_loss,lr,grad_norm
-// Every file is written atomically (temporary file, then rename).
+//   training_state.json    step, generator state, extra: {"options": training options, "data": the size
+//                          and CRC-32 of the training text}, and the size and CRC-32 of every other file
+//   metrics.csv            step,train_loss,val_loss,lr,grad_norm (one row per step so far)
+//   loss.svg               the loss curve
+// restore() refuses a directory whose files do not belong together (a file changed or replaced after the
+// save, a metrics.csv that does not end at the saved step) or whose training text is not this corpus.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +21,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "rotor/core/rng.h"
+#include "rotor/io/checkpoint.h"
 #include "rotor/models/byte_corpus.h"
 #include "rotor/models/transformer.h"
 
@@ -69,8 +74,10 @@ class LmTrainer {
   int64_t allreduced_bytes() const { return allreduced_bytes_; }
 
   void save(const std::string& dir) const;
-  // Restores parameters, moments, step, generator and metrics from a run directory written by save().
-  void restore(const std::string& dir);
+  // Restores parameters, moments, step, generator and metrics from a run written by save(). The run's
+  // model config and training options (but --steps) must be this trainer's, and its data this corpus.
+  void restore(const io::Checkpoint& run, const std::string& dir);
+  void restore(const std::string& dir);  // restore(load_run(dir), dir)
 
  private:
   Transformer& model_;
@@ -83,7 +90,13 @@ class LmTrainer {
   std::vector<float> m_, v_;
   std::vector<int32_t> x_, y_;
   std::vector<MetricRow> metrics_;
+  io::Fingerprint data_;  // of the training text (train then validation bytes: the file)
 };
+
+// A run directory saved by LmTrainer::save, verified (rotor/io/checkpoint.h); a clear error for a
+// directory without a complete save.
+io::Checkpoint load_run(const std::string& dir);
+TrainOptions run_options(const io::Checkpoint& run, const std::string& dir);  // extra.options
 
 // metrics.csv's text: the header line, then one row per step.
 std::string metrics_csv(const std::vector<MetricRow>& rows);

@@ -7,7 +7,8 @@
 #include "rotor/autograd/autocast.h"
 #include "rotor/autograd/ops.h"
 #include "rotor/core/error.h"
-#include "rotor/io/atomic_file.h"
+#include "rotor/io/checkpoint.h"
+#include "rotor/models/loss_plot.h"
 #include "rotor/optim/schedule.h"
 
 namespace rotor::models {
@@ -124,8 +125,11 @@ void MixerTrainer::record_validation(double val_loss) {
 }
 
 void MixerTrainer::save(const std::string& dir) const {
-  save_autograd_gpt(model_, dir);
-  io::write_file_atomic(dir + "/metrics.csv", metrics_csv(metrics_));
+  io::Checkpoint run = autograd_gpt_checkpoint(model_);
+  run.state.step = step_;
+  run.files["metrics.csv"] = metrics_csv(metrics_);
+  run.files["loss.svg"] = loss_plot_svg(metrics_);
+  io::save_checkpoint(dir, run);
 }
 
 }  // namespace rotor::models

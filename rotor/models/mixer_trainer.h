@@ -3,8 +3,8 @@
 // on the tape: AdamW (decay on matrices and embeddings), the same warmup + cosine schedule, global-norm
 // clipping, gradient accumulation, bf16 matmuls through autograd::AutocastGuard, and the same training and
 // validation windows as LmTrainer. Performer's random features are redrawn every MixerSpec::redraw steps
-// from a generator seeded by the run's seed. save() writes config.json (with the mixer), model.safetensors
-// and metrics.csv; the optimizer state is not saved, so such a run cannot be resumed.
+// from a generator seeded by the run's seed. save() writes config.json (with the mixer), model.safetensors,
+// metrics.csv and loss.svg as one checkpoint (rotor/io/checkpoint.h); the optimizer state is not saved, so such a run cannot be resumed.
 #include <memory>
 #include <vector>
 

@@ -89,8 +89,8 @@ grep -q "^rotor: error: data-parallel training" err || fail "no clear error for 
 long=(--data text.txt --layers 2 --dim 32 --heads 4 --ctx 32 --batch 4 --eval-every 50 --steps 100000 --threads 1 --dtype f32)
 mpirun --allow-run-as-root --oversubscribe -np 2 "$rotor" train "${long[@]}" --out killed >/dev/null 2>kill.log &
 job=$!
-for _ in $(seq 1 100); do [ -s killed/trainer_state.json ] && break; sleep 0.1; done
-[ -s killed/trainer_state.json ] || { kill $job; fail "the long run saved no checkpoint"; }
+for _ in $(seq 1 100); do [ -s killed/training_state.json ] && break; sleep 0.1; done
+[ -s killed/training_state.json ] || { kill $job; fail "the long run saved no checkpoint"; }
 victim=$(pgrep -P $job -f "rotor train" | tail -n 1)
 [ -n "$victim" ] || { kill $job; fail "no rank process found under mpirun"; }
 kill -9 "$victim"
@@ -99,7 +99,7 @@ for _ in $(seq 1 300); do kill -0 $job 2>/dev/null || break; sleep 0.1; done
 kill -0 $job 2>/dev/null && { kill -9 $job; fail "the job did not stop within 30 s of losing a rank"; }
 wait $job && fail "the job exited 0 after losing a rank"
 echo "job stopped $(( $(date +%s) - start )) s after the kill"
-step=$(python3 -c "import json; print(json.load(open('killed/trainer_state.json'))['step'])") || fail "unreadable trainer_state.json"
+step=$(python3 -c "import json; print(json.load(open('killed/training_state.json'))['step'])") || fail "unreadable training_state.json"
 [ "$step" -gt 0 ] && [ $((step % 50)) -eq 0 ] || fail "the saved step $step is not a checkpoint step"
 target=$((step + 10))
 "$rotor" train --data text.txt --threads 1 --resume killed --stop-at $target >/dev/null 2>log || fail "resume after the kill failed: $(cat log)"

@@ -10,7 +10,7 @@ small=(--data "$tmp/text.txt" --layers 1 --dim 32 --heads 4 --kv-heads 2 --ctx 3
 
 out=$("$rotor" train "${small[@]}" --steps 10 --out "$tmp/straight" 2>"$tmp/log") || fail "train failed: $(cat "$tmp/log")"
 [[ "$(tail -n 1 <<<"$out")" =~ ^tokens/s=[0-9]+$ ]] || fail "last line is not tokens/s=N: $out"
-for f in config.json model.safetensors optimizer.safetensors trainer_state.json metrics.csv loss.svg; do
+for f in config.json model.safetensors optimizer.safetensors training_state.json metrics.csv loss.svg; do
   [ -s "$tmp/straight/$f" ] || fail "run directory lacks $f"
 done
 [ "$(wc -l < "$tmp/straight/metrics.csv")" -eq 11 ] || fail "metrics.csv should have a header and 10 rows"

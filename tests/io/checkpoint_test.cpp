@@ -30,6 +30,7 @@ Checkpoint make_checkpoint(int64_t step) {
   c.state.step = step;
   c.state.data_position = 1000 * step + 7;
   c.state.extra = {{"best_val_loss", 1.0 / (step + 3)}, {"schedule", "cosine"}};
+  c.files["notes.txt"] = cat("saved at step ", step, "\n");
   return c;
 }
 
@@ -39,6 +40,7 @@ void expect_checkpoint(const Checkpoint& got, int64_t step) {
   EXPECT_EQ(got.state.data_position, want.state.data_position);
   EXPECT_EQ(got.state.extra, want.state.extra);
   EXPECT_EQ(got.config, want.config);
+  EXPECT_EQ(got.files, want.files);
   Rng a(0), b(0);
   a.set_state(got.state.rng);
   b.set_state(want.state.rng);
@@ -94,7 +96,7 @@ TEST(Checkpoint, OpenMetricsFileKeepsAppendingAcrossSaves) {
 }
 
 TEST(Checkpoint, FailureAtAnyStepLeavesPreviousCheckpoint) {
-  const std::vector<std::string> steps = {"config", "model", "optimizer", "carried", "state", "staged", "moved_old"};
+  const std::vector<std::string> steps = {"config", "model", "optimizer", "files", "carried", "state", "staged", "moved_old"};
   for (bool exchange : {true, false}) {
     for (const std::string& fail_at : steps) {
       SCOPED_TRACE(cat(exchange ? "exchange" : "two renames", ", failing after ", fail_at));
@@ -125,8 +127,8 @@ TEST(Checkpoint, FailureAtAnyStepLeavesPreviousCheckpoint) {
 // A crash (the process exits in the middle of the save, running no destructors) at each step.
 TEST(Checkpoint, CrashAtAnyStepLeavesALoadableCheckpoint) {
   GTEST_FLAG_SET(death_test_style, "fast");  // fork at the statement (the library runs no threads here)
-  const std::vector<std::string> steps = {"config", "model", "optimizer", "carried", "state",
-                                          "staged", "moved_old", "swapped"};
+  const std::vector<std::string> steps = {"config", "model",  "optimizer", "files",
+                                          "carried", "state", "staged",    "moved_old", "swapped"};
   for (bool exchange : {true, false}) {
     for (const std::string& crash_at : steps) {
       if (exchange && crash_at == "moved_old") continue;  // not a step of the exchange path
@@ -175,6 +177,46 @@ TEST(Checkpoint, RejectsIncompleteOrMixedDirectories) {
   state = training_state_to_json(make_checkpoint(1).state);
   state["stepp"] = 1;
   expect_error([&] { training_state_from_json(state, "ts.json"); }, {"unknown key \"stepp\""});
+}
+
+// Every file of a save is recorded (size, CRC-32) in training_state.json: one changed, truncated, removed
+// or copied in afterwards makes the load fail, naming the file.
+TEST(Checkpoint, FilesChangedAfterTheSaveAreRefused) {
+  const std::string parent = fresh_dir("checkpoint_files");
+  const auto fresh = [&](const std::string& name) {
+    save_checkpoint(parent + "/" + name, make_checkpoint(2));
+    return parent + "/" + name;
+  };
+  std::string dir = fresh("edited");
+  write_file_atomic(dir + "/notes.txt", "saved at step 9\n");  // same size, other bytes
+  expect_error([&] { load_checkpoint(dir); }, {"notes.txt is not the file saved at step 2", "crc32"});
+  dir = fresh("config");
+  write_file_atomic(dir + "/config.json", R"({"layers": 3, "dim": 8, "norm": "rmsnorm"})");
+  expect_error([&] { load_checkpoint(dir); }, {"config.json is not the file saved at step 2"});
+  dir = fresh("truncated");
+  fs::resize_file(dir + "/optimizer.safetensors", fs::file_size(dir + "/optimizer.safetensors") - 4);
+  expect_error([&] { load_checkpoint(dir); }, {"optimizer.safetensors"});
+  dir = fresh("removed");
+  fs::remove(dir + "/notes.txt");
+  expect_error([&] { load_checkpoint(dir); }, {"notes.txt (saved at step 2) is missing"});
+  // the record itself is checked
+  dir = fresh("record");
+  nlohmann::json state = nlohmann::json::parse(read_file(dir + "/training_state.json"));
+  state["files"]["notes.txt"]["crc32"] = "xyz";
+  write_file_atomic(dir + "/training_state.json", state.dump());
+  expect_error([&] { load_checkpoint(dir); }, {"crc32 must be 8 hex digits"});
+  state["files"].erase("model.safetensors");
+  write_file_atomic(dir + "/training_state.json", state.dump());
+  expect_error([&] { load_checkpoint(dir); }, {"the \"files\" record lacks model.safetensors"});
+  // names a save refuses: paths, the checkpoint's own files, temporary names
+  for (const std::string name : {"a/b", "config.json", "training_state.json", "x.tmp-12", "..", ""}) {
+    Checkpoint c = make_checkpoint(1);
+    c.files[name] = "x";
+    expect_error([&] { save_checkpoint(parent + "/bad", c); }, {"bad file name"});
+    EXPECT_FALSE(fs::exists(parent + "/bad")) << name;
+  }
+  // an unchanged save still loads, its files included
+  expect_checkpoint(load_checkpoint(fresh("fine")), 2);
 }
 
 }  // namespace
