@@ -90,6 +90,59 @@ std::vector<T> run_forward(const std::vector<T>& qkv_in, const Case& c, std::vec
   return out;
 }
 
+double round_bf16(double x) { return bf16_to_float(float_to_bf16(float(x))); }
+
+// The bf16 attention in double arithmetic with bf16 rounding exactly where the kernels round: the
+// rotated q, k, v and the output gradient are rounded, the probabilities after the (f32-accurate)
+// softmax, and the scores' gradient p (dp - sum_j dp_j p_j) / sqrt(Dh); every product accumulates
+// exactly. rotated: the already rotated qkv; dqkv: the gradient before the rotation back, [B, T, W].
+struct EmulatedBf16 {
+  std::vector<double> out, dqkv;
+};
+EmulatedBf16 emulated_bf16_attention(const std::vector<float>& rotated, const std::vector<double>& dout,
+                                     const AttentionDims& d) {
+  const int64_t W = d.qkv_width(), Dh = d.Dh, T = d.T;
+  const double scale = 1.0 / std::sqrt(double(Dh));
+  std::vector<double> x16(rotated.size()), dy16(dout.size());
+  for (size_t i = 0; i < rotated.size(); ++i) x16[i] = round_bf16(rotated[i]);
+  for (size_t i = 0; i < dout.size(); ++i) dy16[i] = round_bf16(float(dout[i]));
+  EmulatedBf16 e{std::vector<double>(d.B * T * d.H * Dh, 0.0), std::vector<double>(rotated.size(), 0.0)};
+  std::vector<double> p16(T), dp(T);
+  for (int64_t b = 0; b < d.B; ++b)
+    for (int64_t h = 0; h < d.H; ++h) {
+      const int64_t q = h * Dh, k = (d.H + h / d.group()) * Dh, v = (d.H + d.KV + h / d.group()) * Dh;
+      auto at = [&](int64_t t, int64_t col) { return (b * T + t) * W + col; };
+      for (int64_t t = 0; t < T; ++t) {
+        const int64_t y = (b * T + t) * d.H * Dh + h * Dh;
+        double mx = -1e300, sum = 0, dot = 0;
+        for (int64_t j = 0; j <= t; ++j) {
+          p16[j] = 0;
+          for (int64_t i = 0; i < Dh; ++i) p16[j] += x16[at(t, q + i)] * x16[at(j, k + i)];
+          mx = std::max(mx, p16[j]);
+        }
+        for (int64_t j = 0; j <= t; ++j) sum += (p16[j] = std::exp((p16[j] - mx) * scale));
+        for (int64_t j = 0; j <= t; ++j) {
+          p16[j] = round_bf16(p16[j] / sum);
+          dp[j] = 0;
+          for (int64_t i = 0; i < Dh; ++i) {
+            e.out[y + i] += p16[j] * x16[at(j, v + i)];
+            dp[j] += dy16[y + i] * x16[at(j, v + i)];
+            e.dqkv[at(j, v + i)] += p16[j] * dy16[y + i];
+          }
+          dot += dp[j] * p16[j];
+        }
+        for (int64_t j = 0; j <= t; ++j) {
+          const double ds16 = round_bf16(p16[j] * (dp[j] - dot) * scale);
+          for (int64_t i = 0; i < Dh; ++i) {
+            e.dqkv[at(t, q + i)] += ds16 * x16[at(j, k + i)];
+            e.dqkv[at(j, k + i)] += ds16 * x16[at(t, q + i)];
+          }
+        }
+      }
+    }
+  return e;
+}
+
 const Case kCases[] = {
     {{2, 5, 4, 2, 4}, true, RopeLayout::half_split, 1.0},     // GQA, full rotary
     {{1, 6, 2, 1, 6}, true, RopeLayout::interleaved, 2.0 / 3},  // multi-query, partial rotary
@@ -128,7 +181,10 @@ TEST(AttentionKernel, BackwardMatchesFiniteDifferences) {
 
 // The float (oneDNN, tiled) backward against the double one, across several query tiles, and bf16:
 // the oneDNN path (T = 150, Dh = 8) and, where the build has AVX512-BF16, the fused path (T and Dh
-// multiples of 32), with and without the forward's saved bf16 copies.
+// multiples of 32), with and without the forward's saved bf16 copies. The bf16 modes are compared with
+// emulated_bf16_attention on the same rotated inputs, so the tolerance is that of f32 arithmetic plus the
+// rare value that rounds to the neighbouring bf16 number on one side only (and, for the bf16 d(qkv) of
+// mode 3, the final rounding), not the bf16 error itself.
 TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
   for (const Case& c : {Case{{2, 150, 4, 2, 8}, true, RopeLayout::half_split, 1.0},
                         Case{{2, 96, 4, 2, 32}, true, RopeLayout::half_split, 1.0},
@@ -161,24 +217,38 @@ TEST(AttentionKernel, FloatAndBf16BackwardMatchDouble) {
     }
     std::vector<float> qf(qkv.begin(), qkv.end()), Rf(R.begin(), R.end()), pf, rf, dpf(dprobs.size()), dqf(qkv.size(), 0.0f);
     const auto outf = run_forward<float>(qf, c, &pf, &rf, mm);
-    const auto outd = run_forward<double>(qkv, c);
-    const double tol = bf ? 0.05 : 1e-4;
-    for (size_t i = 0; i < outd.size(); ++i) ASSERT_NEAR(outf[i], outd[i], tol) << "forward bf16=" << bf;
+    EmulatedBf16 emulated;
+    std::vector<double> want_out = run_forward<double>(qkv, c), want_dqkv = dqkv;
+    if (bf) {  // the same f32-rotated inputs, rounded where the kernels round
+      emulated = emulated_bf16_attention(rf, R, d);
+      want_out = emulated.out;
+      want_dqkv = emulated.dqkv;
+      kernels::rope_qkv_backward<double>(want_dqkv.data(), d, table_for<double>(c));
+    }
+    double worst_out = 0;
+    for (size_t i = 0; i < want_out.size(); ++i)
+      worst_out = std::max(worst_out, std::abs(outf[i] - want_out[i]) / (1 + std::abs(want_out[i])));
+    EXPECT_LE(worst_out, bf ? 2e-6 : 1e-4) << "forward, mode " << mode;
     kernels::attention_backward<float>(dqf.data(), dpf.data(), Rf.data(), pf.data(), rf.data(), d, mm);
     if (mode == 3) {
       const int64_t W = d.qkv_width();
       for (int64_t j = 0; j < W; ++j) {
         double want = 0.25, scale = 1;
-        for (int64_t r = 0; r < d.B * d.T; ++r) want += dqkv[r * W + j], scale += std::abs(dqkv[r * W + j]);
-        EXPECT_NEAR(bias[j], want, 0.02 * scale) << "bias column " << j;
+        for (int64_t r = 0; r < d.B * d.T; ++r) want += want_dqkv[r * W + j], scale += std::abs(want_dqkv[r * W + j]);
+        EXPECT_NEAR(bias[j], want, 1e-3 * scale) << "bias column " << j;
       }
       for (size_t i = 0; i < qkv.size(); ++i) dqf[i] = bf16_to_float(dq16[i]);
     } else {
       kernels::rope_qkv_backward<float>(dqf.data(), d, rope_f);
     }
     double worst = 0;
-    for (size_t i = 0; i < dqkv.size(); ++i) worst = std::max(worst, std::abs(dqf[i] - dqkv[i]) / (1 + std::abs(dqkv[i])));
-    EXPECT_LE(worst, bf ? 0.1 : 1e-4) << "mode " << mode;
+    for (size_t i = 0; i < want_dqkv.size(); ++i) {
+      // mode 3 rounds d(qkv) to bf16 at the end: a value near the middle of two bf16 numbers may go to
+      // either, so one bf16 step (2^-8 relative) is allowed there
+      const double rounding = mode == 3 ? std::abs(want_dqkv[i]) / 256 : 0;
+      worst = std::max(worst, std::max(0.0, std::abs(dqf[i] - want_dqkv[i]) - rounding) / (1 + std::abs(want_dqkv[i])));
+    }
+    EXPECT_LE(worst, bf ? 5e-4 : 1e-4) << "mode " << mode;
   }
   }
 }
