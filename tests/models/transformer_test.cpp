@@ -86,23 +86,38 @@ TEST(TransformerModel, DecoderMatchesFullForward) {
   }
 }
 
-TEST(TransformerModel, Bf16MatmulsStayClose) {
-  Reference r = load_case("gpt_rope_gqa");
-  Transformer& m = *r.model;
-  m.set_precision(Precision::bf16);
-  const double ref_loss = r.ref.at("loss").data<double>()[0];
-  m.zero_grad();
-  const double loss = m.forward_backward(r.ids.data(), r.targets.data(), r.B, r.T);
-  EXPECT_NEAR(loss, ref_loss, 0.02 * ref_loss);
-  const ParameterInfo& p = m.parameter("layers.0.attn.qkv.weight");
-  const Tensor& g = r.ref.at("grad." + p.name);
-  double num = 0, den = 0;  // relative L2 error of one gradient
-  for (int64_t i = 0; i < p.numel; ++i) {
-    const double d = m.grads()[p.offset + i] - g.data<double>()[i];
-    num += d * d;
-    den += g.data<double>()[i] * g.data<double>()[i];
+// Relative L2 distance of two gradient vectors over one parameter.
+double relative_l2(const float* got, const double* want, int64_t n) {
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    num += (got[i] - want[i]) * (got[i] - want[i]);
+    den += want[i] * want[i];
   }
-  EXPECT_LT(std::sqrt(num / den), 0.05);
+  return std::sqrt(num / den);
+}
+
+// bf16 training against an f32 run of the same model with its matrices rounded to bf16 (what the bf16
+// matmuls read), so that only the roundings of the activations and gradients inside the step differ:
+// the loss within 1e-3 relative and every parameter's gradient within 3% (relative L2). Measured on
+// this case: 1.5e-4 and at most 1.7% (layer 0's norm, the furthest from the loss).
+TEST(TransformerModel, Bf16MatmulsStayClose) {
+  Reference bf = load_case("gpt_rope_gqa"), f32 = load_case("gpt_rope_gqa");
+  for (const ParameterInfo& p : f32.model->parameters()) {
+    if (p.shape.size() != 2) continue;
+    float* w = f32.model->params() + p.offset;
+    for (int64_t i = 0; i < p.numel; ++i) w[i] = bf16_to_float(float_to_bf16(w[i]));
+  }
+  bf.model->set_precision(Precision::bf16);
+  bf.model->zero_grad();
+  f32.model->zero_grad();
+  const double loss = bf.model->forward_backward(bf.ids.data(), bf.targets.data(), bf.B, bf.T);
+  const double want = f32.model->forward_backward(f32.ids.data(), f32.targets.data(), f32.B, f32.T);
+  EXPECT_NEAR(loss, want, 1e-3 * want);
+  EXPECT_GT(std::abs(loss - want), 0.0);  // the bf16 path ran (it rounds activations the f32 one does not)
+  for (const ParameterInfo& p : f32.model->parameters()) {
+    const std::vector<double> g(f32.model->grads() + p.offset, f32.model->grads() + p.offset + p.numel);
+    EXPECT_LT(relative_l2(bf.model->grads() + p.offset, g.data(), p.numel), 0.03) << p.name;
+  }
 }
 
 // The bf16 weight copy: an optimizer that writes it and marks it current spares the conversion, but any
