@@ -519,6 +519,8 @@ std::vector<Var> AutogradGpt::undecayed_parameters() const {
 // ------------------------------------------------------------------------------------ decoding
 
 AutogradGpt::Decoder::Decoder(const AutogradGpt& model) : m_(model) {
+  ROTOR_CHECK(!model.bidirectional_, "autograd gpt: a bidirectional (masked-LM) encoder does not generate text; "
+              "use it with `rotor finetune`");
   const PositionKind pos = model.config_.pos;
   ROTOR_CHECK(model.mixer_.kind != MixerKind::softmax || pos == PositionKind::t5 || pos == PositionKind::alibi,
               "autograd gpt: the softmax mixer with ", position_kind_name(pos),

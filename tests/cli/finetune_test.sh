@@ -41,6 +41,7 @@ expect_error "not a run directory" "$rotor" finetune --model "$tmp/missing" --da
 expect_error "longer than the encoder's context" "$rotor" finetune --model "$tmp/enc" --data "$tmp/kjv.txt" --length 33
 expect_error "no verses found" "$rotor" finetune --model "$tmp/enc" --data "$tmp/enc/config.json" --length 24
 expect_error "test-fraction" "$rotor" finetune --model "$tmp/enc" --data "$tmp/kjv.txt" --test-fraction 1.5 --length 24
+expect_error "does not generate text" "$rotor" sample --model "$tmp/enc" --tokens 5
 expect_error "unknown --objective 'clm'" "$rotor" train --objective clm --data "$tmp/kjv.txt" --steps 1 --threads 1
 expect_error "pos rope is not supported" "$rotor" train --objective mlm --pos rope --data "$tmp/kjv.txt" --steps 1 --threads 1
 expect_error "not --mixer lstm" "$rotor" train --objective mlm --mixer lstm --data "$tmp/kjv.txt" --steps 1 --threads 1
