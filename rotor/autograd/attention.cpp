@@ -36,6 +36,9 @@ Var scaled_dot_product_attention(const Var& q, const Var& k, const Var& v, const
 void register_attention_gradchecks(GradcheckRegistry& r) {
   r.add({"scaled_dot_product_attention", "causal multi-head", {{{2, 2, 4, 3}, {2, 2, 4, 3}, {2, 2, 4, 5}}},
          [](const VarList& in) { return scaled_dot_product_attention(in[0], in[1], in[2], {true, 0, Tensor()}); }});
+  // the encoder of `rotor train --objective mlm`: self-attention over every position, no mask
+  r.add({"scaled_dot_product_attention", "bidirectional multi-head", {{{2, 3, 5, 4}, {2, 3, 5, 4}, {2, 3, 5, 4}}},
+         [](const VarList& in) { return scaled_dot_product_attention(in[0], in[1], in[2]); }});
   r.add({"scaled_dot_product_attention", "cross, padding mask, broadcast kv", {{{2, 3, 4}, {5, 4}, {5, 2}}},
          [](const VarList& in) {
            const Tensor pad = Tensor::from_vector(std::vector<int32_t>{0, 0, 0, 1, 1}, {5});

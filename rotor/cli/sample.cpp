@@ -207,6 +207,8 @@ void generate(const Args& a, Decoder& decoder, int64_t ctx, int64_t vocab) {
 // A run of `rotor train --mixer NAME`: the mixers' single-token step().
 void run_mixer(const Args& a) {
   const auto model = models::load_autograd_gpt(a.model);
+  ROTOR_CHECK(!model->bidirectional(), a.model, " is a masked-LM encoder (`rotor train --objective mlm`); it does not "
+              "generate text (use it with `rotor finetune`)");
   const auto& c = model->config();
   ROTOR_CHECK(c.vocab == 256, a.model, ": sample generates bytes and needs a 256-token vocabulary, got ", c.vocab);
   models::AutogradGpt::Decoder decoder(*model);

@@ -5,7 +5,8 @@
 // about two minutes on 2 cores. --mixer NAME replaces every block's softmax attention by another token
 // mixer of rotor/nn (rnn, lstm, gru, linear, performer, flash, local, strided, fixed, s4d, mamba); that
 // model is an AutogradGpt trained on the tape (rotor/models/mixer_trainer.h), the default stays the
-// fused model.
+// fused model. --objective mlm trains a bidirectional encoder with BERT's masked-LM objective instead
+// (rotor/models/masked_lm.h), for `rotor finetune`.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "rotor/cli/command.h"
+#include "rotor/cli/kjv_text.h"
 #include "rotor/cli/progress.h"
 #include "rotor/cli/stop_signals.h"
 #include "rotor/core/dist.h"
@@ -33,30 +35,9 @@ namespace fs = std::filesystem;
 using namespace rotor;
 using namespace rotor::models;
 
-// The KJV text, extracted with `bible` into $XDG_CACHE_HOME/rotor/kjv.txt (or ~/.cache/rotor/kjv.txt).
-std::string default_corpus() {
-  const char* xdg = std::getenv("XDG_CACHE_HOME");
-  const char* home = std::getenv("HOME");
-  const std::string dir = xdg && *xdg ? std::string(xdg) + "/rotor" : std::string(home ? home : ".") + "/.cache/rotor";
-  const std::string path = dir + "/kjv.txt";
-  if (fs::exists(path) && fs::file_size(path) > 0) return path;
-  fs::create_directories(dir);
-  std::FILE* pipe = popen("bible \"gen1:1-rev22:21\" 2>/dev/null", "r");
-  ROTOR_CHECK(pipe != nullptr, "cannot run the `bible` program (install Debian's bible-kjv: scripts/setup.sh)");
-  std::string text;
-  char buf[1 << 16];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, pipe)) > 0) text.append(buf, got);
-  const int status = pclose(pipe);
-  ROTOR_CHECK(status == 0 && text.size() > 1000000,
-              "extracting the King James text with `bible` failed (install Debian's bible-kjv: scripts/setup.sh)");
-  io::write_file_atomic(path, text);
-  return path;
-}
-
 struct Args {
   std::string data, out, resume, init = "torch", dtype = "bf16", norm = "layernorm", mlp = "gelu", pos = "rope",
-              mixer = "softmax";
+              mixer = "softmax", objective = "lm";
   MixerSpec spec;
   int64_t layers = 4, dim = 256, heads = 4, kv_heads = 0, ctx = 256, batch = 8, grad_accum = 1, steps = 600,
           warmup = -1;
@@ -262,6 +243,18 @@ void run(const Args& a, CLI::App& cmd) {
     ROTOR_CHECK(a.init == "gpt2" || a.init == "torch", "unknown --init '", a.init, "' (expected gpt2 or torch)");
     opt.init = a.init == "torch" ? Transformer::Init::torch : Transformer::Init::gpt2;
   }
+  ROTOR_CHECK(a.objective == "lm" || a.objective == "mlm", "unknown --objective '", a.objective,
+              "' (expected lm or mlm)");
+  const bool masked_lm = a.objective == "mlm";
+  if (masked_lm) {
+    ROTOR_CHECK(!resuming, "--objective mlm runs cannot be resumed (their optimizer state is not saved)");
+    ROTOR_CHECK(mixer_kind_from_name(a.mixer) == MixerKind::softmax, "--objective mlm trains a softmax-attention encoder, not --mixer ", a.mixer);
+    ROTOR_CHECK(cmd.count("--profile") == 0, "--profile times the fused decoder, not the --objective mlm encoder");
+    config.vocab = 257;  // the bytes and [MASK]
+    if (cmd.count("--pos") == 0) config.pos = PositionKind::learned;
+    ROTOR_CHECK(config.pos != PositionKind::rope, "--objective mlm: --pos rope is not supported by the encoder "
+                "(use learned, sinusoidal or none)");
+  }
   const MixerSpec mixer = resuming ? MixerSpec{} : mixer_from_flags(a, cmd, config);
   ROTOR_CHECK(opt.eval_every >= 1, "--eval-every must be >= 1, got ", opt.eval_every);
   check_options(a, cmd, opt);
@@ -277,7 +270,7 @@ void run(const Args& a, CLI::App& cmd) {
   }
   ROTOR_CHECK(a.data.empty() || !fs::is_directory(a.data), "--data ", a.data,
               " is a directory; pass a text file (its bytes are the training data)");
-  const std::string data = a.data.empty() ? default_corpus() : a.data;
+  const std::string data = a.data.empty() ? cli::kjv_text_path() : a.data;
   const ByteCorpus corpus = ByteCorpus::load(data);
 
   auto report = [&](int64_t params) {
@@ -294,13 +287,15 @@ void run(const Args& a, CLI::App& cmd) {
       std::fprintf(stderr, "rotor train: data parallel over %d processes, %lld sequences of each batch per process\n",
                    dist::size(), (long long)(opt.batch / dist::size()));
   };
-  if (mixer.kind != MixerKind::softmax || config.pos == PositionKind::t5 || config.pos == PositionKind::alibi) {
+  if (masked_lm || mixer.kind != MixerKind::softmax || config.pos == PositionKind::t5 ||
+      config.pos == PositionKind::alibi) {
     ROTOR_CHECK(dist::size() == 1, "data-parallel training (mpirun -np ", dist::size(),
-                ") runs the fused transformer only, not --mixer ", mixer_kind_name(mixer.kind), " or --pos ",
-                position_kind_name(config.pos));
+                ") runs the fused transformer only, not --objective mlm, --mixer ", mixer_kind_name(mixer.kind),
+                " or --pos ", position_kind_name(config.pos));
     Rng init(opt.seed ^ 0x313e7ULL);
     AutogradGpt model(config, mixer, init);
     model.set_checkpoint_every(a.checkpoint_activations);
+    model.set_bidirectional(masked_lm);
     MixerTrainer trainer(model, corpus, opt);
     report(model.parameter_count());
     train_loop(trainer, a, opt, config.ctx, out, nullptr);
@@ -353,6 +348,10 @@ void setup(CLI::App& cmd) {
                  "sparse patterns, none for rnn, lstm, gru, s4d and mamba)");
   cmd.add_option("--mixer", a.mixer, std::string("token mixer of every block: ") + mixer_kind_names() +
                  " (default softmax: the fused attention model)");
+  cmd.add_option("--objective", a.objective,
+                 "lm (next byte, the default) or mlm: BERT's masked LM on a bidirectional softmax encoder (15% of "
+                 "the bytes chosen: 80% [MASK], 10% a random byte, 10% kept; learned positions by default), the "
+                 "encoder `rotor finetune` starts from");
   cmd.add_option("--features", a.spec.features, "performer: random features per head (default 64)");
   cmd.add_option("--redraw", a.spec.redraw, "performer: draw new random features every N steps (default 0: never)");
   cmd.add_option("--window", a.spec.window,

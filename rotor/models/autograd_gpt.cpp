@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "rotor/autograd/attention.h"
 #include "rotor/autograd/ops.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/io/safetensors.h"
@@ -190,6 +191,8 @@ class AutogradGptBlock : public nn::Module {
     return add(h, mlp(h));
   }
   nn::Performer* performer() const { return performer_.get(); }
+  // Softmax attention over every position (no causal mask): the encoder of `rotor train --objective mlm`.
+  void set_bidirectional(bool on) { bidirectional_ = on; }
 
  private:
   Var mlp(const Var& h) const { return down_->forward(activation(up_->forward(apply_norm(*norm2_, h)))); }
@@ -274,6 +277,10 @@ class AutogradGptBlock : public nn::Module {
   Var mix(const Var& u, const Var& bias) const {
     switch (kind_) {
       case MixerKind::softmax:
+        if (bidirectional_) {
+          const auto [q, k, v] = heads(u);  // [B, H, T, Dh] each
+          return merge(ag::scaled_dot_product_attention(q, k, v));
+        }
         if (relative()) {
           const auto [q, k, v] = heads(u);
           return merge(nn::biased_causal_attention(q, k, v, bias));
@@ -332,6 +339,7 @@ class AutogradGptBlock : public nn::Module {
 
   TransformerConfig c_;
   MixerKind kind_;
+  bool bidirectional_ = false;
   std::shared_ptr<nn::Recurrent> recurrent_;
   std::shared_ptr<nn::LinearAttention> linear_;
   std::shared_ptr<nn::Performer> performer_;
@@ -375,12 +383,30 @@ void AutogradGpt::build(Rng& rng) {
   if (!c.tied_head) head_ = add_module("head", make_linear(c.dim, c.vocab, false));
 }
 
+void AutogradGpt::set_bidirectional(bool on) {
+  const TransformerConfig& c = config_;
+  ROTOR_CHECK(!on || mixer_.kind == MixerKind::softmax, "bidirectional encoder: needs the softmax mixer, not ",
+              mixer_kind_name(mixer_.kind));
+  ROTOR_CHECK(!on || c.pos == PositionKind::learned || c.pos == PositionKind::sinusoidal || c.pos == PositionKind::none,
+              "bidirectional encoder: --pos ", position_kind_name(c.pos),
+              " is not supported (use learned, sinusoidal or none)");
+  ROTOR_CHECK(!on || (c.kv_heads == c.heads && c.head_dim() * c.heads == c.dim),
+              "bidirectional encoder: needs kv_heads == heads and heads x head_dim == dim");
+  bidirectional_ = on;
+  for (const auto& block : blocks_) block->set_bidirectional(on);
+}
+
 void AutogradGpt::set_checkpoint_every(int64_t every) {
   ROTOR_CHECK(every >= 0, "autograd gpt: checkpoint interval ", every, " must be >= 0 blocks");
   checkpoint_every_ = every;
 }
 
 Var AutogradGpt::forward(const Tensor& ids) const {
+  const Var x = hidden(ids);
+  return head_ ? head_->forward(x) : ag::linear(x, wte_);
+}
+
+Var AutogradGpt::hidden(const Tensor& ids) const {
   ROTOR_CHECK(ids.dim() == 2 && ids.size(1) >= 1 && ids.size(1) <= config_.ctx, "autograd gpt: ids must be [B, T] with ",
               "1 <= T <= ctx ", config_.ctx, ", got ", shape_str(ids.shape()));
   const int64_t T = ids.size(1);
@@ -407,8 +433,7 @@ Var AutogradGpt::forward(const Tensor& ids) const {
           inputs);
     }
   }
-  x = apply_norm(*norm_f_, x);
-  return head_ ? head_->forward(x) : ag::linear(x, wte_);
+  return apply_norm(*norm_f_, x);
 }
 
 Var AutogradGpt::position_bias(int64_t tq, int64_t tk, int64_t offset) const {
@@ -494,6 +519,8 @@ std::vector<Var> AutogradGpt::undecayed_parameters() const {
 // ------------------------------------------------------------------------------------ decoding
 
 AutogradGpt::Decoder::Decoder(const AutogradGpt& model) : m_(model) {
+  ROTOR_CHECK(!model.bidirectional_, "autograd gpt: a bidirectional (masked-LM) encoder does not generate text; "
+              "use it with `rotor finetune`");
   const PositionKind pos = model.config_.pos;
   ROTOR_CHECK(model.mixer_.kind != MixerKind::softmax || pos == PositionKind::t5 || pos == PositionKind::alibi,
               "autograd gpt: the softmax mixer with ", position_kind_name(pos),
@@ -554,6 +581,7 @@ io::Checkpoint autograd_gpt_checkpoint(const AutogradGpt& model) {
   io::Checkpoint run;
   run.config = config_to_json(model.config());
   run.config["mixer"] = mixer_to_json(model.mixer());
+  if (model.bidirectional()) run.config["encoder"] = true;
   for (const auto& [name, v] : model.named_parameters()) run.model[name] = v.value().contiguous();
   for (const auto& [name, t] : model.buffers()) run.model[name] = t.contiguous();
   return run;
@@ -569,11 +597,16 @@ std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir) {
   ROTOR_CHECK(j.is_object() && j.contains("mixer"), config_path, ": not a mixer model (no 'mixer' key)");
   const MixerSpec mixer = mixer_from_json(j["mixer"], config_path);
   j.erase("mixer");
+  const bool encoder = j.contains("encoder");
+  ROTOR_CHECK(!encoder || j["encoder"].is_boolean(), config_path, ": 'encoder' must be true or false");
+  const bool bidirectional = encoder && j["encoder"].get<bool>();
+  j.erase("encoder");
   const TransformerConfig config = config_from_json(j, config_path);
   Rng rng(0);
   std::unique_ptr<AutogradGpt> model;
   try {
     model = std::make_unique<AutogradGpt>(config, mixer, rng);
+    model->set_bidirectional(bidirectional);
   } catch (const Error& e) {
     throw Error(cat(config_path, ": ", e.what()));
   }

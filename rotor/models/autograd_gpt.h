@@ -76,9 +76,16 @@ class AutogradGpt : public nn::Module {
   // Activation checkpointing: forward() runs each segment of `every` blocks as one autograd::checkpoint
   // node, which keeps only the segment's input and recomputes the blocks in backward (0: off, default).
   void set_checkpoint_every(int64_t every);
+  // Bidirectional encoder (BERT): softmax attention without the causal mask, so every position sees every
+  // other. Softmax mixer only, with learned / sinusoidal / no positions and kv_heads == heads; throws
+  // otherwise. Saved as "encoder": true in config.json; has no Decoder.
+  void set_bidirectional(bool on);
+  bool bidirectional() const { return bidirectional_; }
 
   // ids: [B, T] (i64 or i32), T <= ctx -> logits [B, T, vocab].
   autograd::Var forward(const Tensor& ids) const;
+  // The final-norm output before the head: [B, T, dim] (what a classifier on top of the encoder reads).
+  autograd::Var hidden(const Tensor& ids) const;
   // The mean next-token cross-entropy of forward(ids) against targets [B, T].
   autograd::Var loss(const Tensor& ids, const Tensor& targets) const;
 
@@ -121,6 +128,7 @@ class AutogradGpt : public nn::Module {
   TransformerConfig config_;
   MixerSpec mixer_;
   int64_t checkpoint_every_ = 0;
+  bool bidirectional_ = false;
   autograd::Var wte_, wpe_;
   Tensor sinusoid_;  // [ctx, dim] for sinusoidal positions
   std::vector<std::shared_ptr<AutogradGptBlock>> blocks_;
@@ -131,7 +139,7 @@ class AutogradGpt : public nn::Module {
 
 // A run directory of a mixer model (`rotor train --mixer NAME` other than softmax): config.json holds the
 // TransformerConfig's keys plus "mixer": {"kind": NAME, ...settings}; model.safetensors the parameters and
-// buffers by name (f32).
+// buffers by name (f32). A bidirectional encoder (`rotor train --objective mlm`) adds "encoder": true.
 bool is_mixer_run(const std::string& dir);  // config.json parses and has a "mixer" object
 // The run directory as one checkpoint of rotor/io/checkpoint.h (no optimizer state; step 0 unless the
 // caller sets it), and saving it as a unit.

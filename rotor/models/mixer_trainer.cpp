@@ -9,6 +9,8 @@
 #include "rotor/core/error.h"
 #include "rotor/io/checkpoint.h"
 #include "rotor/models/loss_plot.h"
+#include "rotor/models/masked_lm.h"
+#include "rotor/optim/clip.h"
 #include "rotor/optim/schedule.h"
 
 namespace rotor::models {
@@ -43,12 +45,17 @@ Tensor MixerTrainer::window_tensor(const std::vector<int32_t>& v) const {
 }
 
 // The mean loss of the current windows (x_, y_), with its backward pass (gradients / grad_accum) when asked.
-double MixerTrainer::loss_of_windows(bool backward) {
+// A bidirectional encoder learns the masked-LM objective instead: x_ masked with mask_rng, loss at the
+// chosen positions (y_ unused).
+double MixerTrainer::loss_of_windows(bool backward, Rng& mask_rng) {
   ag::Var loss;
   {
     std::optional<ag::AutocastGuard> autocast;
     if (opt_.precision == Precision::bf16) autocast.emplace();
-    loss = model_.loss(window_tensor(x_), window_tensor(y_));
+    if (model_.bidirectional())
+      loss = masked_lm_loss(model_, mask_tokens(window_tensor(x_), model_.config().vocab - 1, kMaskRate, mask_rng));
+    else
+      loss = model_.loss(window_tensor(x_), window_tensor(y_));
   }
   const double value = loss.item();
   if (backward) {
@@ -71,30 +78,12 @@ double MixerTrainer::train_step() {
   double loss = 0;
   for (int64_t micro = 0; micro < opt_.grad_accum; ++micro) {
     sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
-    loss += loss_of_windows(true);
+    loss += loss_of_windows(true, rng_);
   }
   loss /= double(opt_.grad_accum);
   // global gradient norm over every parameter (summed in double), then PyTorch's clip_grad_norm_
-  double sum = 0;
-  const std::vector<ag::Var> params = model_.parameters();
-  for (const ag::Var& p : params) {
-    if (!p.grad().defined()) continue;
-    const Tensor g = p.grad().contiguous();
-    const float* d = g.data<float>();
-    for (int64_t i = 0; i < g.numel(); ++i) sum += double(d[i]) * double(d[i]);
-  }
-  const double norm = std::sqrt(sum);
+  const double norm = optim::clip_parameter_gradients(model_.parameters(), opt_.clip);
   ROTOR_CHECK(std::isfinite(norm), "training: gradient norm is ", norm, " at step ", step_ + 1);
-  if (opt_.clip > 0 && norm > opt_.clip) {
-    const float scale = static_cast<float>(opt_.clip / (norm + 1e-6));
-    for (const ag::Var& p : params) {
-      if (!p.grad().defined()) continue;
-      Tensor g = p.grad().clone();
-      float* d = g.data<float>();
-      for (int64_t i = 0; i < g.numel(); ++i) d[i] *= scale;
-      ag::Var(p).set_grad(g);
-    }
-  }
   const optim::WarmupCosine schedule{opt_.lr, opt_.lr_min, opt_.warmup, opt_.steps};
   const double lr = schedule.at(step_);
   decay_->set_lr(lr);
@@ -111,11 +100,12 @@ double MixerTrainer::train_step() {
 double MixerTrainer::validation_loss() {
   const int64_t T = model_.config().ctx, B = opt_.batch;
   Rng val_rng(0x7a11da7eULL);  // LmTrainer's validation windows
+  Rng val_mask_rng(0x3a5c3d0fULL);  // masked LM: the same masks every validation
   ag::NoGradGuard no_grad;
   double total = 0;
   for (int64_t i = 0; i < opt_.eval_batches; ++i) {
     sample_windows(corpus_.val, val_rng, B, T, x_.data(), y_.data());
-    total += loss_of_windows(false);
+    total += loss_of_windows(false, val_mask_rng);
   }
   return total / double(opt_.eval_batches);
 }

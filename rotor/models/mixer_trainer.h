@@ -4,7 +4,11 @@
 // clipping, gradient accumulation, bf16 matmuls through autograd::AutocastGuard, and the same training and
 // validation windows as LmTrainer. Performer's random features are redrawn every MixerSpec::redraw steps
 // from a generator seeded by the run's seed. save() writes config.json (with the mixer), model.safetensors,
-// metrics.csv and loss.svg as one checkpoint (rotor/io/checkpoint.h); the optimizer state is not saved, so such a run cannot be resumed.
+// metrics.csv and loss.svg as one checkpoint (rotor/io/checkpoint.h); the optimizer state is not saved, so
+// such a run cannot be resumed.
+// A bidirectional model (set_bidirectional, `rotor train --objective mlm`) is trained with BERT's masked-LM
+// objective (rotor/models/masked_lm.h) on the same windows, the [MASK] id being vocab - 1; the validation
+// masks are drawn from a fixed seed, so validation losses compare across steps.
 #include <memory>
 #include <vector>
 
@@ -32,7 +36,7 @@ class MixerTrainer {
 
  private:
   Tensor window_tensor(const std::vector<int32_t>& v) const;  // [B, T] i32
-  double loss_of_windows(bool backward);
+  double loss_of_windows(bool backward, Rng& mask_rng);
 
   AutogradGpt& model_;
   const ByteCorpus& corpus_;

@@ -35,4 +35,26 @@ double clip_global_norm(float* grads, int64_t n, double max_norm) {
   return norm;
 }
 
+double clip_parameter_gradients(const std::vector<autograd::Var>& params, double max_norm) {
+  double sum = 0;
+  for (const autograd::Var& p : params) {
+    if (!p.grad().defined()) continue;
+    const Tensor g = p.grad().contiguous();
+    const float* d = g.data<float>();
+    for (int64_t i = 0; i < g.numel(); ++i) sum += double(d[i]) * double(d[i]);
+  }
+  const double norm = std::sqrt(sum);
+  if (max_norm > 0 && std::isfinite(norm) && norm > max_norm) {
+    const float scale = static_cast<float>(max_norm / (norm + 1e-6));
+    for (const autograd::Var& p : params) {
+      if (!p.grad().defined()) continue;
+      Tensor g = p.grad().clone();
+      float* d = g.data<float>();
+      for (int64_t i = 0; i < g.numel(); ++i) d[i] *= scale;
+      autograd::Var(p).set_grad(g);
+    }
+  }
+  return norm;
+}
+
 }  // namespace rotor::optim

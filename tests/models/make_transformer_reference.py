@@ -1,5 +1,6 @@
 """Reference outputs for tests/models/transformer_test.cpp, computed by an independent PyTorch
-implementation of rotor's transformer in float64.
+implementation of rotor's transformer in float64. The case encoder_mlm (bidirectional, masked-LM targets
+with -100 at the positions not chosen) is for tests/models/masked_lm_test.cpp.
 
 For each case this writes tests/models/data/transformer/<case>/:
   config.json        rotor TransformerConfig
@@ -30,6 +31,11 @@ CASES = {
     # fixed sinusoidal positions, GeGLU
     "sinusoidal_geglu": dict(layers=1, dim=8, heads=2, kv_heads=2, ctx=5, vocab=7, norm="layernorm", mlp="geglu",
                              pos="sinusoidal", tied_head=False, bias=True, rope_layout="half_split", rope_fraction=1.0, T=5),
+    # BERT-style encoder (`rotor train --objective mlm`): no causal mask, learned positions, masked-LM loss over
+    # the chosen positions only (token vocab - 1 is [MASK]; targets -100 elsewhere)
+    "encoder_mlm": dict(layers=2, dim=12, heads=3, kv_heads=3, ctx=9, vocab=11, norm="layernorm", mlp="gelu",
+                        pos="learned", tied_head=False, bias=True, rope_layout="half_split", rope_fraction=1.0, T=9,
+                        causal=False, masked_lm=True),
 }
 B = 2
 
@@ -131,7 +137,8 @@ def forward(c, P, ids):
         k = k.repeat_interleave(G, dim=1)
         v = v.repeat_interleave(G, dim=1)
         s = q @ k.transpose(-1, -2) / math.sqrt(Dh)
-        s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        if c.get("causal", True):
+            s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
         y = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(Bn, T, H * Dh)
         x = x + torch.nn.functional.linear(y, P[p + "attn.out.weight"], P.get(p + "attn.out.bias"))
         h = norm(x, P[p + "norm2.weight"], P.get(p + "norm2.bias"))
@@ -141,6 +148,19 @@ def forward(c, P, ids):
     x = norm(x, P["norm_f.weight"], P.get("norm_f.bias"))
     head = P["wte"] if c["tied_head"] else P["head.weight"]
     return x @ head.t()
+
+
+def mask_tokens(tokens, mask_id, g):
+    """BERT's rule: each token chosen with probability 0.15 (at least one per batch); a chosen token becomes
+    [MASK] (0.8), a random ordinary token (0.1) or stays (0.1). Returns (inputs, targets with -100 where not
+    chosen)."""
+    chosen = torch.rand(tokens.shape, generator=g) < 0.15
+    chosen.view(-1)[0] = True
+    u = torch.rand(tokens.shape, generator=g)
+    random = torch.randint(mask_id, tokens.shape, generator=g)
+    inputs = torch.where(chosen & (u < 0.8), torch.full_like(tokens, mask_id), tokens)
+    inputs = torch.where(chosen & (u >= 0.8) & (u < 0.9), random, inputs)
+    return inputs, torch.where(chosen, tokens, torch.full_like(tokens, -100))
 
 
 def write_safetensors(path, tensors):  # name -> (dtype string, shape, bytes)
@@ -173,12 +193,14 @@ def main():
             P[pname] = t.to(torch.float32).to(torch.float64).requires_grad_(True)  # exactly representable in f32
         ids = torch.randint(c["vocab"], (B, c["T"]), generator=g)
         targets = torch.randint(c["vocab"], (B, c["T"]), generator=g)
+        if c.get("masked_lm"):
+            ids, targets = mask_tokens(ids % (c["vocab"] - 1), c["vocab"] - 1, g)
         logits = forward(c, P, ids)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, c["vocab"]), targets.reshape(-1))
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, c["vocab"]), targets.reshape(-1), ignore_index=-100)
         loss.backward()
         out = os.path.join(HERE, "data", "transformer", name)
         os.makedirs(out, exist_ok=True)
-        cfg = {k: v for k, v in c.items() if k != "T"}
+        cfg = {k: v for k, v in c.items() if k not in ("T", "causal", "masked_lm")}
         cfg["model"] = "rotor-transformer"
         cfg["mlp_hidden"] = hidden(c)
         with open(os.path.join(out, "config.json"), "w") as f:
