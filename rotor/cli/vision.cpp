@@ -68,7 +68,10 @@ void setup_train(CLI::App& cmd) {
                 "vision: --max-steps, --train-limit and --test-limit must be >= 0");
     rotor::Rng rng(o.seed);
     nlohmann::json config = parse_model_config(model_config);
-    if (hard && config.is_object()) config["hard"] = true;
+    if (hard) {
+      ROTOR_CHECK(config.is_object(), "vision: --model-config must be a JSON object, got ", config.dump());
+      config["hard"] = true;
+    }
     auto net = models::make_vision_model(model, config, rng);
     models::check_run_directory(out);
     const models::VisionData train = models::load_vision_data(data, true, train_limit);

@@ -7,10 +7,13 @@
 #include "rotor/autograd/ops.h"
 #include "rotor/core/error.h"
 #include "rotor/kernels/elementwise.h"
+#include "tests/nn/json_reference.h"
 
 // The straight-through and Gumbel-softmax ops beyond their finite-difference cases in the gradcheck
-// harness (discrete.cpp): the hard forward is one-hot, its gradient is the soft sample's, and Gumbel-max
-// samples follow softmax(logits).
+// harness (discrete.cpp): samples and gradients equal torch.nn.functional.gumbel_softmax's for the same
+// noise, soft and hard (tests/autograd/discrete_reference.json, written by
+// tests/autograd/make_discrete_reference.py), the hard forward is one-hot, its gradient is the soft
+// sample's, and Gumbel-max samples follow softmax(logits).
 namespace rotor::autograd {
 namespace {
 
@@ -18,6 +21,26 @@ Tensor from(const std::vector<double>& v, const Shape& shape) {
   Tensor t = Tensor::empty(shape, DType::f64);
   for (size_t i = 0; i < v.size(); ++i) t.data<double>()[i] = v[i];
   return t;
+}
+
+TEST(GumbelSoftmax, EqualsPyTorchForTheSameNoise) {
+  using testing_json::expect_close;
+  using testing_json::tensor_of;
+  const testing_json::json ref = testing_json::read_reference("tests/autograd/discrete_reference.json");
+  int64_t hard_cases = 0;
+  ASSERT_GT(ref["gumbel_softmax"].size(), 0u);
+  for (const auto& c : ref["gumbel_softmax"]) {
+    const double tau = c["tau"].get<double>();
+    const bool hard = c["hard"].get<bool>();
+    const std::string what = rotor::cat(hard ? "hard" : "soft", " tau ", tau, " ", tensor_of(c["logits"]).str());
+    Var logits(tensor_of(c["logits"]), true);
+    const Var y = gumbel_softmax(logits, tensor_of(c["noise"]), tau, hard);
+    expect_close(y.value(), c["output"], what + " output", 1e-12);
+    sum(mul(y, Var(tensor_of(c["weights"])))).backward();
+    expect_close(logits.grad(), c["grad"], what + " gradient", 1e-10);
+    hard_cases += hard;
+  }
+  EXPECT_GT(hard_cases, 0);
 }
 
 TEST(GumbelSoftmax, HardIsOneHotWithTheSoftGradient) {
