@@ -58,6 +58,7 @@ GradcheckRegistry& gradcheck_registry() {
     register_upsampling_gradchecks(*r);
     register_kernel_gradchecks(*r);
     register_higher_order_gradchecks(*r);
+    register_discrete_gradchecks(*r);
     return r;
   }();
   return *registry;

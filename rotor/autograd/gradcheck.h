@@ -136,5 +136,6 @@ void register_conv_gradchecks(GradcheckRegistry& r);
 void register_upsampling_gradchecks(GradcheckRegistry& r);
 void register_kernel_gradchecks(GradcheckRegistry& r);  // the transformer's kernels (kernel_gradchecks.cpp)
 void register_higher_order_gradchecks(GradcheckRegistry& r);  // create_graph: second derivatives
+void register_discrete_gradchecks(GradcheckRegistry& r);  // straight-through, Gumbel-softmax (discrete.cpp)
 
 }  // namespace rotor::autograd

@@ -5,6 +5,7 @@
 #include "rotor/autograd/autocast.h"
 #include "rotor/autograd/checkpoint.h"
 #include "rotor/autograd/conv.h"
+#include "rotor/autograd/discrete.h"
 #include "rotor/autograd/upsampling.h"
 #include "rotor/autograd/dropout.h"
 #include "rotor/autograd/fused_attention.h"

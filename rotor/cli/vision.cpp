@@ -44,6 +44,7 @@ void setup_train(CLI::App& cmd) {
   static models::VisionTrainOptions o;
   static int64_t train_limit = 0, test_limit = 0;
   static int threads = 0;
+  static bool hard = false;
   cmd.add_option("--model", model, "model to train: " + known_models())->required();
   cmd.add_option("--out", out, "run directory to write (config.json, model.safetensors, metrics.*, loss.svg)")
       ->required();
@@ -59,12 +60,19 @@ void setup_train(CLI::App& cmd) {
   cmd.add_option("--train-limit", train_limit, "use only the first N training images (0: all)");
   cmd.add_option("--test-limit", test_limit, "evaluate on the first N test images (0: all)");
   cmd.add_option("--log-every", o.log_every, "steps per metrics.csv row")->check(rotor::cli::positive)->capture_default_str();
+  cmd.add_flag("--hard", hard, "gumbel-vae: one-hot samples forward, the soft sample's gradient (straight through)");
   rotor::cli::add_threads_option(cmd, threads);
   cmd.callback([] {
+    ROTOR_CHECK(!hard || model == "gumbel-vae", "vision: --hard applies to gumbel-vae only, not ", model);
     ROTOR_CHECK(o.max_steps >= 0 && train_limit >= 0 && test_limit >= 0,
                 "vision: --max-steps, --train-limit and --test-limit must be >= 0");
     rotor::Rng rng(o.seed);
-    auto net = models::make_vision_model(model, parse_model_config(model_config), rng);
+    nlohmann::json config = parse_model_config(model_config);
+    if (hard) {
+      ROTOR_CHECK(config.is_object(), "vision: --model-config must be a JSON object, got ", config.dump());
+      config["hard"] = true;
+    }
+    auto net = models::make_vision_model(model, config, rng);
     models::check_run_directory(out);
     const models::VisionData train = models::load_vision_data(data, true, train_limit);
     const models::VisionData test = models::load_vision_data(data, false, test_limit);

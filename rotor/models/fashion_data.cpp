@@ -34,6 +34,16 @@ Tensor binarize(const Tensor& images) {
   return out;
 }
 
+Tensor binarized_rows(const VisionData& data, const std::string& model, int64_t begin, int64_t count) {
+  const int64_t n = count > 0 ? count : data.size() - begin;
+  ROTOR_CHECK(data.images.dim() == 4 && data.images.size(2) == 28 && data.images.size(3) == 28 &&
+                  data.images.size(1) == 1,
+              model, ": wants [N, 1, 28, 28] images, got ", data.images.str());
+  ROTOR_CHECK(begin >= 0 && n >= 1 && begin + n <= data.size(), model, ": rows [", begin, ", ", begin + n,
+              ") outside ", data.size(), " images");
+  return binarize(data.images.narrow(0, begin, n).contiguous()).reshape({n, 28 * 28});
+}
+
 VisionData gather_batch(const VisionData& data, const std::vector<int64_t>& order, int64_t begin, int64_t count) {
   ROTOR_CHECK(begin >= 0 && count >= 1 && begin + count <= static_cast<int64_t>(order.size()),
               "vision: batch [", begin, ", ", begin + count, ") outside ", order.size(), " images");

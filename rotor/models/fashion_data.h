@@ -21,6 +21,9 @@ VisionData load_vision_data(const std::string& dir, bool train, int64_t limit = 
 
 // x > 0.5 -> 1, else 0 (same shape, f32).
 Tensor binarize(const Tensor& images);
+// Images [begin, begin + count) of data (count = 0: from begin to the end), binarized and flattened to
+// [count, H * W]; `model` names the caller in the error when the images are not 28x28.
+Tensor binarized_rows(const VisionData& data, const std::string& model, int64_t begin = 0, int64_t count = 0);
 
 // The rows `order[begin, begin + count)` of data, copied into a batch.
 VisionData gather_batch(const VisionData& data, const std::vector<int64_t>& order, int64_t begin, int64_t count);

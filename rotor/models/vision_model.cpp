@@ -4,6 +4,7 @@
 
 #include "rotor/core/error.h"
 #include "rotor/models/fashion_cnn.h"
+#include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
 #include "rotor/models/vae.h"
 
@@ -12,7 +13,7 @@ namespace rotor::models {
 Tensor VisionModel::sample(int64_t, Rng&) { throw Error(cat(name(), ": a classifier has no samples")); }
 
 const std::vector<std::string>& vision_model_names() {
-  static const std::vector<std::string> names = {"cnn", "vae", "made"};
+  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "made"};
   return names;
 }
 
@@ -23,6 +24,7 @@ std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nl
     ROTOR_CHECK(config["model"] == name, "vision: config is for model ", config["model"].dump(), ", not ", name);
   if (name == "cnn") return std::make_shared<FashionCnn>(FashionCnnConfig::from_json(config), rng);
   if (name == "vae") return std::make_shared<Vae>(VaeConfig::from_json(config), rng);
+  if (name == "gumbel-vae") return std::make_shared<GumbelVae>(GumbelVaeConfig::from_json(config), rng);
   if (name == "made") return std::make_shared<Made>(MadeConfig::from_json(config), rng);
   std::string known;
   for (const auto& n : vision_model_names()) known += (known.empty() ? "" : ", ") + n;

@@ -28,6 +28,9 @@ class VisionModel : public nn::Module {
   virtual nlohmann::json config() const = 0;
   // The training objective of one batch (a scalar Var).
   virtual Var loss(const VisionData& batch, Rng& rng) = 0;
+  // Called by the trainer before the loss of step `step` (0-based) of `total` (schedules such as
+  // gumbel-vae's temperature follow it).
+  virtual void set_progress(int64_t /*step*/, int64_t /*total*/) {}
   // Test-set figures under the keys of issue 14 (test_accuracy, test_nll_nats, test_elbo_nats, ...).
   virtual nlohmann::json evaluate(const VisionData& test, Rng& rng) = 0;
   virtual bool generative() const { return true; }
@@ -38,7 +41,7 @@ class VisionModel : public nn::Module {
   virtual void load_buffers(const io::TensorMap&) {}
 };
 
-// "cnn", "vae", "made".
+// "cnn", "vae", "gumbel-vae", "made".
 const std::vector<std::string>& vision_model_names();
 // Unknown names and config keys, or values out of range, are rotor::Errors.
 std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng);

@@ -48,6 +48,7 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
       const VisionData data = gather_batch(train, order, b * batch, batch);
       optimizer.zero_grad();
       optimizer.set_lr(schedule.at(step));
+      model.set_progress(step, total);
       const Var loss = model.loss(data, rng);
       const double value = loss.item();
       ROTOR_CHECK(std::isfinite(value), "vision: ", model.name(), " loss is ", value, " at step ", step + 1);

@@ -34,13 +34,20 @@ assert size == (w, h, 8, 0), f"IHDR {size}"
 assert len(zlib.decompress(idat)) == h * (1 + w), "pixel data"
 PY
 }
-for m in vae made; do
+for m in vae gumbel-vae made; do
   "$rotor" vision train --model $m --out "$tmp/$m" "${small[@]}" --model-config '{"hidden": 32}' >"$tmp/$m.out" 2>/dev/null
+  for f in config.json model.safetensors metrics.csv metrics.json loss.svg; do [ -s "$tmp/$m/$f" ] || fail "$m: no $f"; done
   grep -q '^test_nll_nats ' "$tmp/$m.out" || fail "$m output: $(cat "$tmp/$m.out")"
   "$rotor" vision sample --model "$tmp/$m" --out "$tmp/$m.png" --count 6 --columns 3 >/dev/null
   # 3 columns x 2 rows of 28x28 tiles with 2-pixel borders: 3*30+2 = 92 by 2*30+2 = 62.
   check_png "$tmp/$m.png" 92 62 || fail "$m png"
 done
+
+# gumbel-vae --hard: recorded in config.json; the temperature reached its end value.
+"$rotor" vision train --model gumbel-vae --hard --out "$tmp/ghard" "${small[@]}" --model-config '{"hidden": 16}' >/dev/null 2>&1
+grep -q '"hard": true' "$tmp/ghard/config.json" || fail "--hard not in config.json"
+grep -q '"final_temperature": 0.5' "$tmp/ghard/metrics.json" || fail "gumbel-vae temperature: $(cat "$tmp/ghard/metrics.json")"
+grep -q '"test_nll_nats"' "$tmp/ghard/metrics.json" || fail "gumbel-vae metrics.json"
 
 expect_error() {  # expect_error PATTERN ARGS...
   local pattern=$1; shift
@@ -57,6 +64,8 @@ mkdir "$tmp/foreign"; echo keep >"$tmp/foreign/notes.txt"
 expect_error "not overwriting" vision train --model cnn --out "$tmp/foreign"
 expect_error "not a directory" vision train --model cnn --out "$tmp/missing/run"
 expect_error "unknown config key" vision train --model vae --out "$tmp/x" --model-config '{"latnet": 3}'
+expect_error "--hard applies to gumbel-vae only" vision train --model vae --hard --out "$tmp/x"
+expect_error "outside" vision train --model gumbel-vae --out "$tmp/x" --model-config '{"classes": 1}'
 expect_error "not JSON" vision train --model vae --out "$tmp/x" --model-config '{'
 expect_error "not a directory" vision eval --model "$tmp/nowhere"
 expect_error "no rotor vision run" vision eval --model "$tmp/foreign"

@@ -14,6 +14,7 @@
 #include "rotor/io/idx.h"
 #include "rotor/io/png.h"
 #include "rotor/models/fashion_cnn.h"
+#include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
 #include "rotor/models/vae.h"
 #include "rotor/models/vision_trainer.h"
@@ -121,6 +122,65 @@ TEST(VisionTraining, CnnLossDecreasesAndAccuracyBeatsChance) {
 TEST(VisionTraining, VaeLossDecreases) { expect_training_lowers_loss("vae", {{"hidden", 64}, {"latent", 8}}, 40, 0.9); }
 TEST(VisionTraining, MadeLossDecreases) {
   expect_training_lowers_loss("made", {{"hidden", 64}, {"masks", 2}}, 40, 0.95);
+}
+
+TEST(VisionTraining, GumbelVaeLossDecreasesSoftAndHard) {
+  expect_training_lowers_loss("gumbel-vae", {{"hidden", 64}, {"latents", 6}, {"classes", 5}}, 40, 0.95);
+  expect_training_lowers_loss("gumbel-vae", {{"hidden", 64}, {"latents", 6}, {"classes", 5}, {"hard", true}}, 40, 0.95);
+}
+
+TEST(GumbelVae, TemperatureFollowsTheGeometricSchedule) {
+  Rng rng(3);
+  GumbelVae model(GumbelVaeConfig::from_json({{"hidden", 8}, {"tau_start", 2.0}, {"tau_end", 0.5}}), rng);
+  model.set_progress(0, 11);
+  EXPECT_DOUBLE_EQ(model.temperature(), 2.0);
+  model.set_progress(5, 11);  // halfway: the geometric mean
+  EXPECT_NEAR(model.temperature(), 1.0, 1e-12);
+  model.set_progress(10, 11);
+  EXPECT_NEAR(model.temperature(), 0.5, 1e-12);
+  // The trainer drives it: after a run the temperature is tau_end.
+  VisionTrainOptions o;
+  o.batch = 16;
+  o.max_steps = 4;
+  const VisionRun run = train_vision_model(model, small_set(true, 64), small_set(false, 8), o);
+  EXPECT_NEAR(run.metrics["final_temperature"].get<double>(), 0.5, 1e-12);
+  EXPECT_THROW(GumbelVaeConfig::from_json({{"hard", 1}}), Error);
+  EXPECT_THROW(GumbelVaeConfig::from_json({{"classes", 1}}), Error);
+}
+
+// The reconstruction term reaches the encoder through the sample, soft and hard (straight through): without
+// it only the KL term would train the encoder.
+TEST(GumbelVae, ReconstructionGradientReachesTheEncoder) {
+  for (bool hard : {false, true}) {
+    Rng rng(4);
+    GumbelVae model(GumbelVaeConfig::from_json({{"hidden", 16}, {"latents", 3}, {"classes", 4}}), rng);
+    const Var x(binarized_rows(small_set(true, 8), "test"));
+    const Var logits = model.encode(x);
+    const Var z = gumbel_softmax(logits, gumbel_noise(logits.shape(), rng), 0.7, hard);
+    if (hard) {
+      for (double v : z.value().to_double_vector()) EXPECT_TRUE(v == 0.0 || v == 1.0);
+    }
+    sum(binary_cross_entropy_with_logits(model.decode(z), x, Reduction::none)).backward();
+    double encoder_grad = 0;
+    for (auto& [name, p] : model.named_parameters())
+      if (name.rfind("fc1.", 0) == 0 || name.rfind("fc2.", 0) == 0)
+        for (double g : p.grad().to_double_vector()) encoder_grad += std::abs(g);
+    EXPECT_GT(encoder_grad, 1e-3) << (hard ? "hard" : "soft");
+  }
+}
+
+TEST(GumbelVae, ImportanceWeightedBoundIsTighterThanElbo) {
+  Rng rng(2);
+  auto model = make_vision_model("gumbel-vae", {{"hidden", 64}, {"latents", 8}, {"classes", 4}, {"iw_samples", 20}}, rng);
+  VisionTrainOptions o;
+  o.batch = 32;
+  o.max_steps = 30;
+  o.epochs = 10;
+  const VisionRun run = train_vision_model(*model, small_set(true, 512), small_set(false, 50), o);
+  EXPECT_LT(run.metrics["test_nll_nats"].get<double>(), run.metrics["test_neg_elbo_nats"].get<double>());
+  EXPECT_GT(run.metrics["test_nll_nats"].get<double>(), 0.0);
+  const Tensor samples = model->sample(3, rng);
+  EXPECT_EQ(samples.shape(), (Shape{3, 28, 28}));
 }
 
 TEST(Made, OutputDependsOnlyOnEarlierPixels) {
