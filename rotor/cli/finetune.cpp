@@ -14,6 +14,7 @@
 #include "rotor/cli/command.h"
 #include "rotor/cli/kjv_text.h"
 #include "rotor/cli/progress.h"
+#include "rotor/cli/schedule_flags.h"
 #include "rotor/core/error.h"
 #include "rotor/core/threads.h"
 #include "rotor/io/atomic_file.h"
@@ -58,18 +59,11 @@ std::shared_ptr<AutogradGpt> load_encoder(const Args& a) {
 void run(const Args& a, CLI::App& cmd) {
   ROTOR_CHECK(a.task == "testament", "unknown --task '", a.task, "' (expected testament)");
   ROTOR_CHECK(!a.model.empty(), "--model is required (a run directory of `rotor train --objective mlm`)");
-  ROTOR_CHECK(std::isfinite(a.lr) && a.lr > 0, "--lr must be a number > 0, got ", a.lr);
   const double lr_min = a.lr_min >= 0 ? a.lr_min : a.lr / 10;
-  ROTOR_CHECK(std::isfinite(lr_min) && lr_min <= a.lr, "--lr-min must be between 0 and --lr (", a.lr, "), got ",
-              lr_min);
-  ROTOR_CHECK(cmd.count("--lr-min") == 0 || a.lr_min >= 0, "--lr-min must be >= 0, got ", a.lr_min);
-  ROTOR_CHECK(std::isfinite(a.clip) && a.clip >= 0, "--clip must be >= 0 (0: off), got ", a.clip);
-  ROTOR_CHECK(std::isfinite(a.weight_decay) && a.weight_decay >= 0, "--weight-decay must be >= 0, got ",
-              a.weight_decay);
+  const int64_t warmup = a.warmup >= 0 ? a.warmup : a.steps / 10;
+  cli::check_schedule_flags(cmd, {a.lr, lr_min, a.clip, a.weight_decay, warmup, a.steps}, a.lr_min, a.warmup);
   ROTOR_CHECK(a.test_fraction > 0 && a.test_fraction < 1, "--test-fraction must be in (0, 1), got ",
               a.test_fraction);
-  ROTOR_CHECK(cmd.count("--warmup") == 0 || (a.warmup >= 0 && a.warmup <= a.steps), "--warmup must be between 0 "
-              "and --steps (", a.steps, "), got ", a.warmup);
   ROTOR_CHECK(a.out.empty() || !fs::exists(a.out) || fs::is_directory(a.out), "--out ", a.out,
               " exists and is not a directory");
   ROTOR_CHECK(a.data.empty() || !fs::is_directory(a.data), "--data ", a.data, " is a directory; pass the text file");
@@ -85,7 +79,7 @@ void run(const Args& a, CLI::App& cmd) {
   FinetuneOptions opt;
   opt.steps = a.steps;
   opt.batch = a.batch;
-  opt.warmup = a.warmup >= 0 ? a.warmup : a.steps / 10;
+  opt.warmup = warmup;
   opt.lr = a.lr;
   opt.lr_min = lr_min;
   opt.clip = a.clip;

@@ -21,6 +21,7 @@
 #include "rotor/cli/command.h"
 #include "rotor/cli/kjv_text.h"
 #include "rotor/cli/progress.h"
+#include "rotor/cli/schedule_flags.h"
 #include "rotor/cli/stop_signals.h"
 #include "rotor/core/dist.h"
 #include "rotor/core/error.h"
@@ -50,16 +51,10 @@ struct Args {
 
 // Options that parse but make no sense: one clear error before anything is allocated or trained.
 void check_options(const Args& a, CLI::App& cmd, const TrainOptions& opt) {
-  ROTOR_CHECK(std::isfinite(opt.lr) && opt.lr > 0, "--lr must be a number > 0, got ", opt.lr);
-  ROTOR_CHECK(std::isfinite(opt.lr_min) && opt.lr_min >= 0 && opt.lr_min <= opt.lr,
-              "--lr-min must be between 0 and --lr (", opt.lr, "), got ", opt.lr_min);
-  ROTOR_CHECK(std::isfinite(opt.clip) && opt.clip >= 0, "--clip must be >= 0 (0: off), got ", opt.clip);
-  ROTOR_CHECK(std::isfinite(opt.weight_decay) && opt.weight_decay >= 0, "--weight-decay must be >= 0, got ",
-              opt.weight_decay);
+  cli::check_schedule_flags(cmd, {opt.lr, opt.lr_min, opt.clip, opt.weight_decay, opt.warmup, opt.steps}, a.lr_min,
+                            a.warmup);
   ROTOR_CHECK(a.checkpoint_activations >= 0, "--checkpoint-activations must be a number of blocks >= 1 (0: off), got ",
               a.checkpoint_activations);
-  ROTOR_CHECK(cmd.count("--warmup") == 0 || a.warmup >= 0, "--warmup must be >= 0, got ", a.warmup);
-  ROTOR_CHECK(opt.warmup <= opt.steps, "--warmup (", opt.warmup, ") must not exceed --steps (", opt.steps, ")");
   ROTOR_CHECK(a.stop_at <= opt.steps, "--stop-at (", a.stop_at, ") is past the last step (--steps ", opt.steps, ")");
 }
 

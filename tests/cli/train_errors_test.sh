@@ -59,6 +59,7 @@ expect_error "exceed the model context" "$rotor" logits --model "$tmp/run" --ids
 expect_error "top-p" "$rotor" sample --model "$tmp/run" --top-p 0
 # options that parse but make no sense are refused before training (issue 17)
 expect_error "lr-min must be between 0 and --lr" "$rotor" train "${small[@]}" --lr 0.01 --lr-min 0.1 --steps 1
+expect_error "lr-min must be between 0 and --lr" "$rotor" train "${small[@]}" --lr-min -2 --steps 1
 expect_error "clip must be >= 0" "$rotor" train "${small[@]}" --clip -1 --steps 1
 expect_error "weight-decay must be >= 0" "$rotor" train "${small[@]}" --weight-decay -0.5 --steps 1
 expect_error "warmup must be >= 0" "$rotor" train "${small[@]}" --warmup -3 --steps 1
