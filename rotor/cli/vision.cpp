@@ -2,6 +2,7 @@
 //   rotor vision train --model cnn --out runs/cnn
 //   rotor vision eval --model runs/cnn
 //   rotor vision sample --model runs/vae --out vae.png
+//   rotor vision fid --model runs/vae --classifier runs/cnn
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -13,7 +14,9 @@
 #include "rotor/cli/progress.h"
 #include "rotor/core/error.h"
 #include "rotor/io/idx.h"
+#include "rotor/io/atomic_file.h"
 #include "rotor/io/png.h"
+#include "rotor/models/sample_quality.h"
 #include "rotor/models/vision_trainer.h"
 
 namespace {
@@ -136,11 +139,63 @@ void setup_sample(CLI::App& cmd) {
   });
 }
 
+void setup_fid(CLI::App& cmd) {
+  static std::string dir, classifier_dir, data = rotor::io::kFashionMnistDir, json_out;
+  static int64_t count = 10000, test_limit = 0;
+  static uint64_t seed = 1;
+  static bool train_images = false, binarized = false;
+  static int threads = 0;
+  auto* model_opt = cmd.add_option("--model", dir, "run directory of a generative model");
+  auto* train_opt = cmd.add_flag("--train-images", train_images,
+                                 "score --count training images instead of samples (the floor of the table)");
+  model_opt->excludes(train_opt);
+  cmd.add_option("--classifier", classifier_dir, "run directory of a cnn (rotor vision train --model cnn)")
+      ->required();
+  cmd.add_option("--count", count, "samples (or training images) to score")->check(rotor::cli::positive)
+      ->capture_default_str();
+  cmd.add_option("--data", data, "Fashion-MNIST directory (the test set is the reference)")->capture_default_str();
+  cmd.add_option("--test-limit", test_limit, "use the first N test images as the reference (0: all)");
+  cmd.add_flag("--binarized", binarized, "with --train-images: binarize training and test images");
+  cmd.add_option("--seed", seed, "sampling seed")->capture_default_str();
+  cmd.add_option("--json", json_out, "also write the figures to this JSON file");
+  rotor::cli::add_threads_option(cmd, threads);
+  cmd.callback([] {
+    ROTOR_CHECK(!dir.empty() || train_images, "vision fid: give --model DIR or --train-images");
+    ROTOR_CHECK(!binarized || train_images, "vision fid: --binarized applies to --train-images only (a model's "
+                                            "samples are scored in the form of its own data)");
+    ROTOR_CHECK(test_limit >= 0, "vision: --test-limit must be >= 0");
+    auto classifier = std::dynamic_pointer_cast<models::FashionCnn>(models::load_vision_model(classifier_dir));
+    ROTOR_CHECK(classifier, "vision fid: --classifier '", classifier_dir, "' is not a cnn run");
+    const models::VisionData test = models::load_vision_data(data, false, test_limit);
+    rotor::Tensor samples, references;
+    std::string scored;
+    if (train_images) {
+      const models::VisionData train = models::load_vision_data(data, true, count);
+      samples = binarized ? models::binarize(train.images) : train.images;
+      references = binarized ? models::binarize(test.images) : test.images;
+      scored = binarized ? "training images (binarized)" : "training images";
+    } else {
+      auto net = models::load_vision_model(dir);
+      rotor::Rng rng(seed);
+      samples = models::draw_samples(*net, count, rng);
+      references = models::reference_images(*net, test);
+      scored = net->name();
+    }
+    const models::SampleQuality q = models::sample_quality(*classifier, samples, references);
+    nlohmann::json out = q.to_json();
+    out["scored"] = scored;
+    if (!json_out.empty()) rotor::io::write_file_atomic(json_out, out.dump(2) + "\n");
+    print_metrics(out);
+  });
+}
+
 void setup(CLI::App& cmd) {
   cmd.require_subcommand(1, 1);
   setup_train(*cmd.add_subcommand("train", "train a Fashion-MNIST model (" + known_models() + ")"));
   setup_eval(*cmd.add_subcommand("eval", "test-set figures of a trained model"));
   setup_sample(*cmd.add_subcommand("sample", "a PNG grid of samples from a generative model"));
+  setup_fid(*cmd.add_subcommand("fid", "sample quality: fid_rotor (Frechet distance on rotor's cnn features, not "
+                                       "the Inception FID) and the class spread of the samples"));
 }
 
 const bool registered =

@@ -28,6 +28,7 @@ class GumbelVae : public VisionModel {
  public:
   GumbelVae(const GumbelVaeConfig& config, Rng& rng);
   std::string name() const override { return "gumbel-vae"; }
+  bool binarized_data() const override { return true; }
   nlohmann::json config() const override { return config_.to_json(); }
   void set_progress(int64_t step, int64_t total) override;
   Var loss(const VisionData& batch, Rng& rng) override;

@@ -23,6 +23,7 @@ class Made : public VisionModel {
  public:
   Made(const MadeConfig& config, Rng& rng);
   std::string name() const override { return "made"; }
+  bool binarized_data() const override { return true; }
   nlohmann::json config() const override { return config_.to_json(); }
   Var loss(const VisionData& batch, Rng& rng) override;
   nlohmann::json evaluate(const VisionData& test, Rng& rng) override;

@@ -21,6 +21,7 @@ class Vae : public VisionModel {
  public:
   Vae(const VaeConfig& config, Rng& rng);
   std::string name() const override { return "vae"; }
+  bool binarized_data() const override { return true; }
   nlohmann::json config() const override { return config_.to_json(); }
   Var loss(const VisionData& batch, Rng& rng) override;
   nlohmann::json evaluate(const VisionData& test, Rng& rng) override;

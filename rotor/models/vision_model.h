@@ -34,6 +34,9 @@ class VisionModel : public nn::Module {
   // Test-set figures under the keys of issue 14 (test_accuracy, test_nll_nats, test_elbo_nats, ...).
   virtual nlohmann::json evaluate(const VisionData& test, Rng& rng) = 0;
   virtual bool generative() const { return true; }
+  // True for the density models of binarized images (pixel = 1 when x > 0.5): their test figures and
+  // sample quality are measured against the binarized test set.
+  virtual bool binarized_data() const { return false; }
   // `count` images [count, H, W] in [0, 1]; classifiers throw.
   virtual Tensor sample(int64_t count, Rng& rng);
   // State that is not a parameter (BatchNorm running statistics): saved beside the parameters.

@@ -49,6 +49,20 @@ grep -q '"hard": true' "$tmp/ghard/config.json" || fail "--hard not in config.js
 grep -q '"final_temperature": 0.5' "$tmp/ghard/metrics.json" || fail "gumbel-vae temperature: $(cat "$tmp/ghard/metrics.json")"
 grep -q '"test_nll_nats"' "$tmp/ghard/metrics.json" || fail "gumbel-vae metrics.json"
 
+# fid_rotor: a figure and the class spread on stdout and in --json; the floor from training images.
+"$rotor" vision fid --model "$tmp/vae" --classifier "$tmp/cnn" --count 50 --test-limit 40 --json "$tmp/fid.json" \
+  >"$tmp/fid.out"
+grep -q '^fid_rotor [0-9]' "$tmp/fid.out" || fail "fid output: $(cat "$tmp/fid.out")"
+/usr/bin/python3 - "$tmp/fid.json" <<'PY' || fail "fid json: $(cat "$tmp/fid.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["fid_rotor"] > 0 and j["samples"] == 50 and j["references"] == 40 and j["scored"] == "vae", j
+assert len(j["class_fractions"]) == 10 and abs(sum(j["class_fractions"]) - 1) < 1e-9, j
+assert 0 <= j["class_entropy_ratio"] <= 1, j
+PY
+"$rotor" vision fid --train-images --binarized --classifier "$tmp/cnn" --count 40 --test-limit 40 \
+  | grep -q '^scored "training images (binarized)"' || fail "fid --train-images"
+
 expect_error() {  # expect_error PATTERN ARGS...
   local pattern=$1; shift
   code=0; err=$("$rotor" "$@" 2>&1 >/dev/null) || code=$?
@@ -72,4 +86,10 @@ expect_error "no rotor vision run" vision eval --model "$tmp/foreign"
 expect_error "classifier" vision sample --model "$tmp/cnn" --out "$tmp/c.png"
 expect_error ".png" vision sample --model "$tmp/vae" --out "$tmp/v.jpg"
 [ ! -e "$tmp/c.png" ] && [ ! -e "$tmp/v.jpg" ] || fail "a failed sample left a file"
+expect_error "is not a cnn run" vision fid --model "$tmp/vae" --classifier "$tmp/made" --count 10 --json "$tmp/f2.json"
+expect_error "give --model DIR or --train-images" vision fid --classifier "$tmp/cnn"
+expect_error "--binarized applies to --train-images only" vision fid --model "$tmp/vae" --classifier "$tmp/cnn" --binarized
+expect_error "excludes" vision fid --model "$tmp/vae" --train-images --classifier "$tmp/cnn"
+expect_error "classifier" vision fid --model "$tmp/cnn" --classifier "$tmp/cnn" --count 10
+[ ! -e "$tmp/f2.json" ] || fail "a failed fid left its json"
 echo ok
