@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "rotor/autograd/profile.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/io/checkpoint.h"
@@ -108,6 +109,7 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
     }
   }
   run.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  autograd::profile_report(("vision " + model.name()).c_str(), static_cast<int>(step));  // ROTOR_PROFILE=1
   model.eval();
   run.metrics = model.evaluate(test, rng);
   run.metrics["train_seconds"] = run.train_seconds;
