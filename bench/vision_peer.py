@@ -7,6 +7,8 @@ options, the same binarization (pixel = 1 when x/255 > 0.5).
         -> prints "steps_per_second X"
     /usr/bin/python3 bench/vision_peer.py train --model cnn --epochs 5 --seed 1
         -> trains on Fashion-MNIST and prints the test figures (test_accuracy / test_nll_nats)
+    /usr/bin/python3 bench/vision_peer.py train --model dcgan --steps 600 --seed 1
+        -> dcgan (DCGAN init N(0, 0.02), Adam 2e-4 (0.5, 0.999), constant lr): mean losses per 50 steps
 
 tests/models/make_vision_reference.py imports the model classes from here.
 """
@@ -86,6 +88,110 @@ class Made(nn.Module):
         return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
 
 
+class GanGenerator(nn.Module):
+    """rotor/models/gan.h: z - fc - BN - ReLU - ConvT 4x4/2 - BN - ReLU - ConvT 4x4/2 - tanh."""
+    def __init__(self, z=64, g=64):
+        super().__init__()
+        self.g = g
+        self.fc = nn.Linear(z, 2 * g * 49)
+        self.bn0 = nn.BatchNorm2d(2 * g)
+        self.up1 = nn.ConvTranspose2d(2 * g, g, 4, 2, 1)
+        self.bn1 = nn.BatchNorm2d(g)
+        self.up2 = nn.ConvTranspose2d(g, 1, 4, 2, 1)
+
+    def forward(self, z):
+        h = F.relu(self.bn0(self.fc(z).reshape(-1, 2 * self.g, 7, 7)))
+        return torch.tanh(self.up2(F.relu(self.bn1(self.up1(h)))))
+
+
+class GanCritic(nn.Module):
+    """Conv 4x4/2 - LeakyReLU 0.2 - Conv 4x4/2 - [BN] - LeakyReLU 0.2 - fc -> 1."""
+    def __init__(self, d=64, batch_norm=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, d, 4, 2, 1)
+        self.conv2 = nn.Conv2d(d, 2 * d, 4, 2, 1)
+        self.bn = nn.BatchNorm2d(2 * d) if batch_norm else None
+        self.fc = nn.Linear(2 * d * 49, 1)
+
+    def forward(self, x):
+        h = self.conv2(F.leaky_relu(self.conv1(x), 0.2))
+        if self.bn is not None:
+            h = self.bn(h)
+        return self.fc(F.leaky_relu(h, 0.2).flatten(1))
+
+
+def dcgan_init(module):
+    """Weights N(0, 0.02), BatchNorm scales N(1, 0.02), biases 0 (rotor's dcgan_init)."""
+    for name, p in module.named_parameters():
+        with torch.no_grad():
+            if name.endswith("bias"):
+                p.zero_()
+            else:
+                p.normal_(1.0 if "bn" in name else 0.0, 0.02)
+
+
+class Dcgan(nn.Module):
+    """The non-saturating DCGAN of rotor's `dcgan`: per batch one discriminator step (fresh z), then one
+    generator step (fresh z); Adam lr 2e-4, betas (0.5, 0.999)."""
+    def __init__(self, z=64, g=64, d=64):
+        super().__init__()
+        self.z = z
+        self.generator = GanGenerator(z, g)
+        self.critic = GanCritic(d, True)
+        dcgan_init(self)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def step(self, x):
+        """One discriminator and one generator update on real images x in [0, 1]; returns (d_loss, g_loss)."""
+        real = x * 2 - 1
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = self.generator(torch.randn(n, self.z))
+        d_real, d_fake = self.critic(real), self.critic(fake)
+        d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        d_fake = self.critic(self.generator(torch.randn(n, self.z)))
+        g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+        self.opt_g.zero_grad()
+        g_loss.backward()
+        self.opt_g.step()
+        return d_loss.item(), g_loss.item()
+
+
+def gradient_penalty(critic, x_hat, lam=10.0):
+    """WGAN-GP's lam * mean((||grad_x D(x_hat)||_2 - 1)^2), differentiable in the critic's parameters."""
+    x_hat = x_hat.detach().requires_grad_(True)
+    d = critic(x_hat)
+    (gx,) = torch.autograd.grad(d, x_hat, torch.ones_like(d), create_graph=True)
+    return lam * ((gx.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def gan_train(args):
+    """dcgan with a constant learning rate (rotor: --constant-lr); prints the mean losses per 50 steps."""
+    torch.manual_seed(args.seed)
+    images, _ = load_split(True)
+    images = images[:args.train_limit] if args.train_limit else images
+    model = Dcgan()
+    model.train()
+    per_epoch = images.shape[0] // args.batch
+    step, rows = 0, []
+    d_sum = g_sum = 0.0
+    while step < args.steps:
+        order = torch.randperm(images.shape[0])
+        for b in range(per_epoch):
+            if step >= args.steps:
+                break
+            d, g = model.step(images[order[b * args.batch:(b + 1) * args.batch]])
+            d_sum, g_sum, step = d_sum + d, g_sum + g, step + 1
+            if step % 50 == 0:
+                print(f"step {step} discriminator_loss {d_sum / 50:.4f} generator_loss {g_sum / 50:.4f}")
+                d_sum = g_sum = 0.0
+
+
 def load_split(train):
     prefix = "train" if train else "t10k"
     with gzip.open(os.path.join(DATA, f"{prefix}-images-idx3-ubyte.gz")) as f:
@@ -104,6 +210,16 @@ def make(name):
 def speed(args):
     torch.manual_seed(args.seed)
     images, labels = load_split(True)
+    if args.model == "dcgan":  # one step: a discriminator and a generator update
+        model = Dcgan()
+        model.train()
+        for i in range(10):
+            model.step(images[torch.randint(0, images.shape[0], (args.batch,))])
+        t0 = time.perf_counter()
+        for i in range(args.steps):
+            model.step(images[torch.randint(0, images.shape[0], (args.batch,))])
+        print(f"steps_per_second {args.steps / (time.perf_counter() - t0):.3f}")
+        return
     model = make(args.model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     def step(i):
@@ -165,7 +281,8 @@ def train(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["speed", "train"])
-    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made"])
+    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made", "dcgan"])
+    p.add_argument("--train-limit", type=int, default=0)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
@@ -173,7 +290,12 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    speed(args) if args.mode == "speed" else train(args)
+    if args.mode == "speed":
+        speed(args)
+    elif args.model == "dcgan":
+        gan_train(args)
+    else:
+        train(args)
 
 
 if __name__ == "__main__":

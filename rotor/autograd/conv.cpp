@@ -62,6 +62,25 @@ std::array<int64_t, 2> default_stride(std::array<int64_t, 2> stride, std::array<
   return {stride[0] > 0 ? stride[0] : kernel[0], stride[1] > 0 ? stride[1] : kernel[1]};
 }
 
+// The gradients of y = conv2d(x, w, b) (groups 1) as differentiable ops, for create_graph (WGAN-GP):
+//   dx = conv_transpose2d(dy, w)  (the adjoint, output_padding restoring x's size),
+//   dw = sum_n dy_n [O, L] · unfold(x)_n^T [L, C KH KW],   db = sum of dy over N, OH, OW.
+// dy: [N, O, OH, OW], x: [N, C, H, W], w: [O, C, KH, KW].
+std::vector<Var> conv2d_backward_graph(const Var& dy, const Var& x, const Var& w, bool has_bias, const Conv2dOptions& o,
+                                       const k::Conv2dGeometry& g) {
+  const int64_t N = dy.size(0), O = dy.size(1), L = g.out_h() * g.out_w();
+  const std::array<int64_t, 2> output_padding{
+      g.H - ((g.out_h() - 1) * g.SH - 2 * g.PH + g.DH * (g.KH - 1) + 1),
+      g.W - ((g.out_w() - 1) * g.SW - 2 * g.PW + g.DW * (g.KW - 1) + 1)};
+  const Var dx = conv_transpose2d(dy, w, Var(), o, output_padding);
+  const Var dy3 = reshape(dy, {N, O, L});
+  const Var cols = unfold2d(x, {g.KH, g.KW}, o);  // [N, C KH KW, L]
+  const Var dw = reshape(sum(matmul(dy3, transpose(cols, 1, 2)), {0}), w.shape());
+  std::vector<Var> grads{dx, dw};
+  if (has_bias) grads.push_back(sum(dy3, {0, 2}));
+  return grads;
+}
+
 // f32 on oneDNN's convolution primitives (kernels/conv.h): forward, and backward data and weights (bias).
 Var conv2d_f32(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o) {
   const int64_t N = x.size(0), O = weight.size(0);
@@ -87,6 +106,8 @@ Var conv2d_f32(const Var& x, const Var& weight, const Var& bias, const Conv2dOpt
     std::vector<Tensor> grads{dx, dw};
     if (has_b) grads.push_back(db);
     return grads;
+  }, [o, g, has_b](const Var& dy, const std::vector<Var>& in) {
+    return conv2d_backward_graph(dy, in[0], in[1], has_b, o, g);
   });
 }
 
@@ -98,7 +119,10 @@ Var unfold2d(const Var& x, std::array<int64_t, 2> kernel, const Conv2dOptions& o
   const int64_t N = x.size(0);
   const k::Conv2dGeometry g = geometry(x.size(1), x.size(2), x.size(3), kernel, o, "unfold2d");
   return record("unfold2d", unfold_tensor(x.value(), N, g), {x},
-                [N, g](const Tensor& dy) { return std::vector<Tensor>{fold_tensor(dy, N, g)}; });
+                [N, g](const Tensor& dy) { return std::vector<Tensor>{fold_tensor(dy, N, g)}; },
+                [kernel, o, g](const Var& dy, const std::vector<Var>&) {
+                  return std::vector<Var>{fold2d(dy, {g.H, g.W}, kernel, o)};
+                });
 }
 
 // y = col2im(cols); dcols = im2col(dy).
@@ -111,7 +135,10 @@ Var fold2d(const Var& cols, std::array<int64_t, 2> image, std::array<int64_t, 2>
   ROTOR_CHECK(cols.size(2) == g.out_h() * g.out_w(), "fold2d: ", cols.size(2), " columns, the geometry gives ",
               g.out_h(), "x", g.out_w());
   return record("fold2d", fold_tensor(cols.value(), N, g), {cols},
-                [N, g](const Tensor& dy) { return std::vector<Tensor>{unfold_tensor(dy, N, g)}; });
+                [N, g](const Tensor& dy) { return std::vector<Tensor>{unfold_tensor(dy, N, g)}; },
+                [kernel, o](const Var& dy, const std::vector<Var>&) {
+                  return std::vector<Var>{unfold2d(dy, kernel, o)};
+                });
 }
 
 // Grouped convolution: the input channels, the weight's first dimension and the bias split into

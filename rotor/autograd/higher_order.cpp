@@ -110,6 +110,29 @@ void register_higher_order_gradchecks(GradcheckRegistry& r) {
            [](const VarList& in) { return binary_cross_entropy_with_logits(in[0], sigmoid(in[1])); },
            InputDomain::away_from_zero);
 
+  // Convolutions (the f64 path: unfold2d and a GEMM; conv_transpose2d: a GEMM and fold2d).
+  Conv2dOptions strided;
+  strided.stride = {2, 1};
+  strided.padding = {1, 0};
+  add_case("unfold2d", {{{1, 2, 4, 3}}}, [strided](const VarList& in) { return unfold2d(in[0], {2, 2}, strided); });
+  add_case("fold2d", {{{1, 8, 6}}}, [strided](const VarList& in) { return fold2d(in[0], {4, 3}, {2, 2}, strided); });
+  add_case("conv2d", {{{2, 2, 4, 3}, {3, 2, 2, 2}, {3}}},
+           [strided](const VarList& in) { return tanh(conv2d(in[0], in[1], in[2], strided)); });
+  add_case("conv_transpose2d", {{{1, 2, 3, 2}, {2, 3, 2, 2}, {3}}},
+           [strided](const VarList& in) { return conv_transpose2d(in[0], in[1], in[2], strided); });
+  // The gradient penalty of a convolutional critic, x: [2, 1, 6, 6] -> conv 4x4 stride 2 (3 channels) ->
+  // leaky ReLU -> linear 1: differentiated in x, the conv weight and bias and the linear weight.
+  r.add({"gradient_penalty", "conv critic", {{{2, 1, 6, 6}, {3, 1, 4, 4}, {3}, {1, 27}}}, [](const VarList& in) {
+           EnableGradGuard recording;
+           Conv2dOptions down;
+           down.stride = {2, 2};
+           down.padding = {1, 1};
+           const Var x = in[0].requires_grad() ? in[0] : Var(in[0].value(), true);
+           const Var h = leaky_relu(conv2d(x, in[1], in[2], down), 0.2);  // [2, 3, 3, 3]
+           const Var d = linear(flatten(h, 1), in[3]);                    // [2, 1]
+           const Var gx = grad(d, {x}, Tensor::ones(d.shape(), d.dtype()), true)[0];
+           return mean(square(sqrt(sum(square(flatten(gx, 1)), {1})) - 1.0));
+         }, InputDomain::away_from_zero});
   // WGAN-GP's gradient penalty on a small critic, x: [4, 3] -> linear 5 -> leaky ReLU -> linear 1 (and
   // [3, 2] -> 4 -> 1):
   //   penalty = mean_rows((||d critic / d x_row|| - 1)^2), differentiated in x and the critic's weights.

@@ -65,7 +65,7 @@ void setup_train(CLI::App& cmd) {
   cmd.add_option("--log-every", o.log_every, "steps per metrics.csv row")->check(rotor::cli::positive)->capture_default_str();
   cmd.add_flag("--hard", hard, "gumbel-vae: one-hot samples forward, the soft sample's gradient (straight through)");
   rotor::cli::add_threads_option(cmd, threads);
-  cmd.callback([] {
+  cmd.callback([&cmd] {
     ROTOR_CHECK(!hard || model == "gumbel-vae", "vision: --hard applies to gumbel-vae only, not ", model);
     ROTOR_CHECK(o.max_steps >= 0 && train_limit >= 0 && test_limit >= 0,
                 "vision: --max-steps, --train-limit and --test-limit must be >= 0");
@@ -76,6 +76,9 @@ void setup_train(CLI::App& cmd) {
       config["hard"] = true;
     }
     auto net = models::make_vision_model(model, config, rng);
+    ROTOR_CHECK(net->training_phases().empty() || (cmd.count("--lr") == 0 && cmd.count("--weight-decay") == 0),
+                "vision: ", model, " trains each phase with its own Adam; set \"lr\", \"beta1\" and \"beta2\" "
+                "through --model-config, not --lr / --weight-decay");
     models::check_run_directory(out);
     const models::VisionData train = models::load_vision_data(data, true, train_limit);
     const models::VisionData test = models::load_vision_data(data, false, test_limit);

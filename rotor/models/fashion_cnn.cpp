@@ -80,15 +80,6 @@ io::TensorMap FashionCnn::buffers() const {
           {"bn2.running_var", bn2_->running_var()}};
 }
 
-void FashionCnn::load_buffers(const io::TensorMap& buffers) {
-  // The accessors hand out handles sharing the module's storage; copy_ writes the statistics in place.
-  for (auto [name, target] : this->buffers()) {
-    const auto it = buffers.find(name);
-    ROTOR_CHECK(it != buffers.end(), "cnn: checkpoint has no ", name);
-    ROTOR_CHECK(it->second.shape() == target.shape(), "cnn: ", name, " has shape ", it->second.str(), ", want ",
-                target.str());
-    target.copy_(it->second);
-  }
-}
+void FashionCnn::load_buffers(const io::TensorMap& buffers) { copy_buffers("cnn", buffers, this->buffers()); }
 
 }  // namespace rotor::models

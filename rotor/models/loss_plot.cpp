@@ -9,7 +9,7 @@
 
 namespace rotor::models {
 
-std::string loss_plot_svg(const std::vector<MetricRow>& rows) {
+std::string loss_plot_svg(const std::vector<MetricRow>& rows, const std::string& title) {
   constexpr double kW = 640, kH = 400, kLeft = 60, kRight = 20, kTop = 30, kBottom = 45;
   double lo = INFINITY, hi = -INFINITY, max_step = 1;
   for (const auto& r : rows) {
@@ -25,7 +25,7 @@ std::string loss_plot_svg(const std::vector<MetricRow>& rows) {
   o.precision(5);
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kW << "\" height=\"" << kH << "\" "
     << "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<text x=\"" << kW / 2 << "\" y=\"18\" text-anchor=\"middle\">loss (nats/byte)</text>\n";
+  o << "<text x=\"" << kW / 2 << "\" y=\"18\" text-anchor=\"middle\">" << title << "</text>\n";
   o << "<line x1=\"" << kLeft << "\" y1=\"" << kH - kBottom << "\" x2=\"" << kW - kRight << "\" y2=\"" << kH - kBottom
     << "\" stroke=\"black\"/>\n<line x1=\"" << kLeft << "\" y1=\"" << kTop << "\" x2=\"" << kLeft << "\" y2=\""
     << kH - kBottom << "\" stroke=\"black\"/>\n";
@@ -49,8 +49,8 @@ std::string loss_plot_svg(const std::vector<MetricRow>& rows) {
   return o.str();
 }
 
-void write_loss_plot(const std::string& path, const std::vector<MetricRow>& rows) {
-  io::write_file_atomic(path, loss_plot_svg(rows));
+void write_loss_plot(const std::string& path, const std::vector<MetricRow>& rows, const std::string& title) {
+  io::write_file_atomic(path, loss_plot_svg(rows, title));
 }
 
 }  // namespace rotor::models

@@ -7,7 +7,9 @@
 
 namespace rotor::models {
 
-std::string loss_plot_svg(const std::vector<MetricRow>& rows);
-void write_loss_plot(const std::string& path, const std::vector<MetricRow>& rows);  // atomic
+// `title` heads the plot (e.g. "critic Wasserstein estimate" when train_loss carries another series).
+std::string loss_plot_svg(const std::vector<MetricRow>& rows, const std::string& title = "loss (nats/byte)");
+void write_loss_plot(const std::string& path, const std::vector<MetricRow>& rows,
+                     const std::string& title = "loss (nats/byte)");  // atomic
 
 }  // namespace rotor::models

@@ -4,6 +4,7 @@
 
 #include "rotor/core/error.h"
 #include "rotor/models/fashion_cnn.h"
+#include "rotor/models/gan.h"
 #include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
 #include "rotor/models/vae.h"
@@ -12,8 +13,12 @@ namespace rotor::models {
 
 Tensor VisionModel::sample(int64_t, Rng&) { throw Error(cat(name(), ": a classifier has no samples")); }
 
+Var VisionModel::phase_loss(size_t phase, const VisionData&, Rng&, StepFigures&) {
+  throw Error(cat(name(), ": has no training phase ", phase, " (it trains on one loss)"));
+}
+
 const std::vector<std::string>& vision_model_names() {
-  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "made"};
+  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "made", "dcgan", "wgan-gp"};
   return names;
 }
 
@@ -26,6 +31,8 @@ std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nl
   if (name == "vae") return std::make_shared<Vae>(VaeConfig::from_json(config), rng);
   if (name == "gumbel-vae") return std::make_shared<GumbelVae>(GumbelVaeConfig::from_json(config), rng);
   if (name == "made") return std::make_shared<Made>(MadeConfig::from_json(config), rng);
+  if (name == "dcgan" || name == "wgan-gp")
+    return std::make_shared<Gan>(GanConfig::from_json(config, name == "wgan-gp"), rng);
   std::string known;
   for (const auto& n : vision_model_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error(cat("vision: unknown model '", name, "' (known: ", known, ")"));
@@ -49,6 +56,16 @@ double config_number(const nlohmann::json& config, const std::string& model, con
   const double x = v.get<double>();
   ROTOR_CHECK(x >= lo && x <= hi, model, ": config \"", key, "\" = ", x, " is outside [", lo, ", ", hi, "]");
   return x;
+}
+
+void copy_buffers(const std::string& model, const io::TensorMap& from, const io::TensorMap& targets) {
+  for (auto [name, target] : targets) {
+    const auto it = from.find(name);
+    ROTOR_CHECK(it != from.end(), model, ": checkpoint has no ", name);
+    ROTOR_CHECK(it->second.shape() == target.shape(), model, ": ", name, " has shape ", it->second.str(), ", want ",
+                target.str());
+    target.copy_(it->second);
+  }
 }
 
 void check_config_keys(const nlohmann::json& config, const std::string& model, const std::vector<std::string>& known) {

@@ -6,6 +6,7 @@
 //   Var loss = model->loss(batch, rng);                     // scalar to minimise, e.g. -ELBO per image
 //   nlohmann::json m = model->evaluate(test, rng);          // {"test_nll_nats": 96.3, ...}
 //   Tensor images = model->sample(64, rng);                 // [64, 28, 28] in [0, 1] (generative models)
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +17,23 @@
 #include "rotor/io/safetensors.h"
 #include "rotor/models/fashion_data.h"
 #include "rotor/nn/module.h"
+#include "rotor/optim/adam.h"
 
 namespace rotor::models {
 
 using autograd::Var;
+
+// Adversarial models (GANs) train their parameters in phases, each with its own Adam: the critic
+// (discriminator) on every batch, the generator after every `every`-th batch (n_critic in WGAN-GP).
+struct TrainingPhase {
+  std::string name;  // "critic", "generator": the metrics.csv column <name>_loss
+  std::vector<Var> parameters;
+  double lr = 1e-4;
+  optim::AdamOptions adam;  // betas as the model's config says; no weight decay unless set
+  int64_t every = 1;        // runs on the batches whose 1-based number is a multiple of `every`
+};
+// Figures of one training step besides the losses (e.g. "wasserstein"), logged to metrics.csv.
+using StepFigures = std::map<std::string, double>;
 
 class VisionModel : public nn::Module {
  public:
@@ -28,6 +42,10 @@ class VisionModel : public nn::Module {
   virtual nlohmann::json config() const = 0;
   // The training objective of one batch (a scalar Var).
   virtual Var loss(const VisionData& batch, Rng& rng) = 0;
+  // Non-empty for adversarial models: the trainer then runs these phases in order on each batch, phase
+  // i minimising phase_loss(i, ...) over its own parameters, instead of one AdamW over loss().
+  virtual std::vector<TrainingPhase> training_phases() const { return {}; }
+  virtual Var phase_loss(size_t phase, const VisionData& batch, Rng& rng, StepFigures& figures);
   // Called by the trainer before the loss of step `step` (0-based) of `total` (schedules such as
   // gumbel-vae's temperature follow it).
   virtual void set_progress(int64_t /*step*/, int64_t /*total*/) {}
@@ -44,7 +62,7 @@ class VisionModel : public nn::Module {
   virtual void load_buffers(const io::TensorMap&) {}
 };
 
-// "cnn", "vae", "gumbel-vae", "made".
+// "cnn", "vae", "gumbel-vae", "made", "dcgan", "wgan-gp".
 const std::vector<std::string>& vision_model_names();
 // Unknown names and config keys, or values out of range, are rotor::Errors.
 std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng);
@@ -54,6 +72,10 @@ int64_t config_int(const nlohmann::json& config, const std::string& model, const
                    int64_t lo, int64_t hi);
 double config_number(const nlohmann::json& config, const std::string& model, const char* key, double fallback,
                      double lo, double hi);
+// load_buffers() of models whose buffers() hand out handles sharing the modules' storage: copies each
+// target's tensor from `from` in place (a missing name or another shape is an error naming `model`).
+void copy_buffers(const std::string& model, const io::TensorMap& from, const io::TensorMap& targets);
+
 // Every key of config must be one of `known` (plus "model").
 void check_config_keys(const nlohmann::json& config, const std::string& model, const std::vector<std::string>& known);
 

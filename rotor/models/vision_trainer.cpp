@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 
+#include "rotor/autograd/profile.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/io/checkpoint.h"
@@ -29,6 +31,13 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
   optim::AdamOptions adam;
   adam.weight_decay = options.weight_decay;
   optim::Adam optimizer(model.parameters(), options.lr, adam);
+  const std::vector<TrainingPhase> phases = model.training_phases();
+  std::vector<std::unique_ptr<optim::Adam>> phase_optimizers;
+  for (const TrainingPhase& p : phases) {
+    ROTOR_CHECK(p.every >= 1 && p.lr > 0, "vision: ", model.name(), " phase ", p.name, " has every ", p.every,
+                " and lr ", p.lr);
+    phase_optimizers.push_back(std::make_unique<optim::Adam>(p.parameters, p.lr, p.adam));
+  }
   const int64_t batch = std::min(options.batch, train.size());
   const int64_t per_epoch = train.size() / batch;
   int64_t total = per_epoch * options.epochs;
@@ -42,32 +51,65 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
   int64_t step = 0;
   double interval_loss = 0;
   int64_t interval_steps = 0;
+  std::map<std::string, std::pair<double, int64_t>> interval_figures;  // sum and count since the last row
   for (int64_t epoch = 0; epoch < options.epochs && step < total; ++epoch) {
     const std::vector<int64_t> order = shuffled_order(train.size(), rng);
     for (int64_t b = 0; b < per_epoch && step < total; ++b) {
       const VisionData data = gather_batch(train, order, b * batch, batch);
-      optimizer.zero_grad();
-      optimizer.set_lr(schedule.at(step));
       model.set_progress(step, total);
-      const Var loss = model.loss(data, rng);
-      const double value = loss.item();
-      ROTOR_CHECK(std::isfinite(value), "vision: ", model.name(), " loss is ", value, " at step ", step + 1);
-      loss.backward();
-      optimizer.step();
+      StepFigures figures;
+      double value = 0;
+      if (phases.empty()) {
+        optimizer.zero_grad();
+        optimizer.set_lr(schedule.at(step));
+        const Var loss = model.loss(data, rng);
+        value = loss.item();
+        ROTOR_CHECK(std::isfinite(value), "vision: ", model.name(), " loss is ", value, " at step ", step + 1);
+        loss.backward();
+        optimizer.step();
+      } else {
+        // The schedule scales each phase's own learning rate.
+        const double factor = schedule.at(step) / options.lr;
+        for (size_t i = 0; i < phases.size(); ++i) {
+          if ((step + 1) % phases[i].every != 0) continue;
+          model.zero_grad();  // the generator's loss also reaches the critic's parameters, and back
+          phase_optimizers[i]->set_lr(phases[i].lr * factor);
+          const Var loss = model.phase_loss(i, data, rng, figures);
+          const double v = loss.item();
+          ROTOR_CHECK(std::isfinite(v), "vision: ", model.name(), " ", phases[i].name, " loss is ", v, " at step ",
+                      step + 1);
+          loss.backward();
+          phase_optimizers[i]->step();
+          figures[phases[i].name + "_loss"] = v;
+          if (i == 0) value = v;
+        }
+        model.zero_grad();
+      }
       ++step;
       interval_loss += value;
       ++interval_steps;
+      for (const auto& [key, v] : figures) {
+        interval_figures[key].first += v;
+        ++interval_figures[key].second;
+      }
       if (step % options.log_every == 0 || step == total) {
         run.steps.push_back(step);
         run.epochs.push_back(static_cast<double>(step) / static_cast<double>(per_epoch));
         run.losses.push_back(interval_loss / static_cast<double>(interval_steps));
         interval_loss = 0;
         interval_steps = 0;
+        for (auto& [key, sum_count] : interval_figures) {
+          std::vector<double>& column = run.figures[key];
+          column.resize(run.steps.size() - 1, NAN);  // a figure first reported now: earlier rows have none
+          column.push_back(sum_count.second > 0 ? sum_count.first / static_cast<double>(sum_count.second) : NAN);
+          sum_count = {0.0, 0};
+        }
       }
       if (on_step) on_step(step, total, value);
     }
   }
   run.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  autograd::profile_report(("vision " + model.name()).c_str(), static_cast<int>(step));  // ROTOR_PROFILE=1
   model.eval();
   run.metrics = model.evaluate(test, rng);
   run.metrics["train_seconds"] = run.train_seconds;
@@ -100,14 +142,26 @@ void save_vision_run(const std::string& dir, const VisionModel& model, const Vis
 
   const std::string csv_path = (fs::path(dir) / "metrics.csv").string();
   {
-    std::string csv = "step,epoch,train_loss\n";
-    for (size_t i = 0; i < run.steps.size(); ++i)
-      csv += cat(run.steps[i], ",", io::format_number(run.epochs[i]), ",", io::format_number(run.losses[i]), "\n");
+    std::string csv = "step,epoch,train_loss";
+    for (const auto& [key, column] : run.figures) csv += "," + key;
+    csv += "\n";
+    for (size_t i = 0; i < run.steps.size(); ++i) {
+      csv += cat(run.steps[i], ",", io::format_number(run.epochs[i]), ",", io::format_number(run.losses[i]));
+      for (const auto& [key, column] : run.figures)
+        csv += "," + (i < column.size() ? io::format_number(column[i]) : std::string());
+      csv += "\n";
+    }
     io::write_file_atomic(csv_path, csv);
   }
-  std::vector<MetricRow> rows;
-  for (size_t i = 0; i < run.steps.size(); ++i) rows.push_back({run.steps[i], run.losses[i], NAN, options.lr, NAN});
-  write_loss_plot((fs::path(dir) / "loss.svg").string(), rows);
+  auto plot = [&](const std::vector<double>& values, const char* file, const std::string& title) {
+    std::vector<MetricRow> rows;
+    for (size_t i = 0; i < run.steps.size() && i < values.size(); ++i)
+      rows.push_back({run.steps[i], values[i], NAN, options.lr, NAN});
+    write_loss_plot((fs::path(dir) / file).string(), rows, title);
+  };
+  plot(run.losses, "loss.svg", model.training_phases().empty() ? "training loss" : "critic / discriminator loss");
+  if (run.figures.count("wasserstein"))
+    plot(run.figures.at("wasserstein"), "wasserstein.svg", "critic Wasserstein estimate E[D(real)] - E[D(fake)]");
   io::write_file_atomic((fs::path(dir) / "metrics.json").string(), run.metrics.dump(2) + "\n");
 }
 

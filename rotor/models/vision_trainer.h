@@ -5,10 +5,14 @@
 // atomically; the other files are each written atomically after it):
 //   config.json        the model configuration ({"model": "cnn", ...}) and "training": the options used
 //   model.safetensors  parameters and buffers (BatchNorm running statistics)
-//   metrics.csv        step, epoch, train_loss (mean over the steps since the previous row)
+//   metrics.csv        step, epoch, train_loss (mean over the steps since the previous row; for GANs the
+//                      critic's / discriminator's loss), then the model's step figures (GANs: critic_loss or
+//                      discriminator_loss, generator_loss, wgan-gp's wasserstein and gradient_penalty)
 //   loss.svg           the training loss curve
+//   wasserstein.svg    wgan-gp: the critic's Wasserstein estimate over training
 //   metrics.json       the final test figures (test_accuracy, test_nll_nats, ...) and train_seconds
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +38,7 @@ struct VisionTrainOptions {
 struct VisionRun {
   std::vector<int64_t> steps;      // metrics.csv rows
   std::vector<double> epochs, losses;
+  std::map<std::string, std::vector<double>> figures;  // per row: the means of the model's step figures (NaN: none)
   nlohmann::json metrics = nlohmann::json::object();  // final figures
   double train_seconds = 0;
 };
@@ -41,7 +46,7 @@ struct VisionRun {
 // Called after every step with (step, total steps, loss of that step).
 using VisionStepCallback = std::function<void(int64_t, int64_t, double)>;
 
-// Trains with AdamW on `train` (shuffled each epoch from options.seed), then evaluates on `test`.
+// Trains with AdamW on `train` (adversarial models: one Adam per training phase, see vision_model.h) (shuffled each epoch from options.seed), then evaluates on `test`.
 // A non-finite loss is an error naming the step.
 VisionRun train_vision_model(VisionModel& model, const VisionData& train, const VisionData& test,
                              const VisionTrainOptions& options, const VisionStepCallback& on_step = {});

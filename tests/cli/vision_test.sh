@@ -63,6 +63,22 @@ PY
 "$rotor" vision fid --train-images --binarized --classifier "$tmp/cnn" --count 40 --test-limit 40 \
   | grep -q '^scored "training images (binarized)"' || fail "fid --train-images"
 
+# GANs: metrics.csv carries the critic's / discriminator's and the generator's losses (wgan-gp: the
+# Wasserstein estimate, plotted in wasserstein.svg); the test figures; a sample grid.
+gan_config='{"z": 8, "g_channels": 4, "d_channels": 4}'
+"$rotor" vision train --model dcgan --out "$tmp/dcgan" "${small[@]}" --model-config "$gan_config" >"$tmp/dcgan.out" 2>/dev/null
+head -1 "$tmp/dcgan/metrics.csv" | grep -q 'discriminator_loss,generator_loss' || fail "dcgan metrics.csv: $(head -1 "$tmp/dcgan/metrics.csv")"
+grep -q '^test_discriminator_accuracy ' "$tmp/dcgan.out" || fail "dcgan output: $(cat "$tmp/dcgan.out")"
+"$rotor" vision train --model wgan-gp --out "$tmp/wgan" "${small[@]}" --model-config "$gan_config" >"$tmp/wgan.out" 2>/dev/null
+head -1 "$tmp/wgan/metrics.csv" | grep -q 'critic_loss,generator_loss,gradient_penalty,wasserstein' ||
+  fail "wgan-gp metrics.csv: $(head -1 "$tmp/wgan/metrics.csv")"
+grep -q 'Wasserstein' "$tmp/wgan/wasserstein.svg" || fail "wgan-gp: no wasserstein.svg"
+grep -q '^test_wasserstein_estimate ' "$tmp/wgan.out" || fail "wgan-gp output: $(cat "$tmp/wgan.out")"
+for m in dcgan wgan; do
+  "$rotor" vision sample --model "$tmp/$m" --out "$tmp/$m.png" --count 6 --columns 3 >/dev/null
+  check_png "$tmp/$m.png" 92 62 || fail "$m png"
+done
+
 expect_error() {  # expect_error PATTERN ARGS...
   local pattern=$1; shift
   code=0; err=$("$rotor" "$@" 2>&1 >/dev/null) || code=$?
@@ -80,6 +96,9 @@ expect_error "not a directory" vision train --model cnn --out "$tmp/missing/run"
 expect_error "unknown config key" vision train --model vae --out "$tmp/x" --model-config '{"latnet": 3}'
 expect_error "--hard applies to gumbel-vae only" vision train --model vae --hard --out "$tmp/x"
 expect_error "outside" vision train --model gumbel-vae --out "$tmp/x" --model-config '{"classes": 1}'
+expect_error "unknown config key \"n_critic\"" vision train --model dcgan --out "$tmp/x" --model-config '{"n_critic": 5}'
+expect_error "outside" vision train --model wgan-gp --out "$tmp/x" --model-config '{"n_critic": 0}'
+expect_error "its own Adam" vision train --model wgan-gp --out "$tmp/x" --lr 0.01
 expect_error "not JSON" vision train --model vae --out "$tmp/x" --model-config '{'
 expect_error "not a directory" vision eval --model "$tmp/nowhere"
 expect_error "no rotor vision run" vision eval --model "$tmp/foreign"

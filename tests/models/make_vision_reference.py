@@ -6,7 +6,8 @@ classes of bench/vision_peer.py. Run from the repository root:
 
 It writes tests/models/data/vision_reference.json, read by tests/models/vision_test.cpp: for each model
 the parameters (rotor's names = PyTorch's), the inputs, the loss, the gradients, and (cnn) the logits and
-the BatchNorm running statistics after one training-mode forward.
+the BatchNorm running statistics after one training-mode forward; (wgan-gp) a gradient penalty and its
+gradient w.r.t. a tiny critic's parameters, in float64.
 """
 import json
 import os
@@ -15,7 +16,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
-from vision_peer import Cnn, Vae  # noqa: E402
+from vision_peer import Cnn, GanCritic, Vae, gradient_penalty  # noqa: E402
 
 torch.manual_seed(7)
 
@@ -60,6 +61,23 @@ out["vae"] = {
     "params": params,
     "grads": {k: t2j(v.grad) for k, v in vae.named_parameters()},
     "images": t2j(xb), "eps": t2j(eps), "loss": loss.item(),
+}
+
+# wgan-gp: the gradient penalty of a tiny critic (d = 2, no BatchNorm; PyTorch's default initialisation so that
+# the gradient norms are of order 1) and its gradient w.r.t. the critic's parameters, in float64 on float32
+# values (the parameters and x_hat rotor loads).
+critic = GanCritic(2, batch_norm=False)
+x_hat = torch.rand(3, 1, 28, 28) * 2 - 1
+params = {k: t2j(v) for k, v in critic.named_parameters()}
+critic = critic.double()
+penalty = gradient_penalty(critic, x_hat.double(), 10.0)
+penalty.backward()
+out["gradient_penalty"] = {
+    "config": {"d_channels": 2, "gp_lambda": 10.0},
+    "params": params,
+    # fc.bias does not reach grad_x D: no gradient (zeros)
+    "grads": {k: t2j(v.grad if v.grad is not None else torch.zeros_like(v)) for k, v in critic.named_parameters()},
+    "x_hat": t2j(x_hat), "penalty": penalty.item(),
 }
 
 path = os.path.join(os.path.dirname(__file__), "data", "vision_reference.json")

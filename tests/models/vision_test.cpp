@@ -14,6 +14,7 @@
 #include "rotor/io/idx.h"
 #include "rotor/io/png.h"
 #include "rotor/models/fashion_cnn.h"
+#include "rotor/models/gan.h"
 #include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
 #include "rotor/models/vae.h"
@@ -262,6 +263,114 @@ TEST(VisionModels, BadNamesAndConfigsAreErrors) {
   EXPECT_THROW(cnn->sample(4, rng), Error);
   VisionData wrong{Tensor::zeros({2, 1, 32, 32}), Tensor::zeros({2}, DType::i64)};
   EXPECT_THROW(cnn->loss(wrong, rng), Error);
+}
+
+// WGAN-GP's penalty lambda E[(||grad_x D(x_hat)|| - 1)^2] through grad(..., create_graph) in f32 (conv2d's
+// differentiable backward on oneDNN) and its gradient w.r.t. the critic's parameters, against PyTorch float64.
+TEST(GanReference, GradientPenaltyAndItsParameterGradientsEqualPyTorchFloat64) {
+  const json& c = reference()["gradient_penalty"];
+  Rng rng(0);
+  Gan gan(GanConfig::from_json({{"z", 4}, {"g_channels", 2}, {"d_channels", c["config"]["d_channels"]},
+                                {"gp_lambda", c["config"]["gp_lambda"]}}, /*wasserstein=*/true), rng);
+  gan.critic().load_state_dict(params_of(c));
+  gan.zero_grad();
+  const Var penalty = gan.gradient_penalty(tensor_of(c["x_hat"]));
+  EXPECT_NEAR(penalty.item(), c["penalty"].get<double>(), 1e-4 * c["penalty"].get<double>());
+  penalty.backward();
+  for (auto& [name, p] : gan.critic().named_parameters()) {
+    const Tensor g = p.grad().defined() ? p.grad() : Tensor::zeros(p.shape());
+    expect_close(g, c["grads"][name], 2e-4, "d penalty / d " + name);
+  }
+}
+
+const json kTinyGan = {{"z", 8}, {"g_channels", 4}, {"d_channels", 4}};
+
+// The critic steps on every batch, the generator after every n_critic-th; a short run changes the samples.
+TEST(GanTraining, GeneratorStepsEveryNCriticBatchesAndTrainingChangesSamples) {
+  for (const char* name : {"dcgan", "wgan-gp"}) {
+    Rng rng(3);
+    json config = kTinyGan;
+    if (std::string(name) == "wgan-gp") config["n_critic"] = 3;
+    auto model = make_vision_model(name, config, rng);
+    auto* gan = dynamic_cast<Gan*>(model.get());
+    ASSERT_NE(gan, nullptr);
+    const VisionData train = small_set(true, 256), test = small_set(false, 32);
+    model->eval();
+    Rng s0(5);
+    const std::vector<double> before = model->sample(8, s0).to_double_vector();
+    VisionTrainOptions o;
+    o.batch = 16;
+    o.max_steps = std::string(name) == "wgan-gp" ? 2 : 6;
+    o.log_every = 1;
+    auto generator_values = [&] {
+      std::vector<double> v;
+      const std::vector<TrainingPhase> phases = model->training_phases();
+      for (const Var& p : phases[1].parameters)
+        for (double x : p.value().to_double_vector()) v.push_back(x);
+      return v;
+    };
+    const std::vector<double> g_before = generator_values();
+    VisionRun run = train_vision_model(*model, train, test, o);
+    if (std::string(name) == "wgan-gp") {
+      EXPECT_EQ(generator_values(), g_before) << "the generator stepped before n_critic critic steps";
+      EXPECT_TRUE(run.figures.count("wasserstein") && run.figures.count("gradient_penalty"));
+      EXPECT_EQ(run.figures.count("generator_loss"), 0u);
+      o.max_steps = 3;
+      run = train_vision_model(*model, train, test, o);
+      ASSERT_EQ(run.figures.count("generator_loss"), 1u);
+      EXPECT_TRUE(std::isnan(run.figures["generator_loss"][0]) && std::isfinite(run.figures["generator_loss"][2]));
+      EXPECT_TRUE(run.metrics.contains("test_wasserstein_estimate"));
+    } else {
+      EXPECT_EQ(run.figures.at("generator_loss").size(), 6u);
+      EXPECT_TRUE(run.figures.count("discriminator_loss"));
+      EXPECT_TRUE(run.metrics.contains("test_discriminator_accuracy"));
+    }
+    EXPECT_NE(generator_values(), g_before) << name;
+    model->eval();
+    Rng s1(5);
+    EXPECT_NE(model->sample(8, s1).to_double_vector(), before) << name;
+  }
+}
+
+// A saved run reproduces sample() for a fixed seed bit for bit (parameters and BatchNorm statistics).
+TEST(GanRunDirectory, SaveLoadReproducesSamplesExactly) {
+  const std::filesystem::path base = std::filesystem::temp_directory_path() / ("gan_test_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(base);
+  std::filesystem::create_directories(base);
+  for (const char* name : {"dcgan", "wgan-gp"}) {
+    Rng rng(4);
+    auto model = make_vision_model(name, kTinyGan, rng);
+    VisionTrainOptions o;
+    o.max_steps = 6;
+    o.batch = 16;
+    o.log_every = 2;
+    const VisionRun run = train_vision_model(*model, small_set(true, 128), small_set(false, 16), o);
+    const std::string dir = (base / name).string();
+    save_vision_run(dir, *model, o, run);
+    EXPECT_EQ(std::filesystem::exists(base / name / "wasserstein.svg"), std::string(name) == "wgan-gp") << name;
+    auto loaded = load_vision_model(dir);
+    EXPECT_EQ(loaded->config(), model->config());
+    model->eval();
+    Rng r1(9), r2(9);
+    EXPECT_EQ(loaded->sample(12, r1).to_double_vector(), model->sample(12, r2).to_double_vector()) << name;
+  }
+  std::filesystem::remove_all(base);
+}
+
+TEST(GanModels, BadConfigsAndImagesAreErrors) {
+  Rng rng(0);
+  EXPECT_THROW(make_vision_model("dcgan", {{"n_critic", 5}}, rng), Error);  // wgan-gp only
+  EXPECT_THROW(make_vision_model("wgan-gp", {{"n_critic", 0}}, rng), Error);
+  EXPECT_THROW(make_vision_model("wgan-gp", {{"beta1", 1.0}}, rng), Error);
+  EXPECT_THROW(make_vision_model("dcgan", {{"z", 0}}, rng), Error);
+  auto gan = make_vision_model("dcgan", kTinyGan, rng);
+  VisionData wrong{Tensor::zeros({2, 1, 32, 32}), Tensor::zeros({2}, DType::i64)};
+  StepFigures figures;
+  EXPECT_THROW(gan->phase_loss(0, wrong, rng, figures), Error);
+  EXPECT_THROW(gan->phase_loss(2, small_set(false, 2), rng, figures), Error);
+  auto vae = make_vision_model("vae", {}, rng);
+  EXPECT_TRUE(vae->training_phases().empty());
+  EXPECT_THROW(vae->phase_loss(0, small_set(false, 2), rng, figures), Error);
 }
 
 TEST(Png, GridEncodesAndHasTheRightSize) {
