@@ -7,13 +7,17 @@
 #include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
 #include "rotor/models/vae.h"
+#include "rotor/models/vqvae.h"
 
 namespace rotor::models {
 
 Tensor VisionModel::sample(int64_t, Rng&) { throw Error(cat(name(), ": a classifier has no samples")); }
+Tensor VisionModel::reconstruct(const Tensor&) {
+  throw Error(cat(name(), ": not an autoencoder; it has no reconstructions (vqvae has)"));
+}
 
 const std::vector<std::string>& vision_model_names() {
-  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "made"};
+  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "made", "vqvae"};
   return names;
 }
 
@@ -26,6 +30,7 @@ std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nl
   if (name == "vae") return std::make_shared<Vae>(VaeConfig::from_json(config), rng);
   if (name == "gumbel-vae") return std::make_shared<GumbelVae>(GumbelVaeConfig::from_json(config), rng);
   if (name == "made") return std::make_shared<Made>(MadeConfig::from_json(config), rng);
+  if (name == "vqvae") return std::make_shared<VqVae>(VqVaeConfig::from_json(config), rng);
   std::string known;
   for (const auto& n : vision_model_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error(cat("vision: unknown model '", name, "' (known: ", known, ")"));
