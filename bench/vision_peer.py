@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of rotor's `rotor vision` models (rotor/models/fashion_cnn.h, vae.h): the same
+"""PyTorch peer of rotor's `rotor vision` models (rotor/models/fashion_cnn.h, vae.h, made.h, vqvae.h): the same
 architectures, PyTorch's default initialisation (which rotor's nn modules copy), AdamW with the same
 options, the same binarization (pixel = 1 when x/255 > 0.5).
 
@@ -9,6 +9,9 @@ options, the same binarization (pixel = 1 when x/255 > 0.5).
         -> trains on Fashion-MNIST and prints the test figures (test_accuracy / test_nll_nats)
     /usr/bin/python3 bench/vision_peer.py train --model dcgan --steps 600 --seed 1
         -> dcgan (DCGAN init N(0, 0.02), Adam 2e-4 (0.5, 0.999), constant lr): mean losses per 50 steps
+
+vqvae trains on the grey values (not binarized) and prints test_mse, codebook_perplexity, codes_used;
+`--max-steps N` stops after N steps (the cosine schedule then spans N steps, as rotor's --max-steps).
 
 tests/models/make_vision_reference.py imports the model classes from here.
 """
@@ -190,6 +193,64 @@ def gan_train(args):
             if step % 50 == 0:
                 print(f"step {step} discriminator_loss {d_sum / 50:.4f} generator_loss {g_sum / 50:.4f}")
                 d_sum = g_sum = 0.0
+class VqVae(nn.Module):
+    """rotor/models/vqvae.h: conv encoder to a 7x7 grid of D-vectors, nearest of K codes (straight through),
+    conv-transpose decoder; EMA codebook (Laplace-smoothed counts) and restart of dead codes
+    (rotor/nn/vector_quantizer.h), both inside loss() in training mode."""
+    def __init__(self, channels=32, codes=128, dim=16, beta=0.25, decay=0.99, epsilon=1e-5, dead_threshold=1.0):
+        super().__init__()
+        c = channels
+        self.dim, self.codes, self.beta, self.decay = dim, codes, beta, decay
+        self.epsilon, self.dead_threshold = epsilon, dead_threshold
+        self.register_buffer("codebook", torch.randn(codes, dim))
+        self.register_buffer("cluster_size", torch.ones(codes, dtype=torch.float64))
+        self.register_buffer("embed_sum", self.codebook.double().clone())
+        self.enc1 = nn.Conv2d(1, c, 4, stride=2, padding=1)
+        self.enc2 = nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)
+        self.enc3 = nn.Conv2d(2 * c, dim, 1)
+        self.dec1 = nn.Conv2d(dim, 2 * c, 3, padding=1)
+        self.dec2 = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1)
+        self.dec3 = nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)
+
+    def encode(self, x):
+        h = self.enc3(F.relu(self.enc2(F.relu(self.enc1(x)))))
+        return h.permute(0, 2, 3, 1).reshape(-1, self.dim)
+
+    def decode(self, zq):
+        g = zq.reshape(-1, 7, 7, self.dim).permute(0, 3, 1, 2)
+        return self.dec3(F.relu(self.dec2(F.relu(self.dec1(g)))))
+
+    def quantize(self, z):
+        e = self.codebook.to(z.dtype)
+        codes = ((e * e).sum(1)[None, :] - 2 * z.detach() @ e.t()).argmin(1)
+        chosen = e[codes]
+        return z + (chosen - z).detach(), ((z - chosen) ** 2).mean(), codes
+
+    @torch.no_grad()
+    def ema_update(self, z, codes):
+        z = z.double()
+        onehot = F.one_hot(codes, self.codes).double()
+        d = self.decay
+        self.cluster_size.mul_(d).add_((1 - d) * onehot.sum(0))
+        self.embed_sum.mul_(d).add_((1 - d) * onehot.t() @ z)
+        n = self.cluster_size.sum()
+        smoothed = (self.cluster_size + self.epsilon) / (n + self.codes * self.epsilon) * n
+        book = self.embed_sum / smoothed[:, None]
+        dead = (self.cluster_size < self.dead_threshold).nonzero().flatten()
+        if dead.numel() > 0:
+            rows = z[torch.randint(0, z.shape[0], (dead.numel(),))]
+            book[dead] = rows
+            self.embed_sum[dead] = rows
+            self.cluster_size[dead] = 1.0
+        self.codebook.copy_(book)
+
+    def loss(self, x, y):
+        z = self.encode(x)
+        zq, commitment, codes = self.quantize(z)
+        total = F.mse_loss(self.decode(zq), x) + self.beta * commitment
+        if self.training:
+            self.ema_update(z.detach(), codes)
+        return total
 
 
 def load_split(train):
@@ -204,7 +265,7 @@ def load_split(train):
 
 
 def make(name):
-    return {"cnn": Cnn, "vae": Vae, "made": Made}[name]()
+    return {"cnn": Cnn, "vae": Vae, "made": Made, "vqvae": VqVae}[name]()
 
 
 def speed(args):
@@ -243,11 +304,17 @@ def train(args):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     per_epoch = images.shape[0] // args.batch
     total = per_epoch * args.epochs
+    if args.max_steps > 0:
+        total = min(total, args.max_steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     model.train()
+    step = 0
     for epoch in range(args.epochs):
         order = torch.randperm(images.shape[0])
         for b in range(per_epoch):
+            if step == total:
+                break
+            step += 1
             idx = order[b * args.batch:(b + 1) * args.batch]
             opt.zero_grad()
             model.loss(images[idx], labels[idx]).backward()
@@ -258,6 +325,17 @@ def train(args):
         if args.model == "cnn":
             pred = torch.cat([model(test_images[i:i + 500]).argmax(1) for i in range(0, 10000, 500)])
             print(f"test_accuracy {(pred == test_labels).float().mean().item():.4f}")
+        elif args.model == "vqvae":
+            sq, usage = 0.0, torch.zeros(model.codes)
+            for i in range(0, test_images.shape[0], 500):
+                xb = test_images[i:i + 500]
+                zq, _, codes = model.quantize(model.encode(xb))
+                sq += ((model.decode(zq) - xb) ** 2).sum().item()
+                usage += torch.bincount(codes, minlength=model.codes).float()
+            p = usage[usage > 0] / usage.sum()
+            print(f"test_mse {sq / test_images.numel():.6f}")
+            print(f"codebook_perplexity {math.exp(-(p * p.log()).sum().item()):.3f}")
+            print(f"codes_used {int((usage > 0).sum().item())}")
         else:
             x = (test_images > 0.5).float().reshape(-1, 784)
             total_nll, k = 0.0, 100
@@ -281,10 +359,11 @@ def train(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["speed", "train"])
-    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made", "dcgan"])
+    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made", "vqvae", "dcgan"])
     p.add_argument("--train-limit", type=int, default=0)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--max-steps", type=int, default=0)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)

@@ -3,6 +3,7 @@
 //   rotor vision eval --model runs/cnn
 //   rotor vision sample --model runs/vae --out vae.png
 //   rotor vision fid --model runs/vae --classifier runs/cnn
+//   rotor vision reconstruct --model runs/vqvae --out vqvae.png     (autoencoders: test images and reconstructions)
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -116,6 +117,19 @@ void setup_eval(CLI::App& cmd) {
   });
 }
 
+void check_png_name(const std::string& out) {
+  ROTOR_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".png", "vision: --out must name a .png file, got '",
+              out, "'");
+}
+
+void write_grid(const std::string& out, const rotor::Tensor& images, int64_t columns, const char* what) {
+  int64_t width = 0, height = 0;
+  const auto grid = rotor::io::image_grid(images, columns, 2, width, height);
+  rotor::io::write_png_gray(out, grid, width, height);
+  std::printf("wrote %s (%lldx%lld, %lld %s)\n", out.c_str(), static_cast<long long>(width),
+              static_cast<long long>(height), static_cast<long long>(images.size(0)), what);
+}
+
 void setup_sample(CLI::App& cmd) {
   static std::string dir, out;
   static int64_t count = 64, columns = 8;
@@ -128,17 +142,42 @@ void setup_sample(CLI::App& cmd) {
   cmd.add_option("--seed", seed, "sampling seed")->capture_default_str();
   rotor::cli::add_threads_option(cmd, threads);
   cmd.callback([] {
-    ROTOR_CHECK(out.size() > 4 && out.substr(out.size() - 4) == ".png", "vision: --out must name a .png file, got '",
-                out, "'");
+    check_png_name(out);
     auto net = models::load_vision_model(dir);
     ROTOR_CHECK(net->generative(), "vision: ", net->name(), " is a classifier; it has no samples");
     rotor::Rng rng(seed);
-    const rotor::Tensor images = net->sample(count, rng);
-    int64_t width = 0, height = 0;
-    const auto grid = rotor::io::image_grid(images, columns, 2, width, height);
-    rotor::io::write_png_gray(out, grid, width, height);
-    std::printf("wrote %s (%lldx%lld, %lld samples)\n", out.c_str(), static_cast<long long>(width),
-                static_cast<long long>(height), static_cast<long long>(count));
+    write_grid(out, net->sample(count, rng), columns, "samples");
+  });
+}
+
+// Rows of `columns` test images, each followed by a row of their reconstructions.
+void setup_reconstruct(CLI::App& cmd) {
+  static std::string dir, out, data = rotor::io::kFashionMnistDir;
+  static int64_t count = 32, columns = 8;
+  static int threads = 0;
+  cmd.add_option("--model", dir, "run directory of an autoencoder (vqvae)")->required();
+  cmd.add_option("--out", out, "PNG file to write: rows of test images, each above a row of their reconstructions")
+      ->required();
+  cmd.add_option("--data", data, "Fashion-MNIST directory")->capture_default_str();
+  cmd.add_option("--count", count, "number of test images (the first ones)")->check(rotor::cli::positive)
+      ->capture_default_str();
+  cmd.add_option("--columns", columns, "grid columns (must divide --count)")->check(rotor::cli::positive)
+      ->capture_default_str();
+  rotor::cli::add_threads_option(cmd, threads);
+  cmd.callback([] {
+    check_png_name(out);
+    ROTOR_CHECK(count % columns == 0, "vision: --columns ", columns, " does not divide --count ", count);
+    auto net = models::load_vision_model(dir);
+    const models::VisionData test = models::load_vision_data(data, false, count);
+    ROTOR_CHECK(test.size() == count, "vision: the test set has only ", test.size(), " images, --count is ", count);
+    const rotor::Tensor recon = net->reconstruct(test.images);
+    const rotor::Tensor originals = test.images.reshape({count, 28, 28});
+    rotor::Tensor sheet = rotor::Tensor::empty({2 * count, 28, 28});
+    for (int64_t row = 0; row < count / columns; ++row) {
+      sheet.narrow(0, 2 * row * columns, columns).copy_(originals.narrow(0, row * columns, columns));
+      sheet.narrow(0, (2 * row + 1) * columns, columns).copy_(recon.narrow(0, row * columns, columns));
+    }
+    write_grid(out, sheet, columns, "images: test images above their reconstructions");
   });
 }
 
@@ -196,12 +235,15 @@ void setup(CLI::App& cmd) {
   cmd.require_subcommand(1, 1);
   setup_train(*cmd.add_subcommand("train", "train a Fashion-MNIST model (" + known_models() + ")"));
   setup_eval(*cmd.add_subcommand("eval", "test-set figures of a trained model"));
-  setup_sample(*cmd.add_subcommand("sample", "a PNG grid of samples from a generative model"));
+  setup_sample(*cmd.add_subcommand(
+      "sample", "a PNG grid of samples from a generative model with a prior (vqvae has none: use reconstruct)"));
+  setup_reconstruct(*cmd.add_subcommand(
+      "reconstruct", "a PNG grid of test images above their reconstructions by an autoencoder (vqvae)"));
   setup_fid(*cmd.add_subcommand("fid", "sample quality: fid_rotor (Frechet distance on rotor's cnn features, not "
                                        "the Inception FID) and the class spread of the samples"));
 }
 
 const bool registered =
-    rotor::cli::register_command("vision", "Fashion-MNIST classifier and generative models: train, eval, sample", setup);
+    rotor::cli::register_command("vision", "Fashion-MNIST classifier and generative models: train, eval, sample, reconstruct", setup);
 
 }  // namespace

@@ -6,6 +6,7 @@
 //   Var loss = model->loss(batch, rng);                     // scalar to minimise, e.g. -ELBO per image
 //   nlohmann::json m = model->evaluate(test, rng);          // {"test_nll_nats": 96.3, ...}
 //   Tensor images = model->sample(64, rng);                 // [64, 28, 28] in [0, 1] (generative models)
+//   Tensor pairs = model->reconstruct(test.images);         // [N, 28, 28] (autoencoders: vqvae)
 #include <map>
 #include <memory>
 #include <string>
@@ -57,12 +58,14 @@ class VisionModel : public nn::Module {
   virtual bool binarized_data() const { return false; }
   // `count` images [count, H, W] in [0, 1]; classifiers throw.
   virtual Tensor sample(int64_t count, Rng& rng);
+  // Autoencoders (vqvae): images [N, 1, H, W] -> their reconstructions [N, H, W]; other models throw.
+  virtual Tensor reconstruct(const Tensor& images);
   // State that is not a parameter (BatchNorm running statistics): saved beside the parameters.
   virtual io::TensorMap buffers() const { return {}; }
   virtual void load_buffers(const io::TensorMap&) {}
 };
 
-// "cnn", "vae", "gumbel-vae", "made", "dcgan", "wgan-gp".
+// "cnn", "vae", "gumbel-vae", "made", "vqvae", "dcgan", "wgan-gp".
 const std::vector<std::string>& vision_model_names();
 // Unknown names and config keys, or values out of range, are rotor::Errors.
 std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng);

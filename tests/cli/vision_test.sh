@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `rotor vision`: a few training steps of each model on a small subset write a complete run directory;
-# eval reads it back; sample writes a PNG grid that an independent reader (Python's zlib/struct) decodes to
+# eval reads it back; sample (and reconstruct, for vqvae) writes a PNG grid that an independent reader (Python's zlib/struct) decodes to
 # the right size; bad input (unknown model, missing data set, wrong directories, a classifier asked for
-# samples) gets a one-line `rotor: error:`, a non-zero exit and no output files.
+# samples, a vqvae asked for samples) gets a one-line `rotor: error:`, a non-zero exit and no output files.
 set -euo pipefail
 rotor=$1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -42,6 +42,16 @@ for m in vae gumbel-vae made; do
   # 3 columns x 2 rows of 28x28 tiles with 2-pixel borders: 3*30+2 = 92 by 2*30+2 = 62.
   check_png "$tmp/$m.png" 92 62 || fail "$m png"
 done
+
+# vqvae: metrics, reconstruct writes test images above reconstructions (3 pairs of rows of 3 -> 92 by 182),
+# sample refuses (a VQ-VAE has no prior) and points at reconstruct.
+"$rotor" vision train --model vqvae --out "$tmp/vq" "${small[@]}" \
+  --model-config '{"channels": 4, "codebook_size": 16, "code_dim": 4}' >"$tmp/vq.out" 2>/dev/null
+for f in config.json model.safetensors metrics.csv metrics.json loss.svg; do [ -s "$tmp/vq/$f" ] || fail "vqvae: no $f"; done
+for k in test_mse codebook_perplexity codes_used; do grep -q "^$k " "$tmp/vq.out" || fail "vqvae output: $(cat "$tmp/vq.out")"; done
+"$rotor" vision eval --model "$tmp/vq" --test-limit 40 | grep -q '^test_mse ' || fail "eval vqvae"
+"$rotor" vision reconstruct --model "$tmp/vq" --out "$tmp/vq.png" --count 9 --columns 3 >/dev/null
+check_png "$tmp/vq.png" 92 182 || fail "vqvae reconstruct png"
 
 # gumbel-vae --hard: recorded in config.json; the temperature reached its end value.
 "$rotor" vision train --model gumbel-vae --hard --out "$tmp/ghard" "${small[@]}" --model-config '{"hidden": 16}' >/dev/null 2>&1
@@ -102,6 +112,14 @@ expect_error "its own Adam" vision train --model wgan-gp --out "$tmp/x" --lr 0.0
 expect_error "not JSON" vision train --model vae --out "$tmp/x" --model-config '{'
 expect_error "not a directory" vision eval --model "$tmp/nowhere"
 expect_error "no rotor vision run" vision eval --model "$tmp/foreign"
+expect_error "outside" vision train --model vqvae --out "$tmp/x" --model-config '{"decay": 1.5}'
+expect_error "decay" vision train --model vqvae --out "$tmp/x" --model-config '{"decay": 1}'
+expect_error "epsilon" vision train --model vqvae --out "$tmp/x" --model-config '{"epsilon": 0}'
+expect_error "unknown config key" vision train --model vqvae --out "$tmp/x" --model-config '{"codes": 8}'
+expect_error "no prior" vision sample --model "$tmp/vq" --out "$tmp/vs.png"
+expect_error "not an autoencoder" vision reconstruct --model "$tmp/vae" --out "$tmp/vr.png"
+expect_error "does not divide" vision reconstruct --model "$tmp/vq" --out "$tmp/vr.png" --count 10 --columns 3
+[ ! -e "$tmp/vs.png" ] && [ ! -e "$tmp/vr.png" ] || fail "a failed sample/reconstruct left a file"
 expect_error "classifier" vision sample --model "$tmp/cnn" --out "$tmp/c.png"
 expect_error ".png" vision sample --model "$tmp/vae" --out "$tmp/v.jpg"
 [ ! -e "$tmp/c.png" ] && [ ! -e "$tmp/v.jpg" ] || fail "a failed sample left a file"

@@ -7,7 +7,9 @@ classes of bench/vision_peer.py. Run from the repository root:
 It writes tests/models/data/vision_reference.json, read by tests/models/vision_test.cpp: for each model
 the parameters (rotor's names = PyTorch's), the inputs, the loss, the gradients, and (cnn) the logits and
 the BatchNorm running statistics after one training-mode forward; (wgan-gp) a gradient penalty and its
-gradient w.r.t. a tiny critic's parameters, in float64.
+gradient w.r.t. a tiny critic's parameters, in float64. "vq": the vector quantizer alone in
+float64 (codes, quantized values, commitment, the straight-through gradient to z); "vqvae": the whole
+model in float32 (loss, parameter gradients, the codebook state after one EMA update).
 """
 import json
 import os
@@ -16,7 +18,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
-from vision_peer import Cnn, GanCritic, Vae, gradient_penalty  # noqa: E402
+from vision_peer import Cnn, GanCritic, Vae, VqVae, gradient_penalty  # noqa: E402
 
 torch.manual_seed(7)
 
@@ -24,6 +26,11 @@ torch.manual_seed(7)
 def t2j(t):
     t = t.detach().double()
     return {"shape": list(t.shape), "data": [float(f"{v:.9g}") for v in t.reshape(-1).tolist()]}
+
+
+def t2j64(t):
+    t = t.detach().double()
+    return {"shape": list(t.shape), "data": [float(repr(v)) for v in t.reshape(-1).tolist()]}
 
 
 def params_and_grads(model):
@@ -78,6 +85,36 @@ out["gradient_penalty"] = {
     # fc.bias does not reach grad_x D: no gradient (zeros)
     "grads": {k: t2j(v.grad if v.grad is not None else torch.zeros_like(v)) for k, v in critic.named_parameters()},
     "x_hat": t2j(x_hat), "penalty": penalty.item(),
+}
+
+# Vector quantizer in float64: loss = sum(w * z_q) + beta * commitment, gradient w.r.t. z.
+vq = VqVae(channels=2, codes=5, dim=3)
+vq.codebook = torch.randn(5, 3, dtype=torch.float64)
+z = torch.randn(12, 3, dtype=torch.float64, requires_grad=True)
+w = torch.randn(12, 3, dtype=torch.float64)
+zq, commitment, codes = vq.quantize(z)
+loss = (w * zq).sum() + 0.25 * commitment
+loss.backward()
+out["vq"] = {
+    "codebook": t2j64(vq.codebook), "z": t2j64(z), "w": t2j64(w), "beta": 0.25,
+    "codes": [int(c) for c in codes], "quantized": t2j64(zq), "commitment": float(repr(commitment.item())),
+    "loss": float(repr(loss.item())), "grad_z": t2j64(z.grad),
+}
+
+# The whole VQ-VAE in float32, training mode: one loss, its gradients, the EMA step (no restarts).
+config = {"channels": 4, "codebook_size": 8, "code_dim": 3, "decay": 0.9, "dead_threshold": 0.0}
+vqvae = VqVae(channels=4, codes=8, dim=3, decay=0.9, dead_threshold=0.0)
+x = torch.rand(3, 1, 28, 28)
+params = {k: t2j(v) for k, v in vqvae.named_parameters()}
+before = {k: t2j(getattr(vqvae, k)) for k in ("codebook", "cluster_size", "embed_sum")}
+vqvae.train()
+loss = vqvae.loss(x, None)
+loss.backward()
+out["vqvae"] = {
+    "config": config, "params": params, "images": t2j(x), "loss": loss.item(),
+    "grads": {k: t2j(v.grad) for k, v in vqvae.named_parameters()},
+    "buffers_before": before,
+    "buffers_after": {k: t2j(getattr(vqvae, k)) for k in ("codebook", "cluster_size", "embed_sum")},
 }
 
 path = os.path.join(os.path.dirname(__file__), "data", "vision_reference.json")

@@ -19,6 +19,7 @@
 #include "rotor/models/made.h"
 #include "rotor/models/vae.h"
 #include "rotor/models/vision_trainer.h"
+#include "tests/models/vision_reference.h"
 
 namespace rotor::models {
 namespace {
@@ -26,34 +27,11 @@ namespace {
 using json = nlohmann::json;
 using namespace rotor::autograd;
 
-const json& reference() {
-  static const json j = [] {
-    std::ifstream in(std::string(ROTOR_SOURCE_DIR) + "/tests/models/data/vision_reference.json");
-    if (!in) throw Error("cannot open tests/models/data/vision_reference.json");
-    return json::parse(in);
-  }();
-  return j;
-}
-
-Tensor tensor_of(const json& t) {
-  Shape shape = t["shape"].get<Shape>();
-  return Tensor::from_vector(t["data"].get<std::vector<float>>(), shape);
-}
-
-void expect_close(const Tensor& got, const json& want, double tol, const std::string& what) {
-  const Tensor w = tensor_of(want);
-  ASSERT_EQ(got.shape(), w.shape()) << what;
-  const auto g = got.to_double_vector(), e = w.to_double_vector();
-  double scale = 0;
-  for (double v : e) scale = std::max(scale, std::abs(v));
-  for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], e[i], tol * (1 + scale)) << what << " [" << i << "]";
-}
-
-nn::StateDict params_of(const json& case_) {
-  nn::StateDict s;
-  for (auto& [name, t] : case_["params"].items()) s[name] = tensor_of(t);
-  return s;
-}
+using vision_testing::expect_close;
+using vision_testing::params_of;
+using vision_testing::reference;
+using vision_testing::small_set;
+using vision_testing::tensor_of;
 
 TEST(VisionReference, CnnForwardBackwardEqualsPyTorch) {
   const json& c = reference()["cnn"];
@@ -80,10 +58,6 @@ TEST(VisionReference, VaeNegativeElboAndGradientsEqualPyTorch) {
   EXPECT_NEAR(loss.item(), c["loss"].get<double>(), 1e-4 * std::abs(c["loss"].get<double>()));
   loss.backward();
   for (auto& [name, p] : vae.named_parameters()) expect_close(p.grad(), c["grads"][name], 1e-4, name);
-}
-
-VisionData small_set(bool train, int64_t n) {
-  return load_vision_data(io::kFashionMnistDir, train, n);
 }
 
 // Mean loss over `data` in fixed batches with a fixed noise seed (for a before/after comparison).
