@@ -94,18 +94,8 @@ Var Made::loss(const VisionData& batch, Rng&) {
 }
 
 nlohmann::json Made::evaluate(const VisionData& test, Rng&) {
-  NoGradGuard no_grad;
-  const int64_t n = test.size(), chunk = 500, sets = config_.masks;
-  double nll = 0;
-  for (int64_t b = 0; b < n; b += chunk) {
-    const int64_t m = std::min(chunk, n - b);
-    const Var x(binarize(test.images.narrow(0, b, m).contiguous()).reshape({m, kPixels}));
-    std::vector<Var> per_set;
-    for (int64_t s = 0; s < sets; ++s) per_set.push_back(log_likelihood(x, s));
-    const Var ensemble = add(logsumexp(stack(per_set, 1), {1}), -std::log(static_cast<double>(sets)));
-    nll -= sum(ensemble).item();
-  }
-  return {{"test_nll_nats", nll / static_cast<double>(n)}, {"mask_sets", sets}};
+  const double nll = ensemble_test_nll(test, config_.masks, [this](const Var& x, int64_t s) { return log_likelihood(x, s); });
+  return {{"test_nll_nats", nll}, {"mask_sets", config_.masks}};
 }
 
 Tensor Made::sample(int64_t count, Rng& rng) {

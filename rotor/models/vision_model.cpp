@@ -1,12 +1,16 @@
 #include "rotor/models/vision_model.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include "rotor/autograd/ops.h"
 
 #include "rotor/core/error.h"
 #include "rotor/models/fashion_cnn.h"
 #include "rotor/models/gan.h"
 #include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
+#include "rotor/models/nade.h"
 #include "rotor/models/vae.h"
 #include "rotor/models/vqvae.h"
 
@@ -21,8 +25,25 @@ Var VisionModel::phase_loss(size_t phase, const VisionData&, Rng&, StepFigures&)
   throw Error(cat(name(), ": has no training phase ", phase, " (it trains on one loss)"));
 }
 
+double ensemble_test_nll(const VisionData& test, int64_t members,
+                         const std::function<Var(const Var&, int64_t)>& log_likelihood) {
+  autograd::NoGradGuard no_grad;
+  const int64_t n = test.size(), chunk = 500;
+  double nll = 0;
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t m = std::min(chunk, n - b);
+    const Var x(binarize(test.images.narrow(0, b, m).contiguous()).reshape({m, 784}));
+    std::vector<Var> per_member;
+    for (int64_t s = 0; s < members; ++s) per_member.push_back(log_likelihood(x, s));
+    const Var ensemble =
+        autograd::add(autograd::logsumexp(autograd::stack(per_member, 1), {1}), -std::log(static_cast<double>(members)));
+    nll -= autograd::sum(ensemble).item();
+  }
+  return nll / static_cast<double>(n);
+}
+
 const std::vector<std::string>& vision_model_names() {
-  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "made", "vqvae", "dcgan", "wgan-gp"};
+  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "nade", "made", "vqvae", "dcgan", "wgan-gp"};
   return names;
 }
 
@@ -34,6 +55,7 @@ std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nl
   if (name == "cnn") return std::make_shared<FashionCnn>(FashionCnnConfig::from_json(config), rng);
   if (name == "vae") return std::make_shared<Vae>(VaeConfig::from_json(config), rng);
   if (name == "gumbel-vae") return std::make_shared<GumbelVae>(GumbelVaeConfig::from_json(config), rng);
+  if (name == "nade") return std::make_shared<Nade>(NadeConfig::from_json(config), rng);
   if (name == "made") return std::make_shared<Made>(MadeConfig::from_json(config), rng);
   if (name == "dcgan" || name == "wgan-gp")
     return std::make_shared<Gan>(GanConfig::from_json(config, name == "wgan-gp"), rng);

@@ -7,6 +7,7 @@
 //   nlohmann::json m = model->evaluate(test, rng);          // {"test_nll_nats": 96.3, ...}
 //   Tensor images = model->sample(64, rng);                 // [64, 28, 28] in [0, 1] (generative models)
 //   Tensor pairs = model->reconstruct(test.images);         // [N, 28, 28] (autoencoders: vqvae)
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -65,7 +66,7 @@ class VisionModel : public nn::Module {
   virtual void load_buffers(const io::TensorMap&) {}
 };
 
-// "cnn", "vae", "gumbel-vae", "made", "vqvae", "dcgan", "wgan-gp".
+// "cnn", "vae", "gumbel-vae", "nade", "made", "vqvae", "dcgan", "wgan-gp".
 const std::vector<std::string>& vision_model_names();
 // Unknown names and config keys, or values out of range, are rotor::Errors.
 std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng);
@@ -78,6 +79,12 @@ double config_number(const nlohmann::json& config, const std::string& model, con
 // load_buffers() of models whose buffers() hand out handles sharing the modules' storage: copies each
 // target's tensor from `from` in place (a missing name or another shape is an error naming `model`).
 void copy_buffers(const std::string& model, const io::TensorMap& from, const io::TensorMap& targets);
+
+// Test NLL in nats per image of an ensemble of `members` autoregressive densities over the binarized test
+// set (made's mask sets, nade's orderings): -mean log((1/members) sum_s p_s(x)), with log p_s(x) [N] given by
+// log_likelihood(x [N, 784], s).
+double ensemble_test_nll(const VisionData& test, int64_t members,
+                         const std::function<Var(const Var&, int64_t)>& log_likelihood);
 
 // Every key of config must be one of `known` (plus "model").
 void check_config_keys(const nlohmann::json& config, const std::string& model, const std::vector<std::string>& known);

@@ -17,6 +17,7 @@
 #include "rotor/models/gan.h"
 #include "rotor/models/gumbel_vae.h"
 #include "rotor/models/made.h"
+#include "rotor/models/nade.h"
 #include "rotor/models/vae.h"
 #include "rotor/models/vision_trainer.h"
 #include "tests/models/vision_reference.h"
@@ -97,6 +98,35 @@ TEST(VisionTraining, CnnLossDecreasesAndAccuracyBeatsChance) {
 TEST(VisionTraining, VaeLossDecreases) { expect_training_lowers_loss("vae", {{"hidden", 64}, {"latent", 8}}, 40, 0.9); }
 TEST(VisionTraining, MadeLossDecreases) {
   expect_training_lowers_loss("made", {{"hidden", 64}, {"masks", 2}}, 40, 0.95);
+}
+
+TEST(VisionTraining, NadeLossDecreases) {
+  expect_training_lowers_loss("nade", {{"hidden", 32}, {"orderings", 2}}, 40, 0.95);
+}
+
+// The ensemble NLL is -log mean_o p_o(x) over the orderings, each p_o a NADE sharing the parameters.
+TEST(Nade, EnsembleNllIsTheLogMeanOfTheOrderings) {
+  Rng rng(6);
+  Nade nade(NadeConfig::from_json({{"hidden", 16}, {"orderings", 3}, {"order_seed", 4}}), rng);
+  EXPECT_NE(nade.ordering(1), nade.ordering(2));
+  for (int64_t d = 0; d < 784; ++d) EXPECT_EQ(nade.ordering(0)[static_cast<size_t>(d)], d);
+  const VisionData test = small_set(false, 20);
+  const Tensor x = binarized_rows(test, "test");
+  double want = 0;
+  std::vector<std::vector<double>> ll;
+  for (int64_t o = 0; o < 3; ++o) ll.push_back(nade.log_likelihood(Var(x), o).value().to_double_vector());
+  for (size_t i = 0; i < 20; ++i) {
+    const double m = std::max({ll[0][i], ll[1][i], ll[2][i]});
+    want -= m + std::log((std::exp(ll[0][i] - m) + std::exp(ll[1][i] - m) + std::exp(ll[2][i] - m)) / 3);
+  }
+  EXPECT_NEAR(nade.evaluate(test, rng)["test_nll_nats"].get<double>(), want / 20, 1e-3);
+  // Different orderings give different densities for the same parameters.
+  EXPECT_GT(std::abs(ll[0][0] - ll[1][0]), 1e-3);
+  const Tensor samples = nade.sample(4, rng);
+  EXPECT_EQ(samples.shape(), (Shape{4, 28, 28}));
+  for (double v : samples.to_double_vector()) EXPECT_TRUE(v == 0.0 || v == 1.0);
+  EXPECT_THROW(NadeConfig::from_json({{"orderings", 0}}), Error);
+  EXPECT_THROW(NadeConfig::from_json({{"masks", 2}}), Error);
 }
 
 TEST(VisionTraining, GumbelVaeLossDecreasesSoftAndHard) {
