@@ -8,7 +8,7 @@
 set -euo pipefail
 rotor=${1:-build/bin/rotor}
 steps=${2:-200}
-models=${3:-cnn vae made vqvae dcgan}
+models=${3:-cnn vae nade made vqvae dcgan}
 thread_counts=${4:-1 2}
 here=$(cd "$(dirname "$0")" && pwd)
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}

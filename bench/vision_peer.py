@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch peer of rotor's `rotor vision` models (rotor/models/fashion_cnn.h, vae.h, made.h, vqvae.h): the same
+"""PyTorch peer of rotor's `rotor vision` models (rotor/models/fashion_cnn.h, vae.h, nade.h, made.h, vqvae.h): the same
 architectures, PyTorch's default initialisation (which rotor's nn modules copy), AdamW with the same
 options, the same binarization (pixel = 1 when x/255 > 0.5).
 
@@ -89,6 +89,30 @@ class Made(nn.Module):
         h = F.relu(F.linear(x, self.hidden0.weight * self.mask0, self.hidden0.bias))
         logits = F.linear(h, self.out.weight * self.mask1, self.out.bias)
         return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1).mean()
+
+
+class Nade(nn.Module):
+    """rotor/models/nade.h, raster order: h_t = sigmoid(c + sum_{s<t} W[s] x_s), logit_t = b_t + V[t] . h_t,
+    the running sum a loop over t (1.3 steps/s at batch 64, 1 thread; the vectorised form, an exclusive cumsum
+    over a [B, 784, hidden] tensor, ran 0.8)."""
+    def __init__(self, hidden=500):
+        super().__init__()
+        w, v = 1 / math.sqrt(784), 1 / math.sqrt(hidden)
+        self.W = nn.Parameter(torch.empty(784, hidden).uniform_(-w, w))
+        self.c = nn.Parameter(torch.zeros(hidden))
+        self.V = nn.Parameter(torch.empty(784, hidden).uniform_(-v, v))
+        self.b = nn.Parameter(torch.zeros(784))
+
+    def nll(self, x):
+        a, out = self.c.expand(x.shape[0], -1), []
+        for t in range(784):
+            out.append((torch.sigmoid(a) * self.V[t]).sum(1) + self.b[t])
+            a = a + x[:, t:t + 1] * self.W[t]
+        logits = torch.stack(out, 1)
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+
+    def loss(self, x, y):
+        return self.nll((x > 0.5).to(x.dtype).reshape(x.shape[0], 784)).mean()
 
 
 class GanGenerator(nn.Module):
@@ -265,7 +289,7 @@ def load_split(train):
 
 
 def make(name):
-    return {"cnn": Cnn, "vae": Vae, "made": Made, "vqvae": VqVae}[name]()
+    return {"cnn": Cnn, "vae": Vae, "made": Made, "nade": Nade, "vqvae": VqVae}[name]()
 
 
 def speed(args):
@@ -336,6 +360,10 @@ def train(args):
             print(f"test_mse {sq / test_images.numel():.6f}")
             print(f"codebook_perplexity {math.exp(-(p * p.log()).sum().item()):.3f}")
             print(f"codes_used {int((usage > 0).sum().item())}")
+        elif args.model in ("nade", "made"):  # exact
+            x = (test_images > 0.5).float().reshape(-1, 784)
+            nll = sum(model.loss(x[i:i + 500], None).item() * x[i:i + 500].shape[0] for i in range(0, x.shape[0], 500))
+            print(f"test_nll_nats {nll / x.shape[0]:.3f}")
         else:
             x = (test_images > 0.5).float().reshape(-1, 784)
             total_nll, k = 0.0, 100
@@ -359,7 +387,7 @@ def train(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["speed", "train"])
-    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "made", "vqvae", "dcgan"])
+    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "nade", "made", "vqvae", "dcgan"])
     p.add_argument("--train-limit", type=int, default=0)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--epochs", type=int, default=5)

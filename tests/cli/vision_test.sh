@@ -34,7 +34,7 @@ assert size == (w, h, 8, 0), f"IHDR {size}"
 assert len(zlib.decompress(idat)) == h * (1 + w), "pixel data"
 PY
 }
-for m in vae gumbel-vae made; do
+for m in vae gumbel-vae nade made; do
   "$rotor" vision train --model $m --out "$tmp/$m" "${small[@]}" --model-config '{"hidden": 32}' >"$tmp/$m.out" 2>/dev/null
   for f in config.json model.safetensors metrics.csv metrics.json loss.svg; do [ -s "$tmp/$m/$f" ] || fail "$m: no $f"; done
   grep -q '^test_nll_nats ' "$tmp/$m.out" || fail "$m output: $(cat "$tmp/$m.out")"
