@@ -204,12 +204,82 @@ LabeledImages imbalanced(const LabeledImages& set, int64_t positive, int64_t rat
   return out;
 }
 
+// The long-tailed ten-class subset: the first round(n_c ratio^(-c/9)) images of class c (at least one).
+LabeledImages long_tailed(const LabeledImages& set, int64_t ratio, std::vector<int64_t>* kept) {
+  std::vector<std::vector<int64_t>> by_class(10);
+  for (size_t i = 0; i < set.y.size(); ++i) {
+    ROTOR_CHECK(set.y[i] >= 0 && set.y[i] < 10, "label ", set.y[i], " is not a class id 0..9");
+    by_class[static_cast<size_t>(set.y[i])].push_back(static_cast<int64_t>(i));
+  }
+  std::vector<int64_t> rows;
+  kept->assign(10, 0);
+  for (size_t c = 0; c < 10; ++c) {
+    ROTOR_CHECK(!by_class[c].empty(), "class ", c, " has no images in the data");
+    const double share = std::pow(static_cast<double>(ratio), -static_cast<double>(c) / 9.0);
+    const auto keep = static_cast<size_t>(std::max<double>(1, std::round(static_cast<double>(by_class[c].size()) * share)));
+    by_class[c].resize(std::min(by_class[c].size(), keep));
+    (*kept)[c] = static_cast<int64_t>(by_class[c].size());
+    rows.insert(rows.end(), by_class[c].begin(), by_class[c].end());
+  }
+  std::sort(rows.begin(), rows.end());
+  return take_rows(set, rows);
+}
+
+SurrogateExperimentResult run_multiclass_surrogate(const LabeledImages& train_all, const LabeledImages& test_all,
+                                                   const SurrogateExperimentOptions& o, const EpochCallback& on_epoch) {
+  ROTOR_CHECK(o.loss != SurrogateLoss::auc, "the auc surrogate is binary only (use --task binary)");
+  SurrogateExperimentResult r;
+  const LabeledImages train = long_tailed(train_all, o.ratio, &r.train_per_class);
+  const LabeledImages test = long_tailed(test_all, o.ratio, &r.test_per_class);
+  Rng rng(o.seed);
+  Backbone net(train.x.size(1), o.hidden, 10, rng);
+  optim::Adam opt(net.parameters(), o.lr);
+  train_loop(train, o.epochs, o.batch, rng, opt, [&](const LabeledImages& b) -> Var {
+    const Var logits = net.forward(Var(b.x));
+    const Tensor y = ids_tensor(b.y);
+    switch (o.loss) {
+      case SurrogateLoss::ce: return autograd::cross_entropy(logits, y);
+      case SurrogateLoss::soft_acc: return nn::soft_accuracy_loss(logits, y);
+      case SurrogateLoss::soft_f1: return nn::soft_macro_f1_loss(logits, y);
+      case SurrogateLoss::auc: break;
+    }
+    return Var();
+  }, on_epoch, nullptr);
+
+  autograd::NoGradGuard no_grad;
+  const Tensor logits = net.forward(Var(test.x)).value().contiguous();
+  const float* l = logits.data<float>();
+  std::vector<int64_t> tp(10, 0), fp(10, 0), fn(10, 0), count(10, 0);
+  int64_t correct = 0;
+  for (size_t i = 0; i < test.y.size(); ++i) {
+    const int64_t pred = std::max_element(l + i * 10, l + i * 10 + 10) - (l + i * 10), truth = test.y[i];
+    ++count[static_cast<size_t>(truth)];
+    if (pred == truth) {
+      ++correct;
+      ++tp[static_cast<size_t>(truth)];
+    } else {
+      ++fp[static_cast<size_t>(pred)];
+      ++fn[static_cast<size_t>(truth)];
+    }
+  }
+  for (size_t c = 0; c < 10; ++c) {
+    const int64_t denominator = 2 * tp[c] + fp[c] + fn[c];
+    r.macro_f1 += denominator ? 2.0 * static_cast<double>(tp[c]) / static_cast<double>(denominator) : 0.0;
+    r.balanced_accuracy += static_cast<double>(tp[c]) / static_cast<double>(count[c]);
+  }
+  r.macro_f1 /= 10;
+  r.balanced_accuracy /= 10;
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(test.y.size());
+  return r;
+}
+
 }  // namespace
 
 SurrogateExperimentResult run_surrogate_experiment(const LabeledImages& train_all, const LabeledImages& test_all,
                                                    const SurrogateExperimentOptions& o, const EpochCallback& on_epoch) {
   ROTOR_CHECK(o.positive_class >= 0 && o.positive_class <= 9, "--positive must be a class id 0..9, got ", o.positive_class);
   ROTOR_CHECK(o.ratio >= 1, "--ratio must be >= 1, got ", o.ratio);
+  if (o.multiclass) return run_multiclass_surrogate(train_all, test_all, o, on_epoch);
   SurrogateExperimentResult r;
   const LabeledImages train = imbalanced(train_all, o.positive_class, o.ratio, &r.train_positives, &r.train_negatives);
   const LabeledImages test = imbalanced(test_all, o.positive_class, o.ratio, &r.test_positives, &r.test_negatives);

@@ -12,6 +12,11 @@
 // and test), a scorer backbone -> 1 logit trained on ce (binary cross-entropy), soft_acc, soft_f1 or
 // auc (the pairwise sigmoid surrogate); reported: test accuracy and F1 at logit 0 and exact AUC (ties
 // count one half). Batches without both classes are skipped by the AUC loss.
+// The multiclass task (`--task multiclass`): all ten classes, long-tailed, class c keeping the first
+// round(n_c ratio^(-c/9)) of its images in train and test (class 0 all, class 9 1/ratio of them); a scorer
+// backbone -> 10 logits trained on ce (softmax cross-entropy), soft_acc or soft_f1 (soft macro F1);
+// reported: test accuracy (argmax), macro F1 (the mean over classes of the hard per-class F1) and the
+// balanced accuracy (mean per-class recall). auc is binary only (an error here).
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -65,10 +70,13 @@ struct SurrogateExperimentOptions {
   double lr = 1e-3;
   double tau = 1.0;            // auc surrogate temperature
   uint64_t seed = 1;
+  bool multiclass = false;     // the long-tailed ten-class task instead of one class against the rest
 };
 struct SurrogateExperimentResult {
-  double accuracy = 0, f1 = 0, auc = 0;
+  double accuracy = 0, f1 = 0, auc = 0;  // binary task
   int64_t train_positives = 0, train_negatives = 0, test_positives = 0, test_negatives = 0;
+  double macro_f1 = 0, balanced_accuracy = 0;  // multiclass task (and accuracy)
+  std::vector<int64_t> train_per_class, test_per_class;
 };
 SurrogateExperimentResult run_surrogate_experiment(const LabeledImages& train, const LabeledImages& test,
                                                    const SurrogateExperimentOptions& o,

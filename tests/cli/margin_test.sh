@@ -12,6 +12,9 @@ grep -q '^head cosface  s 30  m 0.35  test accuracy 0\.[0-9]*  TAR@FAR=1e-3 ' <<
 grep -q '"tar_at_far_1e-3"' "$dir/m.json" || fail "no json"
 out=$("$rotor" surrogate --loss auc --train-size 3000 --test-size 1000 --epochs 1 --ratio 5 2>/dev/null)
 grep -q '^loss auc  class 6 vs rest 1:5 .* AUC 0\.[0-9]*$' <<<"$out" || fail "$out"
+out=$("$rotor" surrogate --task multiclass --loss soft_f1 --train-size 3000 --test-size 1000 --epochs 1 --json "$dir/s.json" 2>/dev/null)
+grep -q '^loss soft_f1  ten classes, long-tailed 1:20 .* macro-F1 0\.[0-9]*  balanced accuracy 0\.[0-9]*$' <<<"$out" || fail "$out"
+grep -q '"macro_f1"' "$dir/s.json" || fail "no multiclass json"
 expect_error() {  # expect_error TEXT ARGS...
   local want=$1; shift
   set +e; err=$("$rotor" "$@" --json "$dir/bad.json" 2>&1 >/dev/null); code=$?; set -e
@@ -25,6 +28,8 @@ expect_error "--m must be an integer" margin --head asoftmax --m 2.5
 expect_error "--s must be positive" margin --head arcface --s -0.5 --m 0.5
 expect_error "unknown loss 'hinge'" surrogate --loss hinge
 expect_error "--positive must be a class id" surrogate --positive 12
+expect_error "binary only" surrogate --task multiclass --loss auc
+expect_error "--task" surrogate --task ternary
 expect_error "--epochs" margin --epochs 0
 expect_error "$dir/nowhere" margin --data "$dir/nowhere"
 echo ok

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
 
@@ -29,16 +31,17 @@ TEST(MetricLearning, ExactAuc) {
 }
 
 // Four Gaussian clusters in 16 dims, labels = cluster; images-like rows.
-LabeledImages clusters(int64_t n, uint64_t seed) {
+LabeledImages clusters(int64_t n, uint64_t seed, int64_t classes = 4) {
   Rng rng(seed);
   std::vector<float> x;
   LabeledImages out;
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t c = i % 4;
-    for (int64_t d = 0; d < 16; ++d) x.push_back(static_cast<float>((d % 4 == c ? 2.0 : 0.0) + 0.3 * rng.normal()));
+    const int64_t c = i % classes;
+    for (int64_t d = 0; d < 4 * classes; ++d)
+      x.push_back(static_cast<float>((d % classes == c ? 2.0 : 0.0) + 0.3 * rng.normal()));
     out.y.push_back(c);
   }
-  out.x = Tensor::from_vector(x, {n, 16});
+  out.x = Tensor::from_vector(x, {n, 4 * classes});
   return out;
 }
 
@@ -71,6 +74,31 @@ TEST(MetricLearning, SurrogatesLearnSeparableClusters) {
     EXPECT_GT(r.auc, 0.95);
   }
   EXPECT_THROW(parse_surrogate_loss("hinge"), Error);
+}
+
+TEST(MetricLearning, MulticlassSurrogatesOnLongTailedClusters) {
+  // Ten classes of 100 images each, long-tailed at 1:10: class c keeps round(100 * 10^(-c/9)).
+  const auto train = clusters(1000, 5, 10), test = clusters(1000, 6, 10);
+  for (const char* loss : {"ce", "soft_acc", "soft_f1"}) {
+    SCOPED_TRACE(loss);
+    SurrogateExperimentOptions o;
+    o.loss = parse_surrogate_loss(loss);
+    o.multiclass = true;
+    o.ratio = 10, o.hidden = 32, o.epochs = 40, o.batch = 64, o.lr = 3e-3;
+    const auto r = run_surrogate_experiment(train, test, o);
+    ASSERT_EQ(r.train_per_class.size(), 10u);
+    EXPECT_EQ(r.train_per_class[0], 100);
+    EXPECT_EQ(r.train_per_class[9], 10);
+    EXPECT_EQ(r.train_per_class[3], static_cast<int64_t>(std::round(100 * std::pow(10.0, -3.0 / 9.0))));
+    EXPECT_GT(r.accuracy, 0.9);
+    EXPECT_GT(r.macro_f1, 0.85);
+    EXPECT_GT(r.balanced_accuracy, 0.85);
+    EXPECT_LE(r.macro_f1, 1.0);
+  }
+  SurrogateExperimentOptions auc;
+  auc.loss = SurrogateLoss::auc;
+  auc.multiclass = true;
+  EXPECT_THROW(run_surrogate_experiment(train, test, auc), Error);
 }
 
 }  // namespace
