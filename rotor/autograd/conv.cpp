@@ -192,6 +192,65 @@ Var conv1d(const Var& x, const Var& weight, const Var& bias, int64_t stride, int
   return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, o), 2);
 }
 
+namespace {
+// y = conv_transpose2d(x, w, b) in f32 (groups 1) as the adjoint of the convolution of geometry g, which maps
+// [N, Cout, OH, OW] to [N, Cin, H, W] with weight w [Cin, Cout, KH, KW] (conv2d's layout [O, C, KH, KW]):
+//   y  = conv2d_backward_data(x)          (+ b per channel)
+//   dx = conv2d(dy, w)                    dw = conv2d_backward_weights(dy_conv = x, x_conv = dy)
+//   db = sum of dy over N, OH, OW.
+// The backward as differentiable ops (create_graph): dx = conv2d(dy, w), dw = sum_n x_n [Cin, L] unfold(dy)_n^T.
+Var conv_transpose2d_f32(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o,
+                         const k::Conv2dGeometry& g) {
+  const int64_t N = x.size(0), Cin = x.size(1), Cout = g.C, planes = g.H * g.W;
+  const bool has_b = bias.defined();
+  const Tensor xv = x.value().contiguous(), wv = weight.value().contiguous();
+  Tensor y = Tensor::empty({N, Cout, g.H, g.W});
+  k::conv2d_backward_data_f32(y.data<float>(), xv.data<float>(), wv.data<float>(), N, Cin, g);
+  if (has_b) {
+    const Tensor bv = bias.value().contiguous();
+    float* py = y.data<float>();
+    const float* pb = bv.data<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < Cout; ++c) {
+        float* row = py + (n * Cout + c) * planes;
+        for (int64_t i = 0; i < planes; ++i) row[i] += pb[c];
+      }
+  }
+  std::vector<Var> inputs{x, weight};
+  if (has_b) inputs.push_back(bias);
+  const bool need_dx = x.requires_grad();
+  return record("conv_transpose2d", y, inputs, [=](const Tensor& g_in) {
+    const Tensor dy = g_in.to(DType::f32).contiguous();
+    Tensor dx = need_dx ? Tensor::empty(xv.shape()) : Tensor(), dw = Tensor::empty(wv.shape());
+    if (need_dx) k::conv2d_forward_f32(dx.data<float>(), dy.data<float>(), wv.data<float>(), nullptr, N, Cin, g);
+    k::conv2d_backward_weights_f32(dw.data<float>(), nullptr, xv.data<float>(), dy.data<float>(), N, Cin, g);
+    std::vector<Tensor> grads{dx, dw};
+    if (has_b) {
+      Tensor db = Tensor::zeros({Cout});
+      float* pdb = db.data<float>();
+      const float* p = dy.data<float>();
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t c = 0; c < Cout; ++c) {
+          const float* row = p + (n * Cout + c) * planes;
+          float s = 0;
+          for (int64_t i = 0; i < planes; ++i) s += row[i];
+          pdb[c] += s;
+        }
+      grads.push_back(db);
+    }
+    return grads;
+  }, [o, g, has_b, N, Cin](const Var& dy, const std::vector<Var>& in) {
+    const Var cols = unfold2d(dy, {g.KH, g.KW}, o);  // [N, Cout KH KW, L], L = H W of x
+    const Var x3 = reshape(in[0], {N, Cin, -1});
+    std::vector<Var> grads{conv2d(dy, in[1], Var(), o),
+                           reshape(sum(matmul(x3, transpose(cols, 1, 2)), {0}), in[1].shape())};
+    if (has_b) grads.push_back(sum(dy, {0, 2, 3}));
+    return grads;
+  });
+}
+
+}  // namespace
+
 Var conv_transpose2d(const Var& x, const Var& weight, const Var& bias, const Conv2dOptions& o,
                      std::array<int64_t, 2> output_padding) {
   ROTOR_CHECK(o.groups >= 1, "conv_transpose2d: groups must be >= 1, got ", o.groups);
@@ -215,14 +274,20 @@ Var conv_transpose2d(const Var& x, const Var& weight, const Var& bias, const Con
   const int64_t OH = (H - 1) * o.stride[0] - 2 * o.padding[0] + o.dilation[0] * (KH - 1) + output_padding[0] + 1;
   const int64_t OW = (W - 1) * o.stride[1] - 2 * o.padding[1] + o.dilation[1] * (KW - 1) + output_padding[1] + 1;
   ROTOR_CHECK(OH > 0 && OW > 0, "conv_transpose2d: output size ", OH, "x", OW, " is empty");
+  if (bias.defined())
+    ROTOR_CHECK(bias.dim() == 1 && bias.size(0) == Cout, "conv_transpose2d: bias ", shape_str(bias.shape()), " for ",
+                Cout, " outputs");
+  // The adjoint convolution maps [N, Cout, OH, OW] back to [N, Cin, H, W]; when it does exactly (an
+  // output_padding below the stride), f32 runs on oneDNN's convolution primitives.
+  const k::Conv2dGeometry g = geometry(Cout, OH, OW, {KH, KW}, o, "conv_transpose2d");
+  if (x.dtype() == DType::f32 && weight.dtype() == DType::f32 && (!bias.defined() || bias.dtype() == DType::f32) &&
+      g.out_h() == H && g.out_w() == W)
+    return conv_transpose2d_f32(x, weight, bias, o, g);
+  // f64 (the gradient checks' reference) and the rest: a GEMM and fold2d
   Var wt = transpose(reshape(weight, {Cin, Cout * KH * KW}), 0, 1);     // [Cout KH KW, Cin]
   Var cols = matmul(wt, reshape(x, {N, Cin, H * W}));                   // [N, Cout KH KW, H W]
   Var y = fold2d(cols, {OH, OW}, {KH, KW}, o);                          // [N, Cout, OH, OW]
-  if (bias.defined()) {
-    ROTOR_CHECK(bias.dim() == 1 && bias.size(0) == Cout, "conv_transpose2d: bias ", shape_str(bias.shape()), " for ",
-                Cout, " outputs");
-    y = add(y, reshape(bias, {Cout, 1, 1}));
-  }
+  if (bias.defined()) y = add(y, reshape(bias, {Cout, 1, 1}));
   return y;
 }
 

@@ -70,6 +70,62 @@ TEST(Conv2d, F32WeightGradientWithoutInputGradient) {
   expect_close(w32.grad(), w64.grad(), "weight gradient");
 }
 
+// conv_transpose2d in f32 runs on oneDNN as the adjoint convolution (backward-data forward, forward as the
+// input gradient, backward-weights with the roles of input and gradient swapped); the f64 form is a GEMM and
+// fold2d.
+TEST(ConvTranspose2d, F32OnOneDnnMatchesTheF64Form) {
+  struct Case {
+    Shape x, w;
+    Conv2dOptions o;
+    std::array<int64_t, 2> output_padding;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{2, 8, 7, 7}, {8, 4, 4, 4}, {{2, 2}, {1, 1}, {1, 1}}, {0, 0}, true},     // DCGAN's 4x4 stride-2 upsampling
+      {{3, 5, 4, 3}, {5, 3, 3, 2}, {{2, 1}, {1, 0}, {1, 2}}, {1, 0}, true},     // per-axis stride/padding/dilation
+      {{1, 6, 5, 5}, {6, 2, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}, {0, 0}, false},    // 1x1, no bias
+      {{2, 3, 4, 5}, {3, 4, 3, 3}, {{3, 2}, {0, 2}, {1, 1}}, {2, 1}, true},     // output_padding up to stride - 1
+  };
+  Rng rng(33);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shape_str(c.x) + " * " + shape_str(c.w));
+    const Tensor x = random(c.x, rng), w = random(c.w, rng), b = random({c.w[1]}, rng);
+    Var x64(x, true), w64(w, true), b64(b, true);
+    Var x32(x.to(DType::f32), true), w32(w.to(DType::f32), true), b32(b.to(DType::f32), true);
+    Var y64 = conv_transpose2d(x64, w64, c.bias ? b64 : Var(), c.o, c.output_padding);
+    Var y32 = conv_transpose2d(x32, w32, c.bias ? b32 : Var(), c.o, c.output_padding);
+    ASSERT_EQ(y32.dtype(), DType::f32);
+    expect_close(y32.value(), y64.value(), "output");
+    const Tensor seed = random(y64.shape(), rng);
+    y64.backward(seed);
+    y32.backward(seed.to(DType::f32));
+    expect_close(x32.grad(), x64.grad(), "input gradient");
+    expect_close(w32.grad(), w64.grad(), "weight gradient");
+    if (c.bias) expect_close(b32.grad(), b64.grad(), "bias gradient");
+  }
+}
+
+// The f32 path's backward as differentiable ops (create_graph): the gradients of
+// ||d<y, s>/dx||^2 + ||d<y, s>/dw||^2 + ||y||^2 in x, w and b equal the f64 form's.
+TEST(ConvTranspose2d, F32SecondOrderMatchesTheF64Form) {
+  Rng rng(34);
+  const Tensor x = random({2, 3, 4, 4}, rng), w = random({3, 2, 4, 4}, rng), b = random({2}, rng);
+  const Conv2dOptions o{{2, 2}, {1, 1}, {1, 1}};
+  const Tensor seed = random({2, 2, 8, 8}, rng);
+  std::vector<std::vector<Tensor>> results;
+  for (DType dt : {DType::f64, DType::f32}) {
+    Var xv(x.to(dt), true), wv(w.to(dt), true), bv(b.to(dt), true);
+    const Var y = conv_transpose2d(xv, wv, bv, o, {0, 0});
+    const std::vector<Var> g = grad(sum(mul(y, Var(seed.to(dt)))), {xv, wv}, Tensor(), true);
+    const Var penalty = add(add(sum(mul(g[0], g[0])), sum(mul(g[1], g[1]))), sum(mul(y, y)));
+    const std::vector<Var> h = grad(penalty, {xv, wv, bv});
+    results.push_back({h[0].value(), h[1].value(), h[2].value()});
+  }
+  expect_close(results[1][0], results[0][0], "d/dx");
+  expect_close(results[1][1], results[0][1], "d/dw");
+  expect_close(results[1][2], results[0][2], "d/db");
+}
+
 // Max pooling on ties sends the gradient to the first maximum in window order (PyTorch's choice) and
 // lets a NaN through.
 TEST(Pool2d, MaxTiesAndNaN) {
