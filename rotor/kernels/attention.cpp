@@ -7,7 +7,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <omp.h>
+
 #include "rotor/core/error.h"
+#include "rotor/core/parallel_error.h"
 #include "rotor/kernels/attention_fused.h"
 #include "rotor/kernels/bf16_convert.h"
 #include "rotor/kernels/matmul.h"
@@ -312,15 +315,33 @@ template <class T> void softmax_backward_row(T* dp, const T* p, int64_t valid, i
 
 // fn(b, g, t0, rows, keys) for every query tile; last_first visits each (b, g)'s tiles from the last one
 // (which sees every key) down to the first.
-template <class Fn> void for_each_tile(const AttentionDims& d, Fn&& fn, bool last_first = false) {
+// The tiles of one batch row run in order (the backward's dk and dv rows add up over them). With
+// `by_row`, batch rows run in parallel, one thread each, and their matmuls run on the calling thread
+// (oneDNN starts no threads inside an OpenMP region). Otherwise every tile's small products open a
+// parallel region of their own inside oneDNN: at the CLIP text tower's shapes (T 24, Dh 16) that is
+// thousands of regions of a few microseconds per step, and on a loaded machine each one waits for a
+// descheduled partner thread, which made 2 threads many times slower than 1.
+template <class Fn> void for_each_tile(const AttentionDims& d, bool by_row, Fn&& fn, bool last_first = false) {
   const int64_t tiles = (d.T + kQueryTile - 1) / kQueryTile;
+  FirstError error;
+#pragma omp parallel for schedule(static) if (by_row)
   for (int64_t b = 0; b < d.B; ++b)
-    for (int64_t g = 0; g < d.group(); ++g)
-      for (int64_t i = 0; i < tiles; ++i) {
-        const int64_t t0 = (last_first ? tiles - 1 - i : i) * kQueryTile;
-        const int64_t rows = std::min(kQueryTile, d.T - t0);
-        fn(b, g, t0, rows, t0 + rows);
-      }
+    error.run([&] {
+      for (int64_t g = 0; g < d.group(); ++g)
+        for (int64_t i = 0; i < tiles; ++i) {
+          const int64_t t0 = (last_first ? tiles - 1 - i : i) * kQueryTile;
+          const int64_t rows = std::min(kQueryTile, d.T - t0);
+          fn(b, g, t0, rows, t0 + rows);
+        }
+    });
+  error.rethrow();
+}
+
+// Whether for_each_tile runs batch rows in parallel: f32 matmuls only (the bf16 ones share one tile
+// buffer at the start of probs / dprobs), at least a row per thread, and not already inside a region.
+bool tiles_by_row(const AttentionDims& d, bool bf16_matmuls) {
+  return !bf16_matmuls && omp_get_max_threads() > 1 && !omp_in_parallel() && d.B >= omp_get_max_threads() &&
+         d.B * d.H * d.T * d.T * d.Dh >= kParallelThreshold;
 }
 
 }  // namespace
@@ -447,7 +468,7 @@ void attention_forward(T* out, T* probs, const T* qkv, const AttentionDims& d, c
   }
   const Operand<T> QKV{qkv, qkv16}, P{probs, probs16};
   // One query tile at a time (scores, softmax, weighted values) so that its probabilities stay in cache.
-  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+  for_each_tile(d, tiles_by_row(d, bf), [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
     // scores = q . k^T over the tile's visible keys
     // (with bf16 matmuls the f32 scores of one tile, [KV, rows, T], reuse the start of probs)
     T* scores = bf ? probs : probs + ((b * H + g) * T_len + t0) * T_len;
@@ -503,7 +524,7 @@ void attention_backward(T* dqkv, T* dprobs, const T* dout, const T* probs, const
   const MatrixLayout probs_rows{T_len, 1, G * T_len * T_len}, probs_cols{1, T_len, G * T_len * T_len};
   // Tiles from the last (all keys visible) down, so that the first visit of each key/value head writes
   // its dk and dv rows and later ones add; every query row's dq is written by exactly one tile.
-  for_each_tile(d, [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
+  for_each_tile(d, tiles_by_row(d, bf), [&](int64_t b, int64_t g, int64_t t0, int64_t rows, int64_t keys) {
     const bool first = g == 0 && keys == T_len;
     const int64_t p_off = ((b * H + g) * T_len + t0) * T_len;
     const int64_t dy_off = (b * T_len + t0) * H * Dh + g * Dh;

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "rotor/autograd/linalg.h"
+#include "rotor/autograd/profile.h"
 #include "rotor/autograd/views.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
@@ -78,6 +79,7 @@ ClipRun train_clip(ClipModel& model, const VisionData& train, const VisionData& 
     if (on_step) on_step(step + 1, options.steps, value);
   }
   run.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  autograd::profile_report("clip", static_cast<int>(options.steps));  // ROTOR_PROFILE=1
   run.metrics = evaluate_clip(model, test, options.caption_seed);
   run.metrics["train_seconds"] = run.train_seconds;
   run.metrics["steps"] = options.steps;

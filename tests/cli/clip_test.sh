@@ -6,7 +6,7 @@ rotor=$1
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 tiny='{"embed": 16, "image": {"channels1": 4, "channels2": 8, "hidden": 32}, "text_layers": 1, "text_dim": 32, "text_heads": 2}'
-common=(--train-limit 512 --test-limit 300 --threads 1)
+common=(--train-limit 512 --test-limit 300)
 "$rotor" clip train --loss siglip --siglip-chunk 8 --batch 32 --steps 12 --log-every 5 --model-config "$tiny" \
   --out "$dir/run" "${common[@]}" >"$dir/train.txt" 2>/dev/null
 for f in config.json model.safetensors tokenizer.tiktoken metrics.csv metrics.json loss.svg; do
@@ -24,7 +24,7 @@ for k in keys:
 assert m["test_images"] == 300 and m["steps"] == 12 and m["images_seen"] == 384, m
 assert c["model"] == "clip" and c["loss"] == "siglip" and c["siglip_chunk"] == 8 and c["training"]["batch"] == 32, c
 PY
-"$rotor" clip eval --model "$dir/run" --test-limit 300 --threads 1 >"$dir/eval.txt"
+"$rotor" clip eval --model "$dir/run" --test-limit 300 >"$dir/eval.txt"
 for k in zero_shot_accuracy 'i2t_recall@1' 'i2t_recall@5' 't2i_recall@1' 't2i_recall@5'; do
   a=$(grep "^$k " "$dir/train.txt"); b=$(grep "^$k " "$dir/eval.txt")
   [ -n "$a" ] && [ "$a" = "$b" ] || fail "eval differs for $k: '$a' vs '$b'"

@@ -129,7 +129,6 @@ TEST(ClipModel, ChunkedSiglipGradientsEqualUnchunked) {
 }
 
 TEST(ClipModel, LearnsZeroShotOnSeparableToyAndRoundTrips) {
-  set_num_threads(1);  // tiny matrices: nested OpenMP/oneDNN threads only add waiting on a shared machine
   const VisionData train = toy_images(400, 1), test = toy_images(200, 2);
   for (ContrastiveLoss loss : {ContrastiveLoss::clip, ContrastiveLoss::siglip}) {
     Rng rng(7);
@@ -160,7 +159,6 @@ TEST(ClipModel, LearnsZeroShotOnSeparableToyAndRoundTrips) {
     EXPECT_EQ(load_clip_options(dir).batch, 40);
     std::filesystem::remove_all(dir);
   }
-  set_num_threads(0);
 }
 
 TEST(ClipModel, ConfigIsStrict) {
