@@ -288,7 +288,9 @@ def load_split(train):
     return images, labels
 
 
-def make(name):
+def make(name, args=None):
+    if name == "vqvae" and args is not None and args.dead_threshold is not None:
+        return VqVae(dead_threshold=args.dead_threshold)
     return {"cnn": Cnn, "vae": Vae, "made": Made, "nade": Nade, "vqvae": VqVae}[name]()
 
 
@@ -324,7 +326,7 @@ def train(args):
     torch.manual_seed(args.seed)
     images, labels = load_split(True)
     test_images, test_labels = load_split(False)
-    model = make(args.model)
+    model = make(args.model, args)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     per_epoch = images.shape[0] // args.batch
     total = per_epoch * args.epochs
@@ -395,6 +397,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dead-threshold", type=float, default=None, help="vqvae: EMA count below which a code restarts")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.mode == "speed":
