@@ -4,7 +4,12 @@
 // Sizes: width 64, 4 heads (multi-head mixers), one recurrent layer of 64, S4D N 32, Mamba d_state 16,
 // Performer M 64, FLASH s 64 chunk 64, local window 64, strided/fixed l 32 (fixed c 4), chunks 64.
 // Output: "mixer T train_ms decode_tokens_per_s" per line (medians over the timed repetitions).
-// Usage: mixers_bench [THREADS] [T,T,...] [MIXER,MIXER,...|all] [REPS]
+// Usage: mixers_bench [THREADS] [T,T,...] [MIXER,MIXER,...|all] [REPS] [train]
+// With `train` (bench/mixers_scaling.sh) decoding is skipped and the line is "mixer T train_ms peak_mb": the
+// growth of the peak resident set during the timed steps over the resident set before them (the high-water
+// mark is reset through /proc/self/clear_refs), so run one T per process. Mixer `softmax` (causal softmax
+// attention, the models' default: a fused qkv projection and fused_causal_attention, which keeps the
+// [1, heads, T, T] probabilities for backward) is available in this mode only (it has no step()).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,11 +20,14 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+
 #include "rotor/autograd/ops.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
 #include "rotor/nn/flash.h"
 #include "rotor/nn/init.h"
+#include "rotor/nn/layers.h"
 #include "rotor/nn/linear_attention.h"
 #include "rotor/nn/mamba.h"
 #include "rotor/nn/performer.h"
@@ -54,6 +62,15 @@ Mixer make(std::shared_ptr<M> m) {
 }
 
 Mixer build(const std::string& name, Rng& rng) {
+  if (name == "softmax") {
+    auto qkv = std::make_shared<nn::Linear>(kDim, 3 * kDim, true, rng);
+    ag::FusedAttentionSpec spec;
+    spec.heads = spec.kv_heads = kHeads;
+    Mixer out;
+    out.module = qkv;
+    out.forward = [qkv, spec](const ag::Var& x) { return ag::fused_causal_attention(qkv->forward(x), spec); };
+    return out;
+  }
   if (name == "rnn" || name == "lstm" || name == "gru")
     return make<nn::Recurrent, nn::RecurrentState>(
         std::make_shared<nn::Recurrent>(nn::recurrent_cell_from_name(name), kDim, kDim, 1, true, rng));
@@ -101,6 +118,14 @@ double median_ms(const std::function<void()>& f, int reps) {
   return ms[ms.size() / 2];
 }
 
+// A field of /proc/self/status in MB ("VmRSS", "VmHWM").
+double status_mb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::atof(line.c_str() + field.size() + 1) / 1024.0;
+  return 0;
+}
+
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -116,6 +141,7 @@ int main(int argc, char** argv) {
   std::string which = argc > 3 ? argv[3] : "all";
   if (which == "all") which = "rnn,lstm,gru,linear,performer,flash,local,strided,fixed,s4d,mamba";
   const int reps = argc > 4 ? std::atoi(argv[4]) : 3;
+  const bool train_only = argc > 5 && std::string(argv[5]) == "train";
   for (const std::string& name : split(which)) {
     for (const std::string& len : lengths) {
       const int64_t T = std::atoll(len.c_str());
@@ -123,10 +149,24 @@ int main(int argc, char** argv) {
       Mixer m = build(name, rng);
       const ag::Var x(nn::normal_tensor({1, T, kDim}, 0, 1, rng), true);
       const ag::Var seed(nn::normal_tensor({1, T, kDim}, 0, 1, rng));
-      const double train = median_ms([&] {
+      const auto step = [&] {
         m.module->zero_grad();
         ag::sum(ag::mul(m.forward(x), seed)).backward();
-      }, reps);
+      };
+      if (train_only) {
+        step();  // parameter gradients allocated
+        const double before = status_mb("VmRSS");
+        std::ofstream("/proc/self/clear_refs") << "5";  // reset the high-water mark to the current RSS
+        const double train = median_ms(step, reps);
+        std::printf("%s %lld %.3f %.1f\n", name.c_str(), (long long)T, train, status_mb("VmHWM") - before);
+        std::fflush(stdout);
+        continue;
+      }
+      if (!m.decoder) {
+        std::fprintf(stderr, "mixers_bench: %s has no decode path (use the train mode)\n", name.c_str());
+        return 2;
+      }
+      const double train = median_ms(step, reps);
       const double decode = median_ms([&] {
         ag::NoGradGuard no_grad;
         auto step = m.decoder();

@@ -277,6 +277,44 @@ class VqVae(nn.Module):
         return total
 
 
+class PatchDiscriminator(nn.Module):
+    """rotor/models/vqgan.h: conv 4x4/2 - LeakyReLU 0.2 - conv 4x4/2 - LeakyReLU 0.2 - conv 3x3 -> [N, 1, 7, 7] logits."""
+    def __init__(self, channels=32):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, channels, 4, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1)
+        self.conv3 = nn.Conv2d(2 * channels, 1, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv3(F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x), 0.2)), 0.2))
+
+
+def hinge_d_loss(real, fake):
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def hinge_g_loss(fake):
+    return -fake.mean()
+
+
+def adaptive_weight(rec, gan, last_layer):
+    """VQGAN's lambda = ||grad rec|| / (||grad gan|| + 1e-4) on the decoder's last layer, clamped to [0, 1e4]."""
+    (g_rec,) = torch.autograd.grad(rec, last_layer, retain_graph=True)
+    (g_gan,) = torch.autograd.grad(gan, last_layer, retain_graph=True)
+    return torch.clamp(g_rec.norm() / (g_gan.norm() + 1e-4), 0.0, 1e4).detach()
+
+
+def vqgan_autoencoder_loss(vqvae, disc, x, beta, disc_weight):
+    """Stage 1's autoencoder loss with the GAN term on (rotor's VqGan::autoencoder_loss, no EMA step)."""
+    z = vqvae.encode(x)
+    zq, commitment, codes = vqvae.quantize(z)
+    recon = vqvae.decode(zq)
+    rec = (recon - x).abs().mean()
+    gan = hinge_g_loss(disc(recon))
+    lam = adaptive_weight(rec, gan, vqvae.dec3.weight)
+    return rec + beta * commitment + disc_weight * lam * gan, rec, commitment, gan, lam, recon
+
+
 def load_split(train):
     prefix = "train" if train else "t10k"
     with gzip.open(os.path.join(DATA, f"{prefix}-images-idx3-ubyte.gz")) as f:
@@ -288,7 +326,9 @@ def load_split(train):
     return images, labels
 
 
-def make(name):
+def make(name, args=None):
+    if name == "vqvae" and args is not None and args.dead_threshold is not None:
+        return VqVae(dead_threshold=args.dead_threshold)
     return {"cnn": Cnn, "vae": Vae, "made": Made, "nade": Nade, "vqvae": VqVae}[name]()
 
 
@@ -324,7 +364,7 @@ def train(args):
     torch.manual_seed(args.seed)
     images, labels = load_split(True)
     test_images, test_labels = load_split(False)
-    model = make(args.model)
+    model = make(args.model, args)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4)
     per_epoch = images.shape[0] // args.batch
     total = per_epoch * args.epochs
@@ -395,6 +435,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dead-threshold", type=float, default=None, help="vqvae: EMA count below which a code restarts")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.mode == "speed":

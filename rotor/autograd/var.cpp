@@ -82,6 +82,22 @@ bool needs_grad(const std::vector<Var>& inputs) {
   return false;
 }
 
+Node::~Node() {
+  // Values only this node holds would die inside this destructor, each destroying its own node, and so
+  // on up the tape. Instead their nodes' inputs are taken over here first, so every value dies with an
+  // empty node, and the walk continues from the taken inputs.
+  std::vector<std::shared_ptr<VarImpl>> pending;
+  for (Var& in : inputs) pending.push_back(in.release_impl());
+  while (!pending.empty()) {
+    std::shared_ptr<VarImpl> v = std::move(pending.back());
+    pending.pop_back();
+    if (v && v.use_count() == 1 && v->node && v->node.use_count() == 1) {
+      for (Var& in : v->node->inputs) pending.push_back(in.release_impl());
+      v->node->inputs.clear();
+    }
+  }
+}
+
 Var record(const char* name, Tensor value, std::vector<Var> inputs, BackwardFn backward) {
   return record(name, std::move(value), std::move(inputs), std::move(backward), GraphBackwardFn());
 }
@@ -237,6 +253,21 @@ std::vector<G> run_backward(VarImpl* root, G seed, const std::vector<VarImpl*>* 
     }
     if (!needs_backward(v)) continue;
     Node& node = *v->node;
+    if constexpr (std::is_same_v<G, Tensor>) {
+      if (node.scatter_into) {  // a region view: add g into the input's pending gradient in place
+        VarImpl* in = node.inputs[0].impl();
+        if (!in || !in->requires_grad) continue;
+        const Tensor gi = g.dtype() == in->value.dtype() ? g : g.to(in->value.dtype());
+        auto slot = grads.find(in);
+        if (slot == grads.end()) slot = grads.emplace(in, Tensor::zeros(in->value.shape(), in->value.dtype())).first;
+        Tensor& dst = slot->second;
+        if (!(dst.storage().use_count() == 1 && dst.is_contiguous() && dst.offset() == 0)) dst = kernels::copy(dst);
+        const double t0 = profile_enabled() ? profile_now() : 0;
+        node.scatter_into(dst, gi);
+        if (profile_enabled()) profile_backward(node.name, profile_now() - t0);
+        continue;
+      }
+    }
     std::vector<G> in_grads = run_node(node, g);
     ROTOR_CHECK(in_grads.size() == node.inputs.size(), "backward of ", node.name, ": ", in_grads.size(),
                 " gradients for ", node.inputs.size(), " inputs");

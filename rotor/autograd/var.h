@@ -54,6 +54,14 @@ struct Node {
   std::vector<Var> inputs;
   BackwardFn backward;
   GraphBackwardFn backward_graph;  // empty: this op's gradient is not differentiable (yet)
+  // Set by views of one input that pick a region of it (slice, select): adds the output gradient g into
+  // that region of dst (the input's gradient so far, or zeros). The first-order backward then calls this
+  // instead of `backward`, so that many slices of one tensor (chunked and recurrent mixers) cost the size
+  // of the slices, not that of the whole input per slice.
+  std::function<void(Tensor& dst, const Tensor& g)> scatter_into;
+  // Frees the graph above this node iteratively: a tape of a million ops (a recurrent mixer over a long
+  // context) would otherwise be destroyed by a million nested destructor calls and overflow the stack.
+  ~Node();
 };
 
 struct VarImpl {
@@ -102,6 +110,8 @@ class Var {
 
   VarImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<VarImpl>& shared_impl() const { return impl_; }
+  // Moves the handle out, leaving this Var undefined (Node's iterative destructor).
+  std::shared_ptr<VarImpl> release_impl() { return std::move(impl_); }
   static Var from_impl(std::shared_ptr<VarImpl> impl);
 
  private:

@@ -1,4 +1,5 @@
 #include "rotor/autograd/views.h"
+#include "rotor/kernels/elementwise.h"
 
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/reduction.h"
@@ -50,12 +51,24 @@ Var permute(const Var& x, const std::vector<int64_t>& order) {
 }
 
 // y = x[start:end:step] along dim; dx is zero except in the sliced positions.
+namespace {
+// The view's first-order gradient added straight into its region of the input's gradient (Node::scatter_into).
+Var with_scatter(Var y, std::function<void(Tensor&, const Tensor&)> scatter) {
+  if (y.impl()->node) y.impl()->node->scatter_into = std::move(scatter);
+  return y;
+}
+}  // namespace
+
 Var slice(const Var& x, int64_t dim, int64_t start, int64_t end, int64_t step) {
   const Shape in_shape = x.shape();
-  return record("slice", x.value().slice(dim, start, end, step), {x}, [=](const Tensor& g) {
+  Var y = record("slice", x.value().slice(dim, start, end, step), {x}, [=](const Tensor& g) {
     Tensor dx = Tensor::zeros(in_shape, g.dtype());
     dx.slice(dim, start, end, step).copy_(g);
     return Grads{dx};
+  });
+  return with_scatter(std::move(y), [=](Tensor& dst, const Tensor& g) {
+    Tensor region = dst.slice(dim, start, end, step);
+    k::add_(region, g);
   });
 }
 
@@ -63,10 +76,14 @@ Var narrow(const Var& x, int64_t dim, int64_t start, int64_t length) { return sl
 
 Var select(const Var& x, int64_t dim, int64_t index) {
   const Shape in_shape = x.shape();
-  return record("select", x.value().select(dim, index), {x}, [=](const Tensor& g) {
+  Var y = record("select", x.value().select(dim, index), {x}, [=](const Tensor& g) {
     Tensor dx = Tensor::zeros(in_shape, g.dtype());
     dx.select(dim, index).copy_(g);
     return Grads{dx};
+  });
+  return with_scatter(std::move(y), [=](Tensor& dst, const Tensor& g) {
+    Tensor region = dst.select(dim, index);
+    k::add_(region, g);
   });
 }
 

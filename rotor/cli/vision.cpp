@@ -4,6 +4,9 @@
 //   rotor vision sample --model runs/vae --out vae.png
 //   rotor vision fid --model runs/vae --classifier runs/cnn
 //   rotor vision reconstruct --model runs/vqvae --out vqvae.png     (autoencoders: test images and reconstructions)
+//   rotor vision train --model vqgan --max-steps 5000 --model-config '{"stage1_steps": 3000}' --out runs/vqgan
+//     (one run, both stages: steps [0, stage1_steps) the VQ autoencoder against its patch discriminator, the
+//     rest of the run the transformer prior over the codes; `sample` decodes codes drawn from the prior)
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -49,7 +52,12 @@ void setup_train(CLI::App& cmd) {
   static int64_t train_limit = 0, test_limit = 0;
   static int threads = 0;
   static bool hard = false;
-  cmd.add_option("--model", model, "model to train: " + known_models())->required();
+  cmd.add_option("--model", model, "model to train: " + known_models() +
+                                       ". vqgan trains both stages in one run: the VQ autoencoder and patch "
+                                       "discriminator for the first \"stage1_steps\" steps (--model-config, "
+                                       "default 2000; GAN term from \"disc_start\", default 500), the "
+                                       "transformer prior over the codes for the rest (--max-steps / --epochs)")
+      ->required();
   cmd.add_option("--out", out, "run directory to write (config.json, model.safetensors, metrics.*, loss.svg)")
       ->required();
   cmd.add_option("--data", data, "Fashion-MNIST directory (IDX files, plain or .gz)")->capture_default_str();
@@ -155,7 +163,7 @@ void setup_reconstruct(CLI::App& cmd) {
   static std::string dir, out, data = rotor::io::kFashionMnistDir;
   static int64_t count = 32, columns = 8;
   static int threads = 0;
-  cmd.add_option("--model", dir, "run directory of an autoencoder (vqvae)")->required();
+  cmd.add_option("--model", dir, "run directory of an autoencoder (vqvae, vqgan)")->required();
   cmd.add_option("--out", out, "PNG file to write: rows of test images, each above a row of their reconstructions")
       ->required();
   cmd.add_option("--data", data, "Fashion-MNIST directory")->capture_default_str();
@@ -236,9 +244,10 @@ void setup(CLI::App& cmd) {
   setup_train(*cmd.add_subcommand("train", "train a Fashion-MNIST model (" + known_models() + ")"));
   setup_eval(*cmd.add_subcommand("eval", "test-set figures of a trained model"));
   setup_sample(*cmd.add_subcommand(
-      "sample", "a PNG grid of samples from a generative model with a prior (vqvae has none: use reconstruct)"));
+      "sample", "a PNG grid of samples from a generative model with a prior (vqvae has none: use reconstruct; vqgan "
+                "decodes codes drawn from its transformer prior)"));
   setup_reconstruct(*cmd.add_subcommand(
-      "reconstruct", "a PNG grid of test images above their reconstructions by an autoencoder (vqvae)"));
+      "reconstruct", "a PNG grid of test images above their reconstructions by an autoencoder (vqvae, vqgan)"));
   setup_fid(*cmd.add_subcommand("fid", "sample quality: fid_rotor (Frechet distance on rotor's cnn features, not "
                                        "the Inception FID) and the class spread of the samples"));
 }

@@ -12,13 +12,14 @@
 #include "rotor/models/made.h"
 #include "rotor/models/nade.h"
 #include "rotor/models/vae.h"
+#include "rotor/models/vqgan.h"
 #include "rotor/models/vqvae.h"
 
 namespace rotor::models {
 
 Tensor VisionModel::sample(int64_t, Rng&) { throw Error(cat(name(), ": a classifier has no samples")); }
 Tensor VisionModel::reconstruct(const Tensor&) {
-  throw Error(cat(name(), ": not an autoencoder; it has no reconstructions (vqvae has)"));
+  throw Error(cat(name(), ": not an autoencoder; it has no reconstructions (vqvae and vqgan have)"));
 }
 
 Var VisionModel::phase_loss(size_t phase, const VisionData&, Rng&, StepFigures&) {
@@ -43,7 +44,7 @@ double ensemble_test_nll(const VisionData& test, int64_t members,
 }
 
 const std::vector<std::string>& vision_model_names() {
-  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "nade", "made", "vqvae", "dcgan", "wgan-gp"};
+  static const std::vector<std::string> names = {"cnn", "vae", "gumbel-vae", "nade", "made", "vqvae", "vqgan", "dcgan", "wgan-gp"};
   return names;
 }
 
@@ -60,6 +61,7 @@ std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nl
   if (name == "dcgan" || name == "wgan-gp")
     return std::make_shared<Gan>(GanConfig::from_json(config, name == "wgan-gp"), rng);
   if (name == "vqvae") return std::make_shared<VqVae>(VqVaeConfig::from_json(config), rng);
+  if (name == "vqgan") return std::make_shared<VqGan>(VqGanConfig::from_json(config), rng);
   std::string known;
   for (const auto& n : vision_model_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error(cat("vision: unknown model '", name, "' (known: ", known, ")"));

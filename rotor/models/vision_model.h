@@ -25,7 +25,7 @@ namespace rotor::models {
 
 using autograd::Var;
 
-// Adversarial models (GANs) train their parameters in phases, each with its own Adam: the critic
+// Adversarial models (GANs, vqgan) train their parameters in phases, each with its own Adam: the critic
 // (discriminator) on every batch, the generator after every `every`-th batch (n_critic in WGAN-GP).
 struct TrainingPhase {
   std::string name;  // "critic", "generator": the metrics.csv column <name>_loss
@@ -33,6 +33,9 @@ struct TrainingPhase {
   double lr = 1e-4;
   optim::AdamOptions adam;  // betas as the model's config says; no weight decay unless set
   int64_t every = 1;        // runs on the batches whose 1-based number is a multiple of `every`
+  // Runs on the 0-based steps [first_step, end_step) only (end_step -1: to the end of the run), with the
+  // learning-rate schedule spanning that range (vqgan's stages: autoencoder and discriminator, then prior).
+  int64_t first_step = 0, end_step = -1;
 };
 // Figures of one training step besides the losses (e.g. "wasserstein"), logged to metrics.csv.
 using StepFigures = std::map<std::string, double>;
@@ -59,14 +62,14 @@ class VisionModel : public nn::Module {
   virtual bool binarized_data() const { return false; }
   // `count` images [count, H, W] in [0, 1]; classifiers throw.
   virtual Tensor sample(int64_t count, Rng& rng);
-  // Autoencoders (vqvae): images [N, 1, H, W] -> their reconstructions [N, H, W]; other models throw.
+  // Autoencoders (vqvae, vqgan): images [N, 1, H, W] -> their reconstructions [N, H, W]; other models throw.
   virtual Tensor reconstruct(const Tensor& images);
   // State that is not a parameter (BatchNorm running statistics): saved beside the parameters.
   virtual io::TensorMap buffers() const { return {}; }
   virtual void load_buffers(const io::TensorMap&) {}
 };
 
-// "cnn", "vae", "gumbel-vae", "nade", "made", "vqvae", "dcgan", "wgan-gp".
+// "cnn", "vae", "gumbel-vae", "nade", "made", "vqvae", "vqgan", "dcgan", "wgan-gp".
 const std::vector<std::string>& vision_model_names();
 // Unknown names and config keys, or values out of range, are rotor::Errors.
 std::shared_ptr<VisionModel> make_vision_model(const std::string& name, const nlohmann::json& config, Rng& rng);

@@ -1,5 +1,6 @@
 #include "rotor/models/vision_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -32,16 +33,22 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
   adam.weight_decay = options.weight_decay;
   optim::Adam optimizer(model.parameters(), options.lr, adam);
   const std::vector<TrainingPhase> phases = model.training_phases();
-  std::vector<std::unique_ptr<optim::Adam>> phase_optimizers;
-  for (const TrainingPhase& p : phases) {
-    ROTOR_CHECK(p.every >= 1 && p.lr > 0, "vision: ", model.name(), " phase ", p.name, " has every ", p.every,
-                " and lr ", p.lr);
-    phase_optimizers.push_back(std::make_unique<optim::Adam>(p.parameters, p.lr, p.adam));
-  }
   const int64_t batch = std::min(options.batch, train.size());
   const int64_t per_epoch = train.size() / batch;
   int64_t total = per_epoch * options.epochs;
   if (options.max_steps > 0) total = std::min(total, options.max_steps);
+  std::vector<std::unique_ptr<optim::Adam>> phase_optimizers;
+  std::vector<optim::WarmupCosine> phase_schedules;  // each over its phase's step range
+  for (const TrainingPhase& p : phases) {
+    ROTOR_CHECK(p.every >= 1 && p.lr > 0, "vision: ", model.name(), " phase ", p.name, " has every ", p.every,
+                " and lr ", p.lr);
+    const int64_t end = p.end_step < 0 ? total : std::min(p.end_step, total);
+    ROTOR_CHECK(p.first_step >= 0 && p.first_step < end, "vision: ", model.name(), " phase ", p.name,
+                " never runs: it starts at step ", p.first_step, " and the run has ", total,
+                " steps (more --max-steps / --epochs, or a smaller start in --model-config)");
+    phase_optimizers.push_back(std::make_unique<optim::Adam>(p.parameters, p.lr, p.adam));
+    phase_schedules.push_back({p.lr, options.cosine ? 0.0 : p.lr, 0, end - p.first_step});
+  }
 
   optim::WarmupCosine schedule{options.lr, options.cosine ? 0.0 : options.lr, 0, total};
 
@@ -68,12 +75,12 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
         loss.backward();
         optimizer.step();
       } else {
-        // The schedule scales each phase's own learning rate.
-        const double factor = schedule.at(step) / options.lr;
+        bool first = true;
         for (size_t i = 0; i < phases.size(); ++i) {
-          if ((step + 1) % phases[i].every != 0) continue;
+          const TrainingPhase& p = phases[i];
+          if ((step + 1) % p.every != 0 || step < p.first_step || (p.end_step >= 0 && step >= p.end_step)) continue;
           model.zero_grad();  // the generator's loss also reaches the critic's parameters, and back
-          phase_optimizers[i]->set_lr(phases[i].lr * factor);
+          phase_optimizers[i]->set_lr(phase_schedules[i].at(step - p.first_step));
           const Var loss = model.phase_loss(i, data, rng, figures);
           const double v = loss.item();
           ROTOR_CHECK(std::isfinite(v), "vision: ", model.name(), " ", phases[i].name, " loss is ", v, " at step ",
@@ -81,7 +88,7 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
           loss.backward();
           phase_optimizers[i]->step();
           figures[phases[i].name + "_loss"] = v;
-          if (i == 0) value = v;
+          if (first) value = v, first = false;  // train_loss: the loss of the step's first phase
         }
         model.zero_grad();
       }
@@ -159,7 +166,14 @@ void save_vision_run(const std::string& dir, const VisionModel& model, const Vis
       rows.push_back({run.steps[i], values[i], NAN, options.lr, NAN});
     write_loss_plot((fs::path(dir) / file).string(), rows, title);
   };
-  plot(run.losses, "loss.svg", model.training_phases().empty() ? "training loss" : "critic / discriminator loss");
+  const std::vector<TrainingPhase> phases = model.training_phases();
+  std::string title = phases.empty() ? "training loss" : "critic / discriminator loss";
+  if (std::any_of(phases.begin(), phases.end(), [](const auto& p) { return p.first_step > 0 || p.end_step >= 0; })) {
+    title = "loss of each step's first phase:";
+    for (const TrainingPhase& p : phases)
+      if (p.first_step == 0 || p.first_step >= phases.front().end_step) title += " " + p.name;
+  }
+  plot(run.losses, "loss.svg", title);
   if (run.figures.count("wasserstein"))
     plot(run.figures.at("wasserstein"), "wasserstein.svg", "critic Wasserstein estimate E[D(real)] - E[D(fake)]");
   io::write_file_atomic((fs::path(dir) / "metrics.json").string(), run.metrics.dump(2) + "\n");

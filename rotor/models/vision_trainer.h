@@ -5,9 +5,11 @@
 // atomically; the other files are each written atomically after it):
 //   config.json        the model configuration ({"model": "cnn", ...}) and "training": the options used
 //   model.safetensors  parameters and buffers (BatchNorm running statistics)
-//   metrics.csv        step, epoch, train_loss (mean over the steps since the previous row; for GANs the
-//                      critic's / discriminator's loss), then the model's step figures (GANs: critic_loss or
-//                      discriminator_loss, generator_loss, wgan-gp's wasserstein and gradient_penalty)
+//   metrics.csv        step, epoch, train_loss (mean over the steps since the previous row; for phased models
+//                      the loss of each step's first phase: GANs the critic's / discriminator's, vqgan the
+//                      autoencoder's in stage 1 and the prior's in stage 2), then the model's step figures
+//                      (GANs: critic_loss or discriminator_loss, generator_loss, wgan-gp's wasserstein and
+//                      gradient_penalty; vqgan: see rotor/models/vqgan.h)
 //   loss.svg           the training loss curve
 //   wasserstein.svg    wgan-gp: the critic's Wasserstein estimate over training
 //   metrics.json       the final test figures (test_accuracy, test_nll_nats, ...) and train_seconds

@@ -30,18 +30,28 @@ Conv2dOptions conv_options(int64_t stride, int64_t padding) {
 }
 }  // namespace
 
+const std::vector<std::string>& VqVaeConfig::keys() {
+  static const std::vector<std::string> k = {"channels", "codebook_size", "code_dim", "beta",
+                                             "decay",    "epsilon",       "dead_threshold"};
+  return k;
+}
+
 VqVaeConfig VqVaeConfig::from_json(const nlohmann::json& j) {
-  check_config_keys(j, kName, {"channels", "codebook_size", "code_dim", "beta", "decay", "epsilon", "dead_threshold"});
+  check_config_keys(j, kName, keys());
+  return read(j, kName);
+}
+
+VqVaeConfig VqVaeConfig::read(const nlohmann::json& j, const std::string& model) {
   VqVaeConfig c;
-  c.channels = config_int(j, kName, "channels", c.channels, 1, 1024);
-  c.codebook_size = config_int(j, kName, "codebook_size", c.codebook_size, 2, 65536);
-  c.code_dim = config_int(j, kName, "code_dim", c.code_dim, 1, 4096);
-  c.beta = config_number(j, kName, "beta", c.beta, 0, 100);
-  c.decay = config_number(j, kName, "decay", c.decay, 0, 1);
-  ROTOR_CHECK(c.decay < 1, kName, ": config \"decay\" = 1 would never move the codebook; want [0, 1)");
-  c.epsilon = config_number(j, kName, "epsilon", c.epsilon, 0, 1);
-  ROTOR_CHECK(c.epsilon > 0, kName, ": config \"epsilon\" must be > 0 (Laplace smoothing of the cluster sizes)");
-  c.dead_threshold = config_number(j, kName, "dead_threshold", c.dead_threshold, 0, 1e9);
+  c.channels = config_int(j, model, "channels", c.channels, 1, 1024);
+  c.codebook_size = config_int(j, model, "codebook_size", c.codebook_size, 2, 65536);
+  c.code_dim = config_int(j, model, "code_dim", c.code_dim, 1, 4096);
+  c.beta = config_number(j, model, "beta", c.beta, 0, 100);
+  c.decay = config_number(j, model, "decay", c.decay, 0, 1);
+  ROTOR_CHECK(c.decay < 1, model, ": config \"decay\" = 1 would never move the codebook; want [0, 1)");
+  c.epsilon = config_number(j, model, "epsilon", c.epsilon, 0, 1);
+  ROTOR_CHECK(c.epsilon > 0, model, ": config \"epsilon\" must be > 0 (Laplace smoothing of the cluster sizes)");
+  c.dead_threshold = config_number(j, model, "dead_threshold", c.dead_threshold, 0, 1e9);
   return c;
 }
 

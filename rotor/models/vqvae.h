@@ -24,6 +24,9 @@ struct VqVaeConfig {
   int64_t channels = 32, codebook_size = 128, code_dim = 16;
   double beta = 0.25, decay = 0.99, epsilon = 1e-5, dead_threshold = 1.0;
   static VqVaeConfig from_json(const nlohmann::json& j);
+  // The keys above from j (those absent keep their defaults), errors naming `model`; no check for other keys.
+  static VqVaeConfig read(const nlohmann::json& j, const std::string& model);
+  static const std::vector<std::string>& keys();
   nlohmann::json to_json() const;
 };
 

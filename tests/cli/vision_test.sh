@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `rotor vision`: a few training steps of each model on a small subset write a complete run directory;
-# eval reads it back; sample (and reconstruct, for vqvae) writes a PNG grid that an independent reader (Python's zlib/struct) decodes to
+# eval reads it back; sample (and reconstruct, for vqvae and vqgan) writes a PNG grid that an independent reader (Python's zlib/struct) decodes to
 # the right size; bad input (unknown model, missing data set, wrong directories, a classifier asked for
 # samples, a vqvae asked for samples) gets a one-line `rotor: error:`, a non-zero exit and no output files.
 set -euo pipefail
@@ -52,6 +52,20 @@ for k in test_mse codebook_perplexity codes_used; do grep -q "^$k " "$tmp/vq.out
 "$rotor" vision eval --model "$tmp/vq" --test-limit 40 | grep -q '^test_mse ' || fail "eval vqvae"
 "$rotor" vision reconstruct --model "$tmp/vq" --out "$tmp/vq.png" --count 9 --columns 3 >/dev/null
 check_png "$tmp/vq.png" 92 182 || fail "vqvae reconstruct png"
+
+# vqgan: both stages in one run (stage 1 for 5 steps, GAN term from step 2, the prior for 3): every file, the
+# stages' columns in metrics.csv, prior NLL in metrics.json, sample and reconstruct PNGs of the right size.
+vqg_config='{"channels": 4, "codebook_size": 16, "code_dim": 4, "d_channels": 4, "stage1_steps": 5, "disc_start": 2, "prior_layers": 1, "prior_dim": 16, "prior_heads": 2}'
+"$rotor" vision train --model vqgan --out "$tmp/vqg" "${small[@]}" --model-config "$vqg_config" >"$tmp/vqg.out" 2>/dev/null
+for f in config.json model.safetensors metrics.csv metrics.json loss.svg; do [ -s "$tmp/vqg/$f" ] || fail "vqgan: no $f"; done
+for k in test_mse codebook_perplexity test_prior_nll_nats; do grep -q "\"$k\"" "$tmp/vqg/metrics.json" || fail "vqgan metrics.json: $k"; done
+for c in autoencoder_loss discriminator_loss prior_loss adaptive_weight rec_loss; do
+  head -1 "$tmp/vqg/metrics.csv" | tr , '\n' | grep -qx "$c" || fail "vqgan metrics.csv has no $c: $(head -1 "$tmp/vqg/metrics.csv")"
+done
+"$rotor" vision sample --model "$tmp/vqg" --out "$tmp/vqg.png" --count 6 --columns 3 >/dev/null
+check_png "$tmp/vqg.png" 92 62 || fail "vqgan sample png"
+"$rotor" vision reconstruct --model "$tmp/vqg" --out "$tmp/vqgr.png" --count 3 --columns 3 >/dev/null
+check_png "$tmp/vqgr.png" 92 62 || fail "vqgan reconstruct png"
 
 # gumbel-vae --hard: recorded in config.json; the temperature reached its end value.
 "$rotor" vision train --model gumbel-vae --hard --out "$tmp/ghard" "${small[@]}" --model-config '{"hidden": 16}' >/dev/null 2>&1
@@ -116,6 +130,12 @@ expect_error "outside" vision train --model vqvae --out "$tmp/x" --model-config 
 expect_error "decay" vision train --model vqvae --out "$tmp/x" --model-config '{"decay": 1}'
 expect_error "epsilon" vision train --model vqvae --out "$tmp/x" --model-config '{"epsilon": 0}'
 expect_error "unknown config key" vision train --model vqvae --out "$tmp/x" --model-config '{"codes": 8}'
+expect_error "phase prior never runs" vision train --model vqgan --out "$tmp/x" "${small[@]}" --model-config '{"stage1_steps": 8, "disc_start": 2}'
+expect_error "must be below" vision train --model vqgan --out "$tmp/x" --model-config '{"stage1_steps": 10, "disc_start": 10}'
+expect_error "not a multiple" vision train --model vqgan --out "$tmp/x" --model-config '{"prior_dim": 30, "prior_heads": 4}'
+expect_error "unknown config key" vision train --model vqgan --out "$tmp/x" --model-config '{"gan_weight": 1}'
+expect_error "its own Adam" vision train --model vqgan --out "$tmp/x" --lr 0.01
+[ ! -e "$tmp/x" ] || fail "a failed vqgan train left $tmp/x"
 expect_error "no prior" vision sample --model "$tmp/vq" --out "$tmp/vs.png"
 expect_error "not an autoencoder" vision reconstruct --model "$tmp/vae" --out "$tmp/vr.png"
 expect_error "does not divide" vision reconstruct --model "$tmp/vq" --out "$tmp/vr.png" --count 10 --columns 3

@@ -9,7 +9,10 @@ the parameters (rotor's names = PyTorch's), the inputs, the loss, the gradients,
 the BatchNorm running statistics after one training-mode forward; (wgan-gp) a gradient penalty and its
 gradient w.r.t. a tiny critic's parameters, in float64. "vq": the vector quantizer alone in
 float64 (codes, quantized values, commitment, the straight-through gradient to z); "vqvae": the whole
-model in float32 (loss, parameter gradients, the codebook state after one EMA update).
+model in float32 (loss, parameter gradients, the codebook state after one EMA update). "hinge": VQGAN's
+hinge losses and their gradients in float64; "vqgan": a tiny VQGAN's stage-1 losses in float64 on float32
+values: the adaptive weight lambda, the autoencoder loss with the GAN term and its gradients, the hinge
+discriminator loss and its gradients.
 """
 import json
 import os
@@ -18,7 +21,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
-from vision_peer import Cnn, GanCritic, Vae, VqVae, gradient_penalty  # noqa: E402
+from vision_peer import (Cnn, GanCritic, PatchDiscriminator, Vae, VqVae, gradient_penalty,  # noqa: E402
+                         hinge_d_loss, hinge_g_loss, vqgan_autoencoder_loss)
 
 torch.manual_seed(7)
 
@@ -115,6 +119,42 @@ out["vqvae"] = {
     "grads": {k: t2j(v.grad) for k, v in vqvae.named_parameters()},
     "buffers_before": before,
     "buffers_after": {k: t2j(getattr(vqvae, k)) for k in ("codebook", "cluster_size", "embed_sum")},
+}
+
+# VQGAN's hinge losses in float64: d = mean relu(1 - real) + mean relu(1 + fake), g = -mean(fake).
+real = (torch.randn(2, 1, 3, 3, dtype=torch.float64) * 1.5).requires_grad_(True)
+fake = (torch.randn(2, 1, 3, 3, dtype=torch.float64) * 1.5).requires_grad_(True)
+d_loss = hinge_d_loss(real, fake)
+d_real, d_fake = torch.autograd.grad(d_loss, [real, fake])
+g_loss = hinge_g_loss(fake)
+(g_fake,) = torch.autograd.grad(g_loss, fake)
+out["hinge"] = {
+    "real": t2j64(real), "fake": t2j64(fake), "d_loss": float(repr(d_loss.item())), "g_loss": float(repr(g_loss.item())),
+    "d_grad_real": t2j64(d_real), "d_grad_fake": t2j64(d_fake), "g_grad_fake": t2j64(g_fake),
+}
+
+# A tiny VQGAN (rotor/models/vqgan.h), stage 1, evaluation mode (no EMA step), float64 on float32 values.
+config = {"channels": 2, "codebook_size": 4, "code_dim": 2, "d_channels": 2, "disc_weight": 0.8}
+vq = VqVae(channels=2, codes=4, dim=2)
+disc = PatchDiscriminator(2)
+x = torch.rand(3, 1, 28, 28)
+params = {"autoencoder." + k: t2j(v) for k, v in vq.named_parameters()}
+params.update({"discriminator." + k: t2j(v) for k, v in disc.named_parameters()})
+codebook = t2j(vq.codebook)
+vq, disc, x = vq.double(), disc.double(), x.double()
+vq.codebook = vq.codebook.double()
+total, rec, commitment, gan, lam, recon = vqgan_autoencoder_loss(vq, disc, x, 0.25, 0.8)
+ae_grads = torch.autograd.grad(total, list(vq.parameters()))
+with torch.no_grad():
+    fixed = vq.decode(vq.quantize(vq.encode(x))[0])
+d_loss = hinge_d_loss(disc(x), disc(fixed))
+d_grads = torch.autograd.grad(d_loss, list(disc.parameters()))
+out["vqgan"] = {
+    "config": config, "params": params, "codebook": codebook, "images": t2j(x),
+    "rec_loss": rec.item(), "commitment": commitment.item(), "gan_loss": gan.item(),
+    "adaptive_weight": lam.item(), "loss": total.item(), "d_loss": d_loss.item(),
+    "grads": {"autoencoder." + k: t2j64(g) for (k, _), g in zip(vq.named_parameters(), ae_grads)},
+    "d_grads": {"discriminator." + k: t2j64(g) for (k, _), g in zip(disc.named_parameters(), d_grads)},
 }
 
 path = os.path.join(os.path.dirname(__file__), "data", "vision_reference.json")

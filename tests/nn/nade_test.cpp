@@ -24,9 +24,10 @@ const std::vector<int64_t> kOrder7 = {3, 0, 6, 2, 5, 1, 4};
 
 void register_nade_gradchecks(ag::GradcheckRegistry& r) {
   // x [N, D], W [D, H], c [H], V [D, H], b [D]; orderings: a permutation, and the identity (D 1, H 1).
-  r.add({"nade_logits", "permuted order",
-         {{{3, 7}, {7, 4}, {4}, {7, 4}, {7}}, {{1, 7}, {7, 1}, {1}, {7, 1}, {7}}},
-         [](const ag::VarList& in) { return nade_logits(in[0], in[1], in[2], in[3], in[4], kOrder7); }});
+  r.add(ag::GradcheckCase{"nade_logits", "permuted order",
+                          {{{3, 7}, {7, 4}, {4}, {7, 4}, {7}}, {{1, 7}, {7, 1}, {1}, {7, 1}, {7}}},
+                          [](const ag::VarList& in) { return nade_logits(in[0], in[1], in[2], in[3], in[4], kOrder7); }}
+            .with_kernels({"nade_backward"}));
   r.add({"nade_logits", "identity order, one input", {{{2, 1}, {1, 3}, {3}, {1, 3}, {1}}, {{4, 5}, {5, 2}, {2}, {5, 2}, {5}}},
          [](const ag::VarList& in) {
            std::vector<int64_t> order(static_cast<size_t>(in[0].size(1)));
