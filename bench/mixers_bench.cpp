@@ -6,7 +6,7 @@
 // Output: "mixer T train_ms decode_tokens_per_s" per line (medians over the timed repetitions).
 // Usage: mixers_bench [THREADS] [T,T,...] [MIXER,MIXER,...|all] [REPS] [train]
 // With `train` (bench/mixers_scaling.sh) decoding is skipped and the line is "mixer T train_ms peak_mb": the
-// growth of the peak resident set during the timed steps over the resident set before them (the high-water
+// growth of the peak resident set during the steps (warm-up included) over the resident set before them (the high-water
 // mark is reset through /proc/self/clear_refs), so run one T per process. Mixer `softmax` (causal softmax
 // attention, the models' default: a fused qkv projection and fused_causal_attention, which keeps the
 // [1, heads, T, T] probabilities for backward) is available in this mode only (it has no step()).
@@ -154,10 +154,10 @@ int main(int argc, char** argv) {
         ag::sum(ag::mul(m.forward(x), seed)).backward();
       };
       if (train_only) {
-        step();  // parameter gradients allocated
+        // Before the warm-up step: freed memory that malloc keeps resident would otherwise hide the peak.
         const double before = status_mb("VmRSS");
         std::ofstream("/proc/self/clear_refs") << "5";  // reset the high-water mark to the current RSS
-        const double train = median_ms(step, reps);
+        const double train = median_ms(step, reps);     // the warm-up step, then the timed ones
         std::printf("%s %lld %.3f %.1f\n", name.c_str(), (long long)T, train, status_mb("VmHWM") - before);
         std::fflush(stdout);
         continue;
