@@ -13,6 +13,7 @@
 #include "rotor/io/metrics_csv.h"
 #include "rotor/metrics/retrieval.h"
 #include "rotor/models/clip_captions.h"
+#include "rotor/models/vision_model.h"
 #include "rotor/models/loss_plot.h"
 #include "rotor/optim/optimizer.h"
 #include "rotor/optim/schedule.h"
@@ -232,12 +233,7 @@ std::unique_ptr<ClipModel> load_clip_model(const std::string& dir) {
   ROTOR_CHECK(fs::exists(tokenizer), "clip: ", dir, " has no tokenizer.tiktoken");
   Rng rng(0);
   auto model = std::make_unique<ClipModel>(ClipConfig::from_json(config), text::load_tiktoken_ranks(tokenizer), rng);
-  io::TensorMap params, buffers;
-  const nn::StateDict own = model->state_dict();
-  for (auto& [name, tensor] : checkpoint.model) (own.count(name) ? params : buffers)[name] = tensor;
-  model->load_state_dict(params);
-  model->load_buffers(buffers);
-  model->eval();
+  restore_checkpoint_tensors(*model, checkpoint.model);
   return model;
 }
 

@@ -89,6 +89,19 @@ void copy_buffers(const std::string& model, const io::TensorMap& from, const io:
 double ensemble_test_nll(const VisionData& test, int64_t members,
                          const std::function<Var(const Var&, int64_t)>& log_likelihood);
 
+// Loads a checkpoint's tensors into a model (a VisionModel, or any model with state_dict(),
+// load_state_dict() and load_buffers()): those named in its state_dict() are parameters, the rest buffers
+// (BatchNorm statistics, codebooks); then switches it to eval mode.
+template <class Model>
+void restore_checkpoint_tensors(Model& model, const io::TensorMap& saved) {
+  io::TensorMap params, buffers;
+  const nn::StateDict own = model.state_dict();
+  for (const auto& [name, tensor] : saved) (own.count(name) ? params : buffers)[name] = tensor;
+  model.load_state_dict(params);
+  model.load_buffers(buffers);
+  model.eval();
+}
+
 // Every key of config must be one of `known` (plus "model").
 void check_config_keys(const nlohmann::json& config, const std::string& model, const std::vector<std::string>& known);
 

@@ -189,12 +189,7 @@ std::shared_ptr<VisionModel> load_vision_model(const std::string& dir) {
   config.erase("training");
   Rng rng(0);
   auto model = make_vision_model(config["model"].get<std::string>(), config, rng);
-  io::TensorMap params, buffers;
-  const nn::StateDict own = model->state_dict();
-  for (auto& [name, tensor] : checkpoint.model) (own.count(name) ? params : buffers)[name] = tensor;
-  model->load_state_dict(params);
-  model->load_buffers(buffers);
-  model->eval();
+  restore_checkpoint_tensors(*model, checkpoint.model);
   return model;
 }
 

@@ -3,7 +3,9 @@
 // gradients of input, weight and bias are compared with the f64 form over several geometries.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "rotor/autograd/ops.h"
 #include "rotor/core/rng.h"
@@ -31,6 +33,26 @@ void expect_close(const Tensor& got, const Tensor& want, const char* what) {
   for (size_t i = 0; i < g.size(); ++i) ASSERT_NEAR(g[i], w[i], 1e-4 * scale) << what << " element " << i;
 }
 
+// The f32 output of conv(x, w, b) and its input, weight and bias gradients against the f64 form's, for
+// random x, w, b of the given shapes (b: [bias_size], or none when bias_size is 0).
+void expect_f32_matches_f64(const std::function<Var(const Var&, const Var&, const Var&)>& conv, const Shape& xs,
+                            const Shape& ws, int64_t bias_size, Rng& rng) {
+  const bool bias = bias_size > 0;
+  const Tensor x = random(xs, rng), w = random(ws, rng), b = random({std::max<int64_t>(bias_size, 1)}, rng);
+  Var x64(x, true), w64(w, true), b64(b, true);
+  Var x32(x.to(DType::f32), true), w32(w.to(DType::f32), true), b32(b.to(DType::f32), true);
+  Var y64 = conv(x64, w64, bias ? b64 : Var());
+  Var y32 = conv(x32, w32, bias ? b32 : Var());
+  ASSERT_EQ(y32.dtype(), DType::f32);
+  expect_close(y32.value(), y64.value(), "output");
+  const Tensor seed = random(y64.shape(), rng);
+  y64.backward(seed);
+  y32.backward(seed.to(DType::f32));
+  expect_close(x32.grad(), x64.grad(), "input gradient");
+  expect_close(w32.grad(), w64.grad(), "weight gradient");
+  if (bias) expect_close(b32.grad(), b64.grad(), "bias gradient");
+}
+
 TEST(Conv2d, F32OnOneDnnMatchesTheF64Form) {
   const std::vector<Geometry> cases = {
       {{2, 3, 8, 8}, {4, 3, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}, true},       // the common 3x3, padding 1
@@ -41,19 +63,8 @@ TEST(Conv2d, F32OnOneDnnMatchesTheF64Form) {
   Rng rng(31);
   for (const Geometry& c : cases) {
     SCOPED_TRACE(shape_str(c.x) + " * " + shape_str(c.w));
-    const Tensor x = random(c.x, rng), w = random(c.w, rng), b = random({c.w[0]}, rng);
-    Var x64(x, true), w64(w, true), b64(b, true);
-    Var x32(x.to(DType::f32), true), w32(w.to(DType::f32), true), b32(b.to(DType::f32), true);
-    Var y64 = conv2d(x64, w64, c.bias ? b64 : Var(), c.o);
-    Var y32 = conv2d(x32, w32, c.bias ? b32 : Var(), c.o);
-    ASSERT_EQ(y32.dtype(), DType::f32);
-    expect_close(y32.value(), y64.value(), "output");
-    const Tensor seed = random(y64.shape(), rng);
-    y64.backward(seed);
-    y32.backward(seed.to(DType::f32));
-    expect_close(x32.grad(), x64.grad(), "input gradient");
-    expect_close(w32.grad(), w64.grad(), "weight gradient");
-    if (c.bias) expect_close(b32.grad(), b64.grad(), "bias gradient");
+    expect_f32_matches_f64([&c](const Var& x, const Var& w, const Var& b) { return conv2d(x, w, b, c.o); }, c.x, c.w,
+                           c.bias ? c.w[0] : 0, rng);
   }
 }
 
@@ -89,19 +100,9 @@ TEST(ConvTranspose2d, F32OnOneDnnMatchesTheF64Form) {
   Rng rng(33);
   for (const Case& c : cases) {
     SCOPED_TRACE(shape_str(c.x) + " * " + shape_str(c.w));
-    const Tensor x = random(c.x, rng), w = random(c.w, rng), b = random({c.w[1]}, rng);
-    Var x64(x, true), w64(w, true), b64(b, true);
-    Var x32(x.to(DType::f32), true), w32(w.to(DType::f32), true), b32(b.to(DType::f32), true);
-    Var y64 = conv_transpose2d(x64, w64, c.bias ? b64 : Var(), c.o, c.output_padding);
-    Var y32 = conv_transpose2d(x32, w32, c.bias ? b32 : Var(), c.o, c.output_padding);
-    ASSERT_EQ(y32.dtype(), DType::f32);
-    expect_close(y32.value(), y64.value(), "output");
-    const Tensor seed = random(y64.shape(), rng);
-    y64.backward(seed);
-    y32.backward(seed.to(DType::f32));
-    expect_close(x32.grad(), x64.grad(), "input gradient");
-    expect_close(w32.grad(), w64.grad(), "weight gradient");
-    if (c.bias) expect_close(b32.grad(), b64.grad(), "bias gradient");
+    expect_f32_matches_f64(
+        [&c](const Var& x, const Var& w, const Var& b) { return conv_transpose2d(x, w, b, c.o, c.output_padding); },
+        c.x, c.w, c.bias ? c.w[1] : 0, rng);
   }
 }
 
