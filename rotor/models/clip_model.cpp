@@ -8,6 +8,7 @@
 #include "rotor/core/error.h"
 #include "rotor/models/clip_captions.h"
 #include "rotor/models/transformer.h"
+#include "rotor/models/vision_model.h"
 #include "rotor/nn/contrastive.h"
 #include "rotor/nn/margin.h"
 #include "rotor/text/bpe_trainer.h"
@@ -183,19 +184,10 @@ Tensor ClipModel::text_embeddings(const std::vector<std::string>& captions) {
   });
 }
 
-io::TensorMap ClipModel::buffers() const {
-  io::TensorMap out;
-  for (const auto& [name, t] : image_->buffers()) out["image." + name] = t;
-  return out;
-}
+io::TensorMap ClipModel::buffers() const { return with_prefix("image", image_->buffers()); }
 
 void ClipModel::load_buffers(const io::TensorMap& buffers) {
-  io::TensorMap inner;
-  for (const auto& [name, t] : buffers) {
-    ROTOR_CHECK(name.rfind("image.", 0) == 0, "clip: unexpected buffer '", name, "'");
-    inner[name.substr(6)] = t;
-  }
-  image_->load_buffers(inner);
+  image_->load_buffers(without_prefix("clip", "image", buffers));
 }
 
 }  // namespace rotor::models

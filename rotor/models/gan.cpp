@@ -35,12 +35,6 @@ void add_buffers(io::TensorMap& out, const std::string& prefix, const nn::BatchN
   out[prefix + ".running_var"] = bn.running_var();
 }
 
-io::TensorMap with_prefix(const std::string& prefix, const io::TensorMap& m) {
-  io::TensorMap out;
-  for (const auto& [name, t] : m) out[prefix + "." + name] = t;
-  return out;
-}
-
 // Real images [N, 1, 28, 28] in [0, 1] -> [-1, 1].
 Tensor to_signed(const VisionData& batch, const std::string& model) {
   ROTOR_CHECK(batch.images.dim() == 4 && batch.images.size(1) == 1 && batch.images.size(2) == kSide &&

@@ -87,6 +87,22 @@ double config_number(const nlohmann::json& config, const std::string& model, con
   return x;
 }
 
+io::TensorMap with_prefix(const std::string& prefix, const io::TensorMap& m) {
+  io::TensorMap out;
+  for (const auto& [name, t] : m) out[prefix + "." + name] = t;
+  return out;
+}
+
+io::TensorMap without_prefix(const std::string& model, const std::string& prefix, const io::TensorMap& m) {
+  const std::string head = prefix + ".";
+  io::TensorMap out;
+  for (const auto& [name, t] : m) {
+    ROTOR_CHECK(name.rfind(head, 0) == 0, model, ": unexpected buffer '", name, "'");
+    out[name.substr(head.size())] = t;
+  }
+  return out;
+}
+
 void copy_buffers(const std::string& model, const io::TensorMap& from, const io::TensorMap& targets) {
   for (auto [name, target] : targets) {
     const auto it = from.find(name);

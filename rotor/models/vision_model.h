@@ -79,6 +79,10 @@ int64_t config_int(const nlohmann::json& config, const std::string& model, const
                    int64_t lo, int64_t hi);
 double config_number(const nlohmann::json& config, const std::string& model, const char* key, double fallback,
                      double lo, double hi);
+// The buffers of a part of a model under "<prefix>.<name>", and back: without_prefix keeps the names that
+// start with "<prefix>." (stripped); any other name is an error naming `model`.
+io::TensorMap with_prefix(const std::string& prefix, const io::TensorMap& m);
+io::TensorMap without_prefix(const std::string& model, const std::string& prefix, const io::TensorMap& m);
 // load_buffers() of models whose buffers() hand out handles sharing the modules' storage: copies each
 // target's tensor from `from` in place (a missing name or another shape is an error naming `model`).
 void copy_buffers(const std::string& model, const io::TensorMap& from, const io::TensorMap& targets);

@@ -261,19 +261,10 @@ Tensor VqGan::reconstruct(const Tensor& images) {
   return clamp(Var(out), 0.0, 1.0).value();
 }
 
-io::TensorMap VqGan::buffers() const {
-  io::TensorMap out;
-  for (const auto& [name, t] : autoencoder_->buffers()) out["autoencoder." + name] = t;
-  return out;
-}
+io::TensorMap VqGan::buffers() const { return with_prefix("autoencoder", autoencoder_->buffers()); }
 
 void VqGan::load_buffers(const io::TensorMap& buffers) {
-  io::TensorMap own;
-  for (const auto& [name, t] : buffers) {
-    ROTOR_CHECK(name.rfind("autoencoder.", 0) == 0, kName, ": unexpected buffer ", name);
-    own[name.substr(12)] = t;
-  }
-  autoencoder_->load_buffers(own);
+  autoencoder_->load_buffers(without_prefix(kName, "autoencoder", buffers));
 }
 
 }  // namespace rotor::models
