@@ -7,6 +7,7 @@
 #include "rotor/autograd/linalg.h"
 #include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
+#include "rotor/kernels/selective_scan.h"
 #include "rotor/nn/init.h"
 
 namespace rotor::nn {
@@ -100,6 +101,35 @@ Var selective_scan_chunked(const Var& x, const Var& delta, const Var& A, const V
   return ag::cat(ys, 1);
 }
 
+namespace {
+template <class F>
+Var selective_scan_typed(const std::vector<Var>& in, DType dt) {
+  std::vector<Tensor> v;
+  for (const Var& t : in) v.push_back(t.value().to(dt).contiguous());
+  const int64_t B = in[0].size(0), T = in[0].size(1), E = in[0].size(2), N = in[2].size(1);
+  Tensor y = Tensor::empty({B, T, E}, dt);
+  kernels::selective_scan_forward<F>(y.data<F>(), v[0].data<F>(), v[1].data<F>(), v[2].data<F>(), v[3].data<F>(),
+                                     v[4].data<F>(), v[5].data<F>(), B, T, E, N);
+  return autograd::record("selective_scan", y, in, [=](const Tensor& g_in) {
+    const Tensor g = g_in.to(dt).contiguous();
+    std::vector<Tensor> d;
+    for (const Tensor& t : v) d.push_back(Tensor::empty(t.shape(), dt));
+    kernels::selective_scan_backward<F>(d[0].data<F>(), d[1].data<F>(), d[2].data<F>(), d[3].data<F>(),
+                                        d[4].data<F>(), d[5].data<F>(), g.data<F>(), v[0].data<F>(), v[1].data<F>(),
+                                        v[2].data<F>(), v[3].data<F>(), v[4].data<F>(), v[5].data<F>(), B, T, E, N);
+    return d;
+  });
+}
+}  // namespace
+
+Var selective_scan(const Var& x, const Var& delta, const Var& A, const Var& Bm, const Var& Cm, const Var& D) {
+  check_scan(x, delta, A, Bm, Cm, D);
+  const DType dt = x.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "selective scan: wants f32 or f64 inputs, got ", dtype_name(dt));
+  const std::vector<Var> in{x, delta, A, Bm, Cm, D};
+  return dt == DType::f64 ? selective_scan_typed<double>(in, dt) : selective_scan_typed<float>(in, dt);
+}
+
 MambaBlock::MambaBlock(int64_t d_model, const MambaOptions& o, Rng& rng, DType dtype)
     : inner_(o.expand * d_model),
       rank_(o.dt_rank > 0 ? o.dt_rank : (d_model + 15) / 16),
@@ -131,7 +161,7 @@ MambaBlock::MambaBlock(int64_t d_model, const MambaOptions& o, Rng& rng, DType d
 }
 
 // x: [B, T, d_model] -> [B, T, d_model].
-Var MambaBlock::forward(const Var& x, bool sequential) const {
+Var MambaBlock::forward(const Var& x, ScanForm form) const {
   ROTOR_CHECK(x.dim() == 3 && x.size(2) == in_proj_->in_features(), "MambaBlock: input ", shape_str(x.shape()),
               " should be [B, T, ", in_proj_->in_features(), "]");
   const Var xz = in_proj_->forward(x);                                                     // [B, T, 2E]
@@ -141,8 +171,9 @@ Var MambaBlock::forward(const Var& x, bool sequential) const {
   const Var delta = ag::softplus(dt_proj_->forward(ag::narrow(dbc, 2, 0, rank_)));          // [B, T, E]
   const Var Bm = ag::narrow(dbc, 2, rank_, state_), Cm = ag::narrow(dbc, 2, rank_ + state_, state_);  // [B, T, N]
   const Var A = -ag::exp(A_log_);
-  const Var y = sequential ? selective_scan_sequential(xc, delta, A, Bm, Cm, D_)
-                           : selective_scan_chunked(xc, delta, A, Bm, Cm, D_, chunk_);
+  const Var y = form == ScanForm::fused     ? selective_scan(xc, delta, A, Bm, Cm, D_)
+                : form == ScanForm::chunked ? selective_scan_chunked(xc, delta, A, Bm, Cm, D_, chunk_)
+                                            : selective_scan_sequential(xc, delta, A, Bm, Cm, D_);
   return out_proj_->forward(y * ag::silu(z));
 }
 

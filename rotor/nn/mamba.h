@@ -13,7 +13,7 @@
 //   (xi, z) = in_proj(x) split in halves [B, T, E] each;  xc = silu(causal depthwise conv1d(xi));
 //   (dt, Bm, Cm) = x_proj(xc) split [R, N, N];  delta = softplus(dt_proj(dt));
 //   y = selective_scan(xc, delta, A, Bm, Cm, D) * silu(z);  out = out_proj(y).
-// Every op is an autograd op, so the backward is the tape's.
+// Every other op is an autograd op, so the rest of the backward is the tape's.
 #include <memory>
 
 #include "rotor/nn/layers.h"
@@ -39,6 +39,10 @@ class CausalDepthwiseConv1d : public Module {
 Var selective_scan_sequential(const Var& x, const Var& delta, const Var& A, const Var& Bm, const Var& Cm, const Var& D);
 Var selective_scan_chunked(const Var& x, const Var& delta, const Var& A, const Var& Bm, const Var& Cm, const Var& D,
                            int64_t chunk);
+// The fused op (f32 or f64; differentiable in all six inputs).
+Var selective_scan(const Var& x, const Var& delta, const Var& A, const Var& Bm, const Var& Cm, const Var& D);
+
+enum class ScanForm { fused, chunked, sequential };
 
 // Decode state: the last K-1 inputs of the conv [B, K-1, E] and the scan state h [B, E, N].
 struct MambaState {
@@ -48,7 +52,7 @@ struct MambaState {
 struct MambaOptions {
   int64_t d_state = 16, d_conv = 4, expand = 2;
   int64_t dt_rank = 0;  // 0: ceil(d_model / 16)
-  int64_t chunk = 32;   // scan chunk of forward()
+  int64_t chunk = 32;   // scan chunk of forward(x, ScanForm::chunked)
 };
 
 class MambaBlock : public Module {
@@ -58,8 +62,8 @@ class MambaBlock : public Module {
   // Initialised as the reference: A_log = log(1..N) per channel, D = 1, dt_proj.bias = softplus^-1(dt) with
   // dt = exp(U(log 1e-3, log 1e-1)), dt_proj.weight U(-R^-1/2, R^-1/2), linears and conv as PyTorch's.
   MambaBlock(int64_t d_model, const MambaOptions& options, Rng& rng, DType dtype = DType::f32);
-  // x: [B, T, d_model] -> [B, T, d_model]; chunked scan, or the sequential one.
-  Var forward(const Var& x, bool sequential = false) const;
+  // x: [B, T, d_model] -> [B, T, d_model], the scan computed in the given form (all give the same result).
+  Var forward(const Var& x, ScanForm form = ScanForm::fused) const;
   // x: [B, d_model] -> [B, d_model], advancing `state` (zeros when empty).
   Var step(const Var& x, MambaState& state) const;
 

@@ -9,6 +9,7 @@
 #include "rotor/autograd/linalg.h"
 #include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
+#include "rotor/kernels/long_conv.h"
 #include "rotor/nn/init.h"
 
 namespace rotor::nn {
@@ -58,25 +59,37 @@ Var s4d_kernel(const S4DParams& s, int64_t length) {
   return 2.0 * ag::sum(terms, {1});
 }
 
-// u: [B, T, H] -> [B, T, H]: y_t = sum_{s<=t} K_{t-s} u_s + D u_t, as the lower-triangular Toeplitz
-// matrix M[h, t, s] = K[h, t - s] times u.
+namespace {
+template <class F>
+Var long_causal_conv_typed(const Var& u, const Var& K, DType dt) {
+  const Tensor uv = u.value().to(dt).contiguous(), kv = K.value().to(dt).contiguous();
+  const int64_t B = u.size(0), T = u.size(1), H = u.size(2);
+  Tensor y = Tensor::empty({B, T, H}, dt);
+  kernels::long_conv_forward<F>(y.data<F>(), uv.data<F>(), kv.data<F>(), B, T, H);
+  return autograd::record("long_causal_conv", y, {u, K}, [=](const Tensor& g_in) {
+    const Tensor g = g_in.to(dt).contiguous();
+    Tensor du = Tensor::empty({B, T, H}, dt), dK = Tensor::empty({H, T}, dt);
+    kernels::long_conv_backward<F>(du.data<F>(), dK.data<F>(), g.data<F>(), uv.data<F>(), kv.data<F>(), B, T, H);
+    return std::vector<Tensor>{du, dK};
+  });
+}
+}  // namespace
+
+Var long_causal_conv(const Var& u, const Var& K) {
+  ROTOR_CHECK(u.dim() == 3 && K.dim() == 2 && K.size(0) == u.size(2) && K.size(1) == u.size(1),
+              "long_causal_conv: input ", shape_str(u.shape()), " and kernel ", shape_str(K.shape()),
+              " should be [B, T, H] and [H, T]");
+  const DType dt = u.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "long_causal_conv: wants f32 or f64 inputs, got ",
+              dtype_name(dt));
+  return dt == DType::f64 ? long_causal_conv_typed<double>(u, K, dt) : long_causal_conv_typed<float>(u, K, dt);
+}
+
+// u: [B, T, H] -> [B, T, H]: y_t = sum_{s<=t} K_{t-s} u_s + D u_t.
 Var s4d_convolution_forward(const Var& u, const S4DParams& s) {
   ROTOR_CHECK(u.dim() == 3 && u.size(2) == s.log_dt.size(0), "s4d: input ", shape_str(u.shape()),
               " should be [B, T, ", s.log_dt.size(0), "]");
-  const int64_t T = u.size(1), H = u.size(2);
-  const Var K = s4d_kernel(s, T);  // [H, T]
-  std::vector<int64_t> lag(static_cast<size_t>(H * T * T));
-  std::vector<float> future(static_cast<size_t>(T * T));
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t j = 0; j < T; ++j) {
-      for (int64_t h = 0; h < H; ++h) lag[(h * T + t) * T + j] = t >= j ? t - j : 0;
-      future[t * T + j] = j > t ? 1.0f : 0.0f;
-    }
-  const Var M = ag::masked_fill(ag::gather(ag::expand(ag::unsqueeze(K, 1), {H, T, T}), 2,
-                                           Tensor::from_vector(lag, {H, T, T})),
-                                Tensor::from_vector(future, {T, T}), 0.0);  // [H, T, T]
-  const Var conv = ag::permute(ag::matmul(M, ag::permute(u, {2, 1, 0})), {2, 1, 0});  // [H, T, B] -> [B, T, H]
-  return conv + u * s.D;
+  return long_causal_conv(u, s4d_kernel(s, u.size(1))) + u * s.D;
 }
 
 // u: [B, H] -> [B, H].

@@ -7,7 +7,8 @@
 // C ~ N(0, 1/2) per real part; D ~ N(0, 1). Zero-order hold: Abar = exp(dt A), Bbar = (exp(dt A) - 1) / A.
 // Two ways to compute the same output:
 //   convolution (training): y = K * u + D u with the kernel K_l = 2 Re(sum_n C_n Bbar_n Abar_n^l), l < T,
-//     applied as a causal Toeplitz product (O(T^2 H) time here; the paper's FFT is not implemented);
+//     applied directly by one op (long_causal_conv, kernel rotor/kernels/long_conv.h: O(T^2 H) time, O(T H)
+//     memory; the paper's FFT is not implemented);
 //   recurrence (decoding): x_t = Abar x_{t-1} + Bbar u_t, y_t = 2 Re(C x_t) + D u_t, O(H N) state.
 // Parameters (the names of the S4D reference code): log_dt [H], log_A_real [H, N] (A_re = -exp(log_A_real)),
 // A_imag [H, N], C [H, N, 2] (real, imaginary), D [H]. Complex arithmetic is spelled out in real autograd ops.
@@ -22,6 +23,9 @@ struct S4DParams {
 
 // The convolution kernel K: [H, T].
 Var s4d_kernel(const S4DParams& p, int64_t length);
+// u: [B, T, H], K: [H, T] -> y: [B, T, H], y[b, t, h] = sum_{s <= t} K[h, t - s] u[b, s, h] (f32 or f64,
+// differentiable in u and K).
+Var long_causal_conv(const Var& u, const Var& K);
 // u: [B, T, H] -> y: [B, T, H], by the convolution.
 Var s4d_convolution_forward(const Var& u, const S4DParams& p);
 // The decode state: x real and imaginary parts, [B, H, N] each (undefined before the first token).

@@ -8,6 +8,7 @@
 
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/ops.h"
+#include "rotor/core/threads.h"
 #include "rotor/nn/init.h"
 #include "rotor/nn/s4d.h"
 #include "tests/nn/mixer_test_util.h"
@@ -26,6 +27,11 @@ void register_s4d_gradchecks(ag::GradcheckRegistry& r) {
                                                    {{1, 4, 3}, {3}, {3, 2}, {3, 2}, {3, 2, 2}, {3}}};
   r.add({"s4d_convolution", "T 5 and 4", shapes,
          [](const ag::VarList& in) { return s4d_convolution_forward(in[0], params_of(in)); }});
+  // The convolution op alone: u [B, T, H], K [H, T]; a long-ish T over 17 channels, and T 1.
+  r.add(ag::GradcheckCase{"long_causal_conv", "T 6, 9 and 1",
+                          {{{2, 6, 3}, {3, 6}}, {{1, 9, 17}, {17, 9}}, {{3, 1, 2}, {2, 1}}},
+                          [](const ag::VarList& in) { return long_causal_conv(in[0], in[1]); }}
+            .with_kernels({"long_conv_backward"}));
   r.add({"s4d_recurrence", "T 5 and 4", shapes,
          [](const ag::VarList& in) { return s4d_recurrent_forward(in[0], params_of(in)); }});
 }
@@ -54,6 +60,33 @@ TEST(S4D, ConvolutionEqualsRecurrence) {
   S4DState s;
   for (int64_t t = 0; t < 20; ++t)
     EXPECT_LE(max_abs_diff(m.step(Var(u.select(1, t).contiguous()), s).value(), a.select(1, t)), 1e-12) << t;
+}
+
+// The convolution op's gradients against the recurrence's (tape) at a size where the kernel splits its work
+// over two threads, and the same at 1 and 2 threads bit for bit.
+TEST(S4D, ConvolutionGradientsEqualRecurrenceAtAnyThreadCount) {
+  Rng rng(44);
+  S4D m(20, 4, rng, DType::f64);
+  const Var u(normal_tensor({2, 64, 20}, 0, 1, rng, DType::f64), true);
+  const Tensor seed = normal_tensor({2, 64, 20}, 0, 1, rng, DType::f64);
+  std::vector<Var> wrt{u, m.params().log_dt, m.params().log_A_real, m.params().A_imag, m.params().C, m.params().D};
+  auto grads = [&](bool conv) {
+    const Var y = conv ? m.forward(u) : s4d_recurrent_forward(u, m.params());
+    std::vector<Tensor> out;
+    for (const Var& g : ag::grad(ag::sum(ag::mul(y, Var(seed))), wrt)) out.push_back(g.value());
+    return out;
+  };
+  const auto rec = grads(false);
+  const int threads = num_threads();
+  set_num_threads(1);
+  const auto one = grads(true);
+  set_num_threads(2);
+  const auto two = grads(true);
+  set_num_threads(threads);
+  for (size_t i = 0; i < rec.size(); ++i) {
+    EXPECT_LE(max_abs_diff(one[i], rec[i]), 1e-9 * std::max(1.0, max_abs_diff(rec[i], Tensor::zeros(rec[i].shape(), DType::f64)))) << i;
+    EXPECT_EQ(max_abs_diff(one[i], two[i]), 0.0) << i;
+  }
 }
 
 TEST(S4D, IsCausal) {
