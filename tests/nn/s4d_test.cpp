@@ -63,16 +63,17 @@ TEST(S4D, ConvolutionEqualsRecurrence) {
 }
 
 // The convolution op's gradients against the recurrence's (tape) at a size where the kernel splits its work
-// over two threads, and the same at 1 and 2 threads bit for bit.
+// over two threads and takes its 64-channel, 4-row register path (T 66: a ragged last tile), and the same at
+// 1 and 2 threads bit for bit (outputs and gradients).
 TEST(S4D, ConvolutionGradientsEqualRecurrenceAtAnyThreadCount) {
   Rng rng(44);
-  S4D m(20, 4, rng, DType::f64);
-  const Var u(normal_tensor({2, 64, 20}, 0, 1, rng, DType::f64), true);
-  const Tensor seed = normal_tensor({2, 64, 20}, 0, 1, rng, DType::f64);
+  S4D m(64, 4, rng, DType::f32);
+  const Var u(normal_tensor({2, 66, 64}, 0, 1, rng, DType::f32), true);
+  const Tensor seed = normal_tensor({2, 66, 64}, 0, 1, rng, DType::f32);
   std::vector<Var> wrt{u, m.params().log_dt, m.params().log_A_real, m.params().A_imag, m.params().C, m.params().D};
   auto grads = [&](bool conv) {
     const Var y = conv ? m.forward(u) : s4d_recurrent_forward(u, m.params());
-    std::vector<Tensor> out;
+    std::vector<Tensor> out{y.value()};
     for (const Var& g : ag::grad(ag::sum(ag::mul(y, Var(seed))), wrt)) out.push_back(g.value());
     return out;
   };
@@ -84,7 +85,7 @@ TEST(S4D, ConvolutionGradientsEqualRecurrenceAtAnyThreadCount) {
   const auto two = grads(true);
   set_num_threads(threads);
   for (size_t i = 0; i < rec.size(); ++i) {
-    EXPECT_LE(max_abs_diff(one[i], rec[i]), 1e-9 * std::max(1.0, max_abs_diff(rec[i], Tensor::zeros(rec[i].shape(), DType::f64)))) << i;
+    EXPECT_LE(max_abs_diff(one[i], rec[i]), 2e-5 * std::max(1.0, max_abs_diff(rec[i], Tensor::zeros(rec[i].shape(), DType::f64)))) << i;
     EXPECT_EQ(max_abs_diff(one[i], two[i]), 0.0) << i;
   }
 }
