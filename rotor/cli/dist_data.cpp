@@ -39,9 +39,40 @@ io::Table read_rank_rows(const TableArgs& args, const std::string& path, std::st
   return part;
 }
 
-std::string command_line_fingerprint() {
+namespace {
+std::string read_cmdline() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+std::string command_line_without(const std::vector<std::string>& options) {
+  const std::string text = read_cmdline();
+  std::vector<std::string> args;
+  for (size_t i = 0; i < text.size();) {
+    const size_t end = text.find('\0', i);
+    args.push_back(text.substr(i, end == std::string::npos ? std::string::npos : end - i));
+    i = end == std::string::npos ? text.size() : end + 1;
+  }
+  std::string out;
+  for (size_t i = 1; i < args.size(); ++i) {
+    bool drop = false;
+    for (const std::string& o : options) {
+      if (args[i] == o) {
+        drop = true;
+        ++i;  // and its value
+        break;
+      }
+      if (args[i].rfind(o + "=", 0) == 0) drop = true;
+    }
+    if (drop) continue;
+    out += (out.empty() ? "" : " ") + args[i];
+  }
+  return out;
+}
+
+std::string command_line_fingerprint() {
+  const std::string text = read_cmdline();
   uint64_t h = 1469598103934665603ull;  // FNV-1a
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
   char buf[32];

@@ -2,6 +2,7 @@
 // Helpers of the tree commands under `mpirun` (rotor/dist): which rows a rank reads, and the
 // check that all ranks run the same command.
 #include <string>
+#include <vector>
 
 #include "rotor/cli/table_options.h"
 #include "rotor/io/table_reader.h"
@@ -19,5 +20,9 @@ io::Table read_or_report(const TableArgs& args, const std::string& path, std::st
 // A digest of this process's command line (/proc/self/cmdline): equal on ranks given the same
 // configuration.
 std::string command_line_fingerprint();
+
+// This process's command line after the program name, without the given options (each "--opt VALUE" or
+// "--opt=VALUE"), joined by spaces: how a saved run records the settings a resumed run must repeat.
+std::string command_line_without(const std::vector<std::string>& options);
 
 }  // namespace rotor::cli

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "rotor/core/error.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/threads.h"
@@ -61,6 +63,46 @@ void add_tree_binned(const Tree& tree, int k, int K, const BinnedMatrix& X, std:
 }
 
 
+// A tree read back from JSON knows its thresholds, not the bins they came from: each split's split_bin
+// is the bin whose threshold (cuts.threshold) is the saved one. A threshold no bin gives means the tree
+// was grown on other data or cuts.
+void restore_split_bins(Tree& tree, const BinCuts& cuts) {
+  for (TreeNode& node : tree.nodes) {
+    if (node.is_leaf()) continue;
+    ROTOR_CHECK(node.feature >= 0 && node.feature < cuts.num_features(), "a checkpoint tree splits on feature ",
+                node.feature, " of ", cuts.num_features());
+    int found = -2;
+    for (int b = -1; b < cuts.num_bins(node.feature) && found == -2; ++b)
+      if (cuts.threshold(node.feature, b) == node.threshold) found = b;
+    ROTOR_CHECK(found != -2, "a checkpoint tree's threshold ", node.threshold, " on feature ", node.feature,
+                " is not one of this data's bin bounds (another data set?)");
+    node.split_bin = static_cast<int16_t>(found);
+  }
+}
+
+// A digest of the training rows of all ranks that does not depend on how they are split across ranks:
+// per row a hash of its global index, label, weight and values; the rows' hashes summed in two 32-bit
+// halves (order-free, no overflow below 2^31 rows).
+std::string training_digest(const io::Table& t, int64_t row_offset, bool dist_on) {
+  int64_t sums[2] = {0, 0};
+  for (int64_t r = 0; r < t.rows; ++r) {
+    uint64_t h = 1469598103934665603ull ^ static_cast<uint64_t>(row_offset + r) * 0x9E3779B97F4A7C15ull;
+    auto mix = [&h](const void* p, size_t n) {
+      for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
+    };
+    if (!t.labels.empty()) mix(&t.labels[r], sizeof(float));
+    if (!t.weights.empty()) mix(&t.weights[r], sizeof(float));
+    mix(t.values.data() + r * t.cols, static_cast<size_t>(t.cols) * sizeof(float));
+    sums[0] += static_cast<int64_t>(h & 0xffffffffu);
+    sums[1] += static_cast<int64_t>(h >> 32);
+  }
+  if (dist_on) dist::allreduce_sum(sums, 2);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(sums[0]),
+                static_cast<unsigned long long>(sums[1]));
+  return buf;
+}
+
 // Every rank's floats, concatenated in rank order.
 std::vector<float> gather_floats(const std::vector<float>& mine) {
   const std::string all = dist::allgather_concat(
@@ -111,7 +153,7 @@ std::vector<int> parse_monotone(const std::string& text) {
 }
 
 TrainResult train_booster(const io::Table& train, const io::Table* valid, const BoostParams& params,
-                          const RoundCallback& on_round) {
+                          const RoundCallback& on_round, const CheckpointHooks& checkpoints) {
   const bool dist_on = params.distributed && dist::distributed();
   // Distributed, a rank whose checks fail must not leave the others waiting: the checks' outcome and
   // the data's width are agreed on before the first collective of training.
@@ -185,8 +227,39 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   const std::string stop_metric = metric_names.back();  // XGBoost stops on the last metric
   const bool larger_better = metrics::larger_is_better(stop_metric);
   int rounds_without_gain = 0;
+  int first_round = 0;
+  const bool checkpointing = checkpoints.every > 0 || checkpoints.stop_at > 0 || checkpoints.resume;
+  const std::string digest = checkpointing ? training_digest(train, row_offset, dist_on) : std::string();
+  if (const BoostCheckpoint* c = checkpoints.resume) {
+    ROTOR_CHECK(c->data_digest == digest, "the checkpoint was saved by a run on other training rows (digest ",
+                c->data_digest, ", these rows ", digest, ")");
+    ROTOR_CHECK(c->model.objective == model.objective && c->model.num_class == model.num_class &&
+                    c->model.num_feature == model.num_feature && c->model.base_margin == model.base_margin,
+                "the checkpoint's model (", c->model.objective, ", ", c->model.num_feature,
+                " features) is not of this run (", model.objective, ", ", model.num_feature, " features)");
+    ROTOR_CHECK(c->rounds_done <= params.rounds && c->model.trees.size() == static_cast<size_t>(c->rounds_done) * K,
+                "the checkpoint holds ", c->model.trees.size(), " trees after ", c->rounds_done,
+                " rounds, which does not fit a run of ", params.rounds, " rounds of ", K, " trees");
+    model.trees = c->model.trees;
+    model.tree_class = c->model.tree_class;
+    for (Tree& tree : model.trees) restore_split_bins(tree, cuts);
+    for (size_t t = 0; t < model.trees.size(); ++t) {
+      const Tree& tree = model.trees[t];
+      const int k = model.tree_class[t];
+#pragma omp parallel for schedule(static) if (n > kParallelThreshold)
+      for (int64_t r = 0; r < n; ++r) margins[static_cast<size_t>(r * K + k)] += tree.nodes[tree.leaf_for_bins(X.row(r))].value;
+      for (EvalData& e : evals)
+        if (e.name != "train") add_tree_binned(tree, k, K, e.bins, e.margins);
+    }
+    result.history = c->history;
+    result.best_iteration = c->best_iteration;
+    result.best_score = c->best_score;
+    rounds_without_gain = c->rounds_without_gain;
+    rng.set_state({{c->rng[0], c->rng[1], c->rng[2], c->rng[3]}, false, 0.0});
+    first_round = c->rounds_done;
+  }
   std::vector<float> preds;
-  for (int round = 0; round < params.rounds; ++round) {
+  for (int round = first_round; round < params.rounds; ++round) {
     objective->gradients(margins.data(), train.labels.data(), weights, n, gpair.data());
     if (params.subsample < 1.0) {
       rows.clear();
@@ -252,8 +325,33 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
       model.trees.push_back(std::move(tree));
       model.tree_class.push_back(k);
     }
+    // After the round's trees (and its evaluation, below): a checkpoint when one is due.
+    // Returns whether the run stops here (--stop-at).
+    auto checkpoint = [&] {
+      const bool stop = checkpoints.stop_at == round + 1 && round + 1 < params.rounds;
+      const bool due = checkpoints.every > 0 && (round + 1) % checkpoints.every == 0 && round + 1 < params.rounds;
+      if (!stop && !due) return false;
+      BoostCheckpoint c;
+      c.rounds_done = round + 1;
+      c.model = model;
+      c.history = result.history;
+      c.best_iteration = result.best_iteration;
+      c.best_score = result.best_score;
+      c.rounds_without_gain = rounds_without_gain;
+      c.data_digest = digest;
+      const Rng::State st = rng.state();
+      ROTOR_CHECK(!st.has_spare, "internal: the booster's generator holds a spare normal");
+      std::copy(st.s, st.s + 4, c.rng);
+      ROTOR_CHECK(checkpoints.save, "internal: a checkpoint is due and there is no save hook");
+      checkpoints.save(c);
+      return stop;
+    };
     if (evals.empty()) {
       if (on_round) on_round(RoundEval{round, {}});
+      if (checkpoint()) {
+        result.stopped = true;
+        return result;
+      }
       continue;
     }
     RoundEval ev{round, {}};
@@ -280,6 +378,10 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
         break;
       }
     }
+    if (checkpoint()) {
+      result.stopped = true;
+      return result;
+    }
   }
   if (params.early_stopping_rounds > 0 && result.best_iteration >= 0) {
     // Keep the trees up to the best round (what predict then uses).
@@ -289,6 +391,57 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
     model.best_iteration = result.best_iteration;
   }
   return result;
+}
+
+std::string checkpoint_to_json(const BoostCheckpoint& c) {
+  nlohmann::json j;
+  j["format"] = "rotor-boost-checkpoint";
+  j["rounds_done"] = c.rounds_done;
+  j["model"] = nlohmann::json::parse(model_to_json(c.model));
+  nlohmann::json history = nlohmann::json::array();
+  for (const RoundEval& ev : c.history) {
+    nlohmann::json values = nlohmann::json::array();
+    for (const auto& [name, v] : ev.values) values.push_back({name, v});
+    history.push_back({{"round", ev.round}, {"values", values}});
+  }
+  j["history"] = history;
+  j["best_iteration"] = c.best_iteration;
+  j["best_score"] = std::isnan(c.best_score) ? nlohmann::json(nullptr) : nlohmann::json(c.best_score);
+  j["rounds_without_gain"] = c.rounds_without_gain;
+  j["rng"] = std::vector<uint64_t>(c.rng, c.rng + 4);
+  j["config"] = c.config;
+  j["data_digest"] = c.data_digest;
+  return j.dump();
+}
+
+BoostCheckpoint checkpoint_from_json(const std::string& text, const std::string& source) {
+  BoostCheckpoint c;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    ROTOR_CHECK(j.value("format", "") == "rotor-boost-checkpoint", "not a boosting checkpoint");
+    c.rounds_done = j.at("rounds_done").get<int>();
+    c.model = model_from_json_text(j.at("model").dump(), source);
+    for (const auto& ev : j.at("history")) {
+      RoundEval r{ev.at("round").get<int>(), {}};
+      for (const auto& v : ev.at("values")) r.values.emplace_back(v.at(0).get<std::string>(), v.at(1).get<double>());
+      c.history.push_back(std::move(r));
+    }
+    c.best_iteration = j.at("best_iteration").get<int>();
+    c.best_score = j.at("best_score").is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                                : j.at("best_score").get<double>();
+    c.rounds_without_gain = j.at("rounds_without_gain").get<int>();
+    const auto rng = j.at("rng").get<std::vector<uint64_t>>();
+    ROTOR_CHECK(rng.size() == 4, "rng state has ", rng.size(), " words, not 4");
+    std::copy(rng.begin(), rng.end(), c.rng);
+    c.config = j.at("config").get<std::string>();
+    c.data_digest = j.at("data_digest").get<std::string>();
+    ROTOR_CHECK(c.rounds_done >= 0, "rounds_done is negative");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(cat(source, ": not a valid boosting checkpoint (", e.what(), ")"));
+  } catch (const Error& e) {
+    throw Error(cat(source, ": ", e.what()));
+  }
+  return c;
 }
 
 }  // namespace rotor::trees

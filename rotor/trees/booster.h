@@ -51,15 +51,44 @@ struct TrainResult {
   std::vector<RoundEval> history;
   int best_iteration = -1;
   double best_score = std::numeric_limits<double>::quiet_NaN();
+  bool stopped = false;  // stopped at CheckpointHooks::stop_at: the model is not finished
 };
 
 using RoundCallback = std::function<void(const RoundEval&)>;
+
+// A run after some rounds: what a checkpoint holds and a resumed run continues from. With the same data,
+// parameters and rounds, continuing gives the model of the uninterrupted run (bit for bit: the margins
+// are rebuilt by adding each tree's leaves in tree order, as training added them; the generator carries on
+// from its saved state) -- at any number of ranks.
+struct BoostCheckpoint {
+  int rounds_done = 0;
+  BoostModel model;               // the trees of rounds [0, rounds_done)
+  std::vector<RoundEval> history;
+  int best_iteration = -1;
+  double best_score = std::numeric_limits<double>::quiet_NaN();
+  int rounds_without_gain = 0;
+  uint64_t rng[4] = {0, 0, 0, 0};  // the generator's state (rotor::Rng::State; no spare normal in use)
+  std::string config;             // the caller's description of the run, compared on resume
+  std::string data_digest;        // of the training rows (all ranks'), compared on resume
+};
+
+struct CheckpointHooks {
+  int every = 0;                   // call save after every `every` rounds (0: never)
+  std::function<void(const BoostCheckpoint&)> save;
+  const BoostCheckpoint* resume = nullptr;  // continue this run
+  int stop_at = 0;                 // stop after this round (1-based), saving a checkpoint (0: run to the end)
+};
+
+// JSON text of a checkpoint (the model in rotor's model JSON) and back; a malformed file throws naming
+// `source`.
+std::string checkpoint_to_json(const BoostCheckpoint& c);
+BoostCheckpoint checkpoint_from_json(const std::string& text, const std::string& source);
 
 // Parses monotone constraints written as "(1,-1,0)" or "1,-1,0".
 std::vector<int> parse_monotone(const std::string& text);
 
 // Trains on `train` (labels required), evaluating on `valid` when given.
 TrainResult train_booster(const io::Table& train, const io::Table* valid, const BoostParams& params,
-                          const RoundCallback& on_round = {});
+                          const RoundCallback& on_round = {}, const CheckpointHooks& checkpoints = {});
 
 }  // namespace rotor::trees

@@ -109,4 +109,24 @@ if [ $stopped -eq 0 ]; then kill -KILL "$mpirun_pid"; fail "the job did not stop
 wait "$mpirun_pid" && fail "the job with a killed rank exited 0"
 grep -qi "signal 9\|killed" "$tmp/killed.out" || fail "no error naming the killed rank: $(cat "$tmp/killed.out")"
 [ -e "$tmp/killed.json" ] && fail "the killed job wrote a model"
+
+# --- a rank killed after a checkpoint: --resume (at N = 2, and alone) gives the uninterrupted N = 2 model.
+opts=(--data "$tmp/big.csv" --rounds 3000 --max-depth 8 --subsample 0.8 --colsample 0.8)
+mpi -np 2 "$rotor" boost train "${opts[@]}" --out "$tmp/whole.json" >/dev/null 2>&1 || fail "uninterrupted run failed"
+mpirun --oversubscribe --allow-run-as-root -np 2 "$rotor" boost train "${opts[@]}" --out "$tmp/cut.json" \
+  --checkpoint-every 100 >"$tmp/cut.out" 2>&1 &
+mpirun_pid=$!
+for ((i = 0; i < 600; ++i)); do [ -s "$tmp/cut.json.checkpoint" ] && break; sleep 0.05; done
+[ -s "$tmp/cut.json.checkpoint" ] || { kill -KILL "$mpirun_pid"; fail "no checkpoint appeared"; }
+rank=$(pgrep -P "$mpirun_pid" | tail -1)
+[ -n "$rank" ] && kill -KILL "$rank"
+wait "$mpirun_pid" && fail "the job with a killed rank exited 0 (it finished before the kill?)"
+[ -e "$tmp/cut.json" ] && fail "the killed job wrote a model"
+cp "$tmp/cut.json.checkpoint" "$tmp/saved.checkpoint"
+mpi -np 2 "$rotor" boost train "${opts[@]}" --out "$tmp/cut.json" --checkpoint-every 100 \
+  --resume "$tmp/saved.checkpoint" >/dev/null 2>&1 || fail "resume at N = 2 failed"
+cmp -s "$tmp/cut.json" "$tmp/whole.json" || fail "the resumed N = 2 model differs from the uninterrupted one"
+"$rotor" boost train "${opts[@]}" --out "$tmp/alone.json" --checkpoint-every 100 --resume "$tmp/saved.checkpoint" \
+  >/dev/null 2>&1 || fail "resume alone failed"
+python3 "$close" "$tmp/alone.json" "$tmp/whole.json" || fail "the model resumed alone differs from the N = 2 one"
 echo ok
