@@ -45,7 +45,7 @@ struct Args {
   int64_t eval_every = 100, stop_at = 0, checkpoint_activations = 0;
   double lr = 1e-3, lr_min = -1, clip = 1.0, weight_decay = 0.1;
   uint64_t seed = 1;
-  bool tied = false, profile = false;
+  bool tied = false, profile = false, shard_optimizer = false;
   int threads = 0;
 };
 
@@ -156,12 +156,16 @@ void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_
       std::snprintf(line, sizeof line, "step %lld: train loss %.4f, validation loss %.4f", (long long)trainer.step(),
                     loss, val);
       if (progress) progress->message(line);
+      if (!out.empty()) trainer.gather_for_save();  // collective (a sharded optimizer's moments to rank 0)
       if (!out.empty() && root) trainer.save(out);
       saved_step = trainer.step();
     }
     if (const int signal = stop_signal(signals)) {
       if (progress) progress->finish();
-      if (!out.empty() && root && saved_step != trainer.step()) trainer.save(out);
+      if (!out.empty() && saved_step != trainer.step()) {
+        trainer.gather_for_save();
+        if (root) trainer.save(out);
+      }
       double done = 1;
       dist::allreduce_sum(&done, 1);  // no rank exits (which ends the job) before rank 0 has saved
       throw Interrupted(signal, out.empty() ? cat("interrupted by ", cli::signal_name(signal), " after step ",
@@ -198,17 +202,26 @@ void run(const Args& a, CLI::App& cmd) {
   TransformerConfig config;
   TrainOptions opt;
   std::optional<io::Checkpoint> run;  // the saved run, verified as a whole (rotor/io/checkpoint.h)
+  MixerSpec resumed_mixer;             // of a resumed run (softmax: the fused model, or T5 / ALiBi)
+  bool resumed_encoder = false;        // a resumed --objective mlm run
   if (resuming) {
     for (const char* flag : {"--layers", "--dim", "--heads", "--kv-heads", "--ctx", "--norm", "--mlp", "--pos",
                              "--tied", "--dtype", "--batch", "--grad-accum", "--lr", "--seed", "--warmup", "--clip",
                              "--init", "--weight-decay", "--mixer", "--features", "--redraw", "--window",
-                             "--summary", "--state", "--chunk"})
+                             "--summary", "--state", "--chunk", "--objective"})
       ROTOR_CHECK(cmd.count(flag) == 0, "--resume continues the run in ", a.resume, " with its own settings; ", flag,
                   " cannot be changed");
-    ROTOR_CHECK(!is_mixer_run(a.resume), a.resume, " was trained with --mixer; such runs cannot be resumed (their "
-                "optimizer state is not saved)");
     run = load_run(a.resume);
-    config = config_from_json(run->config, a.resume + "/config.json");
+    if (run->config.is_object() && run->config.contains("mixer")) {  // a run trained on the tape
+      ROTOR_CHECK(run->state.extra.contains("options"), a.resume, " holds a run saved without its optimizer state "
+                  "(by a rotor before runs trained on the tape could resume); it cannot be continued exactly");
+      const MixerRunConfig saved = mixer_run_config(run->config, a.resume + "/config.json");
+      config = saved.config;
+      resumed_mixer = saved.mixer;
+      resumed_encoder = saved.bidirectional;
+    } else {
+      config = config_from_json(run->config, a.resume + "/config.json");
+    }
     opt = run_options(*run, a.resume);
     if (cmd.count("--steps")) opt.steps = a.steps;
   } else {
@@ -240,9 +253,8 @@ void run(const Args& a, CLI::App& cmd) {
   }
   ROTOR_CHECK(a.objective == "lm" || a.objective == "mlm", "unknown --objective '", a.objective,
               "' (expected lm or mlm)");
-  const bool masked_lm = a.objective == "mlm";
-  if (masked_lm) {
-    ROTOR_CHECK(!resuming, "--objective mlm runs cannot be resumed (their optimizer state is not saved)");
+  const bool masked_lm = resuming ? resumed_encoder : a.objective == "mlm";
+  if (masked_lm && !resuming) {
     ROTOR_CHECK(mixer_kind_from_name(a.mixer) == MixerKind::softmax, "--objective mlm trains a softmax-attention encoder, not --mixer ", a.mixer);
     ROTOR_CHECK(cmd.count("--profile") == 0, "--profile times the fused decoder, not the --objective mlm encoder");
     config.vocab = 257;  // the bytes and [MASK]
@@ -250,7 +262,7 @@ void run(const Args& a, CLI::App& cmd) {
     ROTOR_CHECK(config.pos != PositionKind::rope, "--objective mlm: --pos rope is not supported by the encoder "
                 "(use learned, sinusoidal or none)");
   }
-  const MixerSpec mixer = resuming ? MixerSpec{} : mixer_from_flags(a, cmd, config);
+  const MixerSpec mixer = resuming ? resumed_mixer : mixer_from_flags(a, cmd, config);
   ROTOR_CHECK(opt.eval_every >= 1, "--eval-every must be >= 1, got ", opt.eval_every);
   check_options(a, cmd, opt);
   check_model_size(config);
@@ -282,34 +294,42 @@ void run(const Args& a, CLI::App& cmd) {
       std::fprintf(stderr, "rotor train: data parallel over %d processes, %lld sequences of each batch per process\n",
                    dist::size(), (long long)(opt.batch / dist::size()));
   };
-  if (masked_lm || mixer.kind != MixerKind::softmax || config.pos == PositionKind::t5 ||
-      config.pos == PositionKind::alibi) {
-    ROTOR_CHECK(dist::size() == 1, "data-parallel training (mpirun -np ", dist::size(),
-                ") runs the fused transformer only, not --objective mlm, --mixer ", mixer_kind_name(mixer.kind),
-                " or --pos ", position_kind_name(config.pos));
+  // continues the saved run when resuming, then trains to the end
+  auto resume_and_train = [&](auto& trainer, int64_t params, PhaseProfile* profile) {
+    if (resuming) {
+      trainer.restore(*run, a.resume);
+      run.reset();
+      ROTOR_CHECK(trainer.step() < opt.steps, a.resume, " already holds ", trainer.step(),
+                  " steps; pass --steps larger than that to continue");
+    }
+    report(params);
+    train_loop(trainer, a, opt, config.ctx, out, profile);
+    if (dist::size() > 1 && dist::is_root())
+      std::fprintf(stderr, "data parallel: %d processes, %lld bytes of gradients allreduced per step by each\n",
+                   dist::size(), (long long)trainer.allreduced_bytes());
+  };
+  const bool on_tape = masked_lm || mixer.kind != MixerKind::softmax || config.pos == PositionKind::t5 ||
+                       config.pos == PositionKind::alibi;
+  ROTOR_CHECK(!a.shard_optimizer || !on_tape, "--shard-optimizer applies to the fused transformer only, not to "
+              "models trained on the tape (--mixer, --pos t5|alibi, --objective mlm)");
+  if (on_tape) {
     Rng init(opt.seed ^ 0x313e7ULL);
     AutogradGpt model(config, mixer, init);
     model.set_checkpoint_every(a.checkpoint_activations);
     model.set_bidirectional(masked_lm);
     MixerTrainer trainer(model, corpus, opt);
-    report(model.parameter_count());
-    train_loop(trainer, a, opt, config.ctx, out, nullptr);
+    resume_and_train(trainer, model.parameter_count(), nullptr);
     return;
   }
   Transformer model(config);
   model.set_checkpoint_every(a.checkpoint_activations);
   LmTrainer trainer(model, corpus, opt);
-  if (resuming) {
-    trainer.restore(*run, a.resume);
-    run.reset();
-    ROTOR_CHECK(trainer.step() < opt.steps, a.resume, " already holds ", trainer.step(),
-                " steps; pass --steps larger than that to continue");
-  }
-  report(model.num_parameters());
-  train_loop(trainer, a, opt, config.ctx, out, &model.profile());
-  if (dist::size() > 1 && dist::is_root())
-    std::fprintf(stderr, "data parallel: %d processes, %lld bytes of gradients allreduced per step by each\n",
-                 dist::size(), (long long)trainer.allreduced_bytes());
+  trainer.set_shard_optimizer(a.shard_optimizer);
+  resume_and_train(trainer, model.num_parameters(), &model.profile());
+  if (dist::is_root())
+    std::fprintf(stderr, "optimizer state: %lld bytes of AdamW moments on rank 0%s\n",
+                 (long long)trainer.optimizer_state_bytes(),
+                 a.shard_optimizer ? cat(" (sharded over ", dist::size(), " processes)").c_str() : "");
 }
 
 void setup(CLI::App& cmd) {
@@ -359,6 +379,9 @@ void setup(CLI::App& cmd) {
                "gradient checkpointing: keep only the residual stream entering every K-th block "
                "(--checkpoint-activations=K; K = 1 without a value) and recompute the rest in the backward "
                "pass; same gradients, less memory, up to one more forward pass per step");
+  cmd.add_flag("--shard-optimizer", a.shard_optimizer,
+               "ZeRO-1 under mpirun: each process keeps and updates the AdamW moments of its slice of the "
+               "parameters, then the parameters are allgathered (the same run; fused transformer only)");
   cmd.add_flag("--profile", a.profile, "print the time of each phase of a step (matmuls, attention, norms ...) at the end");
   cmd.add_option("--out", a.out, "run directory (config.json, model.safetensors, metrics.csv, loss.svg)");
   cmd.add_option("--resume", a.resume, "continue the run saved in this directory");

@@ -5,6 +5,8 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <mutex>
 
@@ -119,6 +121,43 @@ void agree(const std::string& problem, const std::string& fingerprint, const std
 std::pair<int64_t, int64_t> share(int64_t rows) {
   const int64_t n = size(), r = rank();
   return {rows * r / n, rows * (r + 1) / n};
+}
+
+namespace {
+
+// Counts and displacements of the ranks' shares of n values (MPI counts are int).
+void share_layout(int64_t n, std::vector<int>& counts, std::vector<int>& displs) {
+  ROTOR_CHECK(n >= 0 && n <= int64_t(INT32_MAX), "mpi: cannot gather ", n, " values in shares (at most 2^31 - 1)");
+  const int N = world().size;
+  counts.resize(size_t(N));
+  displs.resize(size_t(N));
+  for (int r = 0; r < N; ++r) {
+    const int64_t begin = n * r / N, end = n * (r + 1) / N;
+    displs[size_t(r)] = int(begin);
+    counts[size_t(r)] = int(end - begin);
+  }
+}
+
+}  // namespace
+
+void allgather_shares(float* data, int64_t n) {
+  if (!world().active || world().size == 1) return;
+  std::vector<int> counts, displs;
+  share_layout(n, counts, displs);
+  check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, counts.data(), displs.data(), MPI_FLOAT,
+                       MPI_COMM_WORLD), "allgatherv");
+}
+
+void gather_shares(const float* mine, float* all, int64_t n) {
+  std::vector<int> counts, displs;
+  if (!world().active || world().size == 1) {
+    if (n > 0 && all != mine) std::copy(mine, mine + n, all);
+    return;
+  }
+  share_layout(n, counts, displs);
+  const int r = world().rank;
+  check(MPI_Gatherv(mine, counts[size_t(r)], MPI_FLOAT, all, counts.data(), displs.data(), MPI_FLOAT, 0,
+                    MPI_COMM_WORLD), "gatherv");
 }
 
 }  // namespace rotor::dist

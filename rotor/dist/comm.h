@@ -34,4 +34,11 @@ void agree(const std::string& problem, const std::string& fingerprint, const std
 // Row range [begin, end) of this rank when `rows` rows are split into size() near-equal parts.
 std::pair<int64_t, int64_t> share(int64_t rows);
 
+// data: [n] on every rank, each rank's share(n) of it current on that rank; afterwards every rank holds all
+// of them (MPI_Allgatherv in place).
+void allgather_shares(float* data, int64_t n);
+// Every rank's share(n) (mine: its share(n).second - share(n).first values) into all[0, n) on rank 0
+// (all is not touched on the other ranks; it may be null there).
+void gather_shares(const float* mine, float* all, int64_t n);
+
 }  // namespace rotor::dist

@@ -234,14 +234,30 @@ void check_checkpoint_target(const std::string& dir, const std::string& what) {
               "rotor checkpoint (no training_state.json); not replacing it");
 }
 
-json training_state_to_json(const TrainingState& state) {
+json rng_state_to_json(const Rng::State& rng) {
   uint64_t spare_bits;
-  std::memcpy(&spare_bits, &state.rng.spare, 8);
+  std::memcpy(&spare_bits, &rng.spare, 8);
+  return json{{"s", {hex64(rng.s[0]), hex64(rng.s[1]), hex64(rng.s[2]), hex64(rng.s[3])}},
+              {"has_spare", rng.has_spare},
+              {"spare_bits", hex64(spare_bits)}};
+}
+
+Rng::State rng_state_from_json(const json& rng, const std::string& where) {
+  ROTOR_CHECK(rng.is_object() && rng.contains("s") && rng["s"].is_array() && rng["s"].size() == 4 &&
+                  rng.contains("has_spare") && rng["has_spare"].is_boolean() && rng.contains("spare_bits"),
+              where, " must be {\"s\": [4 words], \"has_spare\": bool, \"spare_bits\": word}");
+  Rng::State state{};
+  for (int i = 0; i < 4; ++i) state.s[i] = parse_hex64(rng["s"][i], cat(where, ".s[", i, "]"));
+  state.has_spare = rng["has_spare"].get<bool>();
+  const uint64_t spare_bits = parse_hex64(rng["spare_bits"], where + ".spare_bits");
+  std::memcpy(&state.spare, &spare_bits, 8);
+  return state;
+}
+
+json training_state_to_json(const TrainingState& state) {
   return json{{"step", state.step},
               {"data_position", state.data_position},
-              {"rng", {{"s", {hex64(state.rng.s[0]), hex64(state.rng.s[1]), hex64(state.rng.s[2]), hex64(state.rng.s[3])}},
-                       {"has_spare", state.rng.has_spare},
-                       {"spare_bits", hex64(spare_bits)}}},
+              {"rng", rng_state_to_json(state.rng)},
               {"extra", state.extra}};
 }
 
@@ -259,14 +275,7 @@ TrainingState training_state_from_json(const json& j, const std::string& where) 
               ": data_position must be a non-negative integer");
   state.step = j["step"].get<int64_t>();
   state.data_position = j["data_position"].get<int64_t>();
-  const json& rng = j["rng"];
-  ROTOR_CHECK(rng.is_object() && rng.contains("s") && rng["s"].is_array() && rng["s"].size() == 4 &&
-                  rng.contains("has_spare") && rng["has_spare"].is_boolean() && rng.contains("spare_bits"),
-              where, ": rng must be {\"s\": [4 words], \"has_spare\": bool, \"spare_bits\": word}");
-  for (int i = 0; i < 4; ++i) state.rng.s[i] = parse_hex64(rng["s"][i], cat(where, ": rng.s[", i, "]"));
-  state.rng.has_spare = rng["has_spare"].get<bool>();
-  const uint64_t spare_bits = parse_hex64(rng["spare_bits"], where + ": rng.spare_bits");
-  std::memcpy(&state.rng.spare, &spare_bits, 8);
+  state.rng = rng_state_from_json(j["rng"], where + ": rng");
   ROTOR_CHECK(j["extra"].is_object(), where, ": extra must be an object");
   state.extra = j["extra"];
   return state;

@@ -79,6 +79,9 @@ void check_checkpoint_target(const std::string& dir, const std::string& what);
 bool checkpoint_exists(const std::string& dir);
 
 nlohmann::json training_state_to_json(const TrainingState& state);
+// A generator's state as JSON (training_state.json's "rng"; also for a trainer's further generators).
+nlohmann::json rng_state_to_json(const Rng::State& rng);
+Rng::State rng_state_from_json(const nlohmann::json& j, const std::string& where);
 TrainingState training_state_from_json(const nlohmann::json& j, const std::string& where);
 
 }  // namespace rotor::io

@@ -577,11 +577,16 @@ bool is_mixer_run(const std::string& dir) {
   }
 }
 
+nlohmann::json autograd_gpt_config(const AutogradGpt& model) {
+  nlohmann::json config = config_to_json(model.config());
+  config["mixer"] = mixer_to_json(model.mixer());
+  if (model.bidirectional()) config["encoder"] = true;
+  return config;
+}
+
 io::Checkpoint autograd_gpt_checkpoint(const AutogradGpt& model) {
   io::Checkpoint run;
-  run.config = config_to_json(model.config());
-  run.config["mixer"] = mixer_to_json(model.mixer());
-  if (model.bidirectional()) run.config["encoder"] = true;
+  run.config = autograd_gpt_config(model);
   for (const auto& [name, v] : model.named_parameters()) run.model[name] = v.value().contiguous();
   for (const auto& [name, t] : model.buffers()) run.model[name] = t.contiguous();
   return run;
@@ -591,42 +596,50 @@ void save_autograd_gpt(const AutogradGpt& model, const std::string& dir) {
   io::save_checkpoint(dir, autograd_gpt_checkpoint(model));
 }
 
-std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir) {
-  const std::string config_path = dir + "/config.json", model_path = dir + "/model.safetensors";
-  nlohmann::json j = read_json(config_path);
-  ROTOR_CHECK(j.is_object() && j.contains("mixer"), config_path, ": not a mixer model (no 'mixer' key)");
-  const MixerSpec mixer = mixer_from_json(j["mixer"], config_path);
+MixerRunConfig mixer_run_config(nlohmann::json j, const std::string& where) {
+  ROTOR_CHECK(j.is_object() && j.contains("mixer"), where, ": not a mixer model (no 'mixer' key)");
+  MixerRunConfig out;
+  out.mixer = mixer_from_json(j["mixer"], where);
   j.erase("mixer");
   const bool encoder = j.contains("encoder");
-  ROTOR_CHECK(!encoder || j["encoder"].is_boolean(), config_path, ": 'encoder' must be true or false");
-  const bool bidirectional = encoder && j["encoder"].get<bool>();
+  ROTOR_CHECK(!encoder || j["encoder"].is_boolean(), where, ": 'encoder' must be true or false");
+  out.bidirectional = encoder && j["encoder"].get<bool>();
   j.erase("encoder");
-  const TransformerConfig config = config_from_json(j, config_path);
-  Rng rng(0);
-  std::unique_ptr<AutogradGpt> model;
-  try {
-    model = std::make_unique<AutogradGpt>(config, mixer, rng);
-    model->set_bidirectional(bidirectional);
-  } catch (const Error& e) {
-    throw Error(cat(config_path, ": ", e.what()));
-  }
-  io::TensorMap tensors = io::load_safetensors(model_path);
+  out.config = config_from_json(j, where);
+  return out;
+}
+
+void load_autograd_gpt_tensors(AutogradGpt& model, io::TensorMap tensors, const std::string& where) {
   std::map<std::string, Tensor> buffers;
-  for (const auto& [name, t] : model->buffers()) {
+  for (const auto& [name, t] : model.buffers()) {
     auto it = tensors.find(name);
     if (it == tensors.end()) continue;
     buffers[name] = it->second;
     tensors.erase(it);
   }
   for (auto& [name, t] : tensors)
-    ROTOR_CHECK(t.dtype() == DType::f32, model_path, ": tensor '", name, "' has dtype ", dtype_name(t.dtype()),
+    ROTOR_CHECK(t.dtype() == DType::f32, where, ": tensor '", name, "' has dtype ", dtype_name(t.dtype()),
                 ", expected f32");
   try {
-    model->load_state_dict(nn::StateDict(tensors.begin(), tensors.end()), true);
-    model->load_buffers(buffers);
+    model.load_state_dict(nn::StateDict(tensors.begin(), tensors.end()), true);
+    model.load_buffers(buffers);
   } catch (const Error& e) {
-    throw Error(cat(model_path, ": ", e.what()));
+    throw Error(cat(where, ": ", e.what()));
   }
+}
+
+std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir) {
+  const std::string config_path = dir + "/config.json", model_path = dir + "/model.safetensors";
+  const MixerRunConfig run = mixer_run_config(read_json(config_path), config_path);
+  Rng rng(0);
+  std::unique_ptr<AutogradGpt> model;
+  try {
+    model = std::make_unique<AutogradGpt>(run.config, run.mixer, rng);
+    model->set_bidirectional(run.bidirectional);
+  } catch (const Error& e) {
+    throw Error(cat(config_path, ": ", e.what()));
+  }
+  load_autograd_gpt_tensors(*model, io::load_safetensors(model_path), model_path);
   return model;
 }
 

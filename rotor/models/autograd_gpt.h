@@ -141,11 +141,21 @@ class AutogradGpt : public nn::Module {
 // TransformerConfig's keys plus "mixer": {"kind": NAME, ...settings}; model.safetensors the parameters and
 // buffers by name (f32). A bidirectional encoder (`rotor train --objective mlm`) adds "encoder": true.
 bool is_mixer_run(const std::string& dir);  // config.json parses and has a "mixer" object
+nlohmann::json autograd_gpt_config(const AutogradGpt& model);  // config.json's contents
 // The run directory as one checkpoint of rotor/io/checkpoint.h (no optimizer state; step 0 unless the
 // caller sets it), and saving it as a unit.
 io::Checkpoint autograd_gpt_checkpoint(const AutogradGpt& model);
 void save_autograd_gpt(const AutogradGpt& model, const std::string& dir);
 // Every parameter and buffer must be present with its shape, no extras.
 std::unique_ptr<AutogradGpt> load_autograd_gpt(const std::string& dir);
+// config.json of such a run taken apart (`where` names it in errors).
+struct MixerRunConfig {
+  TransformerConfig config;
+  MixerSpec mixer;
+  bool bidirectional = false;
+};
+MixerRunConfig mixer_run_config(nlohmann::json config, const std::string& where);
+// Copies a run's model.safetensors tensors (parameters and buffers by name; all of them, no extras) in.
+void load_autograd_gpt_tensors(AutogradGpt& model, io::TensorMap tensors, const std::string& where);
 
 }  // namespace rotor::models

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cmath>
@@ -9,12 +10,14 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "rotor/core/dist.h"
 #include "rotor/core/error.h"
 #include "rotor/io/atomic_file.h"
 #include "rotor/io/checkpoint.h"
 #include "rotor/io/safetensors.h"
+#include "rotor/kernels/bf16_convert.h"
 #include "rotor/models/loss_plot.h"
 #include "rotor/optim/adam.h"
 #include "rotor/optim/clip.h"
@@ -78,22 +81,26 @@ LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOp
   ROTOR_CHECK(opt.steps >= 1, "--steps must be >= 1, got ", opt.steps);
   ROTOR_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "--lr must be a positive number, got ", opt.lr);
   corpus.check_context(model.config().ctx);
-  data_.add(corpus.train.data(), corpus.train.size());
-  data_.add(corpus.val.data(), corpus.val.size());
+  data_ = corpus_fingerprint(corpus);
   Rng init(opt.seed ^ 0x5eed1417ULL);
   model_.init_parameters(init, opt.init);
   model_.set_precision(opt.precision);
-  m_.assign(model_.num_parameters(), 0.0f);
-  v_.assign(model_.num_parameters(), 0.0f);
+  shard_end_ = model_.num_parameters();
+  m_.assign(size_t(shard_end_), 0.0f);
+  v_.assign(size_t(shard_end_), 0.0f);
   const int64_t T = model.config().ctx;
   x_.resize(opt.batch * T);
   y_.resize(opt.batch * T);
+  check_data_parallel(opt, model.num_parameters(), corpus);
+}
+
+void check_data_parallel(const TrainOptions& opt, int64_t num_parameters, const ByteCorpus& corpus) {
   // data parallel (mpirun -np N): every rank draws the same global batches and takes an equal share of
   // their rows; the same model and options everywhere, or all ranks stop before training
   const int64_t N = dist::size();
   ROTOR_CHECK(opt.batch % N == 0, "--batch ", opt.batch, " must be a multiple of the ", N,
               " processes (each takes an equal share of every batch)");
-  dist::check_same(model.num_parameters(), "the number of model parameters");
+  dist::check_same(num_parameters, "the number of model parameters");
   dist::check_same(opt.batch, "--batch");
   dist::check_same(opt.grad_accum, "--grad-accum");
   dist::check_same(opt.steps, "--steps");
@@ -103,6 +110,8 @@ LmTrainer::LmTrainer(Transformer& model, const ByteCorpus& corpus, const TrainOp
 
 double LmTrainer::train_step() {
   const int64_t T = model_.config().ctx, B = opt_.batch;
+  saved_m_ = {};  // the moments gathered for the last save (sharded)
+  saved_v_ = {};
   sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = process_cpu_seconds();
@@ -155,10 +164,26 @@ double LmTrainer::train_step() {
   // in bf16 precision AdamW also writes the bf16 weight copy the next forward pass reads
   float* params = model_.params();
   bf16* params16 = model_.precision() == Precision::bf16 ? model_.weights16() : nullptr;
-  for (const ParameterInfo& p : model_.parameters()) {
-    adam.weight_decay = p.decay ? opt_.weight_decay : 0.0;
-    optim::adam_step(params + p.offset, model_.grads() + p.offset, m_.data() + p.offset, v_.data() + p.offset,
-                     p.numel, lr, step_ + 1, adam, params16 ? params16 + p.offset : nullptr);
+  if (!shard_) {
+    for (const ParameterInfo& p : model_.parameters()) {
+      adam.weight_decay = p.decay ? opt_.weight_decay : 0.0;
+      optim::adam_step(params + p.offset, model_.grads() + p.offset, m_.data() + p.offset, v_.data() + p.offset,
+                       p.numel, lr, step_ + 1, adam, params16 ? params16 + p.offset : nullptr);
+    }
+  } else {
+    // ZeRO-1: this rank's slice of every parameter it overlaps, then every rank's slices to every rank
+    for (const ParameterInfo& p : model_.parameters()) {
+      const int64_t begin = std::max(p.offset, shard_begin_), end = std::min(p.offset + p.numel, shard_end_);
+      if (begin >= end) continue;
+      adam.weight_decay = p.decay ? opt_.weight_decay : 0.0;
+      optim::adam_step(params + begin, model_.grads() + begin, m_.data() + (begin - shard_begin_),
+                       v_.data() + (begin - shard_begin_), end - begin, lr, step_ + 1, adam);
+    }
+    {
+      auto gather_scope = model_.profile().time("parameter allgather (sharded AdamW)");
+      dist::allgather_shares(params, n);
+    }
+    if (params16) kernels::float_to_bf16_buffer(params16, params, n);
   }
   if (params16) model_.mark_weights16_current();
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -166,6 +191,25 @@ double LmTrainer::train_step() {
   ++step_;
   metrics_.push_back({step_, loss, std::nan(""), lr, norm});
   return loss;
+}
+
+void LmTrainer::set_shard_optimizer(bool on) {
+  ROTOR_CHECK(step_ == 0, "--shard-optimizer: set before the first step");
+  const int64_t n = model_.num_parameters();
+  shard_ = on;
+  std::tie(shard_begin_, shard_end_) = on ? dist::share(n) : std::pair<int64_t, int64_t>{0, n};
+  m_.assign(size_t(shard_end_ - shard_begin_), 0.0f);
+  v_.assign(size_t(shard_end_ - shard_begin_), 0.0f);
+}
+
+void LmTrainer::gather_for_save() {
+  if (!shard_) return;
+  const int64_t n = model_.num_parameters();
+  const bool root = dist::is_root();
+  saved_m_.assign(root ? size_t(n) : 0, 0.0f);
+  saved_v_.assign(root ? size_t(n) : 0, 0.0f);
+  dist::gather_shares(m_.data(), root ? saved_m_.data() : nullptr, n);
+  dist::gather_shares(v_.data(), root ? saved_v_.data() : nullptr, n);
 }
 
 double LmTrainer::validation_loss() {
@@ -299,10 +343,14 @@ void LmTrainer::save(const std::string& dir) const {
   run.config = config_to_json(model_.config());
   run.model = parameter_tensors(model_);
   const int64_t n = model_.num_parameters();
-  run.optimizer = {{"adam.m", flat_tensor(m_.data(), {n})}, {"adam.v", flat_tensor(v_.data(), {n})}};
+  ROTOR_CHECK(!shard_ || int64_t(saved_m_.size()) == n, "save: a sharded optimizer's moments were not gathered "
+              "(gather_for_save on every rank first)");
+  const float* m = shard_ ? saved_m_.data() : m_.data();
+  const float* v = shard_ ? saved_v_.data() : v_.data();
+  run.optimizer = {{"adam.m", flat_tensor(m, {n})}, {"adam.v", flat_tensor(v, {n})}};
   run.state.step = step_;
   run.state.rng = rng_.state();
-  run.state.extra = {{"options", train_options_to_json(opt_)}, {"data", io::fingerprint_to_json(data_)}};
+  run.state.extra = run_extra(opt_, data_);
   run.files["metrics.csv"] = metrics_csv(metrics_);
   run.files["loss.svg"] = loss_plot_svg(metrics_);
   io::save_checkpoint(dir, run);
@@ -325,39 +373,62 @@ TrainOptions run_options(const io::Checkpoint& run, const std::string& dir) {
 
 void LmTrainer::restore(const std::string& dir) { restore(load_run(dir), dir); }
 
-void LmTrainer::restore(const io::Checkpoint& run, const std::string& dir) {
+io::Fingerprint corpus_fingerprint(const ByteCorpus& corpus) {
+  io::Fingerprint data;
+  data.add(corpus.train.data(), corpus.train.size());
+  data.add(corpus.val.data(), corpus.val.size());
+  return data;
+}
+
+nlohmann::json run_extra(const TrainOptions& opt, const io::Fingerprint& data) {
+  return {{"options", train_options_to_json(opt)}, {"data", io::fingerprint_to_json(data)}};
+}
+
+std::vector<MetricRow> verify_run(const io::Checkpoint& run, const std::string& dir, const nlohmann::json& config,
+                                  const TrainOptions& opt, const io::Fingerprint& data, const std::string& source) {
   const std::string state_path = dir + "/training_state.json";
-  const nlohmann::json config = config_to_json(model_.config());
   ROTOR_CHECK(run.config == config, dir, "/config.json describes another model than this one (", run.config.dump(),
               " vs ", config.dump(), ")");
   // the options are the run's, except the length of the schedule (--steps)
-  nlohmann::json saved = train_options_to_json(run_options(run, dir)), own = train_options_to_json(opt_);
+  nlohmann::json saved = train_options_to_json(run_options(run, dir)), own = train_options_to_json(opt);
   saved.erase("steps");
   own.erase("steps");
   for (const auto& [key, value] : own.items())
     ROTOR_CHECK(saved.contains(key) && saved[key] == value, dir, " was trained with ", key, " ",
                 saved.contains(key) ? saved[key].dump() : "(unset)", ", this trainer has ", value.dump());
   ROTOR_CHECK(run.state.extra.contains("data"), state_path, ": no fingerprint of the training data (extra.data)");
-  const io::Fingerprint data = io::fingerprint_from_json(run.state.extra["data"], state_path + ": extra.data");
-  ROTOR_CHECK(data == data_, "--data ", corpus_.source, " is not the text ", dir, " was trained on (it has ",
-              data_.str(), "; the run's text had ", data.str(), ")");
+  const io::Fingerprint trained = io::fingerprint_from_json(run.state.extra["data"], state_path + ": extra.data");
+  ROTOR_CHECK(trained == data, "--data ", source, " is not the text ", dir, " was trained on (it has ", data.str(),
+              "; the run's text had ", trained.str(), ")");
+  const std::string metrics_path = dir + "/metrics.csv";
+  const auto csv = run.files.find("metrics.csv");
+  ROTOR_CHECK(csv != run.files.end(), metrics_path, " is not part of the saved run");
+  std::vector<MetricRow> metrics = parse_metrics_csv(csv->second, metrics_path);
+  const int64_t step = run.state.step;
+  ROTOR_CHECK(int64_t(metrics.size()) == step, metrics_path, " has ", metrics.size(), " rows, the run is at step ",
+              step);
+  for (int64_t i = 0; i < step; ++i)
+    ROTOR_CHECK(metrics[i].step == i + 1, metrics_path, ": row ", i + 1, " is step ", metrics[i].step);
+  return metrics;
+}
+
+void LmTrainer::restore(const io::Checkpoint& run, const std::string& dir) {
+  std::vector<MetricRow> metrics =
+      verify_run(run, dir, config_to_json(model_.config()), opt_, data_, corpus_.source);
   const int64_t n = model_.num_parameters();
   for (const auto& p : model_.parameters())
     copy_checked(model_.params() + p.offset, run.model, p.name, p.shape, dir + "/model.safetensors");
   ROTOR_CHECK(run.model.size() == model_.parameters().size(), dir,
               "/model.safetensors holds tensors this model does not have");
-  copy_checked(m_.data(), run.optimizer, "adam.m", {n}, dir + "/optimizer.safetensors");
-  copy_checked(v_.data(), run.optimizer, "adam.v", {n}, dir + "/optimizer.safetensors");
+  // the full moments, of which a sharded optimizer keeps its slice
+  std::vector<float> m(static_cast<size_t>(n)), v(static_cast<size_t>(n));
+  copy_checked(m.data(), run.optimizer, "adam.m", {n}, dir + "/optimizer.safetensors");
+  copy_checked(v.data(), run.optimizer, "adam.v", {n}, dir + "/optimizer.safetensors");
+  m_.assign(m.begin() + shard_begin_, m.begin() + shard_end_);
+  v_.assign(v.begin() + shard_begin_, v.begin() + shard_end_);
   rng_.set_state(run.state.rng);
   step_ = run.state.step;
-  const std::string metrics_path = dir + "/metrics.csv";
-  const auto csv = run.files.find("metrics.csv");
-  ROTOR_CHECK(csv != run.files.end(), metrics_path, " is not part of the saved run");
-  metrics_ = parse_metrics_csv(csv->second, metrics_path);
-  ROTOR_CHECK(int64_t(metrics_.size()) == step_, metrics_path, " has ", metrics_.size(), " rows, the run is at step ",
-              step_);
-  for (int64_t i = 0; i < step_; ++i)
-    ROTOR_CHECK(metrics_[i].step == i + 1, metrics_path, ": row ", i + 1, " is step ", metrics_[i].step);
+  metrics_ = std::move(metrics);
 }
 
 }  // namespace rotor::models

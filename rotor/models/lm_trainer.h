@@ -73,6 +73,15 @@ class LmTrainer {
   // Data parallel (mpirun): bytes of gradients this rank allreduced in the last step (0 alone).
   int64_t allreduced_bytes() const { return allreduced_bytes_; }
 
+  // ZeRO-1 (`--shard-optimizer`; call before restore() and the first step): this rank keeps the AdamW
+  // moments of its share(num_parameters) slice of the flat parameter vector only and updates that slice;
+  // an allgather then gives every rank all the parameters. The same updates as unsharded, element by element.
+  void set_shard_optimizer(bool on);
+  bool shard_optimizer() const { return shard_; }
+  int64_t optimizer_state_bytes() const { return int64_t(sizeof(float) * (m_.size() + v_.size())); }  // this rank's
+  // Collective (every rank, before rank 0's save()): a sharded optimizer gathers the moments to rank 0.
+  void gather_for_save();
+
   void save(const std::string& dir) const;
   // Restores parameters, moments, step, generator and metrics from a run written by save(). The run's
   // model config and training options (but --steps) must be this trainer's, and its data this corpus.
@@ -87,16 +96,31 @@ class LmTrainer {
   int64_t step_ = 0;
   double last_seconds_ = 0, last_cpu_seconds_ = 0;
   int64_t allreduced_bytes_ = 0;
-  std::vector<float> m_, v_;
+  std::vector<float> m_, v_;        // [n], or this rank's slice [shard_begin_, shard_end_) when sharded
+  bool shard_ = false;
+  int64_t shard_begin_ = 0, shard_end_ = 0;
+  std::vector<float> saved_m_, saved_v_;  // sharded: the full moments gathered for rank 0's save
   std::vector<int32_t> x_, y_;
   std::vector<MetricRow> metrics_;
   io::Fingerprint data_;  // of the training text (train then validation bytes: the file)
 };
 
+// Data parallel (mpirun -np N): throws on every rank unless --batch splits into N equal shares and the
+// ranks agree on the model size, the options and the data size.
+void check_data_parallel(const TrainOptions& opt, int64_t num_parameters, const ByteCorpus& corpus);
+
 // A run directory saved by LmTrainer::save, verified (rotor/io/checkpoint.h); a clear error for a
 // directory without a complete save.
 io::Checkpoint load_run(const std::string& dir);
 TrainOptions run_options(const io::Checkpoint& run, const std::string& dir);  // extra.options
+
+// What every trainer's run records beside its tensors, and the checks every trainer's restore makes.
+io::Fingerprint corpus_fingerprint(const ByteCorpus& corpus);  // train then validation bytes (the file)
+nlohmann::json run_extra(const TrainOptions& opt, const io::Fingerprint& data);  // training_state's extra
+// Throws unless the run's config.json is `config`, its options (but --steps) are `opt` and its training
+// text is `data` (read from `source`); returns metrics.csv's rows, one per step up to the saved step.
+std::vector<MetricRow> verify_run(const io::Checkpoint& run, const std::string& dir, const nlohmann::json& config,
+                                  const TrainOptions& opt, const io::Fingerprint& data, const std::string& source);
 
 // metrics.csv's text: the header line, then one row per step.
 std::string metrics_csv(const std::vector<MetricRow>& rows);

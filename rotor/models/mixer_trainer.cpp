@@ -1,11 +1,16 @@
 #include "rotor/models/mixer_trainer.h"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cmath>
+#include <cstring>
+#include <map>
 #include <optional>
 
 #include "rotor/autograd/autocast.h"
 #include "rotor/autograd/ops.h"
+#include "rotor/core/dist.h"
 #include "rotor/core/error.h"
 #include "rotor/io/checkpoint.h"
 #include "rotor/models/loss_plot.h"
@@ -17,11 +22,25 @@ namespace rotor::models {
 
 namespace ag = rotor::autograd;
 
+namespace {
+
+// The names of `params` among the model's named parameters (the optimizer state is saved by name).
+std::vector<std::string> names_of(const AutogradGpt& model, const std::vector<ag::Var>& params) {
+  std::map<const ag::VarImpl*, std::string> by_impl;
+  for (const auto& [name, v] : model.named_parameters()) by_impl[v.impl()] = name;
+  std::vector<std::string> names;
+  for (const ag::Var& p : params) names.push_back(by_impl.at(p.impl()));
+  return names;
+}
+
+}  // namespace
+
 MixerTrainer::MixerTrainer(AutogradGpt& model, const ByteCorpus& corpus, const TrainOptions& opt)
     : model_(model), corpus_(corpus), opt_(opt), rng_(opt.seed), redraw_rng_(opt.seed ^ 0x9e3779b97f4a7c15ULL) {
   ROTOR_CHECK(opt.batch >= 1 && opt.grad_accum >= 1 && opt.steps >= 1, "mixer trainer: batch, grad_accum and steps "
               "must be >= 1");
   corpus.check_context(model.config().ctx);
+  data_ = corpus_fingerprint(corpus);
   {
     // the parts the fused model shares are initialised exactly as the fused trainer does
     TransformerConfig shared = model.config();
@@ -35,39 +54,75 @@ MixerTrainer::MixerTrainer(AutogradGpt& model, const ByteCorpus& corpus, const T
   decay_ = std::make_unique<optim::Adam>(model_.decayed_parameters(), opt.lr, adam);
   adam.weight_decay = 0.0;
   rest_ = std::make_unique<optim::Adam>(model_.undecayed_parameters(), opt.lr, adam);
+  decay_names_ = names_of(model_, decay_->params());
+  rest_names_ = names_of(model_, rest_->params());
   const int64_t T = model.config().ctx;
   x_.resize(opt.batch * T);
   y_.resize(opt.batch * T);
+  ROTOR_CHECK(dist::size() == 1 || !model.bidirectional(), "data-parallel training (mpirun -np ", dist::size(),
+              ") does not run the masked-LM objective (--objective mlm); train it in one process");
+  check_data_parallel(opt, model_.parameter_count(), corpus);
 }
 
-Tensor MixerTrainer::window_tensor(const std::vector<int32_t>& v) const {
-  return Tensor::from_vector(v, {opt_.batch, model_.config().ctx});
+Tensor MixerTrainer::rows_tensor(const std::vector<int32_t>& v, int64_t first, int64_t count) const {
+  const int64_t T = model_.config().ctx;
+  return Tensor::from_vector(std::vector<int32_t>(v.begin() + first * T, v.begin() + (first + count) * T), {count, T});
 }
 
-// The mean loss of the current windows (x_, y_), with its backward pass (gradients / grad_accum) when asked.
-// A bidirectional encoder learns the masked-LM objective instead: x_ masked with mask_rng, loss at the
-// chosen positions (y_ unused).
+// The mean loss of this rank's rows of the current windows (x_, y_), with its backward pass (gradients
+// / (grad_accum N), so that the sum over micro-batches and ranks is the gradient of the global mean) when
+// asked. A bidirectional encoder learns the masked-LM objective instead: x_ masked with mask_rng, loss at
+// the chosen positions (y_ unused; one process).
 double MixerTrainer::loss_of_windows(bool backward, Rng& mask_rng) {
+  const int64_t N = dist::size(), local = opt_.batch / N, first = dist::rank() * local;
   ag::Var loss;
   {
     std::optional<ag::AutocastGuard> autocast;
     if (opt_.precision == Precision::bf16) autocast.emplace();
     if (model_.bidirectional())
-      loss = masked_lm_loss(model_, mask_tokens(window_tensor(x_), model_.config().vocab - 1, kMaskRate, mask_rng));
+      loss = masked_lm_loss(model_, mask_tokens(rows_tensor(x_, 0, opt_.batch), model_.config().vocab - 1, kMaskRate,
+                                                mask_rng));
     else
-      loss = model_.loss(window_tensor(x_), window_tensor(y_));
+      loss = model_.loss(rows_tensor(x_, first, local), rows_tensor(y_, first, local));
   }
   const double value = loss.item();
   if (backward) {
     ROTOR_CHECK(std::isfinite(value), "training: loss is ", value, " at step ", step_ + 1,
                 " (the run diverged; try a lower --lr)");
-    (opt_.grad_accum > 1 ? loss * (1.0 / double(opt_.grad_accum)) : loss).backward();
+    const int64_t parts = opt_.grad_accum * N;
+    (parts > 1 ? loss * (1.0 / double(parts)) : loss).backward();
   }
   return value;
 }
 
+void MixerTrainer::allreduce_gradients() {
+  const std::vector<ag::Var> params = model_.parameters();
+  int64_t n = 0;
+  for (const ag::Var& p : params) {
+    ROTOR_CHECK(p.grad().defined(), "data parallel: a parameter of shape ", shape_str(p.shape()),
+                " got no gradient in this step");
+    n += p.numel();
+  }
+  std::vector<float> flat(static_cast<size_t>(n));
+  int64_t at = 0;
+  for (const ag::Var& p : params) {
+    const Tensor g = p.grad().contiguous();
+    std::memcpy(flat.data() + at, g.data<float>(), sizeof(float) * size_t(g.numel()));
+    at += g.numel();
+  }
+  dist::allreduce_sum(flat.data(), flat.size());
+  at = 0;
+  for (const ag::Var& p : params) {
+    Tensor g = Tensor::empty(p.shape(), DType::f32);
+    std::memcpy(g.data<float>(), flat.data() + at, sizeof(float) * size_t(g.numel()));
+    at += g.numel();
+    ag::Var(p).set_grad(g);
+  }
+  allreduced_bytes_ = n * int64_t(sizeof(float));
+}
+
 double MixerTrainer::train_step() {
-  const int64_t T = model_.config().ctx, B = opt_.batch;
+  const int64_t T = model_.config().ctx, B = opt_.batch, N = dist::size();
   const MixerSpec& mixer = model_.mixer();
   if (mixer.kind == MixerKind::performer && mixer.redraw > 0 && step_ > 0 && step_ % mixer.redraw == 0)
     model_.redraw(redraw_rng_);
@@ -81,6 +136,11 @@ double MixerTrainer::train_step() {
     loss += loss_of_windows(true, rng_);
   }
   loss /= double(opt_.grad_accum);
+  if (N > 1) {
+    allreduce_gradients();
+    dist::allreduce_sum(&loss, 1);
+    loss /= double(N);
+  }
   // global gradient norm over every parameter (summed in double), then PyTorch's clip_grad_norm_
   const double norm = optim::clip_parameter_gradients(model_.parameters(), opt_.clip);
   ROTOR_CHECK(std::isfinite(norm), "training: gradient norm is ", norm, " at step ", step_ + 1);
@@ -107,7 +167,8 @@ double MixerTrainer::validation_loss() {
     sample_windows(corpus_.val, val_rng, B, T, x_.data(), y_.data());
     total += loss_of_windows(false, val_mask_rng);
   }
-  return total / double(opt_.eval_batches);
+  dist::allreduce_sum(&total, 1);
+  return total / double(opt_.eval_batches * dist::size());
 }
 
 void MixerTrainer::record_validation(double val_loss) {
@@ -116,10 +177,31 @@ void MixerTrainer::record_validation(double val_loss) {
 
 void MixerTrainer::save(const std::string& dir) const {
   io::Checkpoint run = autograd_gpt_checkpoint(model_);
+  run.optimizer = decay_->state(decay_names_);
+  run.optimizer.merge(rest_->state(rest_names_));
   run.state.step = step_;
+  run.state.rng = rng_.state();
+  run.state.extra = run_extra(opt_, data_);
+  run.state.extra["redraw_rng"] = io::rng_state_to_json(redraw_rng_.state());
   run.files["metrics.csv"] = metrics_csv(metrics_);
   run.files["loss.svg"] = loss_plot_svg(metrics_);
   io::save_checkpoint(dir, run);
+}
+
+void MixerTrainer::restore(const io::Checkpoint& run, const std::string& dir) {
+  const std::string state_path = dir + "/training_state.json", optimizer_path = dir + "/optimizer.safetensors";
+  std::vector<MetricRow> metrics = verify_run(run, dir, autograd_gpt_config(model_), opt_, data_, corpus_.source);
+  ROTOR_CHECK(run.state.extra.contains("redraw_rng"), state_path, ": no state of the redraw generator (extra.redraw_rng)");
+  const Rng::State redraw = io::rng_state_from_json(run.state.extra["redraw_rng"], state_path + ": extra.redraw_rng");
+  load_autograd_gpt_tensors(model_, run.model, dir + "/model.safetensors");
+  const int64_t read = decay_->load_state(run.optimizer, decay_names_, optimizer_path) +
+                       rest_->load_state(run.optimizer, rest_names_, optimizer_path);
+  ROTOR_CHECK(read == int64_t(run.optimizer.size()), optimizer_path, " holds ", int64_t(run.optimizer.size()) - read,
+              " tensors that are not the Adam state of this model's parameters");
+  rng_.set_state(run.state.rng);
+  redraw_rng_.set_state(redraw);
+  step_ = run.state.step;
+  metrics_ = std::move(metrics);
 }
 
 }  // namespace rotor::models

@@ -77,4 +77,52 @@ void Adam::step() {
   }
 }
 
+std::map<std::string, Tensor> Adam::state(const std::vector<std::string>& names) const {
+  ROTOR_CHECK(names.size() == params_.size(), "adam: ", names.size(), " names for ", params_.size(), " parameters");
+  std::map<std::string, Tensor> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (steps_[i] == 0) continue;
+    ROTOR_CHECK(!out.count("step." + names[i]), "adam: parameter name '", names[i], "' given twice");
+    out["exp_avg." + names[i]] = m_[i].clone();
+    out["exp_avg_sq." + names[i]] = v_[i].clone();
+    out["step." + names[i]] = Tensor::from_vector(std::vector<int64_t>{steps_[i]}, {1});
+  }
+  return out;
+}
+
+int64_t Adam::load_state(const std::map<std::string, Tensor>& state, const std::vector<std::string>& names,
+                         const std::string& where) {
+  ROTOR_CHECK(names.size() == params_.size(), "adam: ", names.size(), " names for ", params_.size(), " parameters");
+  // checked in full before anything changes
+  std::vector<const Tensor*> m(params_.size(), nullptr), v(params_.size(), nullptr);
+  std::vector<int64_t> steps(params_.size(), 0);
+  int64_t read = 0;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const std::string keys[3] = {"exp_avg." + names[i], "exp_avg_sq." + names[i], "step." + names[i]};
+    const int present = int(state.count(keys[0]) + state.count(keys[1]) + state.count(keys[2]));
+    if (present == 0) continue;
+    ROTOR_CHECK(present == 3, where, ": the Adam state of '", names[i], "' is incomplete (needs ", keys[0], ", ",
+                keys[1], " and ", keys[2], ")");
+    for (int k = 0; k < 2; ++k) {
+      const Tensor& t = state.at(keys[k]);
+      ROTOR_CHECK(t.dtype() == DType::f32 && t.shape() == params_[i].shape(), where, ": tensor '", keys[k], "' is ",
+                  t.str(), ", expected f32 ", shape_str(params_[i].shape()));
+    }
+    const Tensor& s = state.at(keys[2]);
+    ROTOR_CHECK(s.dtype() == DType::i64 && s.numel() == 1, where, ": tensor '", keys[2], "' must be one i64, got ",
+                s.str());
+    steps[i] = s.contiguous().data<int64_t>()[0];
+    ROTOR_CHECK(steps[i] >= 1, where, ": tensor '", keys[2], "' holds step ", steps[i], ", expected >= 1");
+    m[i] = &state.at(keys[0]);
+    v[i] = &state.at(keys[1]);
+    read += 3;
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    steps_[i] = steps[i];
+    m_[i] = m[i] ? m[i]->clone() : Tensor();
+    v_[i] = v[i] ? v[i]->clone() : Tensor();
+  }
+  return read;
+}
+
 }  // namespace rotor::optim

@@ -11,6 +11,8 @@
 // Parameters must be contiguous f32 Vars that require gradients. As in PyTorch, a parameter whose
 // gradient is undefined at step() is skipped (its state, and Adam's step count for it, stay put).
 // The updates are the flat-buffer kernels of adam.h / sgd.h, in place on the parameter values.
+#include <map>
+#include <string>
 #include <vector>
 
 #include "rotor/autograd/var.h"
@@ -53,6 +55,16 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Var> params, double lr, const AdamOptions& options = {});
   void step() override;
+
+  // The state by parameter name, for checkpoints (names[i] names params()[i]): "exp_avg.NAME" and
+  // "exp_avg_sq.NAME" (the moments, f32, the parameter's shape) and "step.NAME" ([1] i64, the parameter's
+  // step count), torch.optim's names; a parameter not stepped yet has no entries.
+  std::map<std::string, Tensor> state(const std::vector<std::string>& names) const;
+  // Restores what state() wrote for these parameters (the same names): each parameter's three entries or
+  // none (not stepped yet), with its shape; entries of other names are left to the caller. Returns the
+  // number of entries read. Throws naming `where` and the entry when one is missing or malformed.
+  int64_t load_state(const std::map<std::string, Tensor>& state, const std::vector<std::string>& names,
+                     const std::string& where);
 
  private:
   AdamOptions options_;

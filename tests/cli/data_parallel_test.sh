@@ -2,8 +2,10 @@
 # `mpirun -np N rotor train` (OpenMPI): N = 1, 2 and 4 processes give the losses and final parameters of
 # one process with the same global batch (to float rounding: the gradient sums are ordered differently),
 # in f32 and bf16; only rank 0 writes the run directory; a run saved under 2 processes resumes under 4 or
-# alone to the uninterrupted run's result; a batch that does not split evenly and --mixer are one-line
-# errors before training; a rank killed with SIGKILL stops the whole job within seconds, and the run
+# alone to the uninterrupted run's result; the same for models trained on the tape (--mixer lstm, linear,
+# --pos t5, alibi at N = 1, 2); ZeRO-1 (--shard-optimizer) gives the unsharded run's parameters bit for bit
+# with half the moments on each of 2 ranks, and resumes; a batch that does not split evenly, --objective mlm
+# and --shard-optimizer with --mixer are one-line errors before training; a rank killed with SIGKILL stops the whole job within seconds, and the run
 # resumes from its last checkpoint to the uninterrupted result.
 set -uo pipefail
 rotor=$1
@@ -81,9 +83,58 @@ mpi 2 train --data text.txt --layers 2 --dim 32 --heads 4 --ctx 32 --batch 3 --s
   fail "-np 2 accepted --batch 3"
 grep -q "^rotor: error: --batch 3 must be a multiple of the 2 processes" err || fail "no clear error for --batch 3: $(cat err)"
 [ ! -e bad/model.safetensors ] || fail "--batch 3 wrote a model"
-mpi 2 train --data text.txt --layers 2 --dim 32 --ctx 32 --batch 4 --steps 2 --mixer gru --out bad >/dev/null 2>err &&
-  fail "-np 2 accepted --mixer gru"
-grep -q "^rotor: error: data-parallel training" err || fail "no clear error for --mixer: $(cat err)"
+mpi 2 train --data text.txt --layers 1 --dim 16 --ctx 16 --batch 4 --steps 2 --objective mlm --out bad >/dev/null 2>err &&
+  fail "-np 2 accepted --objective mlm"
+grep -q "^rotor: error: data-parallel training (mpirun -np 2) does not run the masked-LM" err ||
+  fail "no clear error for --objective mlm: $(cat err)"
+[ ! -e bad/model.safetensors ] || fail "--objective mlm under -np 2 wrote a model"
+mpi 2 train --data text.txt --layers 1 --dim 16 --ctx 16 --batch 4 --steps 2 --mixer gru --shard-optimizer --out bad \
+  >/dev/null 2>err && fail "accepted --shard-optimizer with --mixer"
+grep -q "^rotor: error: --shard-optimizer applies to the fused transformer only" err ||
+  fail "no clear error for --shard-optimizer --mixer: $(cat err)"
+
+# models trained on the tape (--mixer, --pos t5|alibi): the same as one process, and resumable under another N.
+# Softmax attention with biases has a key bias whose gradient is zero but for rounding, which AdamW turns into
+# steps of up to lr that differ with the summation order; rmsnorm models have no biases.
+tape=(--data text.txt --layers 2 --dim 16 --ctx 16 --batch 4 --eval-every 3 --steps 6 --threads 1)
+for model in "lstm --mixer lstm --dtype f32" "lstm16 --mixer lstm --dtype bf16" "linear --mixer linear --heads 2" \
+             "t5 --pos t5 --heads 2 --norm rmsnorm" "alibi --pos alibi --heads 2 --norm rmsnorm --dtype f32"; do
+  read -r name flags <<<"$model"
+  "$rotor" train "${tape[@]}" $flags --out $name-one >/dev/null 2>log || fail "$name, one process: $(cat log)"
+  for n in 1 2; do
+    mpi $n train "${tape[@]}" $flags --out $name-n$n >/dev/null 2>log || fail "$name -np $n failed: $(tail -n 5 log)"
+    same_metrics $name-one/metrics.csv $name-n$n/metrics.csv
+    same_model $name-one/model.safetensors $name-n$n/model.safetensors
+  done
+  grep -q "data parallel over 2 processes" log || fail "$name -np 2 does not say it runs data parallel"
+done
+mpi 2 train "${tape[@]}" --mixer lstm --dtype f32 --stop-at 3 --out lstm-r >/dev/null 2>&1 || fail "lstm first half under -np 2 failed"
+cp -r lstm-r lstm-r1
+"$rotor" train --data text.txt --threads 1 --resume lstm-r1 >/dev/null 2>log || fail "lstm resume alone failed: $(cat log)"
+same_model lstm-one/model.safetensors lstm-r1/model.safetensors
+same_metrics lstm-one/metrics.csv lstm-r1/metrics.csv
+mpi 4 train --data text.txt --threads 1 --resume lstm-r >/dev/null 2>log || fail "lstm resume under -np 4 failed: $(tail -n 3 log)"
+same_model lstm-one/model.safetensors lstm-r/model.safetensors
+
+# ZeRO-1 (--shard-optimizer): each rank keeps the moments of its slice; the same run as unsharded, whose
+# parameters it gives bit for bit (the same elementwise AdamW on each slice), and resumable sharded or not
+for dtype in f32 bf16; do
+  mpi 2 train "${args[@]}" --dtype $dtype --shard-optimizer --out z2-$dtype >/dev/null 2>log || fail "sharded $dtype -np 2 failed: $(tail -n 5 log)"
+  same_metrics one-$dtype/metrics.csv z2-$dtype/metrics.csv
+  cmp -s n2-$dtype/model.safetensors z2-$dtype/model.safetensors || fail "sharded $dtype: parameters differ from unsharded -np 2"
+  cmp -s n2-$dtype/optimizer.safetensors z2-$dtype/optimizer.safetensors || fail "sharded $dtype: moments differ from unsharded -np 2"
+done
+sharded=$(grep -o "optimizer state: [0-9]* bytes" log | grep -o "[0-9]*")
+mpi 2 train "${args[@]}" --dtype bf16 --out n2-bytes >/dev/null 2>log || fail "unsharded -np 2 failed"
+unsharded=$(grep -o "optimizer state: [0-9]* bytes" log | grep -o "[0-9]*")
+[ -n "$sharded" ] && [ -n "$unsharded" ] && [ $((2 * sharded)) -le $((unsharded + 8)) ] && [ $((2 * sharded)) -ge $((unsharded - 8)) ] ||
+  fail "rank 0's sharded moments ($sharded bytes) are not half of the unsharded ($unsharded bytes)"
+mpi 2 train "${args[@]}" --dtype f32 --shard-optimizer --stop-at 3 --out zr >/dev/null 2>&1 || fail "sharded first half failed"
+cp -r zr zr1
+mpi 4 train --data text.txt --threads 1 --shard-optimizer --resume zr >/dev/null 2>log || fail "sharded resume under -np 4 failed: $(tail -n 3 log)"
+"$rotor" train --data text.txt --threads 1 --resume zr1 >/dev/null 2>log || fail "unsharded resume alone failed: $(cat log)"
+same_model one-f32/model.safetensors zr/model.safetensors
+same_model one-f32/model.safetensors zr1/model.safetensors
 
 # a rank killed mid-run: the job stops (bounded by the timeout below), then the run resumes
 long=(--data text.txt --layers 2 --dim 32 --heads 4 --ctx 32 --batch 4 --eval-every 50 --steps 100000 --threads 1 --dtype f32)
