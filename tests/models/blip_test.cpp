@@ -216,6 +216,31 @@ TEST(BlipModel, ConfigRoundTripAndStrictness) {
   EXPECT_THROW(BlipConfig::from_json(bad), Error);
 }
 
+TEST(BlipModel, ItmAndCaptionLossesReachTheImageTower) {
+  const VisionData batch = noise_images(10, 3);
+  Rng rng(2);
+  BlipModel model(tiny_blip(), train_caption_tokenizer(512), rng);
+  std::vector<std::string> captions;
+  const int64_t* y = batch.labels.data<int64_t>();
+  for (int64_t i = 0; i < 10; ++i) captions.push_back(random_caption(y[i], rng));
+  const BlipModel::Losses l = model.losses(batch.images, captions, std::vector<int64_t>(y, y + 10), rng);
+  EXPECT_EQ(l.negatives, 20);
+  EXPECT_NEAR(l.total.item(), l.itc.item() + l.itm.item() + l.lm.item(), 1e-5 * l.total.item());
+  autograd::add(l.itm, l.lm).backward();  // without ITC: only the cross-attention path reaches the CNN
+  const auto named = model.named_parameters();
+  std::map<std::string, Var> params(named.begin(), named.end());
+  for (const char* name : {"clip.image.conv1.weight", "clip.image.conv2.weight", "image_tokens.weight",
+                           "fusion.layers.0.cross_attn.k.weight", "decoder.layers.0.cross_attn.v.weight", "head.weight"}) {
+    ASSERT_TRUE(params.count(name)) << name;
+    const Tensor g = params[name].grad();
+    ASSERT_TRUE(g.defined()) << name;
+    double norm = 0;
+    for (double v : g.to_double_vector()) norm += v * v;
+    EXPECT_GT(norm, 0.0) << name;
+  }
+  EXPECT_FALSE(params["clip.text_proj.weight"].grad().defined());  // the ITC text tower is not on this path
+}
+
 TEST(BlipModel, TrainsSavesAndReloadsTheSameEvaluation) {
   const VisionData train = noise_images(40, 1), test = noise_images(20, 2);
   Rng rng(1);
