@@ -1,5 +1,9 @@
 #include "rotor/models/clip_captions.h"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include "rotor/core/error.h"
 
 namespace rotor::models {
@@ -74,6 +78,37 @@ std::vector<std::string> all_captions() {
   for (int64_t c = 0; c < kFashionClasses; ++c)
     for (auto& s : class_prompts(c)) out.push_back(std::move(s));
   return out;
+}
+
+namespace {
+
+bool word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }
+
+}  // namespace
+
+std::vector<int64_t> classes_named(const std::string& text) {
+  std::string lower = text;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::set<int64_t> found;
+  size_t at = 0;
+  while (at < lower.size()) {
+    if (!word_char(lower[at]) || (at > 0 && word_char(lower[at - 1]))) {
+      ++at;
+      continue;
+    }
+    size_t best = 0;
+    int64_t best_class = -1;
+    for (int64_t c = 0; c < kFashionClasses; ++c)
+      for (const std::string& name : class_names()[static_cast<size_t>(c)]) {
+        const size_t end = at + name.size();
+        if (name.size() > best && lower.compare(at, name.size(), name) == 0 &&
+            (end == lower.size() || !word_char(lower[end])))
+          best = name.size(), best_class = c;
+      }
+    if (best_class >= 0) found.insert(best_class);
+    at += std::max<size_t>(best, 1);
+  }
+  return {found.begin(), found.end()};
 }
 
 }  // namespace rotor::models

@@ -30,4 +30,10 @@ std::vector<std::string> class_prompts(int64_t label);
 // Every caption of every class (class-major): the corpus the caption tokenizer is trained on.
 std::vector<std::string> all_captions();
 
+// The classes whose names occur in a text (ascending, each once), matched case-insensitively as whole words
+// (letters, digits and '-' make up a word) with the longest name winning at each position and matches not
+// overlapping: "a button-down shirt" names only class 6, "a t-shirt" only class 0, "trousers" none (the
+// names are "trouser" and "pair of trousers"). A generated caption names class c when this is {c}.
+std::vector<int64_t> classes_named(const std::string& text);
+
 }  // namespace rotor::models

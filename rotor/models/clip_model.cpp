@@ -112,6 +112,11 @@ Tensor ClipModel::tokenize(const std::vector<std::string>& captions, std::vector
 
 Var ClipModel::encode_images(const Var& images) { return image_proj_->forward(image_->features(images)); }
 
+std::pair<Var, Var> ClipModel::encode_images_and_map(const Var& images) {
+  Var map = image_->feature_map(images);
+  return {image_proj_->forward(image_->features_of_map(map)), map};
+}
+
 Var ClipModel::encode_text(const std::vector<std::string>& captions) {
   std::vector<int64_t> eot;
   const Tensor ids = tokenize(captions, eot);

@@ -14,6 +14,8 @@
 // statistics ("image.bn1.running_mean", ...).
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -51,11 +53,15 @@ class ClipModel : public nn::Module {
   ClipModel(const ClipConfig& config, const std::vector<text::RankedToken>& ranks, Rng& rng);
   const ClipConfig& config() const { return config_; }
   const std::vector<text::RankedToken>& ranks() const { return ranks_; }
+  int64_t end_of_text() const { return eot_; }  // the id after the tokenizer's, appended to every caption
+  std::string decode(std::span<const uint32_t> ids) const { return bpe_->decode(ids); }
 
   // Token ids [N, ctx] (i64) and each caption's end-of-text position; a caption longer than ctx - 1
   // tokens throws naming it.
   Tensor tokenize(const std::vector<std::string>& captions, std::vector<int64_t>& eot_positions) const;
   Var encode_images(const Var& images);                       // [N, 1, 28, 28] -> [N, embed]
+  // The same embedding and the CNN's last feature map [N, c2, 7, 7] of one forward pass (BLIP).
+  std::pair<Var, Var> encode_images_and_map(const Var& images);
   Var encode_text(const std::vector<std::string>& captions);  // N captions -> [N, embed]
   // The contrastive loss of a batch (image i paired with caption i).
   Var loss(const Tensor& images, const std::vector<std::string>& captions);

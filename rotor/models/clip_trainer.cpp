@@ -28,10 +28,10 @@ nlohmann::json ClipTrainOptions::to_json() const {
           {"seed", seed},   {"caption_seed", caption_seed}, {"log_every", log_every}};
 }
 
-ClipRun train_clip(ClipModel& model, const VisionData& train, const VisionData& test, const ClipTrainOptions& options,
-                   const ClipStepCallback& on_step) {
-  ROTOR_CHECK(train.size() >= 2 && test.size() >= 1, "clip: need at least 2 training and 1 test image, got ",
-              train.size(), " and ", test.size());
+ClipRun train_image_text(nn::Module& model, const VisionData& train, const ClipTrainOptions& options,
+                         const PairLossFn& pair_loss, const std::function<std::pair<double, double>()>& scale_bias,
+                         const ClipStepCallback& on_step) {
+  ROTOR_CHECK(train.size() >= 2, "clip: need at least 2 training images, got ", train.size());
   ROTOR_CHECK(options.batch >= 2, "clip: --batch must be >= 2 (a contrastive batch needs negatives), got ", options.batch);
   ROTOR_CHECK(options.batch <= train.size(), "clip: --batch ", options.batch, " is larger than the ", train.size(),
               " training images");
@@ -51,41 +51,71 @@ ClipRun train_clip(ClipModel& model, const VisionData& train, const VisionData& 
   model.train();
   std::vector<int64_t> order;
   double interval = 0;
+  std::vector<double> interval_parts;
   int64_t interval_steps = 0;
   for (int64_t step = 0; step < options.steps; ++step) {
     if (step % per_pass == 0) order = shuffled_order(train.size(), rng);
     const int64_t begin = (step % per_pass) * options.batch;
     const VisionData batch = gather_batch(train, order, begin, options.batch);
     std::vector<std::string> captions;
-    for (int64_t i = 0; i < options.batch; ++i)
-      captions.push_back(random_caption(labels[order[static_cast<size_t>(begin + i)]], rng));
+    std::vector<int64_t> batch_labels;
+    for (int64_t i = 0; i < options.batch; ++i) {
+      batch_labels.push_back(labels[order[static_cast<size_t>(begin + i)]]);
+      captions.push_back(random_caption(batch_labels.back(), rng));
+    }
     const double lr = schedule.at(step);
     optimizer.set_lr(lr);
     optimizer.zero_grad();
-    const Var loss = model.loss(batch.images, captions);
-    const double value = loss.item();
+    const PairStepLoss loss = pair_loss(batch.images, batch_labels, captions);
+    const double value = loss.loss.item();
     ROTOR_CHECK(std::isfinite(value), "clip: the loss is ", value, " at step ", step + 1);
-    loss.backward();
+    loss.loss.backward();
     optimizer.step();
     interval += value;
+    interval_parts.resize(loss.parts.size(), 0.0);
+    for (size_t k = 0; k < loss.parts.size(); ++k) interval_parts[k] += loss.parts[k];
     ++interval_steps;
     if ((step + 1) % options.log_every == 0 || step + 1 == options.steps) {
+      const double count = static_cast<double>(interval_steps);
       run.steps.push_back(step + 1);
-      run.losses.push_back(interval / static_cast<double>(interval_steps));
+      run.losses.push_back(interval / count);
+      for (double& p : interval_parts) p /= count;
+      run.parts.push_back(interval_parts);
       run.lrs.push_back(lr);
-      run.scales.push_back(std::exp(model.log_scale().item()));
-      run.biases.push_back(model.bias().defined() ? model.bias().item() : NAN);
-      interval = 0, interval_steps = 0;
+      const auto [scale, bias] = scale_bias();
+      run.scales.push_back(scale);
+      run.biases.push_back(bias);
+      interval = 0, interval_steps = 0, interval_parts.assign(interval_parts.size(), 0.0);
     }
     if (on_step) on_step(step + 1, options.steps, value);
   }
   run.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   autograd::profile_report("clip", static_cast<int>(options.steps));  // ROTOR_PROFILE=1
+  return run;
+}
+
+ClipRun train_clip(ClipModel& model, const VisionData& train, const VisionData& test, const ClipTrainOptions& options,
+                   const ClipStepCallback& on_step) {
+  ROTOR_CHECK(test.size() >= 1, "clip: need at least 1 test image");
+  ClipRun run = train_image_text(
+      model, train, options,
+      [&](const Tensor& images, const std::vector<int64_t>&, const std::vector<std::string>& captions) {
+        return PairStepLoss{model.loss(images, captions), {}};
+      },
+      [&] {
+        return std::pair<double, double>{std::exp(model.log_scale().item()),
+                                         model.bias().defined() ? model.bias().item() : NAN};
+      },
+      on_step);
   run.metrics = evaluate_clip(model, test, options.caption_seed);
+  add_training_figures(run, options);
+  return run;
+}
+
+void add_training_figures(ClipRun& run, const ClipTrainOptions& options) {
   run.metrics["train_seconds"] = run.train_seconds;
   run.metrics["steps"] = options.steps;
   run.metrics["images_seen"] = options.steps * options.batch;
-  return run;
 }
 
 namespace {
@@ -187,58 +217,79 @@ nlohmann::json evaluate_clip(ClipModel& model, const VisionData& test, uint64_t 
           {"caption_seed", caption_seed}};
 }
 
-void save_clip_run(const std::string& dir, const ClipModel& model, const ClipTrainOptions& options, const ClipRun& run) {
+void save_image_text_run(const std::string& dir, const nlohmann::json& config, const nn::Module& model,
+                         const io::TensorMap& buffers, const std::vector<text::RankedToken>& ranks,
+                         const ClipTrainOptions& options, const ClipRun& run, const std::vector<std::string>& part_names,
+                         const std::string& title) {
   io::check_checkpoint_target(dir, "clip: --out");
   io::Checkpoint checkpoint;
-  checkpoint.config = model.config().to_json();
+  checkpoint.config = config;
   checkpoint.config["training"] = options.to_json();
   checkpoint.model = model.state_dict();
-  for (const auto& [name, tensor] : model.buffers()) checkpoint.model[name] = tensor;
+  for (const auto& [name, tensor] : buffers) checkpoint.model[name] = tensor;
   checkpoint.state.step = run.steps.empty() ? 0 : run.steps.back();
-  checkpoint.files["tokenizer.tiktoken"] = text::format_tiktoken_ranks(model.ranks());
+  checkpoint.files["tokenizer.tiktoken"] = text::format_tiktoken_ranks(ranks);
   io::save_checkpoint(dir, checkpoint);
 
-  std::string csv = "step,images_seen,train_loss,lr,scale,bias\n";
+  std::string csv = "step,images_seen,train_loss,";
+  for (const std::string& name : part_names) csv += name + ",";
+  csv += "lr,scale,bias\n";
   std::vector<MetricRow> rows;
   for (size_t i = 0; i < run.steps.size(); ++i) {
-    csv += cat(run.steps[i], ",", run.steps[i] * options.batch, ",", io::format_number(run.losses[i]), ",",
-               io::format_number(run.lrs[i]), ",", io::format_number(run.scales[i]), ",",
+    csv += cat(run.steps[i], ",", run.steps[i] * options.batch, ",", io::format_number(run.losses[i]), ",");
+    for (size_t k = 0; k < part_names.size(); ++k)
+      csv += cat(k < run.parts[i].size() ? io::format_number(run.parts[i][k]) : std::string(), ",");
+    csv += cat(io::format_number(run.lrs[i]), ",", io::format_number(run.scales[i]), ",",
                std::isnan(run.biases[i]) ? std::string() : io::format_number(run.biases[i]), "\n");
     rows.push_back({run.steps[i], run.losses[i], NAN, run.lrs[i], NAN});
   }
   io::write_file_atomic((fs::path(dir) / "metrics.csv").string(), csv);
-  write_loss_plot((fs::path(dir) / "loss.svg").string(), rows,
-                  cat(contrastive_loss_name(model.config().loss), " loss, batch ", options.batch));
+  write_loss_plot((fs::path(dir) / "loss.svg").string(), rows, title);
   io::write_file_atomic((fs::path(dir) / "metrics.json").string(), run.metrics.dump(2) + "\n");
+}
+
+void save_clip_run(const std::string& dir, const ClipModel& model, const ClipTrainOptions& options, const ClipRun& run) {
+  save_image_text_run(dir, model.config().to_json(), model, model.buffers(), model.ranks(), options, run, {},
+                      cat(contrastive_loss_name(model.config().loss), " loss, batch ", options.batch));
 }
 
 namespace {
 
-io::Checkpoint load_clip_checkpoint(const std::string& dir) {
+io::Checkpoint load_any_checkpoint(const std::string& dir) {
   ROTOR_CHECK(fs::is_directory(dir), "clip: '", dir, "' is not a directory (want a run written by rotor clip train)");
   ROTOR_CHECK(io::checkpoint_exists(dir), "clip: '", dir, "' holds no rotor clip run (no complete checkpoint)");
   io::Checkpoint checkpoint = io::load_checkpoint(dir);
-  ROTOR_CHECK(checkpoint.config.is_object() && checkpoint.config.value("model", "") == "clip", "clip: ", dir,
-              "/config.json is not a clip model's");
+  const std::string model = checkpoint.config.is_object() ? checkpoint.config.value("model", "") : "";
+  ROTOR_CHECK(model == "clip" || model == "blip", "clip: ", dir, "/config.json is not a clip or blip model's");
   return checkpoint;
 }
 
 }  // namespace
 
-std::unique_ptr<ClipModel> load_clip_model(const std::string& dir) {
-  io::Checkpoint checkpoint = load_clip_checkpoint(dir);
-  nlohmann::json config = checkpoint.config;
-  config.erase("training");
+std::string image_text_run_kind(const std::string& dir) {
+  return load_any_checkpoint(dir).config.value("model", "");
+}
+
+io::Checkpoint load_image_text_checkpoint(const std::string& dir, const std::string& model) {
+  io::Checkpoint checkpoint = load_any_checkpoint(dir);
+  const std::string kind = checkpoint.config.value("model", "");
+  ROTOR_CHECK(kind == model, "clip: ", dir, " is a ", kind, " run, not a ", model, " run",
+              model == "blip" ? " (train one with rotor clip train --loss blip)" : "");
+  return checkpoint;
+}
+
+std::vector<text::RankedToken> load_run_tokenizer(const std::string& dir) {
   const std::string tokenizer = (fs::path(dir) / "tokenizer.tiktoken").string();
   ROTOR_CHECK(fs::exists(tokenizer), "clip: ", dir, " has no tokenizer.tiktoken");
-  Rng rng(0);
-  auto model = std::make_unique<ClipModel>(ClipConfig::from_json(config), text::load_tiktoken_ranks(tokenizer), rng);
-  restore_checkpoint_tensors(*model, checkpoint.model);
-  return model;
+  return text::load_tiktoken_ranks(tokenizer);
+}
+
+std::unique_ptr<ClipModel> load_clip_model(const std::string& dir) {
+  return load_image_text_model<ClipModel, ClipConfig>(dir, "clip");
 }
 
 ClipTrainOptions load_clip_options(const std::string& dir) {
-  const io::Checkpoint checkpoint = load_clip_checkpoint(dir);
+  const io::Checkpoint checkpoint = load_any_checkpoint(dir);
   ClipTrainOptions o;
   const nlohmann::json t = checkpoint.config.value("training", nlohmann::json::object());
   o.batch = t.value("batch", o.batch);

@@ -33,13 +33,16 @@ FashionCnn::FashionCnn(const FashionCnnConfig& config, Rng& rng) : config_(confi
   fc2_ = add_module("fc2", std::make_shared<nn::Linear>(config.hidden, 10, true, rng));
 }
 
-Var FashionCnn::features(const Var& images) {
+Var FashionCnn::features(const Var& images) { return features_of_map(feature_map(images)); }
+
+Var FashionCnn::feature_map(const Var& images) {
   ROTOR_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
               "cnn: wants [N, 1, 28, 28] images, got ", images.value().str());
   Var h = max_pool2d(relu(bn1_->forward(conv1_->forward(images))), {2, 2});
-  h = max_pool2d(relu(bn2_->forward(conv2_->forward(h))), {2, 2});
-  return relu(fc1_->forward(flatten(h, 1)));
+  return max_pool2d(relu(bn2_->forward(conv2_->forward(h))), {2, 2});
 }
+
+Var FashionCnn::features_of_map(const Var& map) { return relu(fc1_->forward(flatten(map, 1))); }
 
 Var FashionCnn::forward(const Var& images) { return fc2_->forward(features(images)); }
 

@@ -23,6 +23,10 @@ class FashionCnn : public VisionModel {
   Var forward(const Var& images);  // [N, 1, 28, 28] -> [N, 10]
   // The 2nd-to-last layer's activations [N, hidden] (features for a Frechet distance).
   Var features(const Var& images);
+  // The last conv block's output [N, c2, 7, 7] (a 7x7 grid of image tokens, BLIP's cross-attention keys),
+  // and the features computed from it: features(x) = features_of_map(feature_map(x)).
+  Var feature_map(const Var& images);
+  Var features_of_map(const Var& map);
 
   std::string name() const override { return "cnn"; }
   nlohmann::json config() const override { return config_.to_json(); }
