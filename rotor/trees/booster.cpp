@@ -246,8 +246,7 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
     for (size_t t = 0; t < model.trees.size(); ++t) {
       const Tree& tree = model.trees[t];
       const int k = model.tree_class[t];
-#pragma omp parallel for schedule(static) if (n > kParallelThreshold)
-      for (int64_t r = 0; r < n; ++r) margins[static_cast<size_t>(r * K + k)] += tree.nodes[tree.leaf_for_bins(X.row(r))].value;
+      add_tree_binned(tree, k, K, X, margins);
       for (EvalData& e : evals)
         if (e.name != "train") add_tree_binned(tree, k, K, e.bins, e.margins);
     }
