@@ -32,15 +32,8 @@ struct TrainArgs {
   rotor::trees::BoostParams p;
   std::string grow_policy = "depthwise";
   int threads = 0;
-  int checkpoint_every = 0, stop_at = 0;
-  std::string resume;
+  rotor::cli::CheckpointArgs checkpoints;
 };
-
-// The settings a resumed run must repeat: the command line without the options that may change (where
-// the model and checkpoints go, threads, checkpointing).
-std::string boost_run_config() {
-  return rotor::cli::command_line_without({"--resume", "--stop-at", "--checkpoint-every", "--threads", "--out"});
-}
 
 void setup_train(CLI::App& cmd) {
   static TrainArgs a;
@@ -90,14 +83,7 @@ void setup_train(CLI::App& cmd) {
   static std::string monotone;
   cmd.add_option("--monotone-constraints,--monotone_constraints", monotone,
                  "per feature 1 (increasing), -1 (decreasing), 0, e.g. \"(1,-1,0)\"");
-  cmd.add_option("--checkpoint-every", a.checkpoint_every,
-                 "every N rounds rank 0 saves the run so far to OUT.checkpoint (atomically), for --resume")
-      ->check(CLI::NonNegativeNumber);
-  cmd.add_option("--resume", a.resume,
-                 "continue the run saved in this checkpoint (same data and options; any number of ranks); the "
-                 "result equals the uninterrupted run's");
-  cmd.add_option("--stop-at", a.stop_at, "stop after this round, saving OUT.checkpoint (continue with --resume)")
-      ->check(CLI::PositiveNumber);
+  a.checkpoints.add_to(cmd, "rounds");
   rotor::cli::add_threads_option(cmd, a.threads);
   cmd.callback([mds] {
     if (!monotone.empty()) a.p.tree.monotone = rotor::trees::parse_monotone(monotone);
@@ -117,32 +103,14 @@ void setup_train(CLI::App& cmd) {
       vargs.weights_file.clear();
       valid = rotor::cli::read_or_report(vargs, a.valid, problem);  // every rank: the whole set
     }
-    // Every rank reads the checkpoint it continues (a path all ranks can see).
-    rotor::trees::BoostCheckpoint resumed;
-    if (!a.resume.empty() && problem.empty()) {
-      try {
-        resumed = rotor::trees::checkpoint_from_json(rotor::io::read_file(a.resume), a.resume);
-        ROTOR_CHECK(resumed.config == boost_run_config(), a.resume, " was saved by another command line (", resumed.config,
-                    "); --resume continues a run with the same data and options");
-      } catch (const Error& e) {
-        problem = e.what();
-      }
-    }
+    const rotor::trees::BoostCheckpoint resumed = a.checkpoints.read(&rotor::trees::checkpoint_from_json, problem);
     dist::agree(problem, rotor::cli::command_line_fingerprint(), "the configuration (command line)");
     const bool lead = dist::rank() == 0;  // only rank 0 reports and writes
     rotor::cli::Progress progress("boost", lead ? a.p.rounds : 0);
     const auto t0 = std::chrono::steady_clock::now();
-    rotor::trees::CheckpointHooks hooks;
-    hooks.every = a.checkpoint_every;
-    hooks.stop_at = a.stop_at;
-    hooks.resume = a.resume.empty() ? nullptr : &resumed;
     const std::string checkpoint_path = a.out + ".checkpoint";
-    hooks.save = [&](const rotor::trees::BoostCheckpoint& c) {
-      if (!lead) return;
-      rotor::trees::BoostCheckpoint saved = c;
-      saved.config = boost_run_config();
-      rotor::io::write_file_atomic(checkpoint_path, rotor::trees::checkpoint_to_json(saved));
-    };
+    const auto hooks = a.checkpoints.hooks<rotor::trees::CheckpointHooks>(resumed, checkpoint_path,
+                                                                          &rotor::trees::checkpoint_to_json);
     auto result = rotor::trees::train_booster(train, a.valid.empty() ? nullptr : &valid, a.p,
                                               [&](const rotor::trees::RoundEval& ev) {
                                                 if (lead) progress.update(ev.round + 1, ev.to_string());
@@ -154,7 +122,7 @@ void setup_train(CLI::App& cmd) {
     if (!lead) return;
     progress.finish(result.history.empty() ? "" : result.history.back().to_string());
     if (result.stopped) {
-      std::printf("stopped after round %d; run saved in %s (continue with --resume %s)\n", a.stop_at,
+      std::printf("stopped after round %d; run saved in %s (continue with --resume %s)\n", a.checkpoints.stop_at,
                   checkpoint_path.c_str(), checkpoint_path.c_str());
       return;
     }

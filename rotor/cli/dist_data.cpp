@@ -80,4 +80,19 @@ std::string command_line_fingerprint() {
   return buf;
 }
 
+void CheckpointArgs::add_to(CLI::App& cmd, const std::string& unit) {
+  cmd.add_option("--checkpoint-every", every,
+                 "every N " + unit + " rank 0 saves the run so far to OUT.checkpoint (atomically), for --resume")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--resume", resume,
+                 "continue the run saved in this checkpoint (same data and options; any number of ranks); the "
+                 "result equals the uninterrupted run's");
+  cmd.add_option("--stop-at", stop_at, "stop after this many " + unit + ", saving OUT.checkpoint (continue with --resume)")
+      ->check(CLI::PositiveNumber);
+}
+
+std::string CheckpointArgs::run_config() {
+  return command_line_without({"--resume", "--stop-at", "--checkpoint-every", "--threads", "--out"});
+}
+
 }  // namespace rotor::cli

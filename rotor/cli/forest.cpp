@@ -26,6 +26,7 @@ struct TrainArgs {
   rotor::trees::ForestParams p;
   bool no_bootstrap = false;
   int threads = 0;
+  rotor::cli::CheckpointArgs checkpoints;
 };
 
 void add_tree_options(CLI::App& cmd, TrainArgs& a) {
@@ -126,11 +127,12 @@ void setup_predict(CLI::App& cmd, PredictArgs& a) {
 
 // Under mpirun every rank reads all rows and grows its share of the trees; rank 0 writes the model. Every rank
 // must hold the same configuration and data, or all of them stop with the same error.
-rotor::io::Table read_on_every_rank(TrainArgs& a) {
+// `problem`: what already went wrong on this rank (reported by all ranks the same way).
+rotor::io::Table read_on_every_rank(TrainArgs& a, std::string problem = {}) {
   namespace dist = rotor::dist;
   a.p.distributed = dist::distributed();
-  std::string problem;
-  rotor::io::Table data = rotor::cli::read_or_report(a.table, a.data, problem);
+  rotor::io::Table data;
+  if (problem.empty()) data = rotor::cli::read_or_report(a.table, a.data, problem);
   dist::agree(problem, rotor::cli::command_line_fingerprint(), "the configuration (command line)");
   dist::agree("", rotor::cat(data.cols, " features, ", data.rows, " rows"), "the training data");
   return data;
@@ -147,15 +149,28 @@ void setup_forest(CLI::App& cmd) {
                    "features per split: sqrt (classification default), log2, N, FRACTION, all (regression default)");
   train.add_flag("--no-bootstrap", a.no_bootstrap, "grow every tree on all rows");
   train.add_flag("--extra-trees", a.p.tree.random_thresholds, "extremely randomized trees (random thresholds)");
+  a.checkpoints.add_to(train, "trees");
   train.callback([] {
     apply_criterion(a);
     a.p.bootstrap = !a.no_bootstrap;
     namespace dist = rotor::dist;
-    const rotor::io::Table data = read_on_every_rank(a);
+    std::string problem;
+    const rotor::trees::ForestCheckpoint resumed =
+        a.checkpoints.read(&rotor::trees::forest_checkpoint_from_json, problem);
+    const rotor::io::Table data = read_on_every_rank(a, problem);
+    const bool lead = dist::rank() == 0;  // only rank 0 reports and writes
+    const std::string checkpoint_path = a.out + ".checkpoint";
+    const auto hooks = a.checkpoints.hooks<rotor::trees::ForestCheckpointHooks>(
+        resumed, checkpoint_path, &rotor::trees::forest_checkpoint_to_json);
     const auto t0 = std::chrono::steady_clock::now();
-    const auto result = rotor::trees::train_forest(data, a.p, a.task == "classification");
+    const auto result = rotor::trees::train_forest(data, a.p, a.task == "classification", hooks);
     const double train_s = seconds_since(t0);
-    if (dist::rank() != 0) return;
+    if (!lead) return;
+    if (result.stopped) {
+      std::printf("stopped after tree %d; run saved in %s (continue with --resume %s)\n", a.checkpoints.stop_at,
+                  checkpoint_path.c_str(), checkpoint_path.c_str());
+      return;
+    }
     rotor::trees::save_forest(result.model, a.out);
     if (a.p.bootstrap) {
       std::printf("oob_%s=%.6f oob_rows=%lld\n", a.task == "classification" ? "accuracy" : "r2", result.oob_score,

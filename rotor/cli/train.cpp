@@ -197,6 +197,12 @@ void train_loop(Trainer& trainer, const Args& a, const TrainOptions& opt, int64_
   std::printf("tokens/s=%.0f\n", tokens_per_step / median);
 }
 
+void report_optimizer_state(int64_t bytes, bool sharded) {
+  if (dist::is_root())
+    std::fprintf(stderr, "optimizer state: %lld bytes of AdamW moments on rank 0%s\n", (long long)bytes,
+                 sharded ? cat(" (sharded over ", dist::size(), " processes)").c_str() : "");
+}
+
 void run(const Args& a, CLI::App& cmd) {
   const bool resuming = !a.resume.empty();
   TransformerConfig config;
@@ -310,15 +316,15 @@ void run(const Args& a, CLI::App& cmd) {
   };
   const bool on_tape = masked_lm || mixer.kind != MixerKind::softmax || config.pos == PositionKind::t5 ||
                        config.pos == PositionKind::alibi;
-  ROTOR_CHECK(!a.shard_optimizer || !on_tape, "--shard-optimizer applies to the fused transformer only, not to "
-              "models trained on the tape (--mixer, --pos t5|alibi, --objective mlm)");
   if (on_tape) {
     Rng init(opt.seed ^ 0x313e7ULL);
     AutogradGpt model(config, mixer, init);
     model.set_checkpoint_every(a.checkpoint_activations);
     model.set_bidirectional(masked_lm);
     MixerTrainer trainer(model, corpus, opt);
+    trainer.set_shard_optimizer(a.shard_optimizer);
     resume_and_train(trainer, model.parameter_count(), nullptr);
+    report_optimizer_state(trainer.optimizer_state_bytes(), a.shard_optimizer);
     return;
   }
   Transformer model(config);
@@ -326,10 +332,7 @@ void run(const Args& a, CLI::App& cmd) {
   LmTrainer trainer(model, corpus, opt);
   trainer.set_shard_optimizer(a.shard_optimizer);
   resume_and_train(trainer, model.num_parameters(), &model.profile());
-  if (dist::is_root())
-    std::fprintf(stderr, "optimizer state: %lld bytes of AdamW moments on rank 0%s\n",
-                 (long long)trainer.optimizer_state_bytes(),
-                 a.shard_optimizer ? cat(" (sharded over ", dist::size(), " processes)").c_str() : "");
+  report_optimizer_state(trainer.optimizer_state_bytes(), a.shard_optimizer);
 }
 
 void setup(CLI::App& cmd) {
@@ -381,7 +384,8 @@ void setup(CLI::App& cmd) {
                "pass; same gradients, less memory, up to one more forward pass per step");
   cmd.add_flag("--shard-optimizer", a.shard_optimizer,
                "ZeRO-1 under mpirun: each process keeps and updates the AdamW moments of its slice of the "
-               "parameters, then the parameters are allgathered (the same run; fused transformer only)");
+               "parameters, then the parameters are allgathered (the fused transformer: slices of one flat buffer; "
+               "models trained on the tape: whole parameters dealt to the processes); the same run");
   cmd.add_flag("--profile", a.profile, "print the time of each phase of a step (matmuls, attention, norms ...) at the end");
   cmd.add_option("--out", a.out, "run directory (config.json, model.safetensors, metrics.csv, loss.svg)");
   cmd.add_option("--resume", a.resume, "continue the run saved in this directory");

@@ -37,11 +37,24 @@ MaskedBatch mask_tokens(const Tensor& ids, int64_t mask_id, double rate, Rng& rn
   return {Tensor::from_vector(inputs, ids.shape()), Tensor::from_vector(targets, ids.shape())};
 }
 
-autograd::Var masked_lm_loss(const AutogradGpt& model, const MaskedBatch& batch) {
+autograd::Var masked_lm_loss(const AutogradGpt& model, const MaskedBatch& batch, autograd::Reduction reduction) {
   ROTOR_CHECK(model.bidirectional(), "masked lm: the model must be a bidirectional encoder");
   autograd::CrossEntropyOptions options;
   options.ignore_index = kIgnoredTarget;
+  options.reduction = reduction;
   return autograd::cross_entropy(model.forward(batch.inputs), batch.targets, options);
+}
+
+MaskedBatch masked_rows(const MaskedBatch& batch, int64_t first, int64_t count) {
+  return {batch.inputs.narrow(0, first, count).contiguous(), batch.targets.narrow(0, first, count).contiguous()};
+}
+
+int64_t chosen_count(const MaskedBatch& batch) {
+  const Tensor t = batch.targets.contiguous();
+  const int64_t* p = t.data<int64_t>();
+  int64_t chosen = 0;
+  for (int64_t i = 0; i < t.numel(); ++i) chosen += p[i] != kIgnoredTarget;
+  return chosen;
 }
 
 }  // namespace rotor::models

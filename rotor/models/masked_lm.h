@@ -7,6 +7,7 @@
 // is always defined.
 #include <cstdint>
 
+#include "rotor/autograd/losses.h"
 #include "rotor/autograd/var.h"
 #include "rotor/core/rng.h"
 #include "rotor/core/tensor.h"
@@ -27,7 +28,14 @@ struct MaskedBatch {
 // Throws for a rate outside (0, 1) or an id outside [0, mask_id).
 MaskedBatch mask_tokens(const Tensor& ids, int64_t mask_id, double rate, Rng& rng);
 
-// Mean cross-entropy of model.forward(batch.inputs) at the chosen positions (the model must be bidirectional).
-autograd::Var masked_lm_loss(const AutogradGpt& model, const MaskedBatch& batch);
+// Mean cross-entropy of model.forward(batch.inputs) at the chosen positions (the model must be bidirectional);
+// with Reduction::sum their sum (0 when no position of the batch is chosen).
+autograd::Var masked_lm_loss(const AutogradGpt& model, const MaskedBatch& batch,
+                             autograd::Reduction reduction = autograd::Reduction::mean);
+
+// The rows [first, first + count) of a masked batch (a data-parallel rank's share).
+MaskedBatch masked_rows(const MaskedBatch& batch, int64_t first, int64_t count);
+// The number of chosen positions (targets that are not kIgnoredTarget).
+int64_t chosen_count(const MaskedBatch& batch);
 
 }  // namespace rotor::models

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -50,18 +51,75 @@ MixerTrainer::MixerTrainer(AutogradGpt& model, const ByteCorpus& corpus, const T
     fused.init_parameters(init, opt.init);
     model_.init_from(fused);
   }
-  optim::AdamOptions adam{opt.beta1, opt.beta2, opt.eps, opt.weight_decay, true};
-  decay_ = std::make_unique<optim::Adam>(model_.decayed_parameters(), opt.lr, adam);
-  adam.weight_decay = 0.0;
-  rest_ = std::make_unique<optim::Adam>(model_.undecayed_parameters(), opt.lr, adam);
-  decay_names_ = names_of(model_, decay_->params());
-  rest_names_ = names_of(model_, rest_->params());
+  for (const ag::Var& p : model_.parameters()) owner_[p.impl()] = 0;
+  build_optimizers();
   const int64_t T = model.config().ctx;
   x_.resize(opt.batch * T);
   y_.resize(opt.batch * T);
-  ROTOR_CHECK(dist::size() == 1 || !model.bidirectional(), "data-parallel training (mpirun -np ", dist::size(),
-              ") does not run the masked-LM objective (--objective mlm); train it in one process");
   check_data_parallel(opt, model_.parameter_count(), corpus);
+}
+
+void MixerTrainer::build_optimizers() {
+  auto mine = [&](const std::vector<ag::Var>& params) {
+    std::vector<ag::Var> owned;
+    for (const ag::Var& p : params)
+      if (!shard_ || owner_.at(p.impl()) == dist::rank()) owned.push_back(p);
+    return owned;
+  };
+  optim::AdamOptions adam{opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay, true};
+  decay_ = std::make_unique<optim::Adam>(mine(model_.decayed_parameters()), opt_.lr, adam);
+  adam.weight_decay = 0.0;
+  rest_ = std::make_unique<optim::Adam>(mine(model_.undecayed_parameters()), opt_.lr, adam);
+  decay_names_ = names_of(model_, decay_->params());
+  rest_names_ = names_of(model_, rest_->params());
+}
+
+void MixerTrainer::set_shard_optimizer(bool on) {
+  ROTOR_CHECK(step_ == 0, "--shard-optimizer: set before the first step");
+  shard_ = on;
+  std::vector<ag::Var> params = model_.parameters();
+  std::stable_sort(params.begin(), params.end(),
+                   [](const ag::Var& a, const ag::Var& b) { return a.numel() > b.numel(); });
+  std::vector<int64_t> load(size_t(dist::size()), 0);
+  for (const ag::Var& p : params) {
+    const int rank = on ? int(std::min_element(load.begin(), load.end()) - load.begin()) : 0;
+    owner_[p.impl()] = rank;
+    load[size_t(rank)] += p.numel();
+  }
+  build_optimizers();
+}
+
+int64_t MixerTrainer::optimizer_state_bytes() const {
+  int64_t n = 0;
+  for (const auto* opt : {decay_.get(), rest_.get()})
+    for (const ag::Var& p : opt->params()) n += p.numel();
+  return 2 * int64_t(sizeof(float)) * n;
+}
+
+std::map<std::string, Tensor> MixerTrainer::optimizer_state() const {
+  std::map<std::string, Tensor> state = decay_->state(decay_names_);
+  state.merge(rest_->state(rest_names_));
+  return state;
+}
+
+// Each parameter's owner broadcasts its step count and, once stepped, its two moments; rank 0 keeps them.
+void MixerTrainer::gather_for_save() {
+  if (!shard_) return;
+  const std::map<std::string, Tensor> mine = optimizer_state();
+  saved_optimizer_.clear();
+  for (const auto& [name, p] : model_.named_parameters()) {
+    const int owner = owner_.at(p.impl());
+    const bool owned = owner == dist::rank();
+    int64_t step = owned && mine.count("step." + name) ? mine.at("step." + name).data<int64_t>()[0] : 0;
+    dist::broadcast(&step, sizeof step, owner);
+    if (step == 0) continue;
+    for (const char* moment : {"exp_avg.", "exp_avg_sq."}) {
+      Tensor t = owned ? mine.at(moment + name).contiguous() : Tensor::empty(p.shape(), DType::f32);
+      dist::broadcast(t.data<float>(), sizeof(float) * size_t(t.numel()), owner);
+      if (dist::is_root()) saved_optimizer_[moment + name] = t;
+    }
+    if (dist::is_root()) saved_optimizer_["step." + name] = Tensor::from_vector(std::vector<int64_t>{step}, {1});
+  }
 }
 
 Tensor MixerTrainer::rows_tensor(const std::vector<int32_t>& v, int64_t first, int64_t count) const {
@@ -79,10 +137,16 @@ double MixerTrainer::loss_of_windows(bool backward, Rng& mask_rng) {
   {
     std::optional<ag::AutocastGuard> autocast;
     if (opt_.precision == Precision::bf16) autocast.emplace();
-    if (model_.bidirectional())
-      loss = masked_lm_loss(model_, mask_tokens(rows_tensor(x_, 0, opt_.batch), model_.config().vocab - 1, kMaskRate,
-                                                mask_rng));
-    else
+    if (model_.bidirectional()) {
+      const MaskedBatch all = mask_tokens(rows_tensor(x_, 0, opt_.batch), model_.config().vocab - 1, kMaskRate,
+                                          mask_rng);
+      if (N == 1) {
+        loss = masked_lm_loss(model_, all);
+      } else {  // N times this rank's share of the global mean (the ranks' losses are averaged)
+        const double scale = double(N) / double(chosen_count(all));
+        loss = masked_lm_loss(model_, masked_rows(all, first, local), ag::Reduction::sum) * scale;
+      }
+    } else
       loss = model_.loss(rows_tensor(x_, first, local), rows_tensor(y_, first, local));
   }
   const double value = loss.item();
@@ -128,8 +192,7 @@ double MixerTrainer::train_step() {
     model_.redraw(redraw_rng_);
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = process_cpu_seconds();
-  decay_->zero_grad();
-  rest_->zero_grad();
+  for (ag::Var& p : model_.parameters()) p.zero_grad();
   double loss = 0;
   for (int64_t micro = 0; micro < opt_.grad_accum; ++micro) {
     sample_windows(corpus_.train, rng_, B, T, x_.data(), y_.data());
@@ -150,6 +213,9 @@ double MixerTrainer::train_step() {
   rest_->set_lr(lr);
   decay_->step();
   rest_->step();
+  if (shard_ && N > 1)
+    for (ag::Var& p : model_.parameters())
+      dist::broadcast(p.mutable_value().data<float>(), sizeof(float) * size_t(p.numel()), owner_.at(p.impl()));
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   last_cpu_seconds_ = process_cpu_seconds() - cpu0;
   ++step_;
@@ -177,8 +243,7 @@ void MixerTrainer::record_validation(double val_loss) {
 
 void MixerTrainer::save(const std::string& dir) const {
   io::Checkpoint run = autograd_gpt_checkpoint(model_);
-  run.optimizer = decay_->state(decay_names_);
-  run.optimizer.merge(rest_->state(rest_names_));
+  run.optimizer = shard_ ? saved_optimizer_ : optimizer_state();
   run.state.step = step_;
   run.state.rng = rng_.state();
   run.state.extra = run_extra(opt_, data_);
@@ -194,8 +259,9 @@ void MixerTrainer::restore(const io::Checkpoint& run, const std::string& dir) {
   ROTOR_CHECK(run.state.extra.contains("redraw_rng"), state_path, ": no state of the redraw generator (extra.redraw_rng)");
   const Rng::State redraw = io::rng_state_from_json(run.state.extra["redraw_rng"], state_path + ": extra.redraw_rng");
   load_autograd_gpt_tensors(model_, run.model, dir + "/model.safetensors");
-  const int64_t read = decay_->load_state(run.optimizer, decay_names_, optimizer_path) +
-                       rest_->load_state(run.optimizer, rest_names_, optimizer_path);
+  int64_t read = decay_->load_state(run.optimizer, decay_names_, optimizer_path) +
+                 rest_->load_state(run.optimizer, rest_names_, optimizer_path);
+  if (shard_) dist::allreduce_sum(&read, 1);  // each rank read its own parameters' state
   ROTOR_CHECK(read == int64_t(run.optimizer.size()), optimizer_path, " holds ", int64_t(run.optimizer.size()) - read,
               " tensors that are not the Adam state of this model's parameters");
   rng_.set_state(run.state.rng);

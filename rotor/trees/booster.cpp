@@ -14,6 +14,7 @@
 #include "rotor/dist/comm.h"
 #include "rotor/metrics/classification.h"
 #include "rotor/trees/objective.h"
+#include "rotor/trees/table_digest.h"
 
 namespace rotor::trees {
 
@@ -78,29 +79,6 @@ void restore_split_bins(Tree& tree, const BinCuts& cuts) {
                 " is not one of this data's bin bounds (another data set?)");
     node.split_bin = static_cast<int16_t>(found);
   }
-}
-
-// A digest of the training rows of all ranks that does not depend on how they are split across ranks:
-// per row a hash of its global index, label, weight and values; the rows' hashes summed in two 32-bit
-// halves (order-free, no overflow below 2^31 rows).
-std::string training_digest(const io::Table& t, int64_t row_offset, bool dist_on) {
-  int64_t sums[2] = {0, 0};
-  for (int64_t r = 0; r < t.rows; ++r) {
-    uint64_t h = 1469598103934665603ull ^ static_cast<uint64_t>(row_offset + r) * 0x9E3779B97F4A7C15ull;
-    auto mix = [&h](const void* p, size_t n) {
-      for (size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
-    };
-    if (!t.labels.empty()) mix(&t.labels[r], sizeof(float));
-    if (!t.weights.empty()) mix(&t.weights[r], sizeof(float));
-    mix(t.values.data() + r * t.cols, static_cast<size_t>(t.cols) * sizeof(float));
-    sums[0] += static_cast<int64_t>(h & 0xffffffffu);
-    sums[1] += static_cast<int64_t>(h >> 32);
-  }
-  if (dist_on) dist::allreduce_sum(sums, 2);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(sums[0]),
-                static_cast<unsigned long long>(sums[1]));
-  return buf;
 }
 
 // Every rank's floats, concatenated in rank order.
@@ -229,7 +207,7 @@ TrainResult train_booster(const io::Table& train, const io::Table* valid, const 
   int rounds_without_gain = 0;
   int first_round = 0;
   const bool checkpointing = checkpoints.every > 0 || checkpoints.stop_at > 0 || checkpoints.resume;
-  const std::string digest = checkpointing ? training_digest(train, row_offset, dist_on) : std::string();
+  const std::string digest = checkpointing ? table_digest(train, row_offset, dist_on) : std::string();
   if (const BoostCheckpoint* c = checkpoints.resume) {
     ROTOR_CHECK(c->data_digest == digest, "the checkpoint was saved by a run on other training rows (digest ",
                 c->data_digest, ", these rows ", digest, ")");

@@ -43,9 +43,23 @@ CartTree cart_tree_from_json(const json& jt, int num_outputs, int num_feature, c
   ROTOR_CHECK(n > 0 && right.size() == n && feature.size() == n && threshold.size() == n &&
                   t.values.size() == n * static_cast<size_t>(num_outputs),
               where, ": arrays have inconsistent lengths");
+  std::vector<double> impurity, weight;
+  std::vector<int64_t> samples;
+  if (jt.contains("impurity")) {  // node statistics (a forest checkpoint continues with them)
+    impurity = jt.at("impurity").get<std::vector<double>>();
+    weight = jt.at("weight").get<std::vector<double>>();
+    samples = jt.at("samples").get<std::vector<int64_t>>();
+    ROTOR_CHECK(impurity.size() == n && weight.size() == n && samples.size() == n, where,
+                ": node statistics have inconsistent lengths");
+  }
   t.nodes.resize(n);
   for (size_t i = 0; i < n; ++i) {
     CartNode& node = t.nodes[i];
+    if (!impurity.empty()) {
+      node.impurity = impurity[i];
+      node.weight = weight[i];
+      node.samples = samples[i];
+    }
     node.left = left[i];
     node.right = right[i];
     node.feature = feature[i];

@@ -1,7 +1,7 @@
 #pragma once
 // The JSON form of one CART tree, shared by the forest, AdaBoost and gbm model files:
 // {"left": [...], "right": [...], "feature": [...], "threshold": [...], "value": [nodes * outputs]}
-// and, with node statistics, also "impurity", "weight" and "samples" (written, not read back).
+// and, with node statistics, also "impurity", "weight" and "samples" (read back when present).
 #include <nlohmann/json.hpp>
 
 #include <string>

@@ -19,6 +19,7 @@
 #include "rotor/trees/cart_json.h"
 #include "rotor/trees/class_labels.h"
 #include "rotor/trees/prediction_score.h"
+#include "rotor/trees/table_digest.h"
 #include "rotor/metrics/classification.h"
 
 namespace rotor::trees {
@@ -135,7 +136,8 @@ void exchange_trees(std::vector<CartTree>& trees, const std::function<bool(int)>
 
 }  // namespace
 
-ForestResult train_forest(const io::Table& train, const ForestParams& params, bool classification) {
+ForestResult train_forest(const io::Table& train, const ForestParams& params, bool classification,
+                          const ForestCheckpointHooks& checkpoints) {
   ROTOR_CHECK(params.trees >= 1, "trees must be >= 1, got ", params.trees);
   ROTOR_CHECK(static_cast<int64_t>(train.labels.size()) == train.rows, train.source, ": has no labels");
   const int F = static_cast<int>(train.cols);
@@ -174,6 +176,24 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
   Rng root(params.seed);
   std::vector<uint64_t> seeds(static_cast<size_t>(params.trees));
   for (uint64_t& s : seeds) s = root.next_u64();
+  const bool checkpointing = checkpoints.every > 0 || checkpoints.stop_at > 0 || checkpoints.resume;
+  const std::string digest = checkpointing ? table_digest(train, 0, false) : std::string();  // every rank: all rows
+  int first = 0;  // trees [0, first) come from the resumed checkpoint
+  if (const ForestCheckpoint* c = checkpoints.resume) {
+    ROTOR_CHECK(c->data_digest == digest, "the checkpoint was saved by a run on other training rows (digest ",
+                c->data_digest, ", these rows ", digest, ")");
+    const ForestModel& saved = c->partial;
+    ROTOR_CHECK(saved.classification == classification && saved.classes == model.classes &&
+                    saved.num_feature == F && saved.impute_values == model.impute_values,
+                "the checkpoint's forest (", saved.num_feature, " features, ", saved.classes.size(),
+                " classes) is not of this run (", F, " features, ", model.classes.size(), " classes)");
+    ROTOR_CHECK(c->trees_done <= params.trees && saved.trees.size() == static_cast<size_t>(c->trees_done),
+                "the checkpoint holds ", saved.trees.size(), " trees (", c->trees_done,
+                " done), which does not fit a forest of ", params.trees, " trees");
+    first = c->trees_done;
+    std::copy(saved.trees.begin(), saved.trees.end(), model.trees.begin());
+  }
+  const int end = checkpoints.stop_at > 0 ? std::min(checkpoints.stop_at, params.trees) : params.trees;
   // Trees are independent: each has its own generator, so the forest does not depend on threads.
   FirstError error;  // fit_cart checks its parameters and data; its Error must not leave the region
   const bool dist_on = params.distributed && dist::distributed();
@@ -191,32 +211,49 @@ ForestResult train_forest(const io::Table& train, const ForestParams& params, bo
     }
     return w;
   };
-#pragma omp parallel for schedule(dynamic, 1) if (params.trees > 1)
-  for (int t = 0; t < params.trees; ++t) error.run([&] {
-    if (!mine(t)) return;
-    Rng rng(seeds[t]);
-    std::vector<double> w = sample_weights(rng);
-    model.trees[t] = fit_cart(X.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
-                              cp, rng);
-    if (params.bootstrap) counts[t] = std::move(w);
-  });
-  if (dist_on) {
-    std::string problem;
-    try {
-      error.rethrow();
-    } catch (const Error& e) {
-      problem = e.what();
+  const int group = checkpoints.every > 0 ? checkpoints.every : std::max(1, end - first);
+  for (int begin = first; begin < end; begin += group) {
+    const int stop = std::min(end, begin + group);
+    auto grown_here = [&](int t) { return t >= begin && t < stop && mine(t); };
+#pragma omp parallel for schedule(dynamic, 1) if (stop - begin > 1)
+    for (int t = begin; t < stop; ++t) error.run([&] {
+      if (!mine(t)) return;
+      Rng rng(seeds[t]);
+      std::vector<double> w = sample_weights(rng);
+      model.trees[t] = fit_cart(X.values.data(), n, F, targets.data(), w.empty() ? nullptr : w.data(), num_classes,
+                                cp, rng);
+      if (params.bootstrap) counts[t] = std::move(w);
+    });
+    if (dist_on) {
+      std::string problem;
+      try {
+        error.rethrow();
+      } catch (const Error& e) {
+        problem = e.what();
+      }
+      dist::agree(problem, "", "");
+      exchange_trees(model.trees, grown_here);
     }
-    dist::agree(problem, "", "");
-    exchange_trees(model.trees, mine);
-    if (params.bootstrap)  // the other ranks' trees' bootstrap counts, for the OOB score
-      for (int t = 0; t < params.trees; ++t)
-        if (!mine(t)) {
-          Rng rng(seeds[t]);
-          counts[t] = sample_weights(rng);
-        }
+    error.rethrow();
+    if (checkpoints.save && (checkpoints.every > 0 || stop < params.trees)) {
+      ForestCheckpoint c;
+      c.trees_done = stop;
+      c.partial = model;
+      c.partial.trees.resize(static_cast<size_t>(stop));
+      c.data_digest = digest;
+      checkpoints.save(c);
+    }
   }
-  error.rethrow();
+  if (end < params.trees) {
+    result.stopped = true;
+    return result;
+  }
+  if (params.bootstrap)  // the bootstrap counts of trees grown elsewhere (other ranks, the resumed run)
+    for (int t = 0; t < params.trees; ++t)
+      if (counts[t].empty()) {
+        Rng rng(seeds[t]);
+        counts[t] = sample_weights(rng);
+      }
   // Importances: the mean of each tree's normalized impurity decrease, normalized again.
   model.importances.assign(static_cast<size_t>(F), 0.0);
   for (const CartTree& t : model.trees) {
@@ -326,6 +363,32 @@ std::string forest_to_json(const ForestModel& m) {
   for (const CartTree& t : m.trees) trees.push_back(cart_tree_to_json(t, /*with_node_stats=*/true));
   j["trees"] = std::move(trees);
   return j.dump();
+}
+
+std::string forest_checkpoint_to_json(const ForestCheckpoint& c) {
+  json j;
+  j["format"] = "rotor-forest-checkpoint";
+  j["trees_done"] = c.trees_done;
+  j["forest"] = json::parse(forest_to_json(c.partial));
+  j["config"] = c.config;
+  j["data_digest"] = c.data_digest;
+  return j.dump() + "\n";
+}
+
+ForestCheckpoint forest_checkpoint_from_json(const std::string& text, const std::string& source) {
+  ForestCheckpoint c;
+  try {
+    const json j = json::parse(text);
+    ROTOR_CHECK(j.value("format", "") == "rotor-forest-checkpoint", source, ": not a forest checkpoint");
+    c.trees_done = j.at("trees_done").get<int>();
+    ROTOR_CHECK(c.trees_done >= 1, source, ": trees_done is ", c.trees_done, ", expected >= 1");
+    c.partial = forest_from_json_text(j.at("forest").dump(), source);
+    c.config = j.at("config").get<std::string>();
+    c.data_digest = j.at("data_digest").get<std::string>();
+  } catch (const json::exception& e) {
+    throw Error(cat(source, ": not a valid forest checkpoint (", e.what(), ")"));
+  }
+  return c;
 }
 
 void save_forest(const ForestModel& m, const std::string& path) {

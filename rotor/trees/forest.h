@@ -6,6 +6,7 @@
 // importance is computed on any labelled table. A single CART tree is a forest of one tree without
 // bootstrap that tries every feature.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,9 +52,32 @@ struct ForestResult {
   double oob_score = 0;   // accuracy (classification) or R^2 (regression) over rows with OOB votes
   double oob_auc = -1;    // binary classification only
   int64_t oob_rows = 0;   // rows that were out of bag at least once
+  bool stopped = false;   // ended at ForestCheckpointHooks::stop_at
 };
 
-ForestResult train_forest(const io::Table& train, const ForestParams& params, bool classification);
+// A forest run saved part-way (`rotor forest train --checkpoint-every / --stop-at / --resume`): the trees
+// [0, trees_done). Tree t depends only on the data and its own seed (the t-th draw from the run's seed), so
+// a resumed run, at any number of ranks, grows the remaining trees into the uninterrupted run's forest.
+struct ForestCheckpoint {
+  int trees_done = 0;
+  ForestModel partial;      // classes, num_feature, impute_values and trees [0, trees_done)
+  std::string config;       // the caller's description of the run, compared on resume
+  std::string data_digest;  // of the training rows (rotor/trees/table_digest.h), compared on resume
+};
+
+struct ForestCheckpointHooks {
+  int every = 0;    // trees are grown in groups of `every`; after each, save() (0: one group, no saves)
+  int stop_at = 0;  // stop after this many trees, saving (0: grow them all)
+  const ForestCheckpoint* resume = nullptr;                 // continue this run
+  std::function<void(const ForestCheckpoint&)> save;        // called on every rank (rank 0 writes)
+};
+
+std::string forest_checkpoint_to_json(const ForestCheckpoint& c);
+ForestCheckpoint forest_checkpoint_from_json(const std::string& text, const std::string& source);
+
+// With checkpoints.stop_at below params.trees the result is `stopped` and holds no model.
+ForestResult train_forest(const io::Table& train, const ForestParams& params, bool classification,
+                          const ForestCheckpointHooks& checkpoints = {});
 
 // Accuracy (classification) or R^2 (regression) of the model on a labelled table.
 double forest_score(const ForestModel& model, const io::Table& table);

@@ -4,7 +4,8 @@
 # the same metrics, for shards given as a file per rank (%d) and as row ranges of one file, N = 2, 3, 4.
 # Faults: a shard with other columns, or a rank with another configuration, stops every rank with a
 # `rotor: error:` before training; a rank killed with SIGKILL stops the job within a bound; no output
-# file is written by any failed run.
+# file is written by any failed run. Checkpoints: a boosting run and a forest run (stopped, or a rank
+# killed) resume at another N to the uninterrupted model.
 set -uo pipefail
 rotor=$1
 data="$ROTOR_SOURCE_DIR/tests/trees/data"
@@ -113,15 +114,20 @@ grep -qi "signal 9\|killed" "$tmp/killed.out" || fail "no error naming the kille
 # --- a rank killed after a checkpoint: --resume (at N = 2, and alone) gives the uninterrupted N = 2 model.
 opts=(--data "$tmp/big.csv" --rounds 3000 --max-depth 8 --subsample 0.8 --colsample 0.8)
 mpi -np 2 "$rotor" boost train "${opts[@]}" --out "$tmp/whole.json" >/dev/null 2>&1 || fail "uninterrupted run failed"
-mpirun --oversubscribe --allow-run-as-root -np 2 "$rotor" boost train "${opts[@]}" --out "$tmp/cut.json" \
-  --checkpoint-every 100 >"$tmp/cut.out" 2>&1 &
-mpirun_pid=$!
-for ((i = 0; i < 600; ++i)); do [ -s "$tmp/cut.json.checkpoint" ] && break; sleep 0.05; done
-[ -s "$tmp/cut.json.checkpoint" ] || { kill -KILL "$mpirun_pid"; fail "no checkpoint appeared"; }
-rank=$(pgrep -P "$mpirun_pid" | tail -1)
-[ -n "$rank" ] && kill -KILL "$rank"
-wait "$mpirun_pid" && fail "the job with a killed rank exited 0 (it finished before the kill?)"
-[ -e "$tmp/cut.json" ] && fail "the killed job wrote a model"
+# kill_after_checkpoint OUT ARGS...: runs `rotor ARGS... --out OUT` on 2 ranks, kills one with SIGKILL once
+# OUT.checkpoint appears; the job must fail and write no model.
+kill_after_checkpoint() {
+  local out=$1; shift
+  mpirun --oversubscribe --allow-run-as-root -np 2 "$rotor" "$@" --out "$out" >"$out.log" 2>&1 &
+  local pid=$! i rank
+  for ((i = 0; i < 600; ++i)); do [ -s "$out.checkpoint" ] && break; sleep 0.05; done
+  [ -s "$out.checkpoint" ] || { kill -KILL "$pid"; fail "$1: no checkpoint appeared"; }
+  rank=$(pgrep -P "$pid" | tail -1)
+  [ -n "$rank" ] && kill -KILL "$rank"
+  wait "$pid" && fail "$1: the job with a killed rank exited 0 (it finished before the kill?)"
+  [ -e "$out" ] && fail "$1: the killed job wrote a model"
+}
+kill_after_checkpoint "$tmp/cut.json" boost train "${opts[@]}" --checkpoint-every 100
 cp "$tmp/cut.json.checkpoint" "$tmp/saved.checkpoint"
 mpi -np 2 "$rotor" boost train "${opts[@]}" --out "$tmp/cut.json" --checkpoint-every 100 \
   --resume "$tmp/saved.checkpoint" >/dev/null 2>&1 || fail "resume at N = 2 failed"
@@ -129,4 +135,35 @@ cmp -s "$tmp/cut.json" "$tmp/whole.json" || fail "the resumed N = 2 model differ
 "$rotor" boost train "${opts[@]}" --out "$tmp/alone.json" --checkpoint-every 100 --resume "$tmp/saved.checkpoint" \
   >/dev/null 2>&1 || fail "resume alone failed"
 python3 "$close" "$tmp/alone.json" "$tmp/whole.json" || fail "the model resumed alone differs from the N = 2 one"
+
+# --- forest checkpoints: stopped after 3 of 7 trees (checkpoints every 2) on 2 ranks, resumed on 3 ranks
+# and alone, the uninterrupted forest and OOB score; the checkpoint refuses another command line.
+mpi -np 2 "$rotor" forest train --data "$train" --out "$tmp/fc.json" "${fargs[@]}" --checkpoint-every 2 --stop-at 3 \
+  >"$tmp/fc.out" 2>&1 || fail "forest --stop-at failed: $(cat "$tmp/fc.out")"
+grep -q "^stopped after tree 3" "$tmp/fc.out" || fail "forest --stop-at: no stop message: $(cat "$tmp/fc.out")"
+[ -e "$tmp/fc.json" ] && fail "a stopped forest run wrote a model"
+cp "$tmp/fc.json.checkpoint" "$tmp/fc1.checkpoint"
+mpi -np 3 "$rotor" forest train --data "$train" --out "$tmp/fc.json" "${fargs[@]}" --checkpoint-every 2 \
+  --resume "$tmp/fc.json.checkpoint" >"$tmp/fc3.out" 2>&1 || fail "forest resume on 3 ranks failed: $(cat "$tmp/fc3.out")"
+cmp -s "$tmp/fc.json" "$tmp/f3.json" || fail "the resumed forest differs from the uninterrupted one"
+[ "$(grep '^oob' "$tmp/f1.out")" = "$(grep '^oob' "$tmp/fc3.out")" ] || fail "resumed forest: OOB score differs"
+"$rotor" forest train --data "$train" --out "$tmp/fca.json" "${fargs[@]}" --resume "$tmp/fc1.checkpoint" \
+  >/dev/null 2>&1 || fail "forest resume alone failed"
+cmp -s "$tmp/fca.json" "$tmp/f1.json" || fail "the forest resumed alone differs from the uninterrupted one"
+out=$("$rotor" forest train --data "$train" --out "$tmp/fcb.json" --trees 9 --max-depth 6 --seed 5 --impute-median \
+      --resume "$tmp/fc1.checkpoint" 2>&1) && fail "a forest checkpoint resumed with another --trees"
+grep -q "^rotor: error: .*was saved by another command line" <<<"$out" || fail "no clear error for another --trees: $out"
+echo '{"format": "rotor-forest-checkpoint", "trees_done": 2}' >"$tmp/broken.checkpoint"
+out=$("$rotor" forest train --data "$train" --out "$tmp/fcb.json" "${fargs[@]}" --resume "$tmp/broken.checkpoint" 2>&1) &&
+  fail "a broken forest checkpoint was accepted"
+grep -q "^rotor: error: .*not a valid forest checkpoint" <<<"$out" || fail "no clear error for a broken checkpoint: $out"
+[ -e "$tmp/fcb.json" ] && fail "a refused resume wrote a model"
+
+# --- a forest rank killed after a checkpoint: the job stops, and --resume gives the uninterrupted forest.
+ftrees=(--data "$tmp/big.csv" --trees 400 --max-depth 10 --seed 2 --impute-median)
+mpi -np 2 "$rotor" forest train "${ftrees[@]}" --out "$tmp/fwhole.json" >/dev/null 2>&1 || fail "uninterrupted forest failed"
+kill_after_checkpoint "$tmp/fcut.json" forest train "${ftrees[@]}" --checkpoint-every 4
+mpi -np 2 "$rotor" forest train "${ftrees[@]}" --out "$tmp/fcut.json" --checkpoint-every 4 \
+  --resume "$tmp/fcut.json.checkpoint" >/dev/null 2>&1 || fail "forest resume after the kill failed"
+cmp -s "$tmp/fcut.json" "$tmp/fwhole.json" || fail "the forest resumed after the kill differs from the uninterrupted one"
 echo ok
