@@ -224,8 +224,13 @@ Var gelu(const Var& x, GeluForm form) {
 }
 
 Var leaky_relu(const Var& x, double negative_slope) {
-  const Tensor positive = k::compare(k::CompareOp::gt, x.value(), Tensor::zeros({}, DType::f64));
-  return where(positive, x, mul(x, negative_slope));
+  const Tensor xv = x.value();
+  return record("leaky_relu", k::leaky_relu(xv, negative_slope), {x},
+                [xv, negative_slope](const Tensor& g) { return Grads{k::leaky_relu_backward(xv, negative_slope, g)}; },
+                [xv, negative_slope](const Var& g, const Vars&) {  // g times a constant slope mask
+                  return Vars{mul(g, constant(k::leaky_relu_backward(xv, negative_slope,
+                                                                     Tensor::ones(xv.shape(), g.dtype()))))};
+                });
 }
 
 Var softplus(const Var& x) { return add(relu(x), log(add(exp(neg(abs(x))), 1.0))); }

@@ -136,6 +136,10 @@ void register_conv_gradchecks(GradcheckRegistry& r);
 void register_upsampling_gradchecks(GradcheckRegistry& r);
 void register_kernel_gradchecks(GradcheckRegistry& r);  // the transformer's kernels (kernel_gradchecks.cpp)
 void register_higher_order_gradchecks(GradcheckRegistry& r);  // create_graph: second derivatives
+// n(inputs) = sum_i ||d/dx_i sum(w * f(inputs))||^2 (w a fixed pattern), differentiable in the inputs (and
+// in anything f closes over), through grad(..., create_graph = true): a second-order case checks n.
+// Inputs that do not require a gradient (the harness's f32 pass) are made leaves that do.
+Var gradient_norm_squared(const std::function<Var(const VarList&)>& f, const VarList& inputs);
 void register_discrete_gradchecks(GradcheckRegistry& r);  // straight-through, Gumbel-softmax (discrete.cpp)
 
 }  // namespace rotor::autograd

@@ -21,8 +21,8 @@ Tensor seed_pattern(const Var& y) {
   return Tensor::from_vector(w, y.shape()).to(y.dtype());
 }
 
-// n(inputs) = sum_i ||d/dx_i sum(w * f(inputs))||^2, differentiable in the inputs (and in anything f
-// closes over). Inputs that do not require a gradient (the harness's f32 pass) are made leaves that do.
+}  // namespace
+
 Var gradient_norm_squared(const OpFn& f, const VarList& inputs) {
   EnableGradGuard recording;  // the harness evaluates finite differences under NoGradGuard
   VarList xs;
@@ -33,8 +33,6 @@ Var gradient_norm_squared(const OpFn& f, const VarList& inputs) {
   for (const Var& g : gs) total = total.defined() ? add(total, sum(square(g))) : sum(square(g));
   return total;
 }
-
-}  // namespace
 
 void register_higher_order_gradchecks(GradcheckRegistry& r) {
   const std::string label = "second order";

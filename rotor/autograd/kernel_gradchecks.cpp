@@ -335,6 +335,7 @@ void register_kernel_gradchecks(GradcheckRegistry& r) {
     r.add_kernels(op, {"unary_backward"});
   for (const char* op : {"gelu_erf", "gelu_tanh", "silu"}) r.add_kernels(op, {"unary_backward", "activation_backward"});
   r.add_kernels("clamp", {"clamp_backward"});
+  r.add_kernels("leaky_relu", {"leaky_relu_backward"});
   r.add_kernels("gated_activation", {"gated_backward"});
   r.add_kernels("softmax", {"softmax_backward"});
   r.add_kernels("log_softmax", {"log_softmax_backward"});

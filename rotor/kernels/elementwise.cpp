@@ -332,6 +332,33 @@ Tensor clamp_backward(const Tensor& x_in, double lo, double hi, const Tensor& dy
   return out;
 }
 
+Tensor leaky_relu(const Tensor& x_in, double slope) {
+  const DType dt = compute_dtype(x_in);
+  const Tensor x = converted(x_in, dt);
+  Tensor out = output_like(x.shape(), dt, {x});
+  // branch-free (max + slope min) so that the loop vectorises; exact: one of the two terms is zero
+  if (dt == DType::f64) {
+    map1<double, double>(x, out, [slope](double v) { return std::max(v, 0.0) + slope * std::min(v, 0.0); });
+  } else {
+    const float a = static_cast<float>(slope);
+    map1<float, float>(x, out, [a](float v) { return std::max(v, 0.0f) + a * std::min(v, 0.0f); });
+  }
+  return out;
+}
+
+Tensor leaky_relu_backward(const Tensor& x_in, double slope, const Tensor& dy_in) {
+  const DType dt = compute_dtype(x_in, dy_in);
+  const Tensor x = converted(x_in, dt), dy = converted(dy_in, dt);
+  Tensor out = output_like(broadcast_shapes(x.shape(), dy.shape()), dt, {x, dy});
+  if (dt == DType::f64) {
+    map2<double, double>(x, dy, out, [slope](double v, double g) { return (v > 0 ? g : 0.0) + slope * (v > 0 ? 0.0 : g); });
+  } else {
+    const float a = static_cast<float>(slope);
+    map2<float, float>(x, dy, out, [a](float v, float g) { return (v > 0 ? g : 0.0f) + a * (v > 0 ? 0.0f : g); });
+  }
+  return out;
+}
+
 Tensor compare(CompareOp op, const Tensor& a_in, const Tensor& b_in) {
   const DType dt = compute_dtype(a_in, b_in);
   const Tensor a = converted(a_in, dt), b = converted(b_in, dt);

@@ -59,6 +59,9 @@ Tensor affine(const Tensor& x, double a, double b);
 Tensor clamp(const Tensor& x, double lo, double hi);
 // dx = dy where lo <= x <= hi, else 0.
 Tensor clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy);
+// y = x where x > 0, else slope x (LeakyReLU); its backward dx = dy where x > 0, else slope dy.
+Tensor leaky_relu(const Tensor& x, double slope);
+Tensor leaky_relu_backward(const Tensor& x, double slope, const Tensor& dy);
 
 // Comparisons give u8 tensors of 0/1 (broadcast).
 Tensor compare(CompareOp op, const Tensor& a, const Tensor& b);

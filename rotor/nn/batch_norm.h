@@ -18,6 +18,14 @@ namespace rotor::nn {
 Var batch_norm(const Var& x, const Var& mean, const Var& var, const Var& weight, const Var& bias, double eps);
 // The batch's per-channel mean and biased variance of x [N, C, ...], each [1, C, 1, ...].
 std::pair<Var, Var> batch_statistics(const Var& x);
+// Training mode in one op (rotor/kernels/batchnorm.h): batch_norm(x, batch_statistics(x) ..., weight, bias,
+// eps) with a fused forward and backward (the backward also as differentiable ops, for create_graph).
+// y: x's shape; mean, var (biased): [C], for the running statistics. weight, bias: [C].
+struct BatchNormOutput {
+  Var y;
+  Tensor mean, var;
+};
+BatchNormOutput batch_norm_training(const Var& x, const Var& weight, const Var& bias, double eps);
 // x: [N, C, ...], weight, bias: [C]; C % groups == 0.
 Var group_norm(const Var& x, int64_t groups, const Var& weight, const Var& bias, double eps);
 

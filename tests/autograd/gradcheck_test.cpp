@@ -168,7 +168,7 @@ TEST(GradcheckHarness, CoversEveryBuiltinOp) {
                          "scaled_dot_product_attention", "fused_causal_attention", "min", "var", "split",
                          "flatten", "checkpoint", "unfold2d", "fold2d", "conv2d", "conv1d", "conv_transpose2d",
                          "max_pool2d", "avg_pool2d", "upsample_nearest2d", "leaky_relu", "softplus", "pixel_shuffle",
-                         "pixel_unshuffle", "upsample_bilinear2d", "max_unpool2d", "batch_norm", "group_norm"})
+                         "pixel_unshuffle", "upsample_bilinear2d", "max_unpool2d", "batch_norm", "batch_norm_training", "group_norm"})
     EXPECT_TRUE(have.count(op)) << op << " is not registered";
 }
 
