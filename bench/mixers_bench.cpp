@@ -2,7 +2,8 @@
 // x [1, T, 64] and decoding (step() over T tokens, no gradients), per mixer and context length.
 // bench/mixers_bench.sh runs the same mixers in PyTorch (bench/mixers_torch.py) and prints the ratios.
 // Sizes: width 64, 4 heads (multi-head mixers), one recurrent layer of 64, S4D N 32, Mamba d_state 16,
-// Performer M 64, FLASH s 64 chunk 64, local window 64, strided/fixed l 32 (fixed c 4), chunks 64.
+// Performer M 64, FLASH s 64 chunk 64, local window 64, strided/fixed l = round(sqrt(T)) (the Sparse
+// Transformer's choice: 32 at T 1024; fixed c 4), chunks 64.
 // Output: "mixer T train_ms decode_tokens_per_s" per line (medians over the timed repetitions).
 // Usage: mixers_bench [THREADS] [T,T,...] [MIXER,MIXER,...|all] [REPS] [train]
 // With `train` (bench/mixers_scaling.sh) decoding is skipped and the line is "mixer T train_ms peak_mb": the
@@ -12,6 +13,7 @@
 // [1, heads, T, T] probabilities for backward) is available in this mode only (it has no step()).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -61,7 +63,7 @@ Mixer make(std::shared_ptr<M> m) {
   return out;
 }
 
-Mixer build(const std::string& name, Rng& rng) {
+Mixer build(const std::string& name, int64_t T, Rng& rng) {
   if (name == "softmax") {
     auto qkv = std::make_shared<nn::Linear>(kDim, 3 * kDim, true, rng);
     ag::FusedAttentionSpec spec;
@@ -91,7 +93,7 @@ Mixer build(const std::string& name, Rng& rng) {
     p.kind = name == "local" ? nn::AttentionPattern::Kind::local
              : name == "strided" ? nn::AttentionPattern::Kind::strided
                                  : nn::AttentionPattern::Kind::fixed;
-    p.size = name == "local" ? 64 : 32;
+    p.size = name == "local" ? 64 : std::lround(std::sqrt(static_cast<double>(T)));
     p.summary = 4;
     return make<nn::SparseAttention, nn::PatternAttentionState>(
         std::make_shared<nn::SparseAttention>(kDim, kHeads, p, rng));
@@ -146,7 +148,7 @@ int main(int argc, char** argv) {
     for (const std::string& len : lengths) {
       const int64_t T = std::atoll(len.c_str());
       Rng rng(1);
-      Mixer m = build(name, rng);
+      Mixer m = build(name, T, rng);
       const ag::Var x(nn::normal_tensor({1, T, kDim}, 0, 1, rng), true);
       const ag::Var seed(nn::normal_tensor({1, T, kDim}, 0, 1, rng));
       const auto step = [&] {

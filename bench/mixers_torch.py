@@ -67,7 +67,7 @@ class S4DLayer(torch.nn.Module):
         return ref.s4d_reference(u, self.log_dt, self.log_A_real, self.A_imag, self.C, self.D).float()
 
 
-def build(name):
+def build(name, T):
     if name in ("rnn", "lstm", "gru"):
         return {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[name](DIM, DIM, batch_first=True)
     if name == "linear":
@@ -76,7 +76,7 @@ def build(name):
         w = torch.randn(64, DIM // HEADS)
         return Heads(lambda q, k, v: ref.performer_reference(q, k, v, w))
     if name in ("local", "strided", "fixed"):
-        l = 64 if name == "local" else 32
+        l = 64 if name == "local" else round(math.sqrt(T))  # the Sparse Transformer's l = sqrt(T)
         return Heads(lambda q, k, v: ref.pattern_reference(q, k, v, name, l, 4))
     if name == "flash":
         e, s, C = 2 * DIM, 64, 64
@@ -120,7 +120,7 @@ def main():
     torch.manual_seed(1)
     for name in which.split(","):
         for T in lengths:
-            m = build(name)
+            m = build(name, T)
             x = torch.randn(1, T, DIM, requires_grad=True)
             seed = torch.randn(1, T, DIM)
 

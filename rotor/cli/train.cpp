@@ -103,7 +103,11 @@ MixerSpec mixer_from_flags(const Args& a, CLI::App& cmd, TransformerConfig& conf
   ROTOR_CHECK(!relative || k == MixerKind::softmax, "--pos ", position_kind_name(config.pos),
               " applies to the softmax mixer only, not ", mixer_kind_name(k));
   if (k == MixerKind::softmax) return m;
-  if (cmd.count("--window") == 0) m.window = std::min(m.window, config.ctx);
+  // Without --window: local keeps its window (at most ctx); strided and fixed take the Sparse Transformer's
+  // l = round(sqrt(ctx)), so that a query sees about 2 sqrt(ctx) keys and a step costs O(ctx sqrt(ctx)).
+  if (cmd.count("--window") == 0)
+    m.window = k == MixerKind::local ? std::min(m.window, config.ctx)
+                                     : std::max<int64_t>(1, std::lround(std::sqrt(static_cast<double>(config.ctx))));
   if (!heads) config.heads = config.kv_heads = 1;
   if (cmd.count("--pos") == 0 && k != MixerKind::linear)
     config.pos = ordered ? PositionKind::none : PositionKind::learned;
@@ -373,7 +377,8 @@ void setup(CLI::App& cmd) {
   cmd.add_option("--features", a.spec.features, "performer: random features per head (default 64)");
   cmd.add_option("--redraw", a.spec.redraw, "performer: draw new random features every N steps (default 0: never)");
   cmd.add_option("--window", a.spec.window,
-                 "local: attention window; strided, fixed: stride / block length (default 32, at most --ctx)");
+                 "local: attention window (default 32, at most --ctx); strided, fixed: stride / block length (default "
+                 "round(sqrt(--ctx)))");
   cmd.add_option("--summary", a.spec.summary, "fixed: summary columns per block (default 1)");
   cmd.add_option("--state", a.spec.state, "s4d, mamba: state size N (default 16)");
   cmd.add_option("--chunk", a.spec.chunk, "linear, performer, flash, mamba: chunk length of the parallel form (default 64)");

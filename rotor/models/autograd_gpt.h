@@ -52,7 +52,7 @@ struct MixerSpec {
   MixerKind kind = MixerKind::softmax;
   int64_t features = 64;  // performer: random features per head (M)
   int64_t redraw = 0;     // performer: draw new features every this many training steps (0: never)
-  int64_t window = 32;    // local: window W; strided, fixed: the stride / block length l
+  int64_t window = 32;    // local: window W; strided, fixed: the stride / block length l (rotor train: sqrt(ctx))
   int64_t summary = 1;    // fixed: summary columns c per block (1 <= c <= l)
   int64_t state = 16;     // s4d, mamba: state size N
   int64_t chunk = 64;     // linear, performer, flash, mamba: chunk length of the parallel form

@@ -1,7 +1,8 @@
 #pragma once
 // Causal softmax attention restricted to a pattern: each query t attends to a set of earlier keys S(t)
-// (t itself included), gathered explicitly, so time and memory are O(T * |S| * D), proportional to the
-// pattern rather than to T^2. Patterns:
+// (t itself included). pattern_attention is one op (kernel rotor/kernels/sparse_attention.h: the key lists
+// in compressed rows, the scores and probabilities never stored, only a logsumexp per query), so time is
+// O(T |S| D) and memory O(T D), proportional to the pattern rather than to T^2. Patterns:
 //   local(W):       S(t) = {t-W+1 .. t}                                      (sliding window, |S| = W)
 //   strided(l):     S(t) = {t-l+1 .. t} U {j <= t : (t - j) mod l == 0}      (Child et al. 2019, sec. 4.2,
 //                                                                            both heads' sets in one)

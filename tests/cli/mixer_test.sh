@@ -54,6 +54,16 @@ for pos in t5 alibi; do
     || fail "--pos $pos: sample failed: $(cat "$tmp/slog")"
   [[ "$s1" == "And God"* ]] || fail "--pos $pos: sample does not start with the prompt: $s1"
 done
+# without --window: strided and fixed take l = round(sqrt(ctx)) (4 at ctx 16, 5 at ctx 24), local its 32 cut to ctx
+for m in strided fixed local; do
+  for c in 16 24; do
+    want=$c; [ $m == local ] || want=$([ $c == 16 ] && echo 4 || echo 5)
+    "$rotor" train --data "$tmp/text.txt" --layers 1 --dim 16 --ctx $c --batch 2 --threads 1 --steps 1 --heads 2 \
+      --mixer $m --out "$tmp/default-$m-$c" >/dev/null 2>&1 || fail "$m at ctx $c without --window failed"
+    grep -q "\"window\": $want\b" "$tmp/default-$m-$c/config.json" \
+      || fail "$m at ctx $c: default window is not $want: $(grep window "$tmp/default-$m-$c/config.json")"
+  done
+done
 # the default mixer is today's fused model: no "mixer" key, an optimizer state for --resume
 "$rotor" train "${small[@]}" --steps 4 --out "$tmp/softmax" >/dev/null 2>&1 || fail "default mixer failed"
 grep -q mixer "$tmp/softmax/config.json" && fail "default run's config names a mixer"
