@@ -7,6 +7,8 @@
 #include "rotor/autograd/gradcheck.h"
 #include "rotor/autograd/reduction.h"
 #include "rotor/kernels/cross_entropy.h"
+#include "rotor/kernels/elementwise.h"
+#include "rotor/kernels/reduce.h"
 
 namespace rotor::autograd {
 
@@ -81,8 +83,22 @@ Var cross_entropy(const Var& logits, const Tensor& targets, const CrossEntropyOp
 Var mse_loss(const Var& a, const Var& b, Reduction reduction) { return reduce_loss(square(sub(a, b)), reduction); }
 
 // max(x, 0) - x y + log(1 + exp(-|x|))
+// One op: the per-element loss in one pass, dx = g (sigmoid(x) - y), dy = -g x (each summed to its input's
+// shape when the two broadcast).
 Var binary_cross_entropy_with_logits(const Var& x, const Var& y, Reduction reduction) {
-  Var per = add(sub(relu(x), mul(x, y)), log(add(exp(neg(abs(x))), 1.0)));
+  const Tensor xv = x.value(), yv = y.value();
+  const bool need_y = y.requires_grad();
+  Var per = record("binary_cross_entropy_with_logits", k::bce_with_logits(xv, yv), {x, y},
+                   [xv, yv, need_y](const Tensor& g) {
+                     const Tensor dx = k::mul(g, k::sub(k::unary(k::UnaryOp::sigmoid, xv), yv));
+                     return std::vector<Tensor>{k::sum_to_shape(dx, xv.shape()),
+                                                need_y ? k::sum_to_shape(k::mul_scalar(k::mul(g, xv), -1.0), yv.shape())
+                                                       : Tensor()};
+                   },
+                   [](const Var& g, const std::vector<Var>& in) {
+                     return std::vector<Var>{sum_to_shape(mul(g, sub(sigmoid(in[0]), in[1])), in[0].shape()),
+                                             sum_to_shape(neg(mul(g, in[0])), in[1].shape())};
+                   });
   return reduce_loss(per, reduction);
 }
 

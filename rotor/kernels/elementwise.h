@@ -59,6 +59,9 @@ Tensor affine(const Tensor& x, double a, double b);
 Tensor clamp(const Tensor& x, double lo, double hi);
 // dx = dy where lo <= x <= hi, else 0.
 Tensor clamp_backward(const Tensor& x, double lo, double hi, const Tensor& dy);
+// Binary cross-entropy on logits x with targets t (broadcast), per element, in its stable form
+// max(x, 0) - x t + log1p(exp(-|x|)); its gradients are dx = dy (sigmoid(x) - t) and dt = -dy x.
+Tensor bce_with_logits(const Tensor& x, const Tensor& t);
 // y = x where x > 0, else slope x (LeakyReLU); its backward dx = dy where x > 0, else slope dy.
 Tensor leaky_relu(const Tensor& x, double slope);
 Tensor leaky_relu_backward(const Tensor& x, double slope, const Tensor& dy);
