@@ -35,21 +35,23 @@ struct Powers {
   }
 };
 
-int kernel_threads(int64_t H, int64_t N, int64_t T) {
-  if (H <= 1 || H * N * T < kParallelThreshold) return 1;
-  return std::max(1, std::min<int>(num_threads(), static_cast<int>(H)));
+// body(h, powers of channel h, M) for every channel h, channels split across threads above the threshold.
+template <class F, class Body>
+void for_each_channel(const F* p, const F* q, int64_t H, int64_t N, int64_t T, Body body) {
+  const int64_t M = (T + kJ - 1) / kJ;
+  const int threads = H <= 1 || H * N * T < kParallelThreshold
+                          ? 1
+                          : std::max(1, std::min<int>(num_threads(), static_cast<int>(H)));
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (int64_t h = 0; h < H; ++h) body(h, Powers<F>(p + h * N, q + h * N, N, M), M);
 }
 
 }  // namespace
 
 template <class F>
 void ssm_kernel_forward(F* K, const F* p, const F* q, const F* cr, const F* ci, int64_t H, int64_t N, int64_t T) {
-  const int64_t M = (T + kJ - 1) / kJ;
-  const int threads = kernel_threads(H, N, T);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (int64_t h = 0; h < H; ++h) {
+  for_each_channel(p, q, H, N, T, [&](int64_t h, const Powers<F>& pw, int64_t M) {
     const int64_t o = h * N;
-    const Powers<F> pw(p + o, q + o, N, M);
     for (int64_t m = 0; m < M; ++m) {
       const int64_t l0 = m * kJ, jn = std::min(kJ, T - l0);
       F acc[kJ] = {};
@@ -64,18 +66,14 @@ void ssm_kernel_forward(F* K, const F* p, const F* q, const F* cr, const F* ci, 
       }
       for (int64_t j = 0; j < jn; ++j) K[h * T + l0 + j] = F(2) * acc[j];
     }
-  }
+  });
 }
 
 template <class F>
 void ssm_kernel_backward(F* dp, F* dq, F* dcr, F* dci, const F* dK, const F* p, const F* q, const F* cr,
                          const F* ci, int64_t H, int64_t N, int64_t T) {
-  const int64_t M = (T + kJ - 1) / kJ;
-  const int threads = kernel_threads(H, N, T);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (int64_t h = 0; h < H; ++h) {
+  for_each_channel(p, q, H, N, T, [&](int64_t h, const Powers<F>& pw, int64_t M) {
     const int64_t o = h * N;
-    const Powers<F> pw(p + o, q + o, N, M);
     std::vector<F> g(M * kJ, F(0)), gl(M * kJ, F(0));  // dK_l and l dK_l, zero past T
     for (int64_t l = 0; l < T; ++l) {
       g[l] = dK[h * T + l];
@@ -106,7 +104,7 @@ void ssm_kernel_backward(F* dp, F* dq, F* dcr, F* dci, const F* dK, const F* p, 
       dp[o + n] = static_cast<F>(2.0 * CS1.real());
       dq[o + n] = static_cast<F>(-2.0 * CS1.imag());
     }
-  }
+  });
 }
 
 template void ssm_kernel_forward<float>(float*, const float*, const float*, const float*, const float*, int64_t,
