@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rotor/core/threads.h"
+#include "rotor/kernels/fft.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -175,11 +176,157 @@ void long_conv_backward(F* du, F* dK, const F* dy, const F* u, const F* K, int64
     for (int64_t l = 0; l < T; ++l) dK[h * T + l] = dkt[l * H + h];
 }
 
+namespace {
+
+// The FFT form. Channels go in groups of 2 * kFftLanes: lane l of a group's transform carries channel
+// h0 + l in its real part and channel h0 + kFftLanes + l in its imaginary part (zero past H), each signal
+// zero padded from T to n >= 2T, so the circular products below equal the causal / anti-causal sums.
+constexpr int64_t kLanes = kFftLanes, kGroup = 2 * kFftLanes;
+
+template <class F>
+struct Spectrum {  // re, im: [n, kLanes]
+  explicit Spectrum(int64_t n) : re(static_cast<size_t>(n * kLanes)), im(static_cast<size_t>(n * kLanes)) {}
+  std::vector<F> re, im;
+};
+
+// Loads the pair signals of the group at h0 from x (element (t, h) at x[t * ts + h * hs]) and transforms.
+template <class F>
+void transform_group(Spectrum<F>& s, const F* x, int64_t T, int64_t H, int64_t h0, int64_t ts, int64_t hs,
+                     const FftPlan<F>& plan) {
+  std::fill(s.re.begin(), s.re.end(), F(0));
+  std::fill(s.im.begin(), s.im.end(), F(0));
+  const int64_t wa = std::clamp<int64_t>(H - h0, 0, kLanes), wb = std::clamp<int64_t>(H - h0 - kLanes, 0, kLanes);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t l = 0; l < wa; ++l) s.re[t * kLanes + l] = x[t * ts + (h0 + l) * hs];
+    for (int64_t l = 0; l < wb; ++l) s.im[t * kLanes + l] = x[t * ts + (h0 + kLanes + l) * hs];
+  }
+  fft_lanes(s.re.data(), s.im.data(), plan, false);
+}
+
+// The inverse transform of s, times `scale`, out to the group's channels for t < T (layout as above).
+template <class F>
+void inverse_group(Spectrum<F>& s, F* x, int64_t T, int64_t H, int64_t h0, int64_t ts, int64_t hs, F scale,
+                   const FftPlan<F>& plan) {
+  fft_lanes(s.re.data(), s.im.data(), plan, true);
+  const int64_t wa = std::clamp<int64_t>(H - h0, 0, kLanes), wb = std::clamp<int64_t>(H - h0 - kLanes, 0, kLanes);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t l = 0; l < wa; ++l) x[t * ts + (h0 + l) * hs] = scale * s.re[t * kLanes + l];
+    for (int64_t l = 0; l < wb; ++l) x[t * ts + (h0 + kLanes + l) * hs] = scale * s.im[t * kLanes + l];
+  }
+}
+
+// z1 = FFT(x1a + i x1b), z2 = FFT(x2a + i x2b) of real signals -> w (=, or += when accumulate)
+//   X1a op(X2a) + i X1b op(X2b),  op = complex conjugation when `conjugate` (a correlation), else identity,
+// whose inverse transform is (x1a * x2a) + i (x1b * x2b) for the circular product *. The spectrum of a real
+// signal x out of Z = FFT(x + i y) is X_k = (Z_k + conj Z_{n-k}) / 2, Y_k = (Z_k - conj Z_{n-k}) / (2i), and
+// X_{n-k} = conj X_k, so bins k and n - k are done together.
+template <class F>
+void multiply_pairs(Spectrum<F>& w, const Spectrum<F>& z1, const Spectrum<F>& z2, bool conjugate, bool accumulate,
+                    int64_t n) {
+  const F half = F(0.5), sc = conjugate ? F(-1) : F(1);
+  for (int64_t k = 0; k <= n / 2; ++k) {
+    const int64_t m = (n - k) & (n - 1);
+    const F* ar = z1.re.data() + k * kLanes;
+    const F* ai = z1.im.data() + k * kLanes;
+    const F* cr = z1.re.data() + m * kLanes;
+    const F* ci = z1.im.data() + m * kLanes;
+    const F* br = z2.re.data() + k * kLanes;
+    const F* bi = z2.im.data() + k * kLanes;
+    const F* dr = z2.re.data() + m * kLanes;
+    const F* di = z2.im.data() + m * kLanes;
+    F* wkr = w.re.data() + k * kLanes;
+    F* wki = w.im.data() + k * kLanes;
+    F* wmr = w.re.data() + m * kLanes;
+    F* wmi = w.im.data() + m * kLanes;
+#pragma omp simd
+    for (int64_t l = 0; l < kLanes; ++l) {
+      // the two real signals' spectra at bin k, of z1 (x: a, y: b) and z2 (op applied)
+      const F xar = half * (ar[l] + cr[l]), xai = half * (ai[l] - ci[l]);
+      const F xbr = half * (ai[l] + ci[l]), xbi = half * (cr[l] - ar[l]);
+      const F yar = half * (br[l] + dr[l]), yai = sc * half * (bi[l] - di[l]);
+      const F ybr = half * (bi[l] + di[l]), ybi = sc * half * (dr[l] - br[l]);
+      const F pr = xar * yar - xai * yai, pi = xar * yai + xai * yar;
+      const F qr = xbr * ybr - xbi * ybi, qi = xbr * ybi + xbi * ybr;
+      // w_k = P + iQ, w_{n-k} = conj P + i conj Q (P, Q are real at k = 0 and n / 2)
+      const F kr = pr - qi, ki = pi + qr, mr = pr + qi, mi = qr - pi;
+      if (accumulate) {
+        wkr[l] += kr;
+        wki[l] += ki;
+        if (m != k) {
+          wmr[l] += mr;
+          wmi[l] += mi;
+        }
+      } else {
+        wkr[l] = kr;
+        wki[l] = ki;
+        wmr[l] = m != k ? mr : kr;
+        wmi[l] = m != k ? mi : ki;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class F>
+void long_conv_fft_forward(F* y, const F* u, const F* K, int64_t B, int64_t T, int64_t H) {
+  const int64_t n = fft_size_at_least(2 * T), groups = (H + kGroup - 1) / kGroup;
+  const FftPlan<F> plan(n);
+  const F scale = F(1) / static_cast<F>(n);
+  std::vector<Spectrum<F>> ks(static_cast<size_t>(groups), Spectrum<F>(n));
+  const int threads = conv_threads(B * groups, B * H * n * 8);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < groups; ++g) transform_group(ks[g], K, T, H, g * kGroup, 1, T, plan);
+    Spectrum<F> us(n), w(n);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t g = 0; g < groups; ++g) {
+        transform_group(us, u + b * T * H, T, H, g * kGroup, H, 1, plan);
+        multiply_pairs(w, us, ks[g], false, false, n);
+        inverse_group(w, y + b * T * H, T, H, g * kGroup, H, 1, scale, plan);
+      }
+  }
+}
+
+template <class F>
+void long_conv_fft_backward(F* du, F* dK, const F* dy, const F* u, const F* K, int64_t B, int64_t T, int64_t H) {
+  const int64_t n = fft_size_at_least(2 * T), groups = (H + kGroup - 1) / kGroup;
+  const FftPlan<F> plan(n);
+  const F scale = F(1) / static_cast<F>(n);
+  const int threads = conv_threads(groups, B * H * n * 8);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    Spectrum<F> ks(n), us(n), gs(n), w(n), dks(n);
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t h0 = g * kGroup;
+      transform_group(ks, K, T, H, h0, 1, T, plan);
+      for (int64_t b = 0; b < B; ++b) {
+        transform_group(gs, dy + b * T * H, T, H, h0, H, 1, plan);
+        transform_group(us, u + b * T * H, T, H, h0, H, 1, plan);
+        multiply_pairs(dks, gs, us, true, b > 0, n);  // dK = sum_b dy (x) u
+        multiply_pairs(w, gs, ks, true, false, n);    // du = dy (x) K
+        inverse_group(w, du + b * T * H, T, H, h0, H, 1, scale, plan);
+      }
+      inverse_group(dks, dK, T, H, h0, 1, T, scale, plan);
+    }
+  }
+}
+
 template void long_conv_forward<float>(float*, const float*, const float*, int64_t, int64_t, int64_t);
 template void long_conv_forward<double>(double*, const double*, const double*, int64_t, int64_t, int64_t);
 template void long_conv_backward<float>(float*, float*, const float*, const float*, const float*, int64_t, int64_t,
                                         int64_t);
 template void long_conv_backward<double>(double*, double*, const double*, const double*, const double*, int64_t,
                                          int64_t, int64_t);
+
+template void long_conv_fft_forward<float>(float*, const float*, const float*, int64_t, int64_t, int64_t);
+template void long_conv_fft_forward<double>(double*, const double*, const double*, int64_t, int64_t, int64_t);
+template void long_conv_fft_backward<float>(float*, float*, const float*, const float*, const float*, int64_t,
+                                            int64_t, int64_t);
+template void long_conv_fft_backward<double>(double*, double*, const double*, const double*, const double*,
+                                             int64_t, int64_t, int64_t);
 
 }  // namespace rotor::kernels

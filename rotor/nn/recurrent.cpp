@@ -5,6 +5,9 @@
 #include "rotor/autograd/arithmetic.h"
 #include "rotor/autograd/linalg.h"
 #include "rotor/autograd/views.h"
+#include "rotor/kernels/gru.h"
+#include "rotor/kernels/lstm.h"
+#include "rotor/kernels/rnn.h"
 #include "rotor/nn/init.h"
 
 namespace rotor::nn {
@@ -55,18 +58,120 @@ void recurrent_cell_step(RecurrentCell cell, const Var& xg, const Var& w_hh, con
   }
 }
 
+namespace {
+template <class F>
+Var lstm_sequence_typed(const Var& xg, const Var& w_hh, const Var& h0, const Var& c0, DType dt) {
+  const Tensor x = xg.value().to(dt).contiguous(), w = w_hh.value().to(dt).contiguous();
+  const Tensor h = h0.value().to(dt).contiguous(), c = c0.value().to(dt).contiguous();
+  const int64_t B = xg.size(0), T = xg.size(1), H = w_hh.size(1);
+  Tensor hc = Tensor::empty({B, T, 2 * H}, dt), gates = Tensor::empty({B, T, 4 * H}, dt);
+  kernels::lstm_forward<F>(hc.data<F>(), gates.data<F>(), x.data<F>(), w.data<F>(), h.data<F>(), c.data<F>(), B, T,
+                           H);
+  return ag::record("lstm_sequence", hc, {xg, w_hh, h0, c0}, [=](const Tensor& g_in) {
+    const Tensor g = g_in.to(dt).contiguous();
+    Tensor dxg = Tensor::empty({B, T, 4 * H}, dt), dw = Tensor::empty({4 * H, H}, dt);
+    Tensor dh0 = Tensor::empty({B, H}, dt), dc0 = Tensor::empty({B, H}, dt);
+    kernels::lstm_backward<F>(dxg.data<F>(), dw.data<F>(), dh0.data<F>(), dc0.data<F>(), g.data<F>(), hc.data<F>(),
+                              gates.data<F>(), w.data<F>(), h.data<F>(), c.data<F>(), B, T, H);
+    return std::vector<Tensor>{dxg, dw, dh0, dc0};
+  });
+}
+
+template <class F>
+Var gru_sequence_typed(const Var& xg, const Var& w_hh, const Var& b_hh, const Var& h0, DType dt) {
+  const int64_t B = xg.size(0), T = xg.size(1), H = w_hh.size(1);
+  const Tensor x = xg.value().to(dt).contiguous(), w = w_hh.value().to(dt).contiguous();
+  const Tensor bias = b_hh.defined() ? b_hh.value().to(dt).contiguous() : Tensor::zeros({3 * H}, dt);
+  const Tensor h = h0.value().to(dt).contiguous();
+  Tensor out = Tensor::empty({B, T, H}, dt), saved = Tensor::empty({B, T, 4 * H}, dt);
+  kernels::gru_forward<F>(out.data<F>(), saved.data<F>(), x.data<F>(), w.data<F>(), bias.data<F>(), h.data<F>(), B,
+                          T, H);
+  std::vector<Var> inputs{xg, w_hh, h0};
+  if (b_hh.defined()) inputs.push_back(b_hh);
+  const bool has_bias = b_hh.defined();
+  return ag::record("gru_sequence", out, inputs, [=](const Tensor& g_in) {
+    const Tensor g = g_in.to(dt).contiguous();
+    Tensor dxg = Tensor::empty({B, T, 3 * H}, dt), dw = Tensor::empty({3 * H, H}, dt);
+    Tensor db = Tensor::empty({3 * H}, dt), dh0 = Tensor::empty({B, H}, dt);
+    kernels::gru_backward<F>(dxg.data<F>(), dw.data<F>(), db.data<F>(), dh0.data<F>(), g.data<F>(), out.data<F>(),
+                             saved.data<F>(), w.data<F>(), h.data<F>(), B, T, H);
+    std::vector<Tensor> grads{dxg, dw, dh0};
+    if (has_bias) grads.push_back(db);
+    return grads;
+  });
+}
+
+template <class F>
+Var rnn_sequence_typed(const Var& xg, const Var& w_hh, const Var& h0, bool relu, DType dt) {
+  const int64_t B = xg.size(0), T = xg.size(1), H = w_hh.size(1);
+  const Tensor x = xg.value().to(dt).contiguous(), w = w_hh.value().to(dt).contiguous();
+  const Tensor h = h0.value().to(dt).contiguous();
+  Tensor out = Tensor::empty({B, T, H}, dt);
+  kernels::rnn_forward<F>(out.data<F>(), x.data<F>(), w.data<F>(), h.data<F>(), B, T, H, relu);
+  return ag::record("rnn_sequence", out, {xg, w_hh, h0}, [=](const Tensor& g_in) {
+    const Tensor g = g_in.to(dt).contiguous();
+    Tensor dxg = Tensor::empty({B, T, H}, dt), dw = Tensor::empty({H, H}, dt), dh0 = Tensor::empty({B, H}, dt);
+    kernels::rnn_backward<F>(dxg.data<F>(), dw.data<F>(), dh0.data<F>(), g.data<F>(), out.data<F>(), w.data<F>(),
+                             h.data<F>(), B, T, H, relu);
+    return std::vector<Tensor>{dxg, dw, dh0};
+  });
+}
+}  // namespace
+
+Var rnn_sequence(const Var& xg, const Var& w_hh, const Var& h0, bool relu) {
+  ROTOR_CHECK(w_hh.dim() == 2 && w_hh.size(0) == w_hh.size(1) && xg.dim() == 3 && xg.size(1) > 0 &&
+                  xg.size(2) == w_hh.size(0) && h0.shape() == (Shape{xg.size(0), w_hh.size(1)}),
+              "rnn_sequence: xg ", shape_str(xg.shape()), ", w_hh ", shape_str(w_hh.shape()), ", h0 ",
+              shape_str(h0.shape()), " should be [B, T > 0, H], [H, H], [B, H]");
+  const DType dt = xg.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "rnn_sequence: wants f32 or f64 inputs, got ", dtype_name(dt));
+  return dt == DType::f64 ? rnn_sequence_typed<double>(xg, w_hh, h0, relu, dt)
+                          : rnn_sequence_typed<float>(xg, w_hh, h0, relu, dt);
+}
+
+Var gru_sequence(const Var& xg, const Var& w_hh, const Var& b_hh, const Var& h0) {
+  ROTOR_CHECK(w_hh.dim() == 2 && w_hh.size(0) == 3 * w_hh.size(1) && xg.dim() == 3 && xg.size(1) > 0 &&
+                  xg.size(2) == w_hh.size(0) && h0.shape() == (Shape{xg.size(0), w_hh.size(1)}) &&
+                  (!b_hh.defined() || b_hh.shape() == (Shape{w_hh.size(0)})),
+              "gru_sequence: xg ", shape_str(xg.shape()), ", w_hh ", shape_str(w_hh.shape()), ", b_hh ",
+              b_hh.defined() ? shape_str(b_hh.shape()) : std::string("none"), ", h0 ", shape_str(h0.shape()),
+              " should be [B, T > 0, 3H], [3H, H], [3H], [B, H]");
+  const DType dt = xg.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "gru_sequence: wants f32 or f64 inputs, got ", dtype_name(dt));
+  return dt == DType::f64 ? gru_sequence_typed<double>(xg, w_hh, b_hh, h0, dt)
+                          : gru_sequence_typed<float>(xg, w_hh, b_hh, h0, dt);
+}
+
+Var lstm_sequence(const Var& xg, const Var& w_hh, const Var& h0, const Var& c0) {
+  ROTOR_CHECK(w_hh.dim() == 2 && w_hh.size(0) == 4 * w_hh.size(1) && xg.dim() == 3 && xg.size(1) > 0 &&
+                  xg.size(2) == w_hh.size(0) && h0.shape() == (Shape{xg.size(0), w_hh.size(1)}) &&
+                  c0.shape() == h0.shape(),
+              "lstm_sequence: xg ", shape_str(xg.shape()), ", w_hh ", shape_str(w_hh.shape()), ", h0 ",
+              shape_str(h0.shape()), ", c0 ", shape_str(c0.shape()), " should be [B, T > 0, 4H], [4H, H], [B, H], [B, H]");
+  const DType dt = xg.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "lstm_sequence: wants f32 or f64 inputs, got ", dtype_name(dt));
+  return dt == DType::f64 ? lstm_sequence_typed<double>(xg, w_hh, h0, c0, dt)
+                          : lstm_sequence_typed<float>(xg, w_hh, h0, c0, dt);
+}
+
 // x: [B, T, in] -> [B, T, H]; h, c: [B, H].
 Var recurrent_layer_forward(RecurrentCell cell, const Var& x, const RecurrentWeights& w, Var& h, Var& c) {
   ROTOR_CHECK(x.dim() == 3, "recurrent: input must be [B, T, features], got ", shape_str(x.shape()));
   const int64_t T = x.size(1);
   const Var xg = ag::linear(x, w.w_ih, w.b_ih);  // [B, T, G*H]: every timestep's input projection, one GEMM
-  std::vector<Var> outputs;
-  outputs.reserve(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {
-    recurrent_cell_step(cell, ag::select(xg, 1, t), w.w_hh, w.b_hh, h, c);
-    outputs.push_back(h);
+  if (cell == RecurrentCell::lstm) {
+    const int64_t H = w.w_hh.size(1);
+    const Var hc = lstm_sequence(w.b_hh.defined() ? xg + w.b_hh : xg, w.w_hh, h, c);  // [B, T, 2H]
+    const Var out = ag::narrow(hc, 2, 0, H);
+    h = ag::select(out, 1, T - 1);
+    c = ag::select(ag::narrow(hc, 2, H, H), 1, T - 1);
+    return out;
   }
-  return ag::stack(outputs, 1);  // [B, T, H]
+  const Var out = cell == RecurrentCell::gru  // [B, T, H]
+                      ? gru_sequence(xg, w.w_hh, w.b_hh, h)
+                      : rnn_sequence(w.b_hh.defined() ? xg + w.b_hh : xg, w.w_hh, h, cell == RecurrentCell::rnn_relu);
+  h = ag::select(out, 1, T - 1);
+  return out;
 }
 
 Recurrent::Recurrent(RecurrentCell cell, int64_t input_size, int64_t hidden_size, int64_t layers, bool bias,

@@ -8,9 +8,10 @@
 //   rnn:  h' = tanh(xg + hg)                    (relu for rnn_relu)
 //   lstm: i, f, o = sigmoid(.), g = tanh(.);  c' = f*c + i*g;  h' = o * tanh(c')
 //   gru:  r, z = sigmoid(xg_rz + hg_rz);  n = tanh(xg_n + r * hg_n);  h' = (1 - z)*n + z*h
-// The input projections of all timesteps are one GEMM per layer; the recurrence then runs step by
-// step on the tape, so the backward is BPTT over the whole sequence (the tape records every step's
-// ops; their backward passes stand next to their forwards in rotor/autograd).
+// The input projections of all timesteps are one GEMM per layer. Each cell's recurrence is then one op
+// (rnn_sequence, lstm_sequence, gru_sequence; kernels rotor/kernels/rnn.h, lstm.h, gru.h: the recurrent
+// product, gates and BPTT over the whole sequence fused, nothing on the tape per step). step() (decoding)
+// runs recurrent_cell_step, the same equations as tape ops.
 // Decoding: step() advances a RecurrentState one token at a time and equals forward() position by
 // position; the state is O(layers * B * H), independent of the sequence length.
 #include <memory>
@@ -35,6 +36,18 @@ struct RecurrentWeights {
 // One step of a cell. xg: [B, G*H] (the input projection x W_ih^T + b_ih), h, c: [B, H] (c: LSTM only,
 // undefined otherwise) -> h (and c) replaced by the next state.
 void recurrent_cell_step(RecurrentCell cell, const Var& xg, const Var& w_hh, const Var& b_hh, Var& h, Var& c);
+
+// The Elman recurrence over a whole sequence as one op. xg: [B, T, H] (x W_ih^T + b_ih + b_hh), w_hh:
+// [H, H], h0: [B, H] -> [B, T, H], tanh or relu (f32 or f64, differentiable in all).
+Var rnn_sequence(const Var& xg, const Var& w_hh, const Var& h0, bool relu);
+
+// The LSTM recurrence over a whole sequence as one op. xg: [B, T, 4H] (x W_ih^T + b_ih + b_hh), w_hh:
+// [4H, H], h0, c0: [B, H] -> [B, T, 2H]: h_t in [0, H), c_t in [H, 2H) (f32 or f64, differentiable in all).
+Var lstm_sequence(const Var& xg, const Var& w_hh, const Var& h0, const Var& c0);
+
+// The GRU recurrence over a whole sequence as one op. xg: [B, T, 3H] (x W_ih^T + b_ih), w_hh: [3H, H],
+// b_hh: [3H] (undefined: no bias), h0: [B, H] -> [B, T, H] (f32 or f64, differentiable in all).
+Var gru_sequence(const Var& xg, const Var& w_hh, const Var& b_hh, const Var& h0);
 
 // One layer over a whole sequence. x: [B, T, in] -> [B, T, H]; h, c: [B, H] initial state in, final out.
 Var recurrent_layer_forward(RecurrentCell cell, const Var& x, const RecurrentWeights& w, Var& h, Var& c);

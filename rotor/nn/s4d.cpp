@@ -10,6 +10,7 @@
 #include "rotor/autograd/reduction.h"
 #include "rotor/autograd/views.h"
 #include "rotor/kernels/long_conv.h"
+#include "rotor/kernels/ssm_kernel.h"
 #include "rotor/nn/init.h"
 
 namespace rotor::nn {
@@ -53,36 +54,64 @@ Discrete discretise(const S4DParams& s) {
 // -> [H, T]: K_l = 2 sum_n Re((cr + i ci) exp(l (p + i q))) = 2 sum_n e^{p l} (cr cos(q l) - ci sin(q l)).
 Var s4d_kernel(const S4DParams& s, int64_t length) {
   const Discrete d = discretise(s);
-  const Var l(Tensor::arange(length, DType::f64).to(d.p.dtype()).view({1, 1, length}));  // [1, 1, T]
-  const Var pl = ag::unsqueeze(d.p, 2) * l, ql = ag::unsqueeze(d.q, 2) * l;             // [H, N, T]
-  const Var terms = ag::exp(pl) * (ag::unsqueeze(d.cr, 2) * ag::cos(ql) - ag::unsqueeze(d.ci, 2) * ag::sin(ql));
-  return 2.0 * ag::sum(terms, {1});
+  return ssm_kernel(d.p, d.q, d.cr, d.ci, length);
 }
 
 namespace {
 template <class F>
-Var long_causal_conv_typed(const Var& u, const Var& K, DType dt) {
+Var ssm_kernel_typed(const Var& p, const Var& q, const Var& cr, const Var& ci, int64_t T, DType dt) {
+  const Tensor pv = p.value().to(dt).contiguous(), qv = q.value().to(dt).contiguous();
+  const Tensor crv = cr.value().to(dt).contiguous(), civ = ci.value().to(dt).contiguous();
+  const int64_t H = p.size(0), N = p.size(1);
+  Tensor K = Tensor::empty({H, T}, dt);
+  kernels::ssm_kernel_forward<F>(K.data<F>(), pv.data<F>(), qv.data<F>(), crv.data<F>(), civ.data<F>(), H, N, T);
+  return autograd::record("ssm_kernel", K, {p, q, cr, ci}, [=](const Tensor& g_in) {
+    const Tensor g = g_in.to(dt).contiguous();
+    std::vector<Tensor> d;
+    for (int i = 0; i < 4; ++i) d.push_back(Tensor::empty({H, N}, dt));
+    kernels::ssm_kernel_backward<F>(d[0].data<F>(), d[1].data<F>(), d[2].data<F>(), d[3].data<F>(), g.data<F>(),
+                                    pv.data<F>(), qv.data<F>(), crv.data<F>(), civ.data<F>(), H, N, T);
+    return d;
+  });
+}
+
+template <class F>
+Var long_causal_conv_typed(const Var& u, const Var& K, DType dt, bool fft) {
   const Tensor uv = u.value().to(dt).contiguous(), kv = K.value().to(dt).contiguous();
   const int64_t B = u.size(0), T = u.size(1), H = u.size(2);
   Tensor y = Tensor::empty({B, T, H}, dt);
-  kernels::long_conv_forward<F>(y.data<F>(), uv.data<F>(), kv.data<F>(), B, T, H);
+  (fft ? kernels::long_conv_fft_forward<F> : kernels::long_conv_forward<F>)(y.data<F>(), uv.data<F>(), kv.data<F>(),
+                                                                           B, T, H);
   return autograd::record("long_causal_conv", y, {u, K}, [=](const Tensor& g_in) {
     const Tensor g = g_in.to(dt).contiguous();
     Tensor du = Tensor::empty({B, T, H}, dt), dK = Tensor::empty({H, T}, dt);
-    kernels::long_conv_backward<F>(du.data<F>(), dK.data<F>(), g.data<F>(), uv.data<F>(), kv.data<F>(), B, T, H);
+    (fft ? kernels::long_conv_fft_backward<F> : kernels::long_conv_backward<F>)(
+        du.data<F>(), dK.data<F>(), g.data<F>(), uv.data<F>(), kv.data<F>(), B, T, H);
     return std::vector<Tensor>{du, dK};
   });
 }
 }  // namespace
 
-Var long_causal_conv(const Var& u, const Var& K) {
+Var ssm_kernel(const Var& p, const Var& q, const Var& cr, const Var& ci, int64_t length) {
+  ROTOR_CHECK(p.dim() == 2 && q.shape() == p.shape() && cr.shape() == p.shape() && ci.shape() == p.shape() &&
+                  length > 0,
+              "ssm_kernel: p ", shape_str(p.shape()), ", q ", shape_str(q.shape()), ", cr ", shape_str(cr.shape()),
+              ", ci ", shape_str(ci.shape()), " should all be [H, N], and the length ", length, " positive");
+  const DType dt = p.dtype();
+  ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "ssm_kernel: wants f32 or f64 inputs, got ", dtype_name(dt));
+  return dt == DType::f64 ? ssm_kernel_typed<double>(p, q, cr, ci, length, dt)
+                          : ssm_kernel_typed<float>(p, q, cr, ci, length, dt);
+}
+
+Var long_causal_conv(const Var& u, const Var& K, LongConvMethod method) {
   ROTOR_CHECK(u.dim() == 3 && K.dim() == 2 && K.size(0) == u.size(2) && K.size(1) == u.size(1),
               "long_causal_conv: input ", shape_str(u.shape()), " and kernel ", shape_str(K.shape()),
               " should be [B, T, H] and [H, T]");
   const DType dt = u.dtype();
   ROTOR_CHECK(dt == DType::f32 || dt == DType::f64, "long_causal_conv: wants f32 or f64 inputs, got ",
               dtype_name(dt));
-  return dt == DType::f64 ? long_causal_conv_typed<double>(u, K, dt) : long_causal_conv_typed<float>(u, K, dt);
+  const bool fft = method == LongConvMethod::fft || (method == LongConvMethod::automatic && u.size(1) >= kLongConvFftFrom);
+  return dt == DType::f64 ? long_causal_conv_typed<double>(u, K, dt, fft) : long_causal_conv_typed<float>(u, K, dt, fft);
 }
 
 // u: [B, T, H] -> [B, T, H]: y_t = sum_{s<=t} K_{t-s} u_s + D u_t.

@@ -37,6 +37,28 @@ void register_recurrent_gradchecks(ag::GradcheckRegistry& r) {
              return ag::cat(parts, 0);
            }});
   }
+  // The LSTM recurrence op alone: xg [B, T, 4H], w_hh [4H, H], h0, c0 [B, H].
+  r.add(ag::GradcheckCase{"lstm_sequence", "T 1, 3 and 5",
+                          {{{2, 3, 16}, {16, 4}, {2, 4}, {2, 4}}, {{1, 5, 12}, {12, 3}, {1, 3}, {1, 3}},
+                           {{3, 1, 8}, {8, 2}, {3, 2}, {3, 2}}},
+                          [](const ag::VarList& in) { return lstm_sequence(in[0], in[1], in[2], in[3]); }}
+            .with_kernels({"lstm_backward"}));
+  // The GRU recurrence op alone: xg [B, T, 3H], w_hh [3H, H], h0 [B, H], b_hh [3H] (and without it).
+  r.add(ag::GradcheckCase{"gru_sequence", "T 1, 3 and 5",
+                          {{{2, 3, 12}, {12, 4}, {2, 4}, {12}}, {{1, 5, 9}, {9, 3}, {1, 3}, {9}},
+                           {{3, 1, 6}, {6, 2}, {3, 2}, {6}}},
+                          [](const ag::VarList& in) { return gru_sequence(in[0], in[1], in[3], in[2]); }}
+            .with_kernels({"gru_backward"}));
+  r.add(ag::GradcheckCase{"gru_sequence", "no b_hh", {{{2, 4, 9}, {9, 3}, {2, 3}}},
+                          [](const ag::VarList& in) { return gru_sequence(in[0], in[1], Var(), in[2]); }});
+  // The Elman recurrence op alone: xg [B, T, H], w_hh [H, H], h0 [B, H]; tanh, and relu away from its kink.
+  r.add(ag::GradcheckCase{"rnn_sequence", "tanh, T 1, 3 and 5",
+                          {{{2, 3, 4}, {4, 4}, {2, 4}}, {{1, 5, 3}, {3, 3}, {1, 3}}, {{3, 1, 2}, {2, 2}, {3, 2}}},
+                          [](const ag::VarList& in) { return rnn_sequence(in[0], in[1], in[2], false); }}
+            .with_kernels({"rnn_backward"}));
+  r.add(ag::GradcheckCase{"rnn_sequence", "relu, T 1 and 4", {{{2, 4, 3}, {3, 3}, {2, 3}}, {{1, 1, 2}, {2, 2}, {1, 2}}},
+                          [](const ag::VarList& in) { return rnn_sequence(in[0], 0.3 * in[1], in[2], true); },
+                          ag::InputDomain::away_from_zero});
   r.add({"rnn_relu_layer", "no bias", {{{2, 3, 3}, {4, 3}, {4, 4}, {2, 4}}, {{1, 4, 2}, {3, 2}, {3, 3}, {1, 3}}},
          [](const ag::VarList& in) {
            Var h = in[3], c;
@@ -159,6 +181,14 @@ TEST(Recurrent, RejectsBadInput) {
   StateDict sd = m.state_dict();
   sd.erase("bias_hh_l1");
   EXPECT_THROW(m.load_state_dict(sd), Error);  // a torch state_dict missing a tensor
+  // the fused ops: gate widths that do not match w_hh, an empty sequence, a state of the wrong size
+  const Var h0(Tensor::zeros({2, 4})), w4(Tensor::zeros({16, 4})), w3(Tensor::zeros({12, 4}));
+  EXPECT_THROW(lstm_sequence(Var(Tensor::zeros({2, 5, 12})), w4, h0, h0), Error);
+  EXPECT_THROW(lstm_sequence(Var(Tensor::zeros({2, 0, 16})), w4, h0, h0), Error);
+  EXPECT_THROW(gru_sequence(Var(Tensor::zeros({2, 5, 12})), w3, Var(Tensor::zeros({16})), h0), Error);
+  EXPECT_THROW(rnn_sequence(Var(Tensor::zeros({2, 5, 4})), Var(Tensor::zeros({4, 4})), Var(Tensor::zeros({3, 4})), false),
+               Error);
+  EXPECT_NO_THROW(gru_sequence(Var(Tensor::zeros({2, 5, 12})), w3, Var(), h0));
 }
 
 }  // namespace
