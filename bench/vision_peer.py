@@ -160,9 +160,10 @@ def dcgan_init(module):
 class Dcgan(nn.Module):
     """The non-saturating DCGAN of rotor's `dcgan`: per batch one discriminator step (fresh z), then one
     generator step (fresh z); Adam lr 2e-4, betas (0.5, 0.999)."""
-    def __init__(self, z=64, g=64, d=64):
+    def __init__(self, z=64, g=64, d=64, freeze_critic=False):
         super().__init__()
         self.z = z
+        self.freeze_critic = freeze_critic
         self.generator = GanGenerator(z, g)
         self.critic = GanCritic(d, True)
         dcgan_init(self)
@@ -181,11 +182,15 @@ class Dcgan(nn.Module):
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
+        if self.freeze_critic:  # the generator step computes no critic weight gradients (as rotor's phases)
+            self.critic.requires_grad_(False)
         d_fake = self.critic(self.generator(torch.randn(n, self.z)))
         g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
         self.opt_g.zero_grad()
         g_loss.backward()
         self.opt_g.step()
+        if self.freeze_critic:
+            self.critic.requires_grad_(True)
         return d_loss.item(), g_loss.item()
 
 
@@ -336,7 +341,7 @@ def speed(args):
     torch.manual_seed(args.seed)
     images, labels = load_split(True)
     if args.model == "dcgan":  # one step: a discriminator and a generator update
-        model = Dcgan()
+        model = Dcgan(freeze_critic=args.freeze_critic)
         model.train()
         for i in range(10):
             model.step(images[torch.randint(0, images.shape[0], (args.batch,))])
@@ -435,6 +440,8 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--freeze-critic", action="store_true",
+                   help="dcgan speed: no critic weight gradients in the generator step (PyTorch's DCGAN example computes them)")
     p.add_argument("--dead-threshold", type=float, default=None, help="vqvae: EMA count below which a code restarts")
     args = p.parse_args()
     torch.set_num_threads(args.threads)

@@ -96,13 +96,16 @@ Var conv2d_f32(const Var& x, const Var& weight, const Var& bias, const Conv2dOpt
   std::vector<Var> inputs{x, weight};
   if (has_b) inputs.push_back(bias);
   const bool need_dx = x.requires_grad();
+  // frozen parameters (e.g. the critic's during a generator step) get no gradient: no weight pass
+  const bool need_dw = weight.requires_grad() || (has_b && bias.requires_grad());
   return record("conv2d", y, inputs, [=](const Tensor& g_in) {
     const Tensor dy = g_in.to(DType::f32);  // contiguous
-    Tensor dx = need_dx ? Tensor::empty(xv.shape()) : Tensor(), dw = Tensor::empty(wv.shape());
-    Tensor db = has_b ? Tensor::empty({O}) : Tensor();
+    Tensor dx = need_dx ? Tensor::empty(xv.shape()) : Tensor(), dw = need_dw ? Tensor::empty(wv.shape()) : Tensor();
+    Tensor db = has_b && need_dw ? Tensor::empty({O}) : Tensor();
     if (need_dx) k::conv2d_backward_data_f32(dx.data<float>(), dy.data<float>(), wv.data<float>(), N, O, g);
-    k::conv2d_backward_weights_f32(dw.data<float>(), has_b ? db.data<float>() : nullptr, dy.data<float>(),
-                                   xv.data<float>(), N, O, g);
+    if (need_dw)
+      k::conv2d_backward_weights_f32(dw.data<float>(), has_b ? db.data<float>() : nullptr, dy.data<float>(),
+                                     xv.data<float>(), N, O, g);
     std::vector<Tensor> grads{dx, dw};
     if (has_b) grads.push_back(db);
     return grads;

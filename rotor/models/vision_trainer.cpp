@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "rotor/autograd/profile.h"
 #include "rotor/core/error.h"
@@ -18,6 +19,30 @@
 namespace rotor::models {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Makes every parameter of `all` that is not in `kept` a constant (requires_grad false) for its lifetime.
+class FrozenParameters {
+ public:
+  FrozenParameters(const std::vector<Var>& all, const std::vector<Var>& kept) {
+    std::set<const autograd::VarImpl*> keep;
+    for (const Var& p : kept) keep.insert(p.impl());
+    for (const Var& p : all)
+      if (p.requires_grad() && !keep.count(p.impl())) frozen_.push_back(p);
+    for (Var& p : frozen_) p.set_requires_grad(false);
+  }
+  ~FrozenParameters() {
+    for (Var& p : frozen_) p.set_requires_grad(true);
+  }
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<Var> frozen_;
+};
+
+}  // namespace
 
 nlohmann::json VisionTrainOptions::to_json() const {
   return {{"epochs", epochs}, {"batch", batch}, {"max_steps", max_steps}, {"lr", lr}, {"weight_decay", weight_decay},
@@ -79,8 +104,11 @@ VisionRun train_vision_model(VisionModel& model, const VisionData& train, const 
         for (size_t i = 0; i < phases.size(); ++i) {
           const TrainingPhase& p = phases[i];
           if ((step + 1) % p.every != 0 || step < p.first_step || (p.end_step >= 0 && step >= p.end_step)) continue;
-          model.zero_grad();  // the generator's loss also reaches the critic's parameters, and back
+          model.zero_grad();
           phase_optimizers[i]->set_lr(phase_schedules[i].at(step - p.first_step));
+          // the other phases' parameters are constants while this phase's loss is built and differentiated
+          // (the generator's loss runs through the critic, whose weight gradients this phase would discard)
+          const FrozenParameters frozen(model.parameters(), p.parameters);
           const Var loss = model.phase_loss(i, data, rng, figures);
           const double v = loss.item();
           ROTOR_CHECK(std::isfinite(v), "vision: ", model.name(), " ", phases[i].name, " loss is ", v, " at step ",

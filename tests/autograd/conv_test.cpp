@@ -81,6 +81,25 @@ TEST(Conv2d, F32WeightGradientWithoutInputGradient) {
   expect_close(w32.grad(), w64.grad(), "weight gradient");
 }
 
+// Frozen weights and bias (a critic's during a generator step) get no gradient, and the input gradient is
+// the one of the unfrozen convolution.
+TEST(Conv2d, F32InputGradientWithFrozenWeights) {
+  Rng rng(33);
+  const Tensor x = random({2, 3, 6, 6}, rng).to(DType::f32), w = random({4, 3, 3, 3}, rng).to(DType::f32),
+               b = random({4}, rng).to(DType::f32);
+  const Conv2dOptions o{{2, 2}, {1, 1}, {1, 1}};
+  Var x_frozen(x, true), w_frozen(w, false), b_frozen(b, false);
+  Var x_free(x, true), w_free(w, true), b_free(b, true);
+  Var y_frozen = conv2d(x_frozen, w_frozen, b_frozen, o), y_free = conv2d(x_free, w_free, b_free, o);
+  const Tensor seed = random(y_free.shape(), rng).to(DType::f32);
+  y_frozen.backward(seed);
+  y_free.backward(seed);
+  EXPECT_FALSE(w_frozen.grad().defined());
+  EXPECT_FALSE(b_frozen.grad().defined());
+  ASSERT_TRUE(w_free.grad().defined());
+  EXPECT_EQ(x_frozen.grad().to_double_vector(), x_free.grad().to_double_vector());
+}
+
 // conv_transpose2d in f32 runs on oneDNN as the adjoint convolution (backward-data forward, forward as the
 // input gradient, backward-weights with the roles of input and gradient swapped); the f64 form is a GEMM and
 // fold2d.
