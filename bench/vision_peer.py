@@ -12,6 +12,8 @@ options, the same binarization (pixel = 1 when x/255 > 0.5).
 
 vqvae trains on the grey values (not binarized) and prints test_mse, codebook_perplexity, codes_used;
 `--max-steps N` stops after N steps (the cosine schedule then spans N steps, as rotor's --max-steps).
+`train --log-every N` prints the mean training loss every N steps (rotor's metrics.csv train_loss; vqvae adds the
+running count of restarted codes). bench/vision_seeds.sh compares the final figures over several seeds.
 
 tests/models/make_vision_reference.py imports the model classes from here.
 """
@@ -231,6 +233,7 @@ class VqVae(nn.Module):
         c = channels
         self.dim, self.codes, self.beta, self.decay = dim, codes, beta, decay
         self.epsilon, self.dead_threshold = epsilon, dead_threshold
+        self.restarts = 0  # codes restarted so far (train --log-every prints it)
         self.register_buffer("codebook", torch.randn(codes, dim))
         self.register_buffer("cluster_size", torch.ones(codes, dtype=torch.float64))
         self.register_buffer("embed_sum", self.codebook.double().clone())
@@ -271,6 +274,7 @@ class VqVae(nn.Module):
             book[dead] = rows
             self.embed_sum[dead] = rows
             self.cluster_size[dead] = 1.0
+        self.restarts += dead.numel()
         self.codebook.copy_(book)
 
     def loss(self, x, y):
@@ -377,7 +381,7 @@ def train(args):
         total = min(total, args.max_steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     model.train()
-    step = 0
+    step, interval = 0, []
     for epoch in range(args.epochs):
         order = torch.randperm(images.shape[0])
         for b in range(per_epoch):
@@ -386,9 +390,16 @@ def train(args):
             step += 1
             idx = order[b * args.batch:(b + 1) * args.batch]
             opt.zero_grad()
-            model.loss(images[idx], labels[idx]).backward()
+            loss = model.loss(images[idx], labels[idx])
+            loss.backward()
             opt.step()
             sched.step()
+            if args.log_every:
+                interval.append(loss.item())
+                if step % args.log_every == 0 or step == total:  # rotor's metrics.csv train_loss: the interval's mean
+                    extra = f" restarts {model.restarts}" if args.model == "vqvae" else ""
+                    print(f"step {step} train_loss {sum(interval) / len(interval):.6f}{extra}")
+                    interval = []
     model.eval()
     with torch.no_grad():
         if args.model == "cnn":
@@ -442,6 +453,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--freeze-critic", action="store_true",
                    help="dcgan speed: no critic weight gradients in the generator step (PyTorch's DCGAN example computes them)")
+    p.add_argument("--log-every", type=int, default=0, help="train: print the mean training loss every N steps")
     p.add_argument("--dead-threshold", type=float, default=None, help="vqvae: EMA count below which a code restarts")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
