@@ -13,7 +13,7 @@ void gru_forward(F* h, F* saved, const F* xg, const F* w_hh, const F* b_hh, cons
                  int64_t H) {
   using M = math_of<F>;
   const int64_t G = 3 * H;
-  const std::vector<F> wt = transpose_gate_weight(w_hh, G, H);
+  const std::vector<F> wt = transposed_copy(w_hh, G, H);
   std::vector<F> hg(static_cast<size_t>(G));
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 0; b < B; ++b) {

@@ -6,6 +6,7 @@
 
 #include "rotor/core/threads.h"
 #include "rotor/kernels/fft.h"
+#include "rotor/kernels/recurrent_gemm.h"
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -14,15 +15,6 @@
 namespace rotor::kernels {
 
 namespace {
-
-// K [H, T] -> Kt [T, H], so that a lag's weights are contiguous over the channels.
-template <class F>
-std::vector<F> transpose_kernel(const F* K, int64_t T, int64_t H) {
-  std::vector<F> kt(static_cast<size_t>(T * H));
-  for (int64_t h = 0; h < H; ++h)
-    for (int64_t l = 0; l < T; ++l) kt[l * H + h] = K[h * T + l];
-  return kt;
-}
 
 int conv_threads(int64_t tasks, int64_t work) {
   if (tasks <= 1 || work < kParallelThreshold) return 1;
@@ -148,13 +140,13 @@ void apply(F* out, const F* in, const F* kt, int64_t B, int64_t T, int64_t H, bo
 
 template <class F>
 void long_conv_forward(F* y, const F* u, const F* K, int64_t B, int64_t T, int64_t H) {
-  const std::vector<F> kt = transpose_kernel(K, T, H);
+  const std::vector<F> kt = transposed_copy(K, H, T);
   apply(y, u, kt.data(), B, T, H, false);
 }
 
 template <class F>
 void long_conv_backward(F* du, F* dK, const F* dy, const F* u, const F* K, int64_t B, int64_t T, int64_t H) {
-  const std::vector<F> kt = transpose_kernel(K, T, H);
+  const std::vector<F> kt = transposed_copy(K, H, T);
   apply(du, dy, kt.data(), B, T, H, true);
   std::vector<F> dkt(static_cast<size_t>(T * H), F(0));
   const int threads = conv_threads(T, B * T * T * H / 2);

@@ -13,7 +13,7 @@ void lstm_forward(F* hc, F* gates, const F* xg, const F* w_hh, const F* h0, cons
                   int64_t H) {
   using M = math_of<F>;
   const int64_t G = 4 * H;
-  const std::vector<F> wt = transpose_gate_weight(w_hh, G, H);
+  const std::vector<F> wt = transposed_copy(w_hh, G, H);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 0; b < B; ++b) {
       F* pre = gates + (b * T + t) * G;

@@ -1,5 +1,6 @@
 #pragma once
-// The small products shared by the fused recurrent kernels (kernels/lstm.h, gru.h), templated on f32 / f64.
+// The small products shared by the fused recurrent kernels (kernels/lstm.h, gru.h) and the long convolution,
+// templated on f32 / f64.
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -9,13 +10,14 @@
 
 namespace rotor::kernels {
 
-// w: [G, H] -> its transpose [H, G] (gate row j contiguous for each input k).
+// m: [R, C] row-major -> its transpose [C, R] (e.g. a gate weight [G, H] with gate row j contiguous for each
+// input k, or a long convolution's kernel [H, T] with a lag's weights contiguous over the channels).
 template <class F>
-std::vector<F> transpose_gate_weight(const F* w, int64_t G, int64_t H) {
-  std::vector<F> wt(static_cast<size_t>(H * G));
-  for (int64_t j = 0; j < G; ++j)
-    for (int64_t k = 0; k < H; ++k) wt[k * G + j] = w[j * H + k];
-  return wt;
+std::vector<F> transposed_copy(const F* m, int64_t R, int64_t C) {
+  std::vector<F> t(static_cast<size_t>(R * C));
+  for (int64_t j = 0; j < R; ++j)
+    for (int64_t k = 0; k < C; ++k) t[k * R + j] = m[j * C + k];
+  return t;
 }
 
 // out[0, N) += sum_k x[k] m[k, :] for m: [K, N] row-major (one row vector times a matrix, vectorised over N).

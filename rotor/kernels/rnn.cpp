@@ -11,7 +11,7 @@ namespace rotor::kernels {
 template <class F>
 void rnn_forward(F* h, const F* xg, const F* w_hh, const F* h0, int64_t B, int64_t T, int64_t H, bool relu) {
   using M = math_of<F>;
-  const std::vector<F> wt = transpose_gate_weight(w_hh, H, H);
+  const std::vector<F> wt = transposed_copy(w_hh, H, H);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t b = 0; b < B; ++b) {
       const F* hp = t == 0 ? h0 + b * H : h + (b * T + t - 1) * H;
