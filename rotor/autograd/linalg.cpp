@@ -79,9 +79,10 @@ Var linear_bf16(const Var& x, const Var& weight, const Var& bias, const Shape& y
     k::prepare_output_grad_bf16(g16.data<bf16>(), db.defined() ? db.data<float>() : nullptr, g.data<float>(), nullptr,
                                 N, out);
     Tensor dx = gx ? Tensor::empty({N, in}) : Tensor();
-    Tensor dw = Tensor::zeros({out, in});  // the kernel adds the weight gradient
+    Tensor dw = Tensor::empty({out, in});  // written by the kernel
     k::linear_backward_bf16_prepared(dx.defined() ? dx.data<float>() : nullptr, dw.data<float>(), g16.data<bf16>(),
-                                     x16.data<bf16>(), w16.data<bf16>(), N, in, out, /*overwrite_dinp=*/true);
+                                     x16.data<bf16>(), w16.data<bf16>(), N, in, out, /*overwrite_dinp=*/true,
+                                     /*dinp16=*/nullptr, /*overwrite_dweight=*/true);
     std::vector<Tensor> grads{gx ? dx.view(x_shape) : Tensor(), gw ? dw : Tensor()};
     if (has_bias) grads.push_back(db);
     return grads;

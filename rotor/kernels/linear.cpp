@@ -90,7 +90,7 @@ void linear_forward_bf16_out(bf16* out, const bf16* inp, const bf16* weight, con
 
 void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
                                    const bf16* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp,
-                                   bf16* dinp16) {
+                                   bf16* dinp16, bool overwrite_dweight) {
   if (own_bf16_linear(N, IN, OUT)) {
     if (dinp) linear_input_grad_pairs<float>(dinp, dout16, weight, N, IN, OUT, !overwrite_dinp);
     if (dinp16) linear_input_grad_pairs<bf16>(dinp16, dout16, weight, N, IN, OUT, false);
@@ -99,8 +99,8 @@ void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout
     if (dinp16)
       gemm_to_bf16(1, N, IN, OUT, dout16, row_major(N, OUT), weight, row_major(OUT, IN), dinp16, row_major(N, IN));
   }
-  if (own_bf16_weight_gradient(N, IN, OUT)) weight_gradient_bf16(dweight, dout16, inp, N, IN, OUT);
-  else gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, true);
+  if (own_bf16_weight_gradient(N, IN, OUT)) weight_gradient_bf16(dweight, dout16, inp, N, IN, OUT, !overwrite_dweight);
+  else gemm_bf16(true, false, OUT, IN, N, dout16, inp, dweight, !overwrite_dweight);
 }
 
 template void add_column_sums<float>(float*, const float*, int64_t, int64_t);

@@ -28,10 +28,11 @@ void linear_backward_bf16(float* dinp, float* dweight, float* dbias, const float
                           bool overwrite_dinp = false);
 
 // The same from dout16 already prepared by prepare_output_grad_bf16 (kernels/bf16_convert.h), which also
-// did the bias gradient. With dinp16 (dinp null) the input gradient is written (=) in bf16 instead.
+// did the bias gradient. With dinp16 (dinp null) the input gradient is written (=) in bf16 instead; with
+// overwrite_dweight the weight gradient is written (=) instead of added (dweight need not be initialised).
 void linear_backward_bf16_prepared(float* dinp, float* dweight, const bf16* dout16, const bf16* inp,
                                    const bf16* weight, int64_t N, int64_t IN, int64_t OUT, bool overwrite_dinp = false,
-                                   bf16* dinp16 = nullptr);
+                                   bf16* dinp16 = nullptr, bool overwrite_dweight = false);
 // bf16 matmul with a bf16 output (f32 accumulation, one rounding): out: [N, OUT] bf16.
 void linear_forward_bf16_out(bf16* out, const bf16* inp, const bf16* weight, const float* bias, int64_t N, int64_t IN,
                              int64_t OUT);

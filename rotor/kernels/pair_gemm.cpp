@@ -171,16 +171,18 @@ bool weight_gradient_bf16_supported(int64_t N, int64_t IN, int64_t OUT) {
   return N > 0 && N % 2 == 0 && IN % 32 == 0 && OUT % 32 == 0 && IN > 0 && OUT > 0;
 }
 
-void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int64_t N, int64_t IN, int64_t OUT) {
+void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int64_t N, int64_t IN, int64_t OUT,
+                          bool accumulate) {
   ROTOR_CHECK(weight_gradient_bf16_supported(N, IN, OUT), "weight_gradient_bf16: unsupported sizes N=", N,
               " IN=", IN, " OUT=", OUT);
   const int64_t K2 = N / 2;
   constexpr int64_t kSlice = 1024;  // reduction slice (pairs): a 128 KB slice of a right panel
-  // one kernel call per (8 rows, 32 columns) block, the reduction in slices
+  // one kernel call per (8 rows, 32 columns) block, the reduction in slices (the first one writes unless
+  // accumulating)
   auto block = [&](const uint32_t* a_block, const uint32_t* panel, int64_t mb, int64_t p) {
     for (int64_t k0 = 0; k0 < K2; k0 += kSlice)
       block_8x32(Left{a_block, 1, kRows}, 0, panel, k0, std::min(K2, k0 + kSlice), dweight + mb * kRows * IN + 32 * p,
-                 IN, true);
+                 IN, accumulate || k0 > 0);
   };
   // The larger operand is packed piecewise right before its products (the pieces stay in cache); the
   // smaller one is packed whole first, into a buffer that the whole team shares.
@@ -254,7 +256,7 @@ template void linear_input_grad_pairs<bf16>(bf16*, const bf16*, const bf16*, int
 bool weight_gradient_bf16_supported(int64_t, int64_t, int64_t) { return false; }
 bool linear_pairs_supported(int64_t, int64_t, int64_t) { return false; }
 
-void weight_gradient_bf16(float*, const bf16*, const bf16*, int64_t, int64_t, int64_t) {
+void weight_gradient_bf16(float*, const bf16*, const bf16*, int64_t, int64_t, int64_t, bool) {
   throw Error("weight_gradient_bf16: needs a build with AVX512-BF16");
 }
 template <class Out>

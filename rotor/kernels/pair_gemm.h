@@ -33,10 +33,11 @@ void linear_forward_pairs(Out* out, const bf16* inp, const bf16* weight, const f
 template <class Out>
 void linear_input_grad_pairs(Out* dinp, const bf16* dout, const bf16* weight, int64_t N, int64_t IN, int64_t OUT,
                              bool accumulate);
-// Weight gradient dweight [OUT, IN] += dout^T . inp, for even N and IN, OUT multiples of 32
-// (weight_gradient_bf16_supported).
+// Weight gradient dweight [OUT, IN] += dout^T . inp (= with accumulate false: dweight need not be
+// initialised), for even N and IN, OUT multiples of 32 (weight_gradient_bf16_supported).
 bool weight_gradient_bf16_supported(int64_t N, int64_t IN, int64_t OUT);
-void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int64_t N, int64_t IN, int64_t OUT);
+void weight_gradient_bf16(float* dweight, const bf16* dout, const bf16* inp, int64_t N, int64_t IN, int64_t OUT,
+                          bool accumulate = true);
 // Without AVX512-BF16 in the build the *_supported functions return false and the others throw.
 
 #if defined(__AVX512BF16__)

@@ -56,6 +56,11 @@ TEST(PairGemm, WeightGradientMatchesDoubleLoop) {
     kernels::weight_gradient_bf16(dw2.data(), dout.data(), inp.data(), c.N, c.IN, c.OUT);
     set_num_threads(threads);
     for (size_t k = 0; k < dw.size(); ++k) ASSERT_EQ(dw2[k], dw[k]) << k;
+    // written (accumulate false) into a NaN-filled buffer: the bits of accumulating into zeros
+    std::vector<float> added(dw.size(), 0.0f), written(dw.size(), std::nanf(""));
+    kernels::weight_gradient_bf16(added.data(), dout.data(), inp.data(), c.N, c.IN, c.OUT);
+    kernels::weight_gradient_bf16(written.data(), dout.data(), inp.data(), c.N, c.IN, c.OUT, /*accumulate=*/false);
+    for (size_t k = 0; k < dw.size(); ++k) ASSERT_EQ(written[k], added[k]) << k;
   }
 }
 
