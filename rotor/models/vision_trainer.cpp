@@ -49,11 +49,13 @@ nlohmann::json VisionTrainOptions::to_json() const {
           {"seed", seed},     {"log_every", log_every}, {"cosine", cosine}};
 }
 
+Rng vision_training_rng(uint64_t seed) { return Rng(seed).split(kVisionTrainingStream); }
+
 VisionRun train_vision_model(VisionModel& model, const VisionData& train, const VisionData& test,
                              const VisionTrainOptions& options, const VisionStepCallback& on_step) {
   ROTOR_CHECK(train.size() >= 1 && test.size() >= 1, "vision: empty training or test set");
   ROTOR_CHECK(options.batch >= 1 && options.epochs >= 1 && options.lr > 0, "vision: bad training options");
-  Rng rng(options.seed);
+  Rng rng = vision_training_rng(options.seed);
   optim::AdamOptions adam;
   adam.weight_decay = options.weight_decay;
   optim::Adam optimizer(model.parameters(), options.lr, adam);

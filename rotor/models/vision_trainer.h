@@ -48,7 +48,15 @@ struct VisionRun {
 // Called after every step with (step, total steps, loss of that step).
 using VisionStepCallback = std::function<void(int64_t, int64_t, double)>;
 
-// Trains with AdamW on `train` (adversarial models: one Adam per training phase, see vision_model.h) (shuffled each epoch from options.seed), then evaluates on `test`.
+// The trainer's random stream (batch order, the models' training noise, the evaluation noise) for --seed
+// `seed`: Rng(seed).split(kVisionTrainingStream), not Rng(seed) itself, because `rotor vision train` draws
+// the initial weights from Rng(seed) and the two streams would otherwise be the same numbers (a vae's
+// reparameterization noise of its first ~460 steps was then a function of its initial weights).
+inline constexpr uint64_t kVisionTrainingStream = 0x747261696e;  // "train"
+Rng vision_training_rng(uint64_t seed);
+
+// Trains with AdamW on `train` (adversarial models: one Adam per training phase, see vision_model.h), shuffled
+// each epoch from vision_training_rng(options.seed), then evaluates on `test`.
 // A non-finite loss is an error naming the step.
 VisionRun train_vision_model(VisionModel& model, const VisionData& train, const VisionData& test,
                              const VisionTrainOptions& options, const VisionStepCallback& on_step = {});
