@@ -14,6 +14,7 @@
 #include "rotor/metrics/retrieval.h"
 #include "rotor/models/clip_captions.h"
 #include "rotor/models/vision_model.h"
+#include "rotor/models/vision_trainer.h"
 #include "rotor/models/loss_plot.h"
 #include "rotor/optim/optimizer.h"
 #include "rotor/optim/schedule.h"
@@ -37,7 +38,8 @@ ClipRun train_image_text(nn::Module& model, const VisionData& train, const ClipT
               " training images");
   ROTOR_CHECK(options.steps >= 1 && options.lr > 0 && options.weight_decay >= 0 && options.log_every >= 1,
               "clip: bad training options ", options.to_json().dump());
-  Rng rng(options.seed);
+  // not Rng(seed) itself: `rotor clip train` draws the initial weights from that (see vision_training_rng)
+  Rng rng = vision_training_rng(options.seed);
   optim::AdamOptions adam;
   adam.weight_decay = options.weight_decay;
   optim::Adam optimizer(model.parameters(), options.lr, adam);

@@ -3,8 +3,9 @@
 //
 // Training: AdamW (decoupled weight decay on every parameter), linear warmup over the first 5% of the steps
 // then cosine decay to 0. Each step takes the next `batch` images of a shuffled pass over the training set
-// (reshuffled each pass, from options.seed) and draws every image's caption with random_caption() from the
-// same generator, so the same seed gives the same run.
+// (reshuffled each pass, from vision_training_rng(options.seed), a stream apart from the Rng(seed) the CLI
+// initialises the model from) and draws every image's caption with random_caption() from the same
+// generator, so the same seed gives the same run.
 //
 // Evaluation (evaluate_clip, on the test set):
 //   zero_shot_accuracy  argmax over classes of image . prompt_c, prompt_c = the normalised mean of the
