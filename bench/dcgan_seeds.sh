@@ -34,20 +34,5 @@ for seed in $seeds; do
     { echo "rotor: error: dcgan_seeds: the peer printed no loss rows:" >&2; cat "$tmp/p$seed.log" >&2; exit 1; }
   echo "peer  seed $seed $peer" | tee -a "$rows"
 done
-/usr/bin/python3 - "$rows" <<'PY'
-import math, statistics as st, sys
-rows = [l.split() for l in open(sys.argv[1])]
-for col, name in ((3, "discriminator_loss"), (4, "generator_loss")):
-    r = [float(x[col]) for x in rows if x[0] == "rotor"]
-    p = [float(x[col]) for x in rows if x[0] == "peer"]
-    if len(r) < 2:
-        print(f"{name}: rotor {r[0]:.4f} peer {p[0]:.4f} (one seed: no spread)")
-        continue
-    sr, sp = st.stdev(r), st.stdev(p)
-    se = math.sqrt(sr ** 2 / len(r) + sp ** 2 / len(p))
-    diff = st.mean(r) - st.mean(p)
-    ratio = diff / se if se > 0 else float("inf")
-    verdict = "within noise" if abs(ratio) < 2 else "NOT within noise"
-    print(f"{name} (mean of the last 200 steps): rotor {st.mean(r):.4f} +- {sr:.4f}  peer {st.mean(p):.4f} +- {sp:.4f}"
-          f"  rotor - peer {diff:+.4f}  ratio {ratio:+.2f}  {verdict}")
-PY
+/usr/bin/python3 "$here/seed_compare.py" "$rows" "dcgan $steps steps, mean of the last 200 steps," \
+  3:discriminator_loss 4:generator_loss

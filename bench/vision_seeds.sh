@@ -45,20 +45,4 @@ END {printf "perplexity %.1f codes_used %d", p, u}' "$tmp/p$seed.log")
   [[ -n $peer ]] || { echo "rotor: error: vision_seeds: the peer printed no $key:" >&2; cat "$tmp/p$seed.log" >&2; exit 1; }
   echo "peer  seed $seed $key $peer $extra" | tee -a "$rows"
 done
-/usr/bin/python3 - "$rows" "$model" "$steps" <<'EOF'
-import statistics as st, sys, math
-rows = [l.split() for l in open(sys.argv[1])]
-side = {s: [float(r[4]) for r in rows if r[0] == s] for s in ("rotor", "peer")}
-for s, v in side.items():
-    sd = st.stdev(v) if len(v) > 1 else float("nan")
-    print(f"{sys.argv[2]} {sys.argv[3]} steps {s:5s} n {len(v)} mean {st.mean(v):.6g} sd {sd:.3g}")
-n = len(side["rotor"])
-diff = st.mean(side["rotor"]) - st.mean(side["peer"])
-if n > 1:
-    se = math.sqrt(st.variance(side["rotor"]) / n + st.variance(side["peer"]) / n)
-    ratio = diff / se if se > 0 else float("inf")
-    verdict = "within noise" if abs(ratio) < 2 else "NOT within noise"
-    print(f"difference rotor - peer {diff:.4g}, standard error {se:.3g}, ratio {ratio:.2f}: {verdict}")
-else:
-    print(f"difference rotor - peer {diff:.4g} (one seed: no noise estimate)")
-EOF
+/usr/bin/python3 "$here/seed_compare.py" "$rows" "$model $steps steps" "4:$key"
