@@ -8,7 +8,7 @@
 //        AutogradGpt (autograd + nn, not the fused trainer), AdamW; from PyTorch-style initialisation.
 // Output: "name milliseconds_per_step" per line (median over the timed steps, after warm-up steps).
 // With ROTOR_PROFILE=1 a per-op table of forward/backward times follows each model (on stderr).
-// Usage: autograd_bench [THREADS] [STEPS] [WHICH: all | mlp | cnn | gpt]
+// Usage: autograd_bench [THREADS] [STEPS] [WHICH: all | mlp | mlp_bf16 | cnn | gpt]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -168,8 +168,9 @@ int main(int argc, char** argv) {
   if (which == "all" || which == "mlp") {
     bench_classifier<MlpModel>("mlp_sgd_f32", {128, 784}, false, false, steps);
     bench_classifier<MlpModel>("mlp_adam_f32", {128, 784}, true, false, steps);
-    bench_classifier<MlpModel>("mlp_sgd_bf16", {128, 784}, false, true, steps);
   }
+  if (which == "all" || which == "mlp" || which == "mlp_bf16")
+    bench_classifier<MlpModel>("mlp_sgd_bf16", {128, 784}, false, true, steps);
   if (which == "all" || which == "cnn") {
     bench_classifier<CnnModel>("cnn_sgd_f32", {64, 1, 28, 28}, false, false, steps);
     bench_classifier<CnnModel>("cnn_sgd_bf16", {64, 1, 28, 28}, false, true, steps);
