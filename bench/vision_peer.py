@@ -196,6 +196,46 @@ class Dcgan(nn.Module):
         return d_loss.item(), g_loss.item()
 
 
+class WganGp(nn.Module):
+    """rotor's `wgan-gp`: the critic without BatchNorm; per batch one critic step on
+    E[D(G(z))] - E[D(x)] + lam E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = e x + (1 - e) G(z), e ~ U(0, 1) per image,
+    then after every n_critic-th batch one generator step on -E[D(G(z))] with the critic's weights frozen;
+    Adam lr 1e-4, betas (0, 0.9), lam 10, n_critic 5, DCGAN init."""
+    def __init__(self, z=64, g=64, d=64, n_critic=5, lam=10.0):
+        super().__init__()
+        self.z, self.n_critic, self.lam, self.batches = z, n_critic, lam, 0
+        self.generator = GanGenerator(z, g)
+        self.critic = GanCritic(d, False)
+        dcgan_init(self)
+        self.opt_d = torch.optim.Adam(self.critic.parameters(), lr=1e-4, betas=(0.0, 0.9))
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=1e-4, betas=(0.0, 0.9))
+
+    def step(self, x):
+        """One critic update (and a generator update on every n_critic-th call); returns the step's figures."""
+        real = x * 2 - 1
+        n = real.shape[0]
+        with torch.no_grad():
+            fake = self.generator(torch.randn(n, self.z))
+        estimate = self.critic(real).mean() - self.critic(fake).mean()
+        e = torch.rand(n, 1, 1, 1)
+        penalty = gradient_penalty(self.critic, e * real + (1 - e) * fake, self.lam)
+        loss = penalty - estimate
+        self.opt_d.zero_grad()
+        loss.backward()
+        self.opt_d.step()
+        figures = {"critic_loss": loss.item(), "wasserstein": estimate.item(), "gradient_penalty": penalty.item()}
+        self.batches += 1
+        if self.batches % self.n_critic == 0:
+            self.critic.requires_grad_(False)
+            g_loss = -self.critic(self.generator(torch.randn(n, self.z))).mean()
+            self.opt_g.zero_grad()
+            g_loss.backward()
+            self.opt_g.step()
+            self.critic.requires_grad_(True)
+            figures["generator_loss"] = g_loss.item()
+        return figures
+
+
 def gradient_penalty(critic, x_hat, lam=10.0):
     """WGAN-GP's lam * mean((||grad_x D(x_hat)||_2 - 1)^2), differentiable in the critic's parameters."""
     x_hat = x_hat.detach().requires_grad_(True)
@@ -205,25 +245,32 @@ def gradient_penalty(critic, x_hat, lam=10.0):
 
 
 def gan_train(args):
-    """dcgan with a constant learning rate (rotor: --constant-lr); prints the mean losses per 50 steps."""
+    """dcgan or wgan-gp with a constant learning rate (rotor: --constant-lr); prints per 50 steps the mean of
+    each figure over the steps that reported it (as rotor's metrics.csv rows): "step N name mean name mean ..."."""
     torch.manual_seed(args.seed)
     images, _ = load_split(True)
     images = images[:args.train_limit] if args.train_limit else images
-    model = Dcgan()
+    model = Dcgan() if args.model == "dcgan" else WganGp()
     model.train()
     per_epoch = images.shape[0] // args.batch
-    step, rows = 0, []
-    d_sum = g_sum = 0.0
+    step, sums = 0, {}
     while step < args.steps:
         order = torch.randperm(images.shape[0])
         for b in range(per_epoch):
             if step >= args.steps:
                 break
-            d, g = model.step(images[order[b * args.batch:(b + 1) * args.batch]])
-            d_sum, g_sum, step = d_sum + d, g_sum + g, step + 1
+            figures = model.step(images[order[b * args.batch:(b + 1) * args.batch]])
+            if isinstance(figures, tuple):
+                figures = {"discriminator_loss": figures[0], "generator_loss": figures[1]}
+            for key, value in figures.items():
+                total, count = sums.get(key, (0.0, 0))
+                sums[key] = (total + value, count + 1)
+            step += 1
             if step % 50 == 0:
-                print(f"step {step} discriminator_loss {d_sum / 50:.4f} generator_loss {g_sum / 50:.4f}")
-                d_sum = g_sum = 0.0
+                print(f"step {step} " + " ".join(f"{k} {t / c:.4f}" for k, (t, c) in sums.items()), flush=True)
+                sums = {}
+
+
 class VqVae(nn.Module):
     """rotor/models/vqvae.h: conv encoder to a 7x7 grid of D-vectors, nearest of K codes (straight through),
     conv-transpose decoder; EMA codebook (Laplace-smoothed counts) and restart of dead codes
@@ -344,8 +391,8 @@ def make(name, args=None):
 def speed(args):
     torch.manual_seed(args.seed)
     images, labels = load_split(True)
-    if args.model == "dcgan":  # one step: a discriminator and a generator update
-        model = Dcgan(freeze_critic=args.freeze_critic)
+    if args.model in ("dcgan", "wgan-gp"):  # dcgan: a D and a G update; wgan-gp: a critic update (+ G every 5th)
+        model = Dcgan(freeze_critic=args.freeze_critic) if args.model == "dcgan" else WganGp()
         model.train()
         for i in range(10):
             model.step(images[torch.randint(0, images.shape[0], (args.batch,))])
@@ -443,7 +490,7 @@ def train(args):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["speed", "train"])
-    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "nade", "made", "vqvae", "dcgan"])
+    p.add_argument("--model", default="cnn", choices=["cnn", "vae", "nade", "made", "vqvae", "dcgan", "wgan-gp"])
     p.add_argument("--train-limit", type=int, default=0)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--epochs", type=int, default=5)
@@ -459,7 +506,7 @@ def main():
     torch.set_num_threads(args.threads)
     if args.mode == "speed":
         speed(args)
-    elif args.model == "dcgan":
+    elif args.model in ("dcgan", "wgan-gp"):
         gan_train(args)
     else:
         train(args)
